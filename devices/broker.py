@@ -1,0 +1,220 @@
+"""A broker on the loopback interface for `tierslieu serve` when no TIERSLIEU_MQTT_URL is given.
+
+Mosquitto (a child process, persistent to `data_dir`) when it is installed; otherwise the
+pure-Python amqtt broker in a thread of its own (MQTT 3.1.1 only, sessions kept in memory).
+Anonymous access is allowed, which is why only loopback addresses are accepted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import ipaddress
+import logging
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from devices.transport import TransportError
+
+if TYPE_CHECKING:
+    from amqtt.broker import Broker
+
+__all__ = ["EmbeddedBroker", "EmbeddedBrokerError", "find_mosquitto"]
+
+logger = logging.getLogger(__name__)
+
+BrokerKind = Literal["mosquitto", "amqtt"]
+
+
+class EmbeddedBrokerError(TransportError):
+    """The embedded broker refused its settings or could not be started."""
+
+
+def find_mosquitto() -> str | None:
+    """The mosquitto executable: on PATH, or where Debian installs it (/usr/sbin is not always on PATH)."""
+    found = shutil.which("mosquitto")
+    if found:
+        return found
+    candidate = Path("/usr/sbin/mosquitto")
+    return str(candidate) if candidate.is_file() else None
+
+
+class _Backend(Protocol):
+    url_query: str
+
+    def start(self, host: str, port: int, timeout: float) -> None: ...
+    def stop(self) -> None: ...
+
+
+class EmbeddedBroker:
+    """`start()` returns the URL to give `MqttSettings.from_url`; `stop()` shuts the broker down."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        prefer: BrokerKind = "mosquitto",
+    ) -> None:
+        if not _is_loopback(host):
+            raise EmbeddedBrokerError("broker.not_loopback", host=host)
+        self.data_dir = data_dir
+        self.host = host
+        self.port = port
+        self.prefer = prefer
+        self.kind: BrokerKind | None = None
+        self.url: str | None = None
+        self._backend: _Backend | None = None
+
+    def start(self, timeout: float = 10.0) -> str:
+        if self.url is not None:
+            return self.url
+        port = self.port or _free_port(self.host)
+        executable = find_mosquitto() if self.prefer == "mosquitto" else None
+        backend: _Backend
+        if executable:
+            backend, self.kind = _MosquittoBackend(executable, self.data_dir), "mosquitto"
+        else:
+            if self.prefer == "mosquitto":
+                logger.info("mosquitto is not installed: using the built-in amqtt broker")
+            backend, self.kind = _AmqttBackend(), "amqtt"
+        backend.start(self.host, port, timeout)
+        self._backend, self.port = backend, port
+        self.url = f"mqtt://{self.host}:{port}{backend.url_query}"
+        logger.info("embedded %s broker listening on %s:%d", self.kind, self.host, port)
+        return self.url
+
+    def stop(self) -> None:
+        backend, self._backend, self.url = self._backend, None, None
+        if backend is not None:
+            backend.stop()
+            logger.info("embedded %s broker stopped", self.kind)
+
+
+class _MosquittoBackend:
+    url_query = ""
+
+    def __init__(self, executable: str, data_dir: Path) -> None:
+        self.executable = executable
+        self.data_dir = data_dir
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self, host: str, port: int, timeout: float) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        config = self.data_dir / "mosquitto.conf"
+        config.write_text(
+            "\n".join(
+                [
+                    f"listener {port} {host}",
+                    "allow_anonymous true",
+                    "persistence true",
+                    f"persistence_location {self.data_dir}/",
+                    "autosave_interval 60",
+                    # Started as root, mosquitto would switch to user `mosquitto`: keep our own.
+                    f"user {getpass.getuser()}",
+                    "log_dest stdout",
+                ]
+            )
+            + "\n"
+        )
+        log_path = self.data_dir / "mosquitto.log"
+        with log_path.open("ab") as log:
+            process = subprocess.Popen([self.executable, "-c", str(config)], stdout=log, stderr=log)
+        self._process = process
+        deadline = time.monotonic() + timeout
+        while not _accepts_connections(host, port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                tail = log_path.read_text(errors="replace")[-2000:]
+                raise EmbeddedBrokerError(
+                    "broker.start_failed", kind="mosquitto", host=host, port=port, detail=tail
+                )
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        # SIGTERM lets mosquitto write its sessions and queued messages to disk.
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            logger.error("mosquitto did not stop within 10 s: killed")
+            process.kill()
+            process.wait()
+
+
+class _AmqttBackend:
+    url_query = "?protocol=3.1.1"  # amqtt speaks MQTT 3.1.1 only
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._broker: Broker | None = None
+
+    def start(self, host: str, port: int, timeout: float) -> None:
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, name="amqtt-broker", daemon=True)
+        thread.start()
+        self._loop, self._thread = loop, thread
+        try:
+            asyncio.run_coroutine_threadsafe(self._start_broker(host, port), loop).result(timeout)
+        except Exception as error:
+            self.stop()
+            raise EmbeddedBrokerError(
+                "broker.start_failed", kind="amqtt", host=host, port=port, detail=str(error)
+            ) from error
+
+    async def _start_broker(self, host: str, port: int) -> None:
+        from amqtt.broker import Broker  # imported here: only needed without mosquitto
+
+        config = {
+            "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},
+            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+        }
+        broker = Broker(config)
+        await broker.start()
+        self._broker = broker
+
+    def stop(self) -> None:
+        loop, thread, broker = self._loop, self._thread, self._broker
+        self._loop = self._thread = self._broker = None
+        if loop is None:
+            return
+        if broker is not None:
+            try:
+                asyncio.run_coroutine_threadsafe(broker.shutdown(), loop).result(10)
+            except Exception:
+                logger.exception("amqtt broker did not shut down cleanly")
+        loop.call_soon_threadsafe(loop.stop)
+        if thread is not None:
+            thread.join(10)
+        loop.close()
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def _accepts_connections(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.2):
+            return True
+    except OSError:
+        return False

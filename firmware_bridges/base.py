@@ -1,0 +1,208 @@
+"""What a firmware bridge is, and the table-driven implementation every vendor module uses.
+
+A vendor module declares, per device kind, a ``Definition``: a list of ``Feature`` values built
+from the small converters in ``_features``. A feature reads one or more *channels* (a topic of the
+device, already decoded: JSON object or text) and/or encodes some commands. The vendor module also
+gives four small functions — which topics to subscribe, which device a topic belongs to, which
+channel a topic is for a given device, and option checks — and ``TableBridge`` does the rest.
+Everything here is pure: no I/O, no clock, no state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from devices.errors import DeviceConfigError, UnsupportedCommand
+from devices.model import (
+    DeviceCommand,
+    DeviceEvent,
+    DeviceKind,
+    DeviceRef,
+    Feedback,
+    HoldOpen,
+    Lock,
+    MqttMessage,
+    Unlock,
+)
+from firmware_bridges._features import check_size
+
+__all__ = [
+    "Bridge",
+    "Channel",
+    "CommandType",
+    "Definition",
+    "Feature",
+    "TableBridge",
+]
+
+CommandType = type[Unlock] | type[Lock] | type[HoldOpen] | type[Feedback]
+# A reader gets the decoded channel value (JSON object or text) and returns the events in it.
+Reader = Callable[[DeviceRef, Any], list[DeviceEvent]]
+# An encoder gets a command of the type it is registered for.
+Encoder = Callable[[DeviceRef, Any], list[MqttMessage]]
+
+
+class Bridge(Protocol):
+    """One firmware family spoken over MQTT. All methods are pure."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def kinds(self) -> frozenset[DeviceKind]: ...
+
+    def subscriptions(self, device: DeviceRef) -> list[str]:
+        """Topic filters to subscribe to for this device."""
+        ...
+
+    def match(self, topic: str) -> str | None:
+        """The device address an incoming topic belongs to; None if not ours or a command topic."""
+        ...
+
+    def parse(self, device: DeviceRef, topic: str, payload: bytes) -> list[DeviceEvent]:
+        """Events in one message. Raises PayloadError (bad payload) or DeviceConfigError (bad device)."""
+        ...
+
+    def encode(self, device: DeviceRef, command: DeviceCommand) -> list[MqttMessage]:
+        """Messages carrying the command, in publish order. Raises UnsupportedCommand;
+        Feedback is best effort and gives [] where the device has no way to show it."""
+        ...
+
+    def supported_commands(self, device: DeviceRef) -> frozenset[CommandType]:
+        """Command types ``encode`` turns into at least one message for this device."""
+        ...
+
+    def relocks_itself(self, device: DeviceRef) -> bool:
+        """True if, after Unlock(pulse), the device locks again on its own; False if the
+        controller must send Lock() when the pulse is over."""
+        ...
+
+    def validate_device(self, device: DeviceRef) -> None:
+        """Raises DeviceConfigError if the device cannot be served by this bridge."""
+        ...
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A topic of a device, with the decoder for its payload (raises PayloadError)."""
+
+    name: str
+    decode: Callable[[bytes], Any]
+
+
+def _always(device: DeviceRef) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Feature:
+    """A capability: what it reads (channel name -> reader) and which commands it encodes."""
+
+    name: str
+    reads: Mapping[str, Reader] = field(default_factory=dict)
+    encoders: Mapping[CommandType, Encoder] = field(default_factory=dict)
+    # Whether this device has the feature (depends on its options, e.g. a buzzer).
+    applies: Callable[[DeviceRef], bool] = _always
+
+
+@dataclass(frozen=True)
+class Definition:
+    kind: DeviceKind
+    description: str
+    features: tuple[Feature, ...]
+
+    def active_features(self, device: DeviceRef) -> list[Feature]:
+        return [feature for feature in self.features if feature.applies(device)]
+
+
+def _never(device: DeviceRef) -> bool:
+    return False
+
+
+def _no_option_checks(device: DeviceRef) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class TableBridge:
+    """A Bridge driven by a vendor's table of definitions and four topic functions."""
+
+    name: str
+    definitions: tuple[Definition, ...]
+    topic_owner: Callable[[str], str | None]
+    router: Callable[[DeviceRef, str], Channel | None]
+    subscriber: Callable[[DeviceRef], list[str]]
+    self_relocking: Callable[[DeviceRef], bool] = _never
+    option_checks: Callable[[DeviceRef], None] = _no_option_checks
+
+    @property
+    def kinds(self) -> frozenset[DeviceKind]:
+        return frozenset(definition.kind for definition in self.definitions)
+
+    def definition(self, kind: DeviceKind) -> Definition:
+        for definition in self.definitions:
+            if definition.kind == kind:
+                return definition
+        raise DeviceConfigError("config.unsupported_kind", bridge=self.name, kind=str(kind))
+
+    def validate_device(self, device: DeviceRef) -> None:
+        if device.bridge != self.name:
+            raise DeviceConfigError(
+                "config.wrong_bridge", device=device.name, expected=device.bridge, got=self.name
+            )
+        self.definition(device.kind)
+        address = device.address
+        if not address or any(char in address for char in "+#\x00") or address != address.strip("/"):
+            raise DeviceConfigError("config.bad_address", device=device.name, got=repr(address))
+        self.option_checks(device)
+
+    def subscriptions(self, device: DeviceRef) -> list[str]:
+        self.validate_device(device)
+        return self.subscriber(device)
+
+    def match(self, topic: str) -> str | None:
+        return self.topic_owner(topic)
+
+    def parse(self, device: DeviceRef, topic: str, payload: bytes) -> list[DeviceEvent]:
+        # Size first: a huge message is refused whatever its topic.
+        check_size(payload)
+        self.validate_device(device)
+        channel = self.router(device, topic)
+        if channel is None:
+            return []
+        readers = [
+            feature.reads[channel.name]
+            for feature in self.definition(device.kind).active_features(device)
+            if channel.name in feature.reads
+        ]
+        if not readers:
+            return []
+        value = channel.decode(payload)
+        return [event for read in readers for event in read(device, value)]
+
+    def supported_commands(self, device: DeviceRef) -> frozenset[CommandType]:
+        self.validate_device(device)
+        features = self.definition(device.kind).active_features(device)
+        return frozenset(command for feature in features for command in feature.encoders)
+
+    def encode(self, device: DeviceRef, command: DeviceCommand) -> list[MqttMessage]:
+        self.validate_device(device)
+        for feature in self.definition(device.kind).active_features(device):
+            encoder = feature.encoders.get(type(command))
+            if encoder is not None:
+                return encoder(device, command)
+        if isinstance(command, Feedback):
+            return []  # best effort: nothing on this device can beep or blink
+        raise UnsupportedCommand(
+            "command.unsupported",
+            command=type(command).__name__,
+            device=device.name,
+            kind=str(device.kind),
+            bridge=self.name,
+        )
+
+    def relocks_itself(self, device: DeviceRef) -> bool:
+        self.validate_device(device)
+        return self.self_relocking(device)

@@ -1,0 +1,136 @@
+"""The role × endpoint matrix: every route of the app, called by every role, for real.
+
+Policies are read from the routes themselves (each declares one ``Allow``), so a route added
+later is covered without editing this file; a route without a policy must be listed as public.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.dependencies.models import Dependant
+
+from tests.conftest import ROLE_NAMES, AppHarness
+from tierslieu.api.app import API_PREFIX
+from tierslieu.api.deps import Allow
+from tierslieu.api.routes import ROUTERS
+
+# Routes anyone may call without a token (log in, health, feeds protected by a URL secret, kiosk).
+PUBLIC = {
+    ("POST", "/api/v1/auth/token"),
+}
+PUBLIC_PREFIXES = ("/api/v1/calendars/", "/api/v1/kiosk", "/docs", "/openapi", "/api/v1/openapi")
+
+
+def _policies(dependant: Dependant) -> Iterator[Allow]:
+    for dep in dependant.dependencies:
+        if isinstance(dep.call, Allow):
+            yield dep.call
+        yield from _policies(dep)
+
+
+def api_routes(app: object) -> list[tuple[str, str, Allow | None]]:
+    """Every API operation with its policy, read from the routers the app includes."""
+    found = []
+    for router in ROUTERS:
+        for route in router.routes:
+            assert isinstance(route, APIRoute)
+            policies = list(_policies(route.dependant))
+            for method in sorted(route.methods or ()):
+                found.append((method, API_PREFIX + route.path, policies[0] if policies else None))
+    # Cross-check with the published OpenAPI document: no operation escapes the matrix.
+    published = {
+        (method.upper(), path)
+        for path, item in app.openapi()["paths"].items()  # type: ignore[attr-defined]
+        for method in item
+        if path.startswith(API_PREFIX) and path != f"{API_PREFIX}/health"
+    }
+    assert published == {(m, p) for m, p, _ in found}
+    return found
+
+
+def _fill(path: str) -> str:
+    # Ids that exist for nobody: a permitted caller then gets 404/422, a forbidden one 403.
+    return re.sub(r"\{[^}]+\}", "999999", path)
+
+
+def _is_public(method: str, path: str) -> bool:
+    return (method, path) in PUBLIC or path.startswith(PUBLIC_PREFIXES)
+
+
+def test_every_route_declares_a_policy_or_is_public(api: AppHarness) -> None:
+    missing = [(m, p) for m, p, policy in api_routes(api.client.app) if policy is None and not _is_public(m, p)]
+    assert missing == [], f"routes without an Allow policy: {missing}"
+
+
+def test_policies_are_consistent_per_route(api: AppHarness) -> None:
+    routes = api_routes(api.client.app)
+    assert len(routes) >= 20
+    for method, path, _policy in routes:
+        assert path.startswith("/api/v1/"), (method, path)
+
+
+def _matrix() -> list[tuple[str, str]]:
+    return [("anonymous", ""), *[(role, role) for role in ROLE_NAMES]]
+
+
+@pytest.mark.parametrize(("caller", "role"), _matrix())
+def test_role_matrix(api: AppHarness, caller: str, role: str) -> None:
+    """Forbidden roles get 403, allowed roles never get 401/403, anonymous callers get 401."""
+    failures = []
+    checked = 0
+    # Logging out revokes the caller's token: keep it for last.
+    routes = sorted(api_routes(api.client.app), key=lambda r: r[1] == "/api/v1/auth/logout")
+    for method, path, policy in routes:
+        if _is_public(method, path):
+            continue
+        assert policy is not None
+        headers = api.users[role].headers if role else {}
+        response = api.client.request(method, _fill(path), headers=headers, json={})
+        checked += 1
+        if not role:
+            expected_ok = response.status_code == 401
+        elif role in policy.roles:
+            expected_ok = response.status_code not in (401, 403)
+        elif policy.self_param is not None:
+            expected_ok = response.status_code == 403  # 999999 is not the caller's own id
+        else:
+            expected_ok = response.status_code == 403
+        if not expected_ok or response.status_code >= 500:
+            failures.append(f"{method} {path} as {caller}: {response.status_code} (policy {policy!r})")
+        if response.status_code in (401, 403):
+            body = response.json()
+            assert body["code"] and body["detail"] and body["status"] == response.status_code
+    assert checked >= 15
+    assert failures == []
+
+
+def test_self_access_is_allowed(api: AppHarness) -> None:
+    member = api.users["member"]
+    response = api.client.get(f"/api/v1/members/{member.id}", headers=member.headers)
+    assert response.status_code == 200
+    other = api.users["staff"]
+    response = api.client.get(f"/api/v1/members/{other.id}", headers=member.headers)
+    assert response.status_code == 403
+    assert response.json()["code"] == "forbidden"
+
+
+def test_expired_and_bogus_tokens(api: AppHarness) -> None:
+    from datetime import timedelta
+
+    from tierslieu.services import members as member_service
+
+    response = api.client.get("/api/v1/spaces", headers={"Authorization": "Bearer not-a-token"})
+    assert response.status_code == 401
+    assert response.json()["code"] == "invalid_token"
+    assert response.headers["www-authenticate"] == "Bearer"
+    with api.runtime.db.session() as session:
+        member = member_service.get_member(session, api.users["member"].id)
+        expired = member_service.issue_token(session, member, lifetime=timedelta(seconds=-1))
+        session.commit()
+    response = api.client.get("/api/v1/spaces", headers={"Authorization": f"Bearer {expired}"})
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_expired"

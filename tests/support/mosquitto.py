@@ -1,0 +1,219 @@
+"""A real Mosquitto broker for tests: own port, own config, own persistence directory.
+
+Pytest fixtures (register this module as a plugin, e.g. `pytest_plugins = ["tests.support.mosquitto"]`):
+- `mosquitto`: one broker for the whole session, for tests that leave it running;
+- `private_mosquitto`: a fresh broker per test, for tests that stop, kill or restart it;
+- `mosquitto_factory`: builds brokers with options (users, no anonymous access), stopped at teardown.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import TracebackType
+
+import pytest
+
+__all__ = [
+    "MosquittoNotInstalled",
+    "MosquittoServer",
+    "find_executable",
+    "free_port",
+    "mosquitto",
+    "mosquitto_factory",
+    "private_mosquitto",
+]
+
+_INSTALL_HINT = "install the Debian package `mosquitto` (apt-get install mosquitto)"
+
+
+class MosquittoNotInstalled(RuntimeError):
+    pass
+
+
+def find_executable(name: str) -> str:
+    """Find a Mosquitto program on PATH or in the Debian locations /usr/sbin and /usr/bin."""
+    found = shutil.which(name)
+    if found:
+        return found
+    for folder in ("/usr/sbin", "/usr/bin"):
+        candidate = Path(folder) / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    raise MosquittoNotInstalled(f"`{name}` not found: {_INSTALL_HINT}")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+class MosquittoServer:
+    """One mosquitto process listening on 127.0.0.1 only. Keeps its port and data across restarts."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        port: int | None = None,
+        users: dict[str, str] | None = None,
+        allow_anonymous: bool = True,
+    ) -> None:
+        self.executable = find_executable("mosquitto")
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.users = dict(users or {})
+        self.allow_anonymous = allow_anonymous
+        self.log_path = data_dir / "mosquitto.log"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self, timeout: float = 10.0) -> MosquittoServer:
+        if self.running:
+            return self
+        config = self._write_config()
+        with self.log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                [self.executable, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + timeout
+        while not _port_open(self.port):
+            if self._process.poll() is not None:
+                raise RuntimeError(f"mosquitto exited with {self._process.returncode}:\n{self.log_text()}")
+            if time.monotonic() > deadline:
+                self.kill()
+                raise RuntimeError(
+                    f"mosquitto did not listen on {self.port} in {timeout}s:\n{self.log_text()}"
+                )
+            time.sleep(0.02)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Graceful stop (SIGTERM): mosquitto saves sessions and queued messages to disk."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def kill(self) -> None:
+        """Crash (SIGKILL): nothing is saved since the last autosave."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+
+    def restart(self) -> MosquittoServer:
+        self.stop()
+        return self.start()
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def __enter__(self) -> MosquittoServer:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def _write_config(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        lines = [
+            f"listener {self.port} 127.0.0.1",
+            f"allow_anonymous {'true' if self.allow_anonymous else 'false'}",
+            "persistence true",
+            f"persistence_location {self.data_dir}/",
+            # When started as root mosquitto switches to user `mosquitto`, which cannot write here.
+            f"user {getpass.getuser()}",
+            "max_queued_messages 10000",
+            "log_dest stdout",
+            "log_type all",
+        ]
+        if self.users:
+            lines.append(f"password_file {self._write_password_file()}")
+        config = self.data_dir / "mosquitto.conf"
+        config.write_text("\n".join(lines) + "\n")
+        return config
+
+    def _write_password_file(self) -> Path:
+        password_file = self.data_dir / "passwords"
+        password_file.unlink(missing_ok=True)
+        tool = find_executable("mosquitto_passwd")
+        for index, (user, password) in enumerate(self.users.items()):
+            create = ["-c"] if index == 0 else []
+            subprocess.run([tool, "-b", *create, str(password_file), user, password], check=True)
+        password_file.chmod(0o600)
+        return password_file
+
+
+def _started(server: MosquittoServer) -> MosquittoServer:
+    try:
+        return server.start()
+    except MosquittoNotInstalled as error:
+        pytest.fail(str(error), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MosquittoServer]:
+    try:
+        server = MosquittoServer(tmp_path_factory.mktemp("mosquitto"))
+    except MosquittoNotInstalled as error:
+        pytest.fail(str(error), pytrace=False)
+    _started(server)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mosquitto_factory(tmp_path: Path) -> Iterator[Callable[..., MosquittoServer]]:
+    servers: list[MosquittoServer] = []
+
+    def build(
+        *, users: dict[str, str] | None = None, allow_anonymous: bool = True, start: bool = True
+    ) -> MosquittoServer:
+        try:
+            server = MosquittoServer(
+                tmp_path / f"mosquitto-{len(servers)}", users=users, allow_anonymous=allow_anonymous
+            )
+        except MosquittoNotInstalled as error:
+            pytest.fail(str(error), pytrace=False)
+        servers.append(server)
+        return _started(server) if start else server
+
+    yield build
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def private_mosquitto(mosquitto_factory: Callable[..., MosquittoServer]) -> MosquittoServer:
+    return mosquitto_factory()

@@ -1,0 +1,75 @@
+"""The application factory: ``create_app(settings)`` builds the FastAPI app and its lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from tierslieu import __version__
+from tierslieu.api.problems import install_problem_handlers
+from tierslieu.api.routes import ROUTERS
+from tierslieu.background import build_components
+from tierslieu.migrations import upgrade_database
+from tierslieu.runtime import Runtime
+from tierslieu.settings import Settings
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """
+API du tiers-lieu : espaces, ressources, réservations, appareils (portes, badges, capteurs),
+imprimantes 3D et occupation en direct. Les erreurs suivent la RFC 9457 (problem details) avec
+un `code` stable et un `detail` en français (anglais avec `Accept-Language: en`).
+"""
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = Runtime.create(settings)
+        if migrate:
+            upgrade_database(runtime.db.url)
+        if settings.run_background:
+            runtime.components.extend(build_components(runtime))
+        app.state.runtime = runtime
+        runtime.start()
+        try:
+            yield
+        finally:
+            runtime.stop()
+
+    app = FastAPI(
+        title="tierslieu",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+    )
+    install_problem_handlers(app)
+    api = APIRouter(prefix=API_PREFIX)
+
+    @api.get("/health", tags=["health"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    for router in ROUTERS:
+        api.include_router(router)
+    app.include_router(api)
+    _mount_web(app)
+    return app
+
+
+def _mount_web(app: FastAPI) -> None:
+    """The server-rendered web app lives in ``tierslieu.web``; absent, the API still runs."""
+    try:
+        from tierslieu.web import mount_web
+    except ImportError:
+        return
+    mount_web(app)

@@ -1,0 +1,102 @@
+"""Dependencies a handler declares by type: ``SessionDep``, ``RuntimeDep``, ``CurrentMember``, ``Allow``.
+
+Every route states who may call it with exactly one ``Allow(...)`` policy; the role × endpoint
+matrix test reads those policies from the app and checks each one for real.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlmodel import Session
+
+from tierslieu.errors import AuthenticationFailed, PermissionDenied
+from tierslieu.models import ROLES, Member
+from tierslieu.runtime import Runtime
+from tierslieu.services import members as member_service
+
+SESSION_COOKIE = "tierslieu_session"
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_session(runtime: RuntimeDep) -> Iterator[Session]:
+    """One session per request; committed when the handler returns, rolled back on error."""
+    with runtime.db.session() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_current_member(
+    request: Request, session: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> Member:
+    token = token or request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise AuthenticationFailed("not_authenticated", "Connexion requise.", "Authentication required.")
+    member = member_service.member_for_token(session, token)
+    request.state.member = member
+    return member
+
+
+CurrentMember = Annotated[Member, Depends(get_current_member)]
+
+
+class Allow:
+    """A route policy: the caller must hold one of ``roles``.
+
+    ``self_param`` names a path parameter holding a member id: the member themself is then
+    allowed too (``GET /members/{member_id}``).
+    """
+
+    def __init__(self, *roles: str, self_param: str | None = None) -> None:
+        unknown = set(roles) - set(ROLES)
+        if unknown:
+            raise ValueError(f"unknown roles in policy: {unknown}")
+        self.roles = frozenset(roles)
+        self.self_param = self_param
+
+    def __call__(self, request: Request, member: CurrentMember) -> Member:
+        if self.roles & set(member.roles):
+            return member
+        if self.self_param is not None and str(request.path_params.get(self.self_param)) == str(member.id):
+            return member
+        raise PermissionDenied(
+            "forbidden",
+            "Votre rôle ne permet pas cette action.",
+            "Your role does not allow this action.",
+            extra={"allowed_roles": sorted(self.roles)},
+        )
+
+    def __repr__(self) -> str:
+        return f"Allow({', '.join(sorted(self.roles))}{', self' if self.self_param else ''})"
+
+
+EVERYONE = Allow(*ROLES)
+STAFF = Allow("admin", "staff")
+ADMIN = Allow("admin")
+
+AnyMember = Annotated[Member, Depends(EVERYONE)]
+StaffMember = Annotated[Member, Depends(STAFF)]
+AdminMember = Annotated[Member, Depends(ADMIN)]
+
+
+def is_staff(member: Member) -> bool:
+    return bool({"admin", "staff"} & set(member.roles))

@@ -1,0 +1,39 @@
+"""Log in (OAuth2 password form) and personal API tokens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from tierslieu.api.deps import EVERYONE, AnyMember, RuntimeDep, SessionDep, oauth2_scheme
+from tierslieu.api.schemas.site import PersonalTokenCreate, Token
+from tierslieu.services import members as member_service
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@router.post("/token", response_model=Token)
+def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, runtime: RuntimeDep) -> Token:
+    member = member_service.authenticate(session, runtime.secrets, form.username, form.password)
+    minutes = runtime.settings.access_token_minutes
+    token = member_service.issue_token(session, member, lifetime=timedelta(minutes=minutes))
+    return Token(access_token=token, expires_in=minutes * 60)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(EVERYONE)])
+def logout(request: Request, session: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> None:
+    from tierslieu.api.deps import SESSION_COOKIE
+
+    value = token or request.cookies.get(SESSION_COOKIE)
+    if value:
+        member_service.revoke_token(session, value)
+
+
+@router.post("/personal-tokens", response_model=Token, status_code=status.HTTP_201_CREATED)
+def create_personal_token(body: PersonalTokenCreate, member: AnyMember, session: SessionDep) -> Token:
+    """A long-lived token for scripts and integrations; shown once, stored hashed."""
+    token = member_service.issue_token(session, member, kind="personal", lifetime=None, name=body.name)
+    return Token(access_token=token)

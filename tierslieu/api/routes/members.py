@@ -1,0 +1,143 @@
+"""Members, their badges and trainings."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, status
+from sqlmodel import Session
+
+from tierslieu.api.deps import EVERYONE, STAFF, Allow, AnyMember, RuntimeDep, SessionDep, is_staff
+from tierslieu.api.schemas.site import (
+    BadgeCreate,
+    BadgePublic,
+    MemberCreate,
+    MemberPublic,
+    MemberUpdate,
+    TrainingCreate,
+    TrainingPublic,
+)
+from tierslieu.errors import PermissionDenied
+from tierslieu.models import Member
+from tierslieu.services import members as member_service
+
+router = APIRouter(prefix="/members", tags=["members"])
+
+# Animators see members to queue prints and grant trainings for them.
+READERS = Allow("admin", "staff", "animator")
+SELF_OR_READERS = Allow("admin", "staff", "animator", self_param="member_id")
+SELF_OR_STAFF = Allow("admin", "staff", self_param="member_id")
+TRAINERS = Allow("admin", "staff", "animator")
+
+
+def to_public(session: Session, member: Member) -> MemberPublic:
+    assert member.id is not None
+    badges = [BadgePublic(uid=b.uid, label=b.label) for b in member_service.active_badges(session, member)]
+    trainings = [
+        TrainingPublic(training=name, expires_on=expiry)
+        for name, expiry in sorted(member_service.trainings_of(session, member.id).items())
+    ]
+    return MemberPublic(
+        id=member.id,
+        name=member.name,
+        email=member.email,
+        roles=list(member.roles),
+        active=member.active,
+        language=member.language,
+        badges=badges,
+        trainings=trainings,
+    )
+
+
+@router.get("", response_model=list[MemberPublic], dependencies=[Depends(READERS)])
+def list_members(session: SessionDep) -> list[MemberPublic]:
+    return [to_public(session, m) for m in member_service.list_members(session)]
+
+
+@router.post("", response_model=MemberPublic, status_code=status.HTTP_201_CREATED)
+def create_member(
+    body: MemberCreate, session: SessionDep, runtime: RuntimeDep, actor: Member = Depends(STAFF)
+) -> MemberPublic:
+    roles = [r.value for r in body.roles]
+    member_service.ensure_can_grant(actor.roles, roles)
+    member = member_service.create_member(
+        session,
+        runtime.secrets,
+        name=body.name,
+        email=str(body.email),
+        roles=roles,
+        password=body.password,
+        language=body.language,
+    )
+    return to_public(session, member)
+
+
+@router.get("/me", response_model=MemberPublic, dependencies=[Depends(EVERYONE)])
+def me(member: AnyMember, session: SessionDep) -> MemberPublic:
+    return to_public(session, member)
+
+
+@router.get("/{member_id}", response_model=MemberPublic, dependencies=[Depends(SELF_OR_READERS)])
+def get_member(member_id: int, session: SessionDep) -> MemberPublic:
+    return to_public(session, member_service.get_member(session, member_id))
+
+
+@router.patch("/{member_id}", response_model=MemberPublic)
+def update_member(
+    member_id: int,
+    body: MemberUpdate,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    actor: Member = Depends(SELF_OR_STAFF),
+) -> MemberPublic:
+    member = member_service.get_member(session, member_id)
+    changes = body.model_dump(exclude_unset=True)
+    if not is_staff(actor) and ({"roles", "active"} & changes.keys()):
+        raise PermissionDenied(
+            "cannot_change_own_roles",
+            "Vous ne pouvez pas modifier vos propres rôles ni l'état de votre compte.",
+            "You cannot change your own roles or account state.",
+        )
+    if "roles" in changes:
+        changes["roles"] = [r.value if hasattr(r, "value") else r for r in changes["roles"]]
+        member_service.ensure_can_grant(actor.roles, changes["roles"])
+        if "admin" in member.roles and "admin" not in actor.roles:
+            raise PermissionDenied(
+                "cannot_change_admin", "Seul un administrateur peut modifier un administrateur.",
+                "Only an administrator may change an administrator.",
+            )
+    if "email" in changes:
+        changes["email"] = str(changes["email"])
+    member_service.update_member(session, runtime.secrets, member, **changes)
+    return to_public(session, member)
+
+
+@router.post(
+    "/{member_id}/badges", response_model=BadgePublic, status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(STAFF)],
+)
+def add_badge(member_id: int, body: BadgeCreate, session: SessionDep) -> BadgePublic:
+    member = member_service.get_member(session, member_id)
+    badge = member_service.add_badge(session, member, body.uid, label=body.label)
+    return BadgePublic(uid=badge.uid, label=badge.label)
+
+
+@router.delete("/{member_id}/badges/{uid}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(STAFF)])
+def remove_badge(member_id: int, uid: str, session: SessionDep) -> None:
+    member_service.revoke_badge(session, member_service.get_member(session, member_id), uid)
+
+
+@router.post("/{member_id}/trainings", response_model=TrainingPublic, status_code=status.HTTP_201_CREATED)
+def grant_training(
+    member_id: int, body: TrainingCreate, session: SessionDep, actor: Member = Depends(TRAINERS)
+) -> TrainingPublic:
+    member = member_service.get_member(session, member_id)
+    row = member_service.grant_training(
+        session, member, body.training, expires_on=body.expires_on, granted_by=actor.id
+    )
+    return TrainingPublic(training=row.training, expires_on=row.expires_on)
+
+
+@router.delete(
+    "/{member_id}/trainings/{training}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(TRAINERS)]
+)
+def revoke_training(member_id: int, training: str, session: SessionDep) -> None:
+    member_service.revoke_training(session, member_service.get_member(session, member_id), training)

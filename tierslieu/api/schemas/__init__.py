@@ -1,0 +1,1 @@
+"""Request and response shapes (``XCreate`` / ``XUpdate`` / ``XPublic``); secrets never appear here."""

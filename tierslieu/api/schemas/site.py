@@ -1,0 +1,136 @@
+"""Spaces, resources and members as the API shows them."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from tierslieu.models.enums import ResourceKind, Role, SpaceKind
+
+Name = Field(min_length=1, max_length=120)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class SpaceCreate(_In):
+    name: str = Name
+    kind: SpaceKind
+    parent_id: int | None = Field(default=None, ge=1)
+    capacity: int | None = Field(default=None, ge=0, le=100_000)
+    description: str = Field(default="", max_length=2000)
+    rules: dict[str, Any] = Field(default_factory=dict)
+
+
+class SpaceUpdate(_In):
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    kind: SpaceKind | None = None
+    parent_id: int | None = Field(default=None, ge=1)
+    capacity: int | None = Field(default=None, ge=0, le=100_000)
+    description: str | None = Field(default=None, max_length=2000)
+    rules: dict[str, Any] | None = Field(default=None, description="merged key by key; null removes a key")
+
+
+class SpacePublic(BaseModel):
+    id: int
+    name: str
+    kind: str
+    parent_id: int | None
+    capacity: int | None
+    description: str = ""
+    rules: dict[str, Any]
+
+
+class ResourceCreate(_In):
+    name: str = Name
+    kind: ResourceKind
+    space_id: int = Field(ge=1)
+    capacity: int | None = Field(default=None, ge=0, le=100_000)
+    rules: dict[str, Any] = Field(default_factory=dict)
+
+
+class ResourceUpdate(_In):
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    kind: ResourceKind | None = None
+    space_id: int | None = Field(default=None, ge=1)
+    capacity: int | None = Field(default=None, ge=0, le=100_000)
+    active: bool | None = None
+    rules: dict[str, Any] | None = None
+
+
+class ResourcePublic(BaseModel):
+    id: int
+    name: str
+    kind: str
+    space_id: int
+    capacity: int | None = None
+    active: bool = True
+    rules: dict[str, Any] = Field(default_factory=dict, description="the resource's own overrides")
+
+
+class ResourceDetail(ResourcePublic):
+    effective_rules: dict[str, Any] = Field(description="the rules that apply, inheritance resolved")
+
+
+Password = Field(default=None, min_length=8, max_length=256)
+
+
+class MemberCreate(_In):
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr
+    roles: list[Role] = Field(default_factory=lambda: [Role.member], min_length=1)
+    password: str | None = Password
+    language: Literal["fr", "en"] = "fr"
+
+
+class MemberUpdate(_In):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    email: EmailStr | None = None
+    roles: list[Role] | None = Field(default=None, min_length=1)
+    password: str | None = Password
+    active: bool | None = None
+    language: Literal["fr", "en"] | None = None
+
+
+class BadgePublic(BaseModel):
+    uid: str
+    label: str = ""
+
+
+class TrainingPublic(BaseModel):
+    training: str
+    expires_on: date | None = None
+
+
+class MemberPublic(BaseModel):
+    id: int
+    name: str
+    email: str
+    roles: list[str]
+    active: bool = True
+    language: str = "fr"
+    badges: list[BadgePublic] = Field(default_factory=list)
+    trainings: list[TrainingPublic] = Field(default_factory=list)
+
+
+class BadgeCreate(_In):
+    uid: str = Field(min_length=1, max_length=64)
+    label: str = Field(default="", max_length=120)
+
+
+class TrainingCreate(_In):
+    training: str = Field(min_length=1, max_length=80)
+    expires_on: date | None = None
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int | None = None
+
+
+class PersonalTokenCreate(_In):
+    name: str = Field(min_length=1, max_length=120)

@@ -1,0 +1,14 @@
+"""Background components of a running service (device controller, scheduler, printer dispatch).
+
+Each subsystem contributes a factory here; ``Settings.run_background`` turns them all off for
+tools and API-only tests.
+"""
+
+from __future__ import annotations
+
+from tierslieu.runtime import Component, Runtime
+
+
+def build_components(runtime: Runtime) -> list[Component]:
+    components: list[Component] = []
+    return components

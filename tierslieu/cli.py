@@ -1,0 +1,156 @@
+"""The ``tierslieu`` command: serve, db upgrade, site check|load, users create."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from tierslieu.settings import Settings
+
+app = typer.Typer(help="tierslieu — le tiers-lieu et son FabLab.", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Base de données.", no_args_is_help=True)
+site_app = typer.Typer(help="Description du site (fichier YAML).", no_args_is_help=True)
+users_app = typer.Typer(help="Comptes.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(site_app, name="site")
+app.add_typer(users_app, name="users")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for err in exc.errors():
+            typer.secho(f"configuration: {'.'.join(map(str, err['loc']))}: {err['msg']}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="adresse d'écoute")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port HTTP")] = 8000,
+    simulate: Annotated[bool, typer.Option(help="démarrer des appareils simulés (démo)")] = False,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
+) -> None:
+    """Run the whole service in one process: API, web, device controller, scheduler."""
+    import uvicorn
+
+    from tierslieu.api import create_app
+
+    settings = _settings()
+    if simulate:
+        settings = settings.model_copy(update={"simulate": True}) if "simulate" in Settings.model_fields else settings
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _say(f"base de données : {settings.resolved_database_url}")
+    _say(f"MQTT : {settings.mqtt_url or 'broker embarqué'}")
+    if settings.site:
+        _load_site_file(settings, settings.site)
+    _say(f"http://{host}:{port}/  (API : http://{host}:{port}/docs)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level.lower())
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every database migration (SQLite or PostgreSQL)."""
+    from tierslieu.migrations import upgrade_database
+
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _say(f"migration de {settings.resolved_database_url} …")
+    upgrade_database(settings.resolved_database_url)
+    _say("base de données à jour.")
+
+
+@site_app.command("check")
+def site_check(file: Annotated[Path, typer.Argument(help="fichier YAML du site")]) -> None:
+    """Report every problem in a site description, with its location; exit 1 if any."""
+    from tierslieu.site import check_site_file
+
+    site, problems = check_site_file(file)
+    for problem in problems:
+        typer.echo(f"{file}:{problem}", err=True)
+    if problems or site is None:
+        typer.secho(f"{len(problems)} problème(s) dans {file}.", fg="red", err=True)
+        raise typer.Exit(1)
+    spaces = sum(1 for _ in site.walk())
+    resources = sum(len(s.resources) for _p, s, _q in site.walk())
+    devices = sum(len(s.devices) for _p, s, _q in site.walk())
+    typer.echo(f"{file}: OK — {spaces} espaces, {resources} ressources, {devices} appareils.")
+
+
+def _load_site_file(settings: Settings, file: Path) -> None:
+    from tierslieu.errors import TiersLieuError
+    from tierslieu.migrations import upgrade_database
+    from tierslieu.runtime import Runtime
+    from tierslieu.site import check_site_file, load_site
+
+    site, problems = check_site_file(file)
+    for problem in problems:
+        typer.echo(f"{file}:{problem}", err=True)
+    if site is None:
+        raise typer.Exit(1)
+    runtime = Runtime.create(settings)
+    try:
+        upgrade_database(runtime.db.url)
+        with runtime.db.session() as session:
+            try:
+                report = load_site(session, runtime.secrets, site, progress=lambda m: _say(f"  · {m}"))
+                session.commit()
+            except TiersLieuError as exc:
+                session.rollback()
+                typer.secho(f"{file}: {exc.message_fr}", fg="red", err=True)
+                raise typer.Exit(1) from exc
+    finally:
+        runtime.db.dispose()
+    typer.echo(f"{file}: chargé — {report.summary()}" + ("" if report.changed else " (aucun changement)"))
+
+
+@site_app.command("load")
+def site_load(file: Annotated[Path, typer.Argument(help="fichier YAML du site")]) -> None:
+    """Import a site description idempotently (upsert by name; nothing is deleted)."""
+    _load_site_file(_settings(), file)
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="adresse e-mail (identifiant)")],
+    password: Annotated[str, typer.Option(help="mot de passe (8 caractères minimum)")],
+    role: Annotated[list[str], typer.Option(help="rôle(s) : admin, staff, animator, municipal, member")] = ["member"],  # noqa: B006
+    name: Annotated[str | None, typer.Option(help="nom affiché")] = None,
+) -> None:
+    """Create an account non-interactively (for example the first admin)."""
+    from tierslieu.errors import TiersLieuError
+    from tierslieu.migrations import upgrade_database
+    from tierslieu.runtime import Runtime
+    from tierslieu.services import members as member_service
+
+    settings = _settings()
+    runtime = Runtime.create(settings)
+    try:
+        upgrade_database(runtime.db.url)
+        with runtime.db.session() as session:
+            try:
+                member = member_service.create_member(
+                    session, runtime.secrets, name=name or email.split("@")[0], email=email, roles=role, password=password
+                )
+                session.commit()
+            except TiersLieuError as exc:
+                typer.secho(f"erreur : {exc.message_fr}", fg="red", err=True)
+                raise typer.Exit(1) from exc
+    finally:
+        runtime.db.dispose()
+    typer.echo(f"compte {member.email} créé (id {member.id}, rôles : {', '.join(member.roles)}).")
+
+
+def main() -> None:  # pragma: no cover - entry point
+    app(prog_name="tierslieu")
+    sys.exit(0)

@@ -1,0 +1,6 @@
+"""Storage: engine creation and the column types shared by every table."""
+
+from tierslieu.db.engine import Database, make_engine
+from tierslieu.db.types import UTCDateTime, utcnow
+
+__all__ = ["Database", "UTCDateTime", "make_engine", "utcnow"]

@@ -1,0 +1,42 @@
+"""Tables. Each family follows the FastAPI-template shape: ``XBase`` → ``X(table=True)``.
+
+Importing this package registers every table on ``SQLModel.metadata`` (Alembic reads it).
+Public request/response shapes live beside the routes (``tierslieu.api.schemas``), so secrets
+stored here never reach a response by accident.
+"""
+
+from tierslieu.models.core import (
+    ApiToken,
+    Badge,
+    Device,
+    Member,
+    Printer,
+    Resource,
+    Space,
+    Training,
+)
+from tierslieu.models.enums import (
+    BRIDGES,
+    DEVICE_KINDS,
+    RESOURCE_KINDS,
+    ROLES,
+    SPACE_KINDS,
+    Role,
+)
+
+__all__ = [
+    "BRIDGES",
+    "DEVICE_KINDS",
+    "RESOURCE_KINDS",
+    "ROLES",
+    "SPACE_KINDS",
+    "ApiToken",
+    "Badge",
+    "Device",
+    "Member",
+    "Printer",
+    "Resource",
+    "Role",
+    "Space",
+    "Training",
+]

@@ -1,0 +1,131 @@
+"""Core tables: the site (spaces, resources, devices, printers) and people (members, badges, tokens)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, ForeignKey, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from tierslieu.db.types import UTCDateTime, utcnow
+
+
+def _json_column() -> Any:
+    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+def _fk(target: str, *, nullable: bool = False, ondelete: str = "RESTRICT", index: bool = True) -> Any:
+    return Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey(target, ondelete=ondelete), nullable=nullable, index=index),
+    )
+
+
+def _instant(*, nullable: bool = True, default_now: bool = False) -> Any:
+    if default_now:
+        return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=nullable))
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable))
+
+
+class Space(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120, unique=True, index=True)
+    kind: str = Field(max_length=32)
+    parent_id: int | None = _fk("space.id", nullable=True)
+    capacity: int | None = Field(default=None, ge=0)
+    description: str = Field(default="", max_length=2000)
+    rules: dict[str, Any] = _json_column()
+
+
+class Resource(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120, unique=True, index=True)
+    kind: str = Field(max_length=32)
+    space_id: int | None = _fk("space.id")
+    capacity: int | None = Field(default=None, ge=0)
+    rules: dict[str, Any] = _json_column()
+    active: bool = True
+
+
+class Member(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=320, unique=True, index=True)
+    password_hash: str | None = Field(default=None, max_length=200)
+    roles: list[str] = Field(default_factory=lambda: ["member"], sa_column=Column(JSON, nullable=False))
+    active: bool = True
+    language: str = Field(default="fr", max_length=8)
+    # Rotating this salt revokes the member's calendar feed URL (the token is derived, never stored).
+    calendar_salt: str = Field(default="", max_length=64)
+    created_at: datetime = _instant(nullable=False, default_now=True)
+
+
+class Badge(SQLModel, table=True):
+    """A badge UID, normalized. A removed badge stays as revoked so scans can say ``badge_revoked``."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(max_length=64, unique=True, index=True)
+    member_id: int | None = _fk("member.id", ondelete="CASCADE")
+    label: str = Field(default="", max_length=120)
+    created_at: datetime = _instant(nullable=False, default_now=True)
+    revoked_at: datetime | None = _instant()
+
+
+class ApiToken(SQLModel, table=True):
+    """Bearer tokens (login sessions and personal API tokens); only a SHA-256 of the secret is kept."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int | None = _fk("member.id", ondelete="CASCADE")
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    kind: str = Field(default="access", max_length=16)
+    name: str = Field(default="", max_length=120)
+    created_at: datetime = _instant(nullable=False, default_now=True)
+    expires_at: datetime | None = _instant()
+    last_used_at: datetime | None = _instant()
+
+
+class Training(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("member_id", "training", name="uq_training_member"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int | None = _fk("member.id", ondelete="CASCADE")
+    training: str = Field(max_length=80)
+    expires_on: date | None = None
+    granted_by: int | None = _fk("member.id", nullable=True, ondelete="SET NULL", index=False)
+    granted_at: datetime = _instant(nullable=False, default_now=True)
+
+
+class Device(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120, unique=True, index=True)
+    kind: str = Field(max_length=32)
+    bridge: str = Field(max_length=32)
+    address: str = Field(max_length=200, index=True)
+    space_id: int | None = _fk("space.id")
+    resource_id: int | None = _fk("resource.id", nullable=True, ondelete="SET NULL")
+    options: dict[str, Any] = _json_column()
+    online: bool = False
+    last_seen: datetime | None = _instant()
+    # Last state the device reported (lock state, contact, occupancy…), for the controllers.
+    reported: dict[str, Any] = _json_column()
+
+
+class Printer(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120, unique=True, index=True)
+    resource_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("resource.id", ondelete="RESTRICT"), nullable=False, unique=True),
+    )
+    octoprint_url: str = Field(max_length=500)
+    # Encrypted with a key derived from TIERSLIEU_SECRET_KEY; never returned by the API.
+    api_key_encrypted: str = Field(max_length=1000)
+    state: str = Field(default="offline", max_length=16)
+    state_reason: str = Field(default="", max_length=500)
+    bed_clear: bool = True
+    temperatures: dict[str, Any] = _json_column()
+    current_job_id: int | None = None
+    last_seen: datetime | None = _instant()

@@ -1,0 +1,1 @@
+"""3D printing: checking uploaded G-code and dispatching it to OctoPrint printers."""

@@ -1,0 +1,286 @@
+"""Members, their badges, trainings and tokens."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session, select
+
+from devices.model import normalize_uid
+from tierslieu.db.types import utcnow
+from tierslieu.errors import AuthenticationFailed, Conflict, InvalidInput, PermissionDenied, not_found
+from tierslieu.models import ROLES, ApiToken, Badge, Member, Training
+from tierslieu.security import Secrets, new_token, token_digest
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD_LENGTH = 8
+
+
+def normalize_email(email: str) -> str:
+    email = email.strip().lower()
+    if not EMAIL_RE.match(email) or len(email) > 320:
+        raise InvalidInput("invalid_email", f"Adresse e-mail invalide : {email!r}.", f"Invalid e-mail: {email!r}.")
+    return email
+
+
+def check_roles(roles: Iterable[str]) -> list[str]:
+    clean = sorted(set(roles))
+    unknown = [r for r in clean if r not in ROLES]
+    if unknown or not clean:
+        raise InvalidInput(
+            "invalid_role",
+            f"Rôle inconnu : {', '.join(unknown) or '(aucun)'}. Rôles possibles : {', '.join(ROLES)}.",
+            f"Unknown role: {', '.join(unknown) or '(none)'}. Valid roles: {', '.join(ROLES)}.",
+        )
+    return clean
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            "weak_password",
+            f"Le mot de passe doit contenir au moins {MIN_PASSWORD_LENGTH} caractères.",
+            f"The password must have at least {MIN_PASSWORD_LENGTH} characters.",
+        )
+    return password
+
+
+def get_member(session: Session, member_id: int) -> Member:
+    member = session.get(Member, member_id)
+    if member is None:
+        raise not_found("Membre", "member", member_id)
+    return member
+
+
+def find_by_email(session: Session, email: str) -> Member | None:
+    return session.exec(select(Member).where(Member.email == email.strip().lower())).first()
+
+
+def list_members(session: Session) -> Sequence[Member]:
+    return session.exec(select(Member).order_by(Member.name, Member.id)).all()
+
+
+def create_member(
+    session: Session,
+    secrets: Secrets,
+    *,
+    name: str,
+    email: str,
+    roles: Iterable[str] = ("member",),
+    password: str | None = None,
+    language: str = "fr",
+) -> Member:
+    email = normalize_email(email)
+    if find_by_email(session, email) is not None:
+        raise Conflict("email_taken", f"L'adresse {email} est déjà utilisée.", f"{email} is already in use.")
+    if not name.strip():
+        raise InvalidInput("invalid_name", "Le nom ne peut pas être vide.", "The name cannot be empty.")
+    member = Member(
+        name=name.strip(),
+        email=email,
+        roles=check_roles(roles),
+        password_hash=secrets.hash_password(check_password(password)) if password else None,
+        language=language,
+        calendar_salt=new_token()[:16],
+    )
+    session.add(member)
+    session.flush()
+    return member
+
+
+def update_member(
+    session: Session,
+    secrets: Secrets,
+    member: Member,
+    *,
+    name: str | None = None,
+    email: str | None = None,
+    roles: Iterable[str] | None = None,
+    password: str | None = None,
+    active: bool | None = None,
+    language: str | None = None,
+) -> Member:
+    if email is not None:
+        email = normalize_email(email)
+        other = find_by_email(session, email)
+        if other is not None and other.id != member.id:
+            raise Conflict("email_taken", f"L'adresse {email} est déjà utilisée.", f"{email} is already in use.")
+        member.email = email
+    if name is not None:
+        if not name.strip():
+            raise InvalidInput("invalid_name", "Le nom ne peut pas être vide.", "The name cannot be empty.")
+        member.name = name.strip()
+    if roles is not None:
+        member.roles = check_roles(roles)
+    if password is not None:
+        member.password_hash = secrets.hash_password(check_password(password))
+        revoke_tokens(session, member, kind="access")
+    if active is not None:
+        member.active = active
+        if not active:
+            revoke_tokens(session, member)
+    if language is not None:
+        member.language = language
+    session.add(member)
+    session.flush()
+    return member
+
+
+# Authentication -------------------------------------------------------------
+
+
+def authenticate(session: Session, secrets: Secrets, email: str, password: str) -> Member:
+    member = find_by_email(session, email)
+    ok = secrets.verify_password(member.password_hash if member else None, password)
+    if member is None or not ok or not member.active:
+        raise AuthenticationFailed(
+            "invalid_credentials",
+            "Adresse e-mail ou mot de passe incorrect.",
+            "Incorrect e-mail or password.",
+        )
+    return member
+
+
+def issue_token(
+    session: Session, member: Member, *, kind: str = "access", lifetime: timedelta | None, name: str = ""
+) -> str:
+    token = new_token()
+    session.add(
+        ApiToken(
+            member_id=member.id,
+            token_hash=token_digest(token),
+            kind=kind,
+            name=name,
+            expires_at=utcnow() + lifetime if lifetime else None,
+        )
+    )
+    session.flush()
+    return token
+
+
+def member_for_token(session: Session, token: str, *, now: datetime | None = None) -> Member:
+    now = now or utcnow()
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == token_digest(token))).first()
+    if row is None:
+        raise AuthenticationFailed("invalid_token", "Jeton inconnu ou révoqué.", "Unknown or revoked token.")
+    if row.expires_at is not None and row.expires_at <= now:
+        raise AuthenticationFailed("token_expired", "Votre session a expiré : reconnectez-vous.", "Token expired.")
+    member = session.get(Member, row.member_id)
+    if member is None or not member.active:
+        raise AuthenticationFailed("account_disabled", "Ce compte est désactivé.", "This account is disabled.")
+    return member
+
+
+def revoke_token(session: Session, token: str) -> None:
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == token_digest(token))).first()
+    if row is not None:
+        session.delete(row)
+        session.flush()
+
+
+def revoke_tokens(session: Session, member: Member, *, kind: str | None = None) -> None:
+    query = select(ApiToken).where(ApiToken.member_id == member.id)
+    if kind is not None:
+        query = query.where(ApiToken.kind == kind)
+    for row in session.exec(query).all():
+        session.delete(row)
+    session.flush()
+
+
+def ensure_can_grant(actor_roles: Iterable[str], roles: Iterable[str]) -> None:
+    """Only an admin may hand out the admin role."""
+    if "admin" in roles and "admin" not in actor_roles:
+        raise PermissionDenied(
+            "cannot_grant_admin",
+            "Seul un administrateur peut attribuer le rôle admin.",
+            "Only an administrator may grant the admin role.",
+        )
+
+
+# Badges -----------------------------------------------------------------------
+
+
+def clean_uid(raw: str) -> str:
+    try:
+        uid = normalize_uid(raw)
+    except ValueError as exc:
+        raise InvalidInput("invalid_badge_uid", f"Numéro de badge invalide : {raw!r}.", str(exc)) from exc
+    return uid
+
+
+def add_badge(session: Session, member: Member, raw_uid: str, *, label: str = "") -> Badge:
+    uid = clean_uid(raw_uid)
+    badge = session.exec(select(Badge).where(Badge.uid == uid)).first()
+    if badge is not None and badge.revoked_at is None:
+        if badge.member_id == member.id:
+            return badge
+        raise Conflict(
+            "badge_taken",
+            f"Le badge {uid} appartient déjà à un autre membre.",
+            f"Badge {uid} already belongs to another member.",
+        )
+    if badge is None:
+        badge = Badge(uid=uid, member_id=member.id, label=label)
+    else:  # a revoked badge handed out again
+        badge.member_id, badge.revoked_at, badge.label = member.id, None, label
+    session.add(badge)
+    session.flush()
+    return badge
+
+
+def revoke_badge(session: Session, member: Member, raw_uid: str) -> Badge:
+    uid = clean_uid(raw_uid)
+    badge = session.exec(select(Badge).where(Badge.uid == uid, Badge.member_id == member.id)).first()
+    if badge is None or badge.revoked_at is not None:
+        raise not_found("Badge", "badge", uid)
+    badge.revoked_at = utcnow()
+    session.add(badge)
+    session.flush()
+    return badge
+
+
+def active_badges(session: Session, member: Member) -> Sequence[Badge]:
+    return session.exec(
+        select(Badge).where(Badge.member_id == member.id, Badge.revoked_at.is_(None)).order_by(Badge.uid)  # type: ignore[union-attr]
+    ).all()
+
+
+# Trainings --------------------------------------------------------------------
+
+
+def grant_training(
+    session: Session, member: Member, training: str, *, expires_on: date | None, granted_by: int | None
+) -> Training:
+    training = training.strip().lower()
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,79}", training):
+        raise InvalidInput(
+            "invalid_training",
+            f"Nom de formation invalide : {training!r} (lettres, chiffres, tirets).",
+            f"Invalid training name: {training!r}.",
+        )
+    row = session.exec(
+        select(Training).where(Training.member_id == member.id, Training.training == training)
+    ).first()
+    if row is None:
+        row = Training(member_id=member.id, training=training)
+    row.expires_on, row.granted_by, row.granted_at = expires_on, granted_by, utcnow()
+    session.add(row)
+    session.flush()
+    return row
+
+
+def trainings_of(session: Session, member_id: int) -> dict[str, date | None]:
+    rows = session.exec(select(Training).where(Training.member_id == member_id)).all()
+    return {row.training: row.expires_on for row in rows}
+
+
+def revoke_training(session: Session, member: Member, training: str) -> None:
+    row = session.exec(
+        select(Training).where(Training.member_id == member.id, Training.training == training)
+    ).first()
+    if row is None:
+        raise not_found("Formation", "training", training)
+    session.delete(row)
+    session.flush()

@@ -1,0 +1,250 @@
+"""Spaces (the building tree) and bookable resources, with rule inheritance."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import ValidationError
+from sqlmodel import Session, col, select
+
+from tierslieu.booking.rules import BookingRules, EffectiveRules, merge_rules, patch_rules
+from tierslieu.errors import Conflict, InvalidInput, not_found
+from tierslieu.models import RESOURCE_KINDS, SPACE_KINDS, Device, Printer, Resource, Space
+
+MAX_DEPTH = 8
+
+
+def validate_rules(rules: Mapping[str, Any], patch: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Check a rules mapping (optionally with a PATCH applied) against the contract.
+
+    Returns it in canonical JSON form; any problem is an ``invalid_rules`` error.
+    """
+    try:
+        if patch is not None:
+            return patch_rules(rules, patch)
+        parsed = BookingRules.model_validate(dict(rules))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidInput(
+            "invalid_rules",
+            f"Règle invalide ({where}) : {first['msg']}.",
+            f"Invalid rule ({where}): {first['msg']}.",
+            extra={"errors": [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]},
+        ) from exc
+    return parsed.model_dump(mode="json", exclude_none=True)
+
+
+def _check_kind(kind: str, allowed: Sequence[str], what: str) -> None:
+    if kind not in allowed:
+        raise InvalidInput(
+            f"invalid_{what}_kind",
+            f"Type inconnu : {kind!r}. Types possibles : {', '.join(allowed)}.",
+            f"Unknown kind {kind!r}. Valid kinds: {', '.join(allowed)}.",
+        )
+
+
+# Spaces ---------------------------------------------------------------------------
+
+
+def get_space(session: Session, space_id: int) -> Space:
+    space = session.get(Space, space_id)
+    if space is None:
+        raise not_found("Espace", "space", space_id)
+    return space
+
+
+def list_spaces(session: Session) -> Sequence[Space]:
+    return session.exec(select(Space).order_by(col(Space.parent_id).nullsfirst(), Space.name)).all()
+
+
+def ancestors(session: Session, space: Space) -> list[Space]:
+    """The space and its parents, outermost first."""
+    chain = [space]
+    seen = {space.id}
+    while chain[0].parent_id is not None:
+        parent = session.get(Space, chain[0].parent_id)
+        if parent is None or parent.id in seen or len(chain) > MAX_DEPTH:
+            break
+        seen.add(parent.id)
+        chain.insert(0, parent)
+    return chain
+
+
+def descendants(session: Session, space_id: int) -> list[int]:
+    """Ids of the space and every space below it."""
+    spaces = session.exec(select(Space.id, Space.parent_id)).all()
+    children: dict[int | None, list[int]] = {}
+    for sid, parent in spaces:
+        children.setdefault(parent, []).append(sid)
+    found, stack = [], [space_id]
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        stack.extend(children.get(current, []))
+    return found
+
+
+def _check_name_free(session: Session, model: type[Space] | type[Resource], name: str, own_id: int | None) -> None:
+    name = name.strip()
+    if not name:
+        raise InvalidInput("invalid_name", "Le nom ne peut pas être vide.", "The name cannot be empty.")
+    other = session.exec(select(model).where(model.name == name)).first()
+    if other is not None and other.id != own_id:
+        raise Conflict("duplicate_name", f"Le nom « {name} » est déjà utilisé.", f"The name {name!r} is taken.")
+
+
+def _check_parent(session: Session, space: Space, parent_id: int | None) -> None:
+    if parent_id is None:
+        return
+    parent = get_space(session, parent_id)
+    if space.id is not None and space.id in {s.id for s in ancestors(session, parent)}:
+        raise InvalidInput(
+            "parent_cycle",
+            "Un espace ne peut pas être placé à l'intérieur de lui-même.",
+            "A space cannot be placed inside itself.",
+        )
+
+
+def create_space(
+    session: Session,
+    *,
+    name: str,
+    kind: str,
+    parent_id: int | None = None,
+    capacity: int | None = None,
+    rules: Mapping[str, Any] | None = None,
+    description: str = "",
+) -> Space:
+    _check_kind(kind, SPACE_KINDS, "space")
+    _check_name_free(session, Space, name, None)
+    space = Space(name=name.strip(), kind=kind, capacity=capacity, description=description)
+    _check_parent(session, space, parent_id)
+    space.parent_id = parent_id
+    space.rules = validate_rules(rules or {})
+    session.add(space)
+    session.flush()
+    return space
+
+
+def update_space(session: Session, space: Space, changes: Mapping[str, Any]) -> Space:
+    if "kind" in changes:
+        _check_kind(changes["kind"], SPACE_KINDS, "space")
+        space.kind = changes["kind"]
+    if "name" in changes:
+        _check_name_free(session, Space, changes["name"], space.id)
+        space.name = changes["name"].strip()
+    if "parent_id" in changes:
+        _check_parent(session, space, changes["parent_id"])
+        space.parent_id = changes["parent_id"]
+    if "capacity" in changes:
+        space.capacity = changes["capacity"]
+    if "description" in changes:
+        space.description = changes["description"] or ""
+    if changes.get("rules") is not None:
+        space.rules = validate_rules(space.rules, changes["rules"])
+    session.add(space)
+    session.flush()
+    return space
+
+
+def delete_space(session: Session, space: Space) -> None:
+    blockers = (
+        session.exec(select(Space.id).where(Space.parent_id == space.id)).first(),
+        session.exec(select(Resource.id).where(Resource.space_id == space.id)).first(),
+        session.exec(select(Device.id).where(Device.space_id == space.id)).first(),
+    )
+    if any(b is not None for b in blockers):
+        raise Conflict(
+            "space_not_empty",
+            "Cet espace contient encore des espaces, des ressources ou des appareils : retirez-les d'abord.",
+            "This space still contains spaces, resources or devices: remove them first.",
+        )
+    session.delete(space)
+    session.flush()
+
+
+def space_rules(session: Session, space: Space) -> EffectiveRules:
+    return merge_rules(*(BookingRules.model_validate(s.rules) for s in ancestors(session, space)))
+
+
+# Resources ------------------------------------------------------------------------
+
+
+def get_resource(session: Session, resource_id: int) -> Resource:
+    resource = session.get(Resource, resource_id)
+    if resource is None:
+        raise not_found("Ressource", "resource", resource_id)
+    return resource
+
+
+def list_resources(
+    session: Session, *, space_id: int | None = None, kind: str | None = None
+) -> Sequence[Resource]:
+    query = select(Resource).order_by(Resource.name)
+    if space_id is not None:
+        query = query.where(col(Resource.space_id).in_(descendants(session, space_id)))
+    if kind is not None:
+        query = query.where(Resource.kind == kind)
+    return session.exec(query).all()
+
+
+def create_resource(
+    session: Session,
+    *,
+    name: str,
+    kind: str,
+    space_id: int,
+    capacity: int | None = None,
+    rules: Mapping[str, Any] | None = None,
+) -> Resource:
+    _check_kind(kind, RESOURCE_KINDS, "resource")
+    _check_name_free(session, Resource, name, None)
+    get_space(session, space_id)
+    resource = Resource(
+        name=name.strip(), kind=kind, space_id=space_id, capacity=capacity, rules=validate_rules(rules or {})
+    )
+    session.add(resource)
+    session.flush()
+    return resource
+
+
+def update_resource(session: Session, resource: Resource, changes: Mapping[str, Any]) -> Resource:
+    if "kind" in changes:
+        _check_kind(changes["kind"], RESOURCE_KINDS, "resource")
+        resource.kind = changes["kind"]
+    if "name" in changes:
+        _check_name_free(session, Resource, changes["name"], resource.id)
+        resource.name = changes["name"].strip()
+    if changes.get("space_id") is not None:
+        get_space(session, changes["space_id"])
+        resource.space_id = changes["space_id"]
+    if "capacity" in changes:
+        resource.capacity = changes["capacity"]
+    if "active" in changes and changes["active"] is not None:
+        resource.active = changes["active"]
+    if changes.get("rules") is not None:
+        resource.rules = validate_rules(resource.rules, changes["rules"])
+    session.add(resource)
+    session.flush()
+    return resource
+
+
+def delete_resource(session: Session, resource: Resource) -> None:
+    if session.exec(select(Printer.id).where(Printer.resource_id == resource.id)).first() is not None:
+        raise Conflict(
+            "resource_in_use",
+            "Une imprimante est rattachée à cette ressource : supprimez-la d'abord.",
+            "A printer is attached to this resource: delete it first.",
+        )
+    session.delete(resource)
+    session.flush()
+
+
+def resource_rules(session: Session, resource: Resource) -> EffectiveRules:
+    assert resource.space_id is not None
+    space = get_space(session, resource.space_id)
+    levels = [BookingRules.model_validate(s.rules) for s in ancestors(session, space)]
+    levels.append(BookingRules.model_validate(resource.rules))
+    return merge_rules(*levels)

@@ -1,0 +1,64 @@
+"""Service settings, read from ``TIERSLIEU_*`` environment variables (pydantic-settings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "change-me-tierslieu-development-only"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TIERSLIEU_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production", "test"] = "development"
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    mqtt_url: str | None = None
+    mqtt_client_id: str = "tierslieu"
+    secret_key: str = DEFAULT_SECRET_KEY
+    site: Path | None = None
+    timezone: str = "Europe/Paris"
+    language: Literal["fr", "en"] = "fr"
+    access_token_minutes: int = Field(default=12 * 60, ge=1)
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    # Background work (device controller, scheduler) can be turned off for tools and some tests.
+    run_background: bool = True
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"fuseau horaire inconnu : {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.environment == "production" and self.secret_key == DEFAULT_SECRET_KEY:
+            raise ValueError(
+                "TIERSLIEU_SECRET_KEY must be set to a secret value outside development "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        if self.environment == "production" and len(self.secret_key) < 32:
+            raise ValueError("TIERSLIEU_SECRET_KEY must be at least 32 characters in production")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'tierslieu.db').as_posix()}"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def upload_dir(self) -> Path:
+        return self.data_dir / "uploads"

@@ -1,0 +1,226 @@
+"""The site description format, and the checker that reports every problem with its location.
+
+    site: {name, timezone}
+    spaces:                       # nested: building → floors → rooms
+      - name, kind, capacity?, description?, rules?
+        resources: [{name, kind, capacity?, rules?, printer?: {octoprint_url, api_key | api_key_env}}]
+        devices:   [{name, kind, bridge, address, resource?, options?}]
+        spaces:    [... children ...]
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from yaml.nodes import MappingNode, Node, SequenceNode
+
+from firmware_bridges import get_bridge
+from tierslieu.booking.rules import BookingRules
+from tierslieu.models.enums import BridgeName, DeviceKindName, ResourceKind, SpaceKind
+
+Name = str
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class PrinterSpec(_Strict):
+    octoprint_url: str = Field(pattern=r"^https?://\S+$")
+    api_key: str | None = None
+    api_key_env: str | None = Field(default=None, description="environment variable holding the key")
+
+    def resolved_api_key(self) -> str | None:
+        if self.api_key:
+            return self.api_key
+        return os.environ.get(self.api_key_env) if self.api_key_env else None
+
+
+class ResourceSpec(_Strict):
+    name: Name = Field(min_length=1, max_length=120)
+    kind: ResourceKind
+    capacity: int | None = Field(default=None, ge=0)
+    rules: BookingRules = Field(default_factory=BookingRules)
+    printer: PrinterSpec | None = None
+
+
+class DeviceSpec(_Strict):
+    name: Name = Field(min_length=1, max_length=120)
+    kind: DeviceKindName
+    bridge: BridgeName
+    address: str = Field(min_length=1, max_length=200, pattern=r"^[^+#\x00]+$")
+    resource: Name | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class SpaceSpec(_Strict):
+    name: Name = Field(min_length=1, max_length=120)
+    kind: SpaceKind
+    capacity: int | None = Field(default=None, ge=0)
+    description: str = ""
+    rules: BookingRules = Field(default_factory=BookingRules)
+    resources: list[ResourceSpec] = Field(default_factory=list)
+    devices: list[DeviceSpec] = Field(default_factory=list)
+    spaces: list[SpaceSpec] = Field(default_factory=list)
+
+
+class SiteInfo(_Strict):
+    name: str = Field(min_length=1)
+    timezone: str = "Europe/Paris"
+    locale: Literal["fr", "en"] = "fr"
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(value)
+        except Exception as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+
+class SiteFile(_Strict):
+    site: SiteInfo
+    spaces: list[SpaceSpec] = Field(min_length=1)
+
+    def walk(self) -> Iterator[tuple[str, SpaceSpec, SpaceSpec | None]]:
+        """Every space with its path (``spaces[0].spaces[2]``) and parent, parents first."""
+
+        def _walk(items: list[SpaceSpec], prefix: str, parent: SpaceSpec | None) -> Iterator[Any]:
+            for i, space in enumerate(items):
+                path = f"{prefix}spaces[{i}]"
+                yield path, space, parent
+                yield from _walk(space.spaces, path + ".", space)
+
+        yield from _walk(self.spaces, "", None)
+
+
+@dataclass(frozen=True)
+class SiteProblem:
+    path: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: " if self.line else ""
+        return f"{where}{self.path}: {self.message}"
+
+
+def _format_loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _line_index(node: Node | None, path: str = "", index: dict[str, int] | None = None) -> dict[str, int]:
+    """Map each YAML path to its 1-based line, so problems can point into the file."""
+    index = {} if index is None else index
+    if node is None:
+        return index
+    index.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, MappingNode):
+        for key, value in node.value:
+            sub = f"{path}.{key.value}" if path else str(key.value)
+            index[sub] = key.start_mark.line + 1
+            _line_index(value, sub, index)
+    elif isinstance(node, SequenceNode):
+        for i, item in enumerate(node.value):
+            _line_index(item, f"{path}[{i}]", index)
+    return index
+
+
+def _line_for(index: dict[str, int], path: str) -> int | None:
+    while path:
+        if path in index:
+            return index[path]
+        cut = max(path.rfind("."), path.rfind("["))
+        path = path[:cut] if cut > 0 else ""
+    return None
+
+
+def _semantic_problems(site: SiteFile) -> list[SiteProblem]:
+    problems: list[SiteProblem] = []
+    seen: dict[str, dict[str, str]] = {"space": {}, "resource": {}, "device": {}, "printer": {}}
+
+    def claim(kind: str, name: str, path: str) -> None:
+        if name in seen[kind]:
+            problems.append(SiteProblem(path, f"duplicate {kind} name {name!r} (first at {seen[kind][name]})"))
+        else:
+            seen[kind][name] = path
+
+    resources_by_space: dict[str, set[str]] = {}
+    for path, space, _parent in site.walk():
+        claim("space", space.name, f"{path}.name")
+        names = resources_by_space.setdefault(space.name, set())
+        for r_i, resource in enumerate(space.resources):
+            r_path = f"{path}.resources[{r_i}]"
+            claim("resource", resource.name, f"{r_path}.name")
+            names.add(resource.name)
+            if resource.printer is not None:
+                if resource.kind != ResourceKind.printer:
+                    problems.append(SiteProblem(f"{r_path}.printer", "only a resource of kind 'printer' has a printer"))
+    for path, space, _parent in site.walk():
+        for d_i, device in enumerate(space.devices):
+            d_path = f"{path}.devices[{d_i}]"
+            claim("device", device.name, f"{d_path}.name")
+            supported = {str(k) for k in get_bridge(device.bridge.value).kinds}
+            if device.kind.value not in supported:
+                problems.append(
+                    SiteProblem(f"{d_path}.kind", f"the {device.bridge.value} bridge does not support {device.kind.value}")
+                )
+            if device.resource is not None and device.resource not in resources_by_space.get(space.name, set()):
+                problems.append(
+                    SiteProblem(f"{d_path}.resource", f"no resource named {device.resource!r} in space {space.name!r}")
+                )
+            watches = device.options.get("contact_sensor")
+            if watches is not None and not any(
+                d.name == watches for _p, s, _q in site.walk() for d in s.devices
+            ):
+                problems.append(SiteProblem(f"{d_path}.options.contact_sensor", f"no device named {watches!r}"))
+    return problems
+
+
+def parse_site_text(text: str) -> tuple[SiteFile | None, list[SiteProblem]]:
+    """Parse and check a site description; returns the model (if valid) and every problem found."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        return None, [SiteProblem("(yaml)", f"not valid YAML: {getattr(exc, 'problem', exc)}", line)]
+    index = _line_index(node)
+    if not isinstance(data, dict):
+        return None, [SiteProblem("(root)", "the file must be a mapping with 'site' and 'spaces'", 1)]
+    try:
+        site = SiteFile.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            path = _format_loc(err["loc"])
+            problems.append(SiteProblem(path or "(root)", err["msg"], _line_for(index, path)))
+        return None, problems
+    problems = [
+        SiteProblem(p.path, p.message, _line_for(index, p.path)) for p in _semantic_problems(site)
+    ]
+    return (site if not problems else None), problems
+
+
+def check_site_file(path: Path) -> tuple[SiteFile | None, list[SiteProblem]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [SiteProblem("(file)", f"cannot read {path}: {exc}")]
+    return parse_site_text(text)
