@@ -8,6 +8,7 @@ Anonymous access is allowed, which is why only loopback addresses are accepted.
 from __future__ import annotations
 
 import asyncio
+import errno
 import getpass
 import ipaddress
 import logging
@@ -48,7 +49,9 @@ def find_mosquitto() -> str | None:
 class _Backend(Protocol):
     url_query: str
 
-    def start(self, host: str, port: int, timeout: float) -> None: ...
+    def start(self, host: str, port: int, timeout: float) -> bool:
+        """Start listening on host:port; False when another process already holds the port."""
+
     def stop(self) -> None: ...
 
 
@@ -75,7 +78,6 @@ class EmbeddedBroker:
     def start(self, timeout: float = 10.0) -> str:
         if self.url is not None:
             return self.url
-        port = self.port or _free_port(self.host)
         executable = find_mosquitto() if self.prefer == "mosquitto" else None
         backend: _Backend
         if executable:
@@ -84,7 +86,13 @@ class EmbeddedBroker:
             if self.prefer == "mosquitto":
                 logger.info("mosquitto is not installed: using the built-in amqtt broker")
             backend, self.kind = _AmqttBackend(), "amqtt"
-        backend.start(self.host, port, timeout)
+        # A port picked for us can be taken before the broker binds it: then pick another.
+        for _attempt in range(5 if self.port == 0 else 1):
+            port = self.port or _free_port(self.host)
+            if backend.start(self.host, port, timeout):
+                break
+        else:
+            raise EmbeddedBrokerError("broker.port_taken", kind=self.kind, host=self.host, port=port)
         self._backend, self.port = backend, port
         self.url = f"mqtt://{self.host}:{port}{backend.url_query}"
         logger.info("embedded %s broker listening on %s:%d", self.kind, self.host, port)
@@ -105,7 +113,7 @@ class _MosquittoBackend:
         self.data_dir = data_dir
         self._process: subprocess.Popen[bytes] | None = None
 
-    def start(self, host: str, port: int, timeout: float) -> None:
+    def start(self, host: str, port: int, timeout: float) -> bool:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config = self.data_dir / "mosquitto.conf"
         config.write_text(
@@ -118,24 +126,32 @@ class _MosquittoBackend:
                     "autosave_interval 60",
                     # Started as root, mosquitto would switch to user `mosquitto`: keep our own.
                     f"user {getpass.getuser()}",
-                    "log_dest stdout",
+                    "log_dest stderr",  # unbuffered: start() reads the log to know we are up
                 ]
             )
             + "\n"
         )
         log_path = self.data_dir / "mosquitto.log"
+        log_start = log_path.stat().st_size if log_path.exists() else 0
         with log_path.open("ab") as log:
             process = subprocess.Popen([self.executable, "-c", str(config)], stdout=log, stderr=log)
         self._process = process
         deadline = time.monotonic() + timeout
-        while not _accepts_connections(host, port):
-            if process.poll() is not None or time.monotonic() > deadline:
+        # An open port alone could be another broker's: mosquitto logs "... running" only
+        # once its own listener is bound.
+        while not (" running" in _read_from(log_path, log_start) and _accepts_connections(host, port)):
+            exited = process.poll() is not None
+            if exited and "Address already in use" in _read_from(log_path, log_start):
+                self._process = None
+                return False
+            if exited or time.monotonic() > deadline:
                 self.stop()
-                tail = log_path.read_text(errors="replace")[-2000:]
+                tail = _read_from(log_path, log_start)[-2000:]
                 raise EmbeddedBrokerError(
                     "broker.start_failed", kind="mosquitto", host=host, port=port, detail=tail
                 )
             time.sleep(0.02)
+        return True
 
     def stop(self) -> None:
         process, self._process = self._process, None
@@ -159,7 +175,7 @@ class _AmqttBackend:
         self._thread: threading.Thread | None = None
         self._broker: Broker | None = None
 
-    def start(self, host: str, port: int, timeout: float) -> None:
+    def start(self, host: str, port: int, timeout: float) -> bool:
         loop = asyncio.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, name="amqtt-broker", daemon=True)
         thread.start()
@@ -168,9 +184,12 @@ class _AmqttBackend:
             asyncio.run_coroutine_threadsafe(self._start_broker(host, port), loop).result(timeout)
         except Exception as error:
             self.stop()
+            if isinstance(error.__cause__, OSError) and error.__cause__.errno == errno.EADDRINUSE:
+                return False
             raise EmbeddedBrokerError(
                 "broker.start_failed", kind="amqtt", host=host, port=port, detail=str(error)
             ) from error
+        return True
 
     async def _start_broker(self, host: str, port: int) -> None:
         from amqtt.broker import Broker  # imported here: only needed without mosquitto
@@ -204,6 +223,12 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return host == "localhost"
+
+
+def _read_from(path: Path, offset: int) -> str:
+    with path.open("rb") as log:
+        log.seek(offset)
+        return log.read().decode(errors="replace")
 
 
 def _free_port(host: str) -> int:

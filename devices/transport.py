@@ -82,6 +82,10 @@ _MESSAGES: Mapping[str, tuple[str, str]] = {
         "le broker intégré accepte les clients anonymes : il n'écoute qu'en local (loopback), pas sur {host}",
         "the embedded broker accepts anonymous clients, so it only listens on loopback, not {host}",
     ),
+    "broker.port_taken": (
+        "le broker MQTT intégré ({kind}) ne peut pas écouter sur {host}:{port} : port déjà pris",
+        "the embedded MQTT broker ({kind}) cannot listen on {host}:{port}: port already in use",
+    ),
     "broker.start_failed": (
         "le broker MQTT intégré ({kind}) n'a pas démarré sur {host}:{port} : {detail}",
         "the embedded MQTT broker ({kind}) did not start on {host}:{port}: {detail}",

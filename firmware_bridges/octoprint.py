@@ -17,6 +17,7 @@ JSON exception::
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -173,7 +174,7 @@ def _mapping(value: object, where: str) -> Mapping[str, Any]:
 def _optional_number(value: object, where: str) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise OctoPrintProtocolError(f"{where}: expected a number, got {value!r}")
     return float(value)
 

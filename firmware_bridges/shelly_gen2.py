@@ -123,7 +123,7 @@ def _read_reply(device: DeviceRef, reply: dict[str, Any]) -> list[DeviceEvent]:
     command = f"rpc:{int(request_id)}"
     error = _object(reply.get("error"), "error")
     if error is not None:
-        return [CommandAck(device.id, command, False, shorten(as_text(error, "message") or "", 200))]
+        return [CommandAck(device.id, command, False, compact_json(as_text(error, "message") or ""))]
     result = reply.get("result")
     return [CommandAck(device.id, command, True, compact_json(result))]
 

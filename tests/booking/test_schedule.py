@@ -26,8 +26,8 @@ SPRING_FORWARD = date(2026, 3, 29)  # 02:00 → 03:00
 FALL_BACK = date(2026, 10, 25)  # 03:00 → 02:00
 
 
-def at(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=PARIS)  # type: ignore[misc]
+def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=PARIS)
 
 
 @pytest.mark.parametrize(

@@ -364,3 +364,19 @@ def test_embedded_broker_refuses_a_public_address(tmp_path: Path) -> None:
     assert refused.value.code == "broker.not_loopback"
     assert "0.0.0.0" in refused.value.message("fr")
     assert EmbeddedBroker(tmp_path, host="localhost").host == "localhost"
+
+
+@pytest.mark.parametrize("prefer", ["mosquitto", "amqtt"])
+def test_embedded_broker_reports_a_port_already_taken(
+    prefer: Literal["mosquitto", "amqtt"], tmp_path: Path
+) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        broker = EmbeddedBroker(tmp_path, port=port, prefer=prefer)
+        with pytest.raises(EmbeddedBrokerError) as refused:
+            broker.start()
+    assert refused.value.code == "broker.port_taken"
+    assert f"127.0.0.1:{port}" in refused.value.message("en")
+    assert broker.url is None

@@ -103,6 +103,6 @@ EVENT_CASES, COMMAND_CASES = load_cases()
 def all_devices() -> list[DeviceRef]:
     """Every distinct device found in the fixtures."""
     seen: dict[int, DeviceRef] = {}
-    for case in [*EVENT_CASES, *COMMAND_CASES]:
-        seen.setdefault(case.device.id, case.device)
+    for device in [case.device for case in EVENT_CASES] + [case.device for case in COMMAND_CASES]:
+        seen.setdefault(device.id, device)
     return list(seen.values())

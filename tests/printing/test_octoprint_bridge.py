@@ -376,6 +376,7 @@ def test_mqtt_base_topic_is_configurable() -> None:
         ("octoPrint/progress/printing", b'{"progress": 140, "path": "cube.gcode"}'),
         ("octoPrint/progress/printing", b'{"path": "cube.gcode"}'),
         ("octoPrint/progress/printing", b'{"progress": true, "path": "cube.gcode"}'),
+        ("octoPrint/progress/printing", b'{"progress": NaN, "path": "cube.gcode"}'),
     ],
 )
 def test_malformed_mqtt_messages(topic: str, payload: bytes) -> None:

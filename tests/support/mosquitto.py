@@ -78,6 +78,7 @@ class MosquittoServer:
         self.executable = find_executable("mosquitto")
         self.data_dir = data_dir
         self.port = port or free_port()
+        self._port_fixed = port is not None  # an explicit or already used port never changes
         self.users = dict(users or {})
         self.allow_anonymous = allow_anonymous
         self.log_path = data_dir / "mosquitto.log"
@@ -94,22 +95,45 @@ class MosquittoServer:
     def start(self, timeout: float = 10.0) -> MosquittoServer:
         if self.running:
             return self
+        for _attempt in range(5):
+            if self._start_once(timeout):
+                self._port_fixed = True
+                return self
+            if self._port_fixed:
+                raise RuntimeError(f"port {self.port} is taken by another process:\n{self.log_text()}")
+            self.port = free_port()  # lost a race for a free port with another test run: pick again
+        raise RuntimeError(f"mosquitto found no free port:\n{self.log_text()}")
+
+    def _start_once(self, timeout: float) -> bool:
+        """Start and wait until *our* process listens. False if its port was already taken."""
         config = self._write_config()
+        log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:
-            self._process = subprocess.Popen(
+            process = subprocess.Popen(
                 [self.executable, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT
             )
+        self._process = process
         deadline = time.monotonic() + timeout
-        while not _port_open(self.port):
-            if self._process.poll() is not None:
-                raise RuntimeError(f"mosquitto exited with {self._process.returncode}:\n{self.log_text()}")
+        # Another broker may already listen on the port, so an open port proves nothing:
+        # mosquitto logs "... running" only once its own listeners are bound.
+        while not (" running" in self._log_since(log_start) and _port_open(self.port)):
+            if process.poll() is not None:
+                self._process = None
+                if "Address already in use" in self._log_since(log_start):
+                    return False
+                raise RuntimeError(f"mosquitto exited with {process.returncode}:\n{self.log_text()}")
             if time.monotonic() > deadline:
                 self.kill()
                 raise RuntimeError(
-                    f"mosquitto did not listen on {self.port} in {timeout}s:\n{self.log_text()}"
+                    f"mosquitto did not start on port {self.port} in {timeout}s:\n{self.log_text()}"
                 )
             time.sleep(0.02)
-        return self
+        return True
+
+    def _log_since(self, offset: int) -> str:
+        with self.log_path.open("rb") as log:
+            log.seek(offset)
+            return log.read().decode(errors="replace")
 
     def stop(self, timeout: float = 10.0) -> None:
         """Graceful stop (SIGTERM): mosquitto saves sessions and queued messages to disk."""
@@ -155,7 +179,7 @@ class MosquittoServer:
             # When started as root mosquitto switches to user `mosquitto`, which cannot write here.
             f"user {getpass.getuser()}",
             "max_queued_messages 10000",
-            "log_dest stdout",
+            "log_dest stderr",  # unbuffered: start() reads the log to know we are up
             "log_type all",
         ]
         if self.users:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
@@ -19,6 +19,10 @@ from tierslieu.runtime import Runtime
 from tierslieu.services import members as member_service
 
 SESSION_COOKIE = "tierslieu_session"
+MAX_ID = 2**31 - 1
+
+# Every row id in a path: a positive 32-bit integer (PostgreSQL's INTEGER, SQLite's fast path).
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -31,9 +35,13 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_session(runtime: RuntimeDep) -> Iterator[Session]:
-    """One session per request; committed when the handler returns, rolled back on error."""
-    with runtime.db.session() as session:
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_session(request: Request, runtime: RuntimeDep) -> Iterator[Session]:
+    """One session per request, committed when the handler returns (before the response is
+    sent, so a client never reads its own write late), rolled back on error."""
+    with runtime.db.session(write=request.method not in READ_METHODS) as session:
         try:
             yield session
             session.commit()
@@ -42,7 +50,7 @@ def get_session(runtime: RuntimeDep) -> Iterator[Session]:
             raise
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_current_member(

@@ -93,6 +93,12 @@ async def _database_busy(request: Request, exc: Exception) -> JSONResponse:
     return problem(request, 503, "database_busy", "Service unavailable", en if language_of(request) == "en" else fr)
 
 
+async def _overflow(request: Request, exc: Exception) -> JSONResponse:
+    fr = "Un nombre de la requête est trop grand."
+    en = "A number in the request is too large."
+    return problem(request, 422, "number_too_large", "Invalid input", en if language_of(request) == "en" else fr)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     fr = "Une erreur inattendue s'est produite ; elle a été enregistrée."
@@ -107,4 +113,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(OperationalError, _database_busy)
     app.add_exception_handler(DBAPIError, _database_busy)
+    app.add_exception_handler(OverflowError, _overflow)
     app.add_exception_handler(Exception, _unexpected)

@@ -7,7 +7,6 @@ Each level stores a :class:`BookingRules` where every field is optional (``None`
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from datetime import date
 from enum import StrEnum
@@ -157,9 +156,13 @@ class EffectiveRules(BaseModel):
         _check_opening_hours(value)
         return value
 
-    @functools.cached_property
+    @property
     def schedule(self) -> Schedule:
-        """Opening hours, closures and holidays as a :class:`Schedule` (parsed once)."""
+        """Opening hours, closures and holidays as a :class:`Schedule`.
+
+        Built on each access (cheap) rather than cached, so ``model_copy(update=...)`` can
+        never return a stale calendar.
+        """
         return Schedule.from_texts(
             self.opening_hours,
             [_closure_bounds(closure) for closure in self.closures],

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +52,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        mode = conn.info.pop("sqlite_begin", "BEGIN")
-        conn.exec_driver_sql(mode)
+        conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN"))
 
 
 class Database:
@@ -73,22 +70,16 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
-    def session(self) -> Session:
-        return Session(self.engine, expire_on_commit=False)
+    def session(self, *, write: bool = False) -> Session:
+        """A session; ``write=True`` serializes writers on SQLite.
 
-    @contextmanager
-    def immediate_session(self) -> Iterator[Session]:
-        """A session whose first statement takes SQLite's write lock (``BEGIN IMMEDIATE``)."""
-        with self.engine.connect() as conn:
-            if self.is_sqlite:
-                conn.info["sqlite_begin"] = "BEGIN IMMEDIATE"
-            with conn.begin():
-                session = Session(bind=conn, expire_on_commit=False, join_transaction_mode="conservative_savepoint")
-                try:
-                    yield session
-                    session.flush()
-                finally:
-                    session.close()
+        SQLite in WAL mode cannot upgrade a stale read transaction to a write one (it fails at
+        once with "database is locked"), so a session that will write takes the write lock at
+        its first statement (``BEGIN IMMEDIATE``) and waits for it up to the busy timeout.
+        PostgreSQL needs nothing here: its constraints and row locks do that job.
+        """
+        bind = self.engine.execution_options(sqlite_begin="BEGIN IMMEDIATE") if write else self.engine
+        return Session(bind, expire_on_commit=False)
 
     def dispose(self) -> None:
         self.engine.dispose()

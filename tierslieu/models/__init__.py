@@ -5,6 +5,7 @@ Public request/response shapes live beside the routes (``tierslieu.api.schemas``
 stored here never reach a response by accident.
 """
 
+from tierslieu.models.booking import Booking, BookingSeries
 from tierslieu.models.core import (
     ApiToken,
     Badge,
@@ -32,6 +33,8 @@ __all__ = [
     "SPACE_KINDS",
     "ApiToken",
     "Badge",
+    "Booking",
+    "BookingSeries",
     "Device",
     "Member",
     "Printer",

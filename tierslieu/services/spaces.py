@@ -129,10 +129,10 @@ def create_space(
 
 
 def update_space(session: Session, space: Space, changes: Mapping[str, Any]) -> Space:
-    if "kind" in changes:
+    if changes.get("kind") is not None:
         _check_kind(changes["kind"], SPACE_KINDS, "space")
         space.kind = changes["kind"]
-    if "name" in changes:
+    if changes.get("name") is not None:
         _check_name_free(session, Space, changes["name"], space.id)
         space.name = changes["name"].strip()
     if "parent_id" in changes:
@@ -211,10 +211,10 @@ def create_resource(
 
 
 def update_resource(session: Session, resource: Resource, changes: Mapping[str, Any]) -> Resource:
-    if "kind" in changes:
+    if changes.get("kind") is not None:
         _check_kind(changes["kind"], RESOURCE_KINDS, "resource")
         resource.kind = changes["kind"]
-    if "name" in changes:
+    if changes.get("name") is not None:
         _check_name_free(session, Resource, changes["name"], resource.id)
         resource.name = changes["name"].strip()
     if changes.get("space_id") is not None:

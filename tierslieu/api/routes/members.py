@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, status
 from sqlmodel import Session
 
-from tierslieu.api.deps import EVERYONE, STAFF, Allow, AnyMember, RuntimeDep, SessionDep, is_staff
+from tierslieu.api.deps import IdPath, EVERYONE, STAFF, Allow, AnyMember, RuntimeDep, SessionDep, is_staff
 from tierslieu.api.schemas.site import (
     BadgeCreate,
     BadgePublic,
@@ -76,20 +76,21 @@ def me(member: AnyMember, session: SessionDep) -> MemberPublic:
 
 
 @router.get("/{member_id}", response_model=MemberPublic, dependencies=[Depends(SELF_OR_READERS)])
-def get_member(member_id: int, session: SessionDep) -> MemberPublic:
+def get_member(member_id: IdPath, session: SessionDep) -> MemberPublic:
     return to_public(session, member_service.get_member(session, member_id))
 
 
 @router.patch("/{member_id}", response_model=MemberPublic)
 def update_member(
-    member_id: int,
+    member_id: IdPath,
     body: MemberUpdate,
     session: SessionDep,
     runtime: RuntimeDep,
     actor: Member = Depends(SELF_OR_STAFF),
 ) -> MemberPublic:
     member = member_service.get_member(session, member_id)
-    changes = body.model_dump(exclude_unset=True)
+    # Explicit nulls mean "leave unchanged": no member field can be emptied.
+    changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
     if not is_staff(actor) and ({"roles", "active"} & changes.keys()):
         raise PermissionDenied(
             "cannot_change_own_roles",
@@ -114,20 +115,20 @@ def update_member(
     "/{member_id}/badges", response_model=BadgePublic, status_code=status.HTTP_201_CREATED,
     dependencies=[Depends(STAFF)],
 )
-def add_badge(member_id: int, body: BadgeCreate, session: SessionDep) -> BadgePublic:
+def add_badge(member_id: IdPath, body: BadgeCreate, session: SessionDep) -> BadgePublic:
     member = member_service.get_member(session, member_id)
     badge = member_service.add_badge(session, member, body.uid, label=body.label)
     return BadgePublic(uid=badge.uid, label=badge.label)
 
 
 @router.delete("/{member_id}/badges/{uid}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(STAFF)])
-def remove_badge(member_id: int, uid: str, session: SessionDep) -> None:
+def remove_badge(member_id: IdPath, uid: str, session: SessionDep) -> None:
     member_service.revoke_badge(session, member_service.get_member(session, member_id), uid)
 
 
 @router.post("/{member_id}/trainings", response_model=TrainingPublic, status_code=status.HTTP_201_CREATED)
 def grant_training(
-    member_id: int, body: TrainingCreate, session: SessionDep, actor: Member = Depends(TRAINERS)
+    member_id: IdPath, body: TrainingCreate, session: SessionDep, actor: Member = Depends(TRAINERS)
 ) -> TrainingPublic:
     member = member_service.get_member(session, member_id)
     row = member_service.grant_training(
@@ -139,5 +140,5 @@ def grant_training(
 @router.delete(
     "/{member_id}/trainings/{training}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(TRAINERS)]
 )
-def revoke_training(member_id: int, training: str, session: SessionDep) -> None:
+def revoke_training(member_id: IdPath, training: str, session: SessionDep) -> None:
     member_service.revoke_training(session, member_service.get_member(session, member_id), training)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, status
 
-from tierslieu.api.deps import EVERYONE, STAFF, SessionDep
+from tierslieu.api.deps import MAX_ID, IdPath, EVERYONE, STAFF, SessionDep
 from tierslieu.api.schemas.site import ResourceCreate, ResourceDetail, ResourcePublic, ResourceUpdate
 from tierslieu.models import Resource
 from tierslieu.models.enums import ResourceKind
@@ -20,7 +20,7 @@ def to_public(resource: Resource) -> ResourcePublic:
 @router.get("", response_model=list[ResourcePublic], dependencies=[Depends(EVERYONE)])
 def list_resources(
     session: SessionDep,
-    space_id: int | None = Query(default=None, ge=1, description="this space and the spaces inside it"),
+    space_id: int | None = Query(default=None, ge=1, le=MAX_ID, description="this space and the spaces inside it"),
     kind: ResourceKind | None = None,
 ) -> list[ResourcePublic]:
     rows = space_service.list_resources(session, space_id=space_id, kind=kind.value if kind else None)
@@ -33,7 +33,7 @@ def create_resource(body: ResourceCreate, session: SessionDep) -> ResourcePublic
 
 
 @router.get("/{resource_id}", response_model=ResourceDetail, dependencies=[Depends(EVERYONE)])
-def get_resource(resource_id: int, session: SessionDep) -> ResourceDetail:
+def get_resource(resource_id: IdPath, session: SessionDep) -> ResourceDetail:
     resource = space_service.get_resource(session, resource_id)
     effective = space_service.resource_rules(session, resource)
     return ResourceDetail(
@@ -42,11 +42,11 @@ def get_resource(resource_id: int, session: SessionDep) -> ResourceDetail:
 
 
 @router.patch("/{resource_id}", response_model=ResourcePublic, dependencies=[Depends(STAFF)])
-def update_resource(resource_id: int, body: ResourceUpdate, session: SessionDep) -> ResourcePublic:
+def update_resource(resource_id: IdPath, body: ResourceUpdate, session: SessionDep) -> ResourcePublic:
     resource = space_service.get_resource(session, resource_id)
     return to_public(space_service.update_resource(session, resource, body.model_dump(exclude_unset=True)))
 
 
 @router.delete("/{resource_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(STAFF)])
-def delete_resource(resource_id: int, session: SessionDep) -> None:
+def delete_resource(resource_id: IdPath, session: SessionDep) -> None:
     space_service.delete_resource(session, space_service.get_resource(session, resource_id))

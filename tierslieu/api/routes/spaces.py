@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, status
 
-from tierslieu.api.deps import EVERYONE, STAFF, SessionDep
+from tierslieu.api.deps import IdPath, EVERYONE, STAFF, SessionDep
 from tierslieu.api.schemas.site import SpaceCreate, SpacePublic, SpaceUpdate
 from tierslieu.models import Space
 from tierslieu.services import spaces as space_service
@@ -27,16 +27,16 @@ def create_space(body: SpaceCreate, session: SessionDep) -> SpacePublic:
 
 
 @router.get("/{space_id}", response_model=SpacePublic, dependencies=[Depends(EVERYONE)])
-def get_space(space_id: int, session: SessionDep) -> SpacePublic:
+def get_space(space_id: IdPath, session: SessionDep) -> SpacePublic:
     return to_public(space_service.get_space(session, space_id))
 
 
 @router.patch("/{space_id}", response_model=SpacePublic, dependencies=[Depends(STAFF)])
-def update_space(space_id: int, body: SpaceUpdate, session: SessionDep) -> SpacePublic:
+def update_space(space_id: IdPath, body: SpaceUpdate, session: SessionDep) -> SpacePublic:
     space = space_service.get_space(session, space_id)
     return to_public(space_service.update_space(session, space, body.model_dump(exclude_unset=True)))
 
 
 @router.delete("/{space_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(STAFF)])
-def delete_space(space_id: int, session: SessionDep) -> None:
+def delete_space(space_id: IdPath, session: SessionDep) -> None:
     space_service.delete_space(session, space_service.get_space(session, space_id))

@@ -19,7 +19,7 @@ class _In(BaseModel):
 class SpaceCreate(_In):
     name: str = Name
     kind: SpaceKind
-    parent_id: int | None = Field(default=None, ge=1)
+    parent_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     capacity: int | None = Field(default=None, ge=0, le=100_000)
     description: str = Field(default="", max_length=2000)
     rules: dict[str, Any] = Field(default_factory=dict)
@@ -28,7 +28,7 @@ class SpaceCreate(_In):
 class SpaceUpdate(_In):
     name: str | None = Field(default=None, min_length=1, max_length=120)
     kind: SpaceKind | None = None
-    parent_id: int | None = Field(default=None, ge=1)
+    parent_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     capacity: int | None = Field(default=None, ge=0, le=100_000)
     description: str | None = Field(default=None, max_length=2000)
     rules: dict[str, Any] | None = Field(default=None, description="merged key by key; null removes a key")
@@ -47,7 +47,7 @@ class SpacePublic(BaseModel):
 class ResourceCreate(_In):
     name: str = Name
     kind: ResourceKind
-    space_id: int = Field(ge=1)
+    space_id: int = Field(ge=1, le=2**31 - 1)
     capacity: int | None = Field(default=None, ge=0, le=100_000)
     rules: dict[str, Any] = Field(default_factory=dict)
 
@@ -55,7 +55,7 @@ class ResourceCreate(_In):
 class ResourceUpdate(_In):
     name: str | None = Field(default=None, min_length=1, max_length=120)
     kind: ResourceKind | None = None
-    space_id: int | None = Field(default=None, ge=1)
+    space_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     capacity: int | None = Field(default=None, ge=0, le=100_000)
     active: bool | None = None
     rules: dict[str, Any] | None = None

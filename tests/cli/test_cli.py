@@ -1,0 +1,114 @@
+"""The ``tierslieu`` command, run for real in a subprocess, and ``serve`` answering HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.postgres import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+TRILPORT = ROOT / "config" / "trilport.yaml"
+
+
+def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tierslieu", *args], env=env, capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TIERSLIEU_")}
+    clean.update({"TIERSLIEU_DATA_DIR": str(tmp_path / "var"), "PYTHONUNBUFFERED": "1"})
+    return clean
+
+
+def test_site_check_reports_problems_and_exit_code(env: dict[str, str], tmp_path: Path) -> None:
+    ok = run(env, "site", "check", str(TRILPORT))
+    assert ok.returncode == 0, ok.stderr
+    assert "OK" in ok.stdout
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(TRILPORT.read_text().replace("max_duration: 120", "max_duration: deux heures", 1))
+    bad = run(env, "site", "check", str(broken))
+    assert bad.returncode == 1
+    assert ".rules.max_duration" in bad.stderr and "line" in bad.stderr
+
+
+def test_users_create_and_site_load_twice(env: dict[str, str]) -> None:
+    created = run(env, "users", "create", "--email", "admin@trilport.fr", "--password", "motdepasse-admin", "--role", "admin")
+    assert created.returncode == 0, created.stderr
+    duplicate = run(env, "users", "create", "--email", "admin@trilport.fr", "--password", "motdepasse-admin")
+    assert duplicate.returncode == 1 and "déjà utilisée" in duplicate.stderr
+    weak = run(env, "users", "create", "--email", "x@trilport.fr", "--password", "court")
+    assert weak.returncode == 1
+    first = run(env, "site", "load", str(TRILPORT))
+    assert first.returncode == 0, first.stderr
+    assert "created" in first.stdout
+    second = run(env, "site", "load", str(TRILPORT))
+    assert second.returncode == 0 and "aucun changement" in second.stdout
+
+
+def test_db_upgrade_on_postgres(env: dict[str, str], pg_url: str) -> None:
+    env = {**env, "TIERSLIEU_DATABASE_URL": pg_url}
+    result = run(env, "db", "upgrade")
+    assert result.returncode == 0, result.stderr
+    loaded = run(env, "site", "load", str(TRILPORT))
+    assert loaded.returncode == 0, loaded.stderr
+
+
+def test_production_refuses_the_default_secret(env: dict[str, str]) -> None:
+    result = run({**env, "TIERSLIEU_ENVIRONMENT": "production"}, "db", "upgrade")
+    assert result.returncode == 2
+    assert "TIERSLIEU_SECRET_KEY" in result.stderr
+
+
+@pytest.fixture
+def served(env: dict[str, str]) -> Iterator[tuple[str, dict[str, str]]]:
+    assert run(env, "site", "load", str(TRILPORT)).returncode == 0
+    assert run(env, "users", "create", "--email", "staff@trilport.fr", "--password", "motdepasse-staff",
+               "--role", "staff").returncode == 0
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tierslieu", "serve", "--port", str(port)],
+        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise AssertionError(f"serve exited: {proc.stdout.read() if proc.stdout else ''}")
+            try:
+                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        yield base, env
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_serve_with_no_environment_answers_spaces(served: tuple[str, dict[str, str]]) -> None:
+    base, _env = served
+    token = httpx.post(
+        f"{base}/api/v1/auth/token", data={"username": "staff@trilport.fr", "password": "motdepasse-staff"}
+    ).json()["access_token"]
+    spaces = httpx.get(f"{base}/api/v1/spaces", headers={"Authorization": f"Bearer {token}"})
+    assert spaces.status_code == 200
+    names = {s["name"] for s in spaces.json()}
+    assert {"FabLab", "Salle de visio", "Espace coworking", "Grande salle d'ateliers"} <= names
+    assert httpx.get(f"{base}/api/v1/spaces").status_code == 401
+    assert httpx.get(f"{base}/docs").status_code == 200

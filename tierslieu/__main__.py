@@ -1,0 +1,3 @@
+from tierslieu.cli import app
+
+app(prog_name="tierslieu")
