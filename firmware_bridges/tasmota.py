@@ -103,11 +103,14 @@ def _read_power_text(device: DeviceRef, text: str) -> list[DeviceEvent]:
 
 
 def _read_acks(device: DeviceRef, result: dict[str, Any]) -> list[DeviceEvent]:
-    relay = _relay(device)
+    # Several devices may share one Tasmota (relay + reader): each acknowledges its own commands.
+    mine = {"Buzzer"}
+    if device.kind == DeviceKind.DOOR:
+        mine |= {*_power_keys(device), f"PulseTime{_relay(device)}"}
     acks: list[DeviceEvent] = []
     for key, value in result.items():
         detail = compact_json(value)
-        if key in _power_keys(device) or key in (f"PulseTime{relay}", "Buzzer"):
+        if key in mine:
             acks.append(CommandAck(device.id, key, True, detail))
         elif key == "Command":  # {"Command":"Unknown"} / {"Command":"Error"}
             acks.append(CommandAck(device.id, key, False, detail))

@@ -140,7 +140,12 @@ def users_create(
         with runtime.db.session() as session:
             try:
                 member = member_service.create_member(
-                    session, runtime.secrets, name=name or email.split("@")[0], email=email, roles=role, password=password
+                    session,
+                    runtime.secrets,
+                    name=name or email.split("@")[0],
+                    email=email,
+                    roles=role,
+                    password=password,
                 )
                 session.commit()
             except TiersLieuError as exc:

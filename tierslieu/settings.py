@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
     # Background work (device controller, scheduler) can be turned off for tools and some tests.
     run_background: bool = True
+    # Booking scheduler: seconds between level-triggered passes (no-shows, completion, waitlist).
+    booking_pass_seconds: float = Field(default=30.0, gt=0)
+    # How long a member offered a freed slot from the waitlist has to accept it.
+    waitlist_offer_minutes: int = Field(default=30, ge=1)
 
     @field_validator("timezone")
     @classmethod

@@ -6,9 +6,7 @@ from tests.conftest import PASSWORD, AppHarness
 
 
 def test_login_returns_a_bearer_token_that_works(api: AppHarness) -> None:
-    response = api.client.post(
-        "/api/v1/auth/token", data={"username": "member@trilport.test", "password": PASSWORD}
-    )
+    response = api.client.post("/api/v1/auth/token", data={"username": "member@trilport.test", "password": PASSWORD})
     assert response.status_code == 200
     body = response.json()
     assert body["token_type"] == "bearer" and len(body["access_token"]) > 30
@@ -54,7 +52,12 @@ def test_logout_revokes_the_token(api: AppHarness) -> None:
 
 def test_staff_creates_members_and_only_admins_grant_admin(api: AppHarness) -> None:
     staff, admin = api.users["staff"].headers, api.users["admin"].headers
-    body = {"name": "Jeanne Martin", "email": "Jeanne.Martin@Example.fr", "roles": ["member"], "password": "s3cret-pass"}
+    body = {
+        "name": "Jeanne Martin",
+        "email": "Jeanne.Martin@Example.fr",
+        "roles": ["member"],
+        "password": "s3cret-pass",
+    }
     created = api.client.post("/api/v1/members", json=body, headers=staff)
     assert created.status_code == 201, created.text
     assert created.json()["email"] == "jeanne.martin@example.fr"
@@ -105,7 +108,5 @@ def test_trainings_granted_by_animators(api: AppHarness) -> None:
     assert response.status_code == 201
     got = api.client.get("/api/v1/members/me", headers=member.headers).json()
     assert got["trainings"] == [{"training": "impression-3d", "expires_on": "2027-06-30"}]
-    denied = api.client.post(
-        f"/api/v1/members/{member.id}/trainings", json={"training": "x"}, headers=member.headers
-    )
+    denied = api.client.post(f"/api/v1/members/{member.id}/trainings", json={"training": "x"}, headers=member.headers)
     assert denied.status_code == 403

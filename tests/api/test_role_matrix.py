@@ -10,8 +10,8 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from fastapi.routing import APIRoute
 from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
 from tests.conftest import ROLE_NAMES, AppHarness
 from tierslieu.api.app import API_PREFIX

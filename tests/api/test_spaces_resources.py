@@ -16,8 +16,13 @@ def test_space_tree_and_rules_inheritance(api_any_db: AppHarness) -> None:
     assert building.status_code == 201, building.text
     room = api.client.post(
         "/api/v1/spaces",
-        json={"name": "Salle visio", "kind": "visio_room", "parent_id": building.json()["id"], "capacity": 6,
-              "rules": {"max_duration": 120, "slot_minutes": 30}},
+        json={
+            "name": "Salle visio",
+            "kind": "visio_room",
+            "parent_id": building.json()["id"],
+            "capacity": 6,
+            "rules": {"max_duration": 120, "slot_minutes": 30},
+        },
         headers=staff,
     )
     assert room.status_code == 201, room.text
@@ -43,9 +48,7 @@ def test_bad_rules_and_duplicates_change_nothing(api_any_db: AppHarness) -> None
     api = api_any_db
     staff = api.users["staff"].headers
     space = api.client.post("/api/v1/spaces", json={"name": "FabLab", "kind": "fablab"}, headers=staff).json()
-    bad = api.client.patch(
-        f"/api/v1/spaces/{space['id']}", json={"rules": {"max_duration": "long"}}, headers=staff
-    )
+    bad = api.client.patch(f"/api/v1/spaces/{space['id']}", json={"rules": {"max_duration": "long"}}, headers=staff)
     assert bad.status_code == 422 and bad.json()["code"] == "invalid_rules"
     unknown = api.client.patch(f"/api/v1/spaces/{space['id']}", json={"rules": {"colour": "red"}}, headers=staff)
     assert unknown.status_code == 422

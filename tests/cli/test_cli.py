@@ -44,7 +44,9 @@ def test_site_check_reports_problems_and_exit_code(env: dict[str, str], tmp_path
 
 
 def test_users_create_and_site_load_twice(env: dict[str, str]) -> None:
-    created = run(env, "users", "create", "--email", "admin@trilport.fr", "--password", "motdepasse-admin", "--role", "admin")
+    created = run(
+        env, "users", "create", "--email", "admin@trilport.fr", "--password", "motdepasse-admin", "--role", "admin"
+    )
     assert created.returncode == 0, created.stderr
     duplicate = run(env, "users", "create", "--email", "admin@trilport.fr", "--password", "motdepasse-admin")
     assert duplicate.returncode == 1 and "déjà utilisée" in duplicate.stderr
@@ -74,12 +76,20 @@ def test_production_refuses_the_default_secret(env: dict[str, str]) -> None:
 @pytest.fixture
 def served(env: dict[str, str]) -> Iterator[tuple[str, dict[str, str]]]:
     assert run(env, "site", "load", str(TRILPORT)).returncode == 0
-    assert run(env, "users", "create", "--email", "staff@trilport.fr", "--password", "motdepasse-staff",
-               "--role", "staff").returncode == 0
+    assert (
+        run(
+            env, "users", "create", "--email", "staff@trilport.fr", "--password", "motdepasse-staff", "--role", "staff"
+        ).returncode
+        == 0
+    )
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "tierslieu", "serve", "--port", str(port)],
-        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:

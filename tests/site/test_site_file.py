@@ -70,13 +70,16 @@ def test_every_problem_is_reported_not_only_the_first() -> None:
 
 
 def test_device_problems() -> None:
-    text = MINIMAL + """
+    text = (
+        MINIMAL
+        + """
     devices:
       - {name: Porte, kind: door, bridge: tasmota, address: porte, resource: Nope}
       - {name: Porte, kind: teleporter, bridge: tasmota, address: porte2}
       - {name: Lecteur, kind: badge_reader, bridge: acme, address: x}
       - {name: Bad, kind: door, bridge: tasmota, address: "a/+/b"}
 """
+    )
     _site, problems = parse_site_text(text)
     paths = {p.path for p in problems}
     assert "spaces[0].devices[1].kind" in paths
@@ -85,11 +88,14 @@ def test_device_problems() -> None:
 
 
 def test_unknown_resource_and_duplicate_device() -> None:
-    text = MINIMAL + """
+    text = (
+        MINIMAL
+        + """
     devices:
       - {name: Porte, kind: door, bridge: tasmota, address: porte, resource: Nope}
       - {name: Porte, kind: door, bridge: tasmota, address: porte2}
 """
+    )
     _site, problems = parse_site_text(text)
     messages = {p.path: p.message for p in problems}
     assert "spaces[0].devices[0].resource" in messages
@@ -98,9 +104,7 @@ def test_unknown_resource_and_duplicate_device() -> None:
 
 def _counts(runtime: Runtime) -> dict[str, int]:
     with runtime.db.session() as session:
-        return {
-            model.__name__: len(session.exec(select(model)).all()) for model in (Space, Resource, Device, Printer)
-        }
+        return {model.__name__: len(session.exec(select(model)).all()) for model in (Space, Resource, Device, Printer)}
 
 
 def test_load_trilport_is_idempotent(runtime: Runtime) -> None:

@@ -5,7 +5,7 @@ Public request/response shapes live beside the routes (``tierslieu.api.schemas``
 stored here never reach a response by accident.
 """
 
-from tierslieu.models.booking import Booking, BookingSeries
+from tierslieu.models.booking import Booking, BookingSeries, WaitlistEntry
 from tierslieu.models.core import (
     ApiToken,
     Badge,
@@ -24,6 +24,7 @@ from tierslieu.models.enums import (
     SPACE_KINDS,
     Role,
 )
+from tierslieu.models.printing import PrintJob, PrintRun
 
 __all__ = [
     "BRIDGES",
@@ -37,9 +38,12 @@ __all__ = [
     "BookingSeries",
     "Device",
     "Member",
+    "PrintJob",
+    "PrintRun",
     "Printer",
     "Resource",
     "Role",
     "Space",
     "Training",
+    "WaitlistEntry",
 ]

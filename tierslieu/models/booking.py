@@ -18,7 +18,7 @@ ACTIVE_STATUSES = ("pending", "confirmed", "checked_in")
 
 
 def _instant(name: str | None = None, *, nullable: bool = False) -> Any:
-    column = Column(name, UTCDateTime(), nullable=nullable) if name else Column(UTCDateTime(), nullable=nullable)
+    column: Column[Any] = Column(name, UTCDateTime(), nullable=nullable) if name else Column(UTCDateTime(), nullable=nullable)
     return Field(default=None, sa_column=column)
 
 
@@ -65,3 +65,31 @@ class Booking(SQLModel, table=True):
         default=None, sa_column=Column(Integer, ForeignKey("member.id", ondelete="SET NULL"), nullable=True)
     )
     reason: str = Field(default="", max_length=500)
+
+
+WAITLIST_OPEN_STATUSES = ("waiting", "offered")
+
+
+class WaitlistEntry(SQLModel, table=True):
+    """A member waiting for a taken slot. The scheduler offers it (``offered``, with a deadline)
+    to the first one waiting when the slot frees up; accepting it makes a normal booking."""
+
+    __tablename__ = "booking_waitlist"
+    __table_args__ = (
+        Index("ix_waitlist_resource_status", "resource_id", "status", "starts_at"),
+        Index("ix_waitlist_member", "member_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    resource_id: int = Field(sa_column=Column(Integer, ForeignKey("resource.id", ondelete="CASCADE"), nullable=False))
+    member_id: int = Field(sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False))
+    start: datetime = _instant("starts_at")
+    end: datetime = _instant("ends_at")
+    # waiting → offered → accepted | expired; or cancelled by the member at any time.
+    status: str = Field(default="waiting", sa_column=Column(String(16), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    offered_at: datetime | None = _instant(nullable=True)
+    offer_expires_at: datetime | None = _instant(nullable=True)
+    booking_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("booking.id", ondelete="SET NULL"), nullable=True)
+    )

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from devices.model import normalize_uid
 from tierslieu.db.types import utcnow
@@ -59,7 +59,7 @@ def find_by_email(session: Session, email: str) -> Member | None:
 
 
 def list_members(session: Session) -> Sequence[Member]:
-    return session.exec(select(Member).order_by(Member.name, Member.id)).all()
+    return session.exec(select(Member).order_by(col(Member.name), col(Member.id))).all()
 
 
 def create_member(
@@ -260,9 +260,7 @@ def grant_training(
             f"Nom de formation invalide : {training!r} (lettres, chiffres, tirets).",
             f"Invalid training name: {training!r}.",
         )
-    row = session.exec(
-        select(Training).where(Training.member_id == member.id, Training.training == training)
-    ).first()
+    row = session.exec(select(Training).where(Training.member_id == member.id, Training.training == training)).first()
     if row is None:
         row = Training(member_id=member.id, training=training)
     row.expires_on, row.granted_by, row.granted_at = expires_on, granted_by, utcnow()
@@ -277,9 +275,7 @@ def trainings_of(session: Session, member_id: int) -> dict[str, date | None]:
 
 
 def revoke_training(session: Session, member: Member, training: str) -> None:
-    row = session.exec(
-        select(Training).where(Training.member_id == member.id, Training.training == training)
-    ).first()
+    row = session.exec(select(Training).where(Training.member_id == member.id, Training.training == training)).first()
     if row is None:
         raise not_found("Formation", "training", training)
     session.delete(row)

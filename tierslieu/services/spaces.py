@@ -77,7 +77,8 @@ def descendants(session: Session, space_id: int) -> list[int]:
     spaces = session.exec(select(Space.id, Space.parent_id)).all()
     children: dict[int | None, list[int]] = {}
     for sid, parent in spaces:
-        children.setdefault(parent, []).append(sid)
+        if sid is not None:
+            children.setdefault(parent, []).append(sid)
     found, stack = [], [space_id]
     while stack:
         current = stack.pop()
@@ -91,7 +92,7 @@ def _check_name_free(session: Session, model: type[Space] | type[Resource], name
     if not name:
         raise InvalidInput("invalid_name", "Le nom ne peut pas être vide.", "The name cannot be empty.")
     other = session.exec(select(model).where(model.name == name)).first()
-    if other is not None and other.id != own_id:
+    if other is not None and getattr(other, "id", None) != own_id:
         raise Conflict("duplicate_name", f"Le nom « {name} » est déjà utilisé.", f"The name {name!r} is taken.")
 
 
@@ -179,9 +180,7 @@ def get_resource(session: Session, resource_id: int) -> Resource:
     return resource
 
 
-def list_resources(
-    session: Session, *, space_id: int | None = None, kind: str | None = None
-) -> Sequence[Resource]:
+def list_resources(session: Session, *, space_id: int | None = None, kind: str | None = None) -> Sequence[Resource]:
     query = select(Resource).order_by(Resource.name)
     if space_id is not None:
         query = query.where(col(Resource.space_id).in_(descendants(session, space_id)))

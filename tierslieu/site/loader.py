@@ -68,9 +68,7 @@ def _rules(spec: SpaceSpec | ResourceSpec) -> dict[str, Any]:
     return spec.rules.model_dump(mode="json", exclude_none=True)
 
 
-def load_site(
-    session: Session, secrets: Secrets, site: SiteFile, *, progress: Progress | None = None
-) -> LoadReport:
+def load_site(session: Session, secrets: Secrets, site: SiteFile, *, progress: Progress | None = None) -> LoadReport:
     """Upsert everything the file lists, inside the caller's transaction."""
     report = LoadReport()
     say = progress or (lambda _msg: None)
@@ -139,8 +137,11 @@ def _load_printer(session: Session, secrets: Secrets, report: LoadReport, spec: 
     existing = printer_service.printer_for_resource(session, resource_id)
     api_key = spec.printer.resolved_api_key()
     url = printer_service.check_octoprint_url(spec.printer.octoprint_url)
-    if existing is not None and existing.octoprint_url == url and existing.name == name and (
-        api_key is None or secrets.decrypt(existing.api_key_encrypted) == api_key
+    if (
+        existing is not None
+        and existing.octoprint_url == url
+        and existing.name == name
+        and (api_key is None or secrets.decrypt(existing.api_key_encrypted) == api_key)
     ):
         report.unchanged["printer"] += 1
         return

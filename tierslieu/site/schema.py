@@ -1,11 +1,11 @@
 """The site description format, and the checker that reports every problem with its location.
 
-    site: {name, timezone}
-    spaces:                       # nested: building → floors → rooms
-      - name, kind, capacity?, description?, rules?
-        resources: [{name, kind, capacity?, rules?, printer?: {octoprint_url, api_key | api_key_env}}]
-        devices:   [{name, kind, bridge, address, resource?, options?}]
-        spaces:    [... children ...]
+site: {name, timezone}
+spaces:                       # nested: building → floors → rooms
+  - name, kind, capacity?, description?, rules?
+    resources: [{name, kind, capacity?, rules?, printer?: {octoprint_url, api_key | api_key_env}}]
+    devices:   [{name, kind, bridge, address, resource?, options?}]
+    spaces:    [... children ...]
 """
 
 from __future__ import annotations
@@ -168,9 +168,8 @@ def _semantic_problems(site: SiteFile) -> list[SiteProblem]:
             r_path = f"{path}.resources[{r_i}]"
             claim("resource", resource.name, f"{r_path}.name")
             names.add(resource.name)
-            if resource.printer is not None:
-                if resource.kind != ResourceKind.printer:
-                    problems.append(SiteProblem(f"{r_path}.printer", "only a resource of kind 'printer' has a printer"))
+            if resource.printer is not None and resource.kind != ResourceKind.printer:
+                problems.append(SiteProblem(f"{r_path}.printer", "only a resource of kind 'printer' has a printer"))
     for path, space, _parent in site.walk():
         for d_i, device in enumerate(space.devices):
             d_path = f"{path}.devices[{d_i}]"
@@ -178,16 +177,16 @@ def _semantic_problems(site: SiteFile) -> list[SiteProblem]:
             supported = {str(k) for k in get_bridge(device.bridge.value).kinds}
             if device.kind.value not in supported:
                 problems.append(
-                    SiteProblem(f"{d_path}.kind", f"the {device.bridge.value} bridge does not support {device.kind.value}")
+                    SiteProblem(
+                        f"{d_path}.kind", f"the {device.bridge.value} bridge does not support {device.kind.value}"
+                    )
                 )
             if device.resource is not None and device.resource not in resources_by_space.get(space.name, set()):
                 problems.append(
                     SiteProblem(f"{d_path}.resource", f"no resource named {device.resource!r} in space {space.name!r}")
                 )
             watches = device.options.get("contact_sensor")
-            if watches is not None and not any(
-                d.name == watches for _p, s, _q in site.walk() for d in s.devices
-            ):
+            if watches is not None and not any(d.name == watches for _p, s, _q in site.walk() for d in s.devices):
                 problems.append(SiteProblem(f"{d_path}.options.contact_sensor", f"no device named {watches!r}"))
     return problems
 
@@ -212,9 +211,7 @@ def parse_site_text(text: str) -> tuple[SiteFile | None, list[SiteProblem]]:
             path = _format_loc(err["loc"])
             problems.append(SiteProblem(path or "(root)", err["msg"], _line_for(index, path)))
         return None, problems
-    problems = [
-        SiteProblem(p.path, p.message, _line_for(index, p.path)) for p in _semantic_problems(site)
-    ]
+    problems = [SiteProblem(p.path, p.message, _line_for(index, p.path)) for p in _semantic_problems(site)]
     return (site if not problems else None), problems
 
 

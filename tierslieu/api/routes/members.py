@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, status
 from sqlmodel import Session
 
-from tierslieu.api.deps import IdPath, EVERYONE, STAFF, Allow, AnyMember, RuntimeDep, SessionDep, is_staff
+from tierslieu.api.deps import EVERYONE, STAFF, Allow, AnyMember, IdPath, RuntimeDep, SessionDep, is_staff
 from tierslieu.api.schemas.site import (
     BadgeCreate,
     BadgePublic,
@@ -102,7 +102,8 @@ def update_member(
         member_service.ensure_can_grant(actor.roles, changes["roles"])
         if "admin" in member.roles and "admin" not in actor.roles:
             raise PermissionDenied(
-                "cannot_change_admin", "Seul un administrateur peut modifier un administrateur.",
+                "cannot_change_admin",
+                "Seul un administrateur peut modifier un administrateur.",
                 "Only an administrator may change an administrator.",
             )
     if "email" in changes:
@@ -112,7 +113,9 @@ def update_member(
 
 
 @router.post(
-    "/{member_id}/badges", response_model=BadgePublic, status_code=status.HTTP_201_CREATED,
+    "/{member_id}/badges",
+    response_model=BadgePublic,
+    status_code=status.HTTP_201_CREATED,
     dependencies=[Depends(STAFF)],
 )
 def add_badge(member_id: IdPath, body: BadgeCreate, session: SessionDep) -> BadgePublic:
@@ -131,9 +134,7 @@ def grant_training(
     member_id: IdPath, body: TrainingCreate, session: SessionDep, actor: Member = Depends(TRAINERS)
 ) -> TrainingPublic:
     member = member_service.get_member(session, member_id)
-    row = member_service.grant_training(
-        session, member, body.training, expires_on=body.expires_on, granted_by=actor.id
-    )
+    row = member_service.grant_training(session, member, body.training, expires_on=body.expires_on, granted_by=actor.id)
     return TrainingPublic(training=row.training, expires_on=row.expires_on)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, status
 
-from tierslieu.api.deps import MAX_ID, IdPath, EVERYONE, STAFF, SessionDep
+from tierslieu.api.deps import EVERYONE, MAX_ID, STAFF, IdPath, SessionDep
 from tierslieu.api.schemas.site import ResourceCreate, ResourceDetail, ResourcePublic, ResourceUpdate
 from tierslieu.models import Resource
 from tierslieu.models.enums import ResourceKind
@@ -36,9 +36,7 @@ def create_resource(body: ResourceCreate, session: SessionDep) -> ResourcePublic
 def get_resource(resource_id: IdPath, session: SessionDep) -> ResourceDetail:
     resource = space_service.get_resource(session, resource_id)
     effective = space_service.resource_rules(session, resource)
-    return ResourceDetail(
-        **to_public(resource).model_dump(), effective_rules=effective.model_dump(mode="json")
-    )
+    return ResourceDetail(**to_public(resource).model_dump(), effective_rules=effective.model_dump(mode="json"))
 
 
 @router.patch("/{resource_id}", response_model=ResourcePublic, dependencies=[Depends(STAFF)])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, status
 
-from tierslieu.api.deps import IdPath, EVERYONE, STAFF, SessionDep
+from tierslieu.api.deps import EVERYONE, STAFF, IdPath, SessionDep
 from tierslieu.api.schemas.site import SpaceCreate, SpacePublic, SpaceUpdate
 from tierslieu.models import Space
 from tierslieu.services import spaces as space_service

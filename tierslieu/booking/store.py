@@ -1,0 +1,110 @@
+"""Database reads the booking engine needs, and the conversions to the pure rules' values.
+
+Every overlap query goes through ``ix_booking_resource_block`` (resource, block_start,
+block_end); quota queries through ``ix_booking_member_start``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_
+from sqlmodel import Session, col, select
+
+from tierslieu.booking.rules import ACTIVE_STATUSES, EffectiveRules, ExistingBooking, MemberFacts
+from tierslieu.models import Booking, Member, Resource
+from tierslieu.services import members as member_service
+from tierslieu.services import spaces as space_service
+
+__all__ = [
+    "QUOTA_STATUSES",
+    "RulesCache",
+    "block_of",
+    "clashing_bookings",
+    "member_facts",
+    "member_quota_bookings",
+    "to_existing",
+]
+
+QUOTA_STATUSES = (*ACTIVE_STATUSES, "completed")
+# Quotas look at the ISO weeks a request touches: a week on either side is enough.
+_QUOTA_MARGIN = timedelta(days=8)
+
+
+def block_of(start: datetime, end: datetime, buffer_minutes: int) -> tuple[datetime, datetime]:
+    """The slot a booking holds: widened by HALF the buffer on each side, so two blocks
+    overlap exactly when ``rules.overlaps(..., buffer_minutes)`` says the bookings clash."""
+    half = timedelta(minutes=buffer_minutes) / 2
+    return start - half, end + half
+
+
+def to_existing(booking: Booking) -> ExistingBooking:
+    assert booking.id is not None
+    return ExistingBooking(
+        id=booking.id,
+        resource_id=booking.resource_id,
+        member_id=booking.member_id,
+        start=booking.start,
+        end=booking.end,
+        status=booking.status,
+    )
+
+
+def member_facts(session: Session, member: Member) -> MemberFacts:
+    assert member.id is not None
+    return MemberFacts(
+        id=member.id, roles=frozenset(member.roles), trainings=member_service.trainings_of(session, member.id)
+    )
+
+
+def clashing_bookings(
+    session: Session, resource_id: int, start: datetime, end: datetime, buffer_minutes: int
+) -> Sequence[Booking]:
+    """Active bookings of the resource whose block meets ``[start, end)`` plus a full buffer
+    (a superset of the real clashes, which ``evaluate_booking`` then decides)."""
+    pad = timedelta(minutes=buffer_minutes)
+    query = select(Booking).where(
+        Booking.resource_id == resource_id,
+        col(Booking.block_start) < end + pad,
+        col(Booking.block_end) > start - pad,
+        col(Booking.status).in_(ACTIVE_STATUSES),
+    )
+    return session.exec(query).all()
+
+
+def member_quota_bookings(
+    session: Session, member_id: int, start: datetime, end: datetime, now: datetime
+) -> Sequence[Booking]:
+    """The member's bookings that count against quotas: those in the weeks around
+    ``[start, end)`` and every upcoming active one."""
+    query = select(Booking).where(
+        Booking.member_id == member_id,
+        col(Booking.status).in_(QUOTA_STATUSES),
+        or_(
+            and_(col(Booking.start) < end + _QUOTA_MARGIN, col(Booking.end) > start - _QUOTA_MARGIN),
+            and_(col(Booking.end) > now, col(Booking.status).in_(ACTIVE_STATUSES)),
+        ),
+    )
+    return session.exec(query).all()
+
+
+class RulesCache:
+    """Effective rules per resource, computed once per pass or request."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._rules: dict[int, EffectiveRules] = {}
+
+    def __call__(self, resource_id: int) -> EffectiveRules:
+        if resource_id not in self._rules:
+            resource = space_service.get_resource(self._session, resource_id)
+            self._rules[resource_id] = space_service.resource_rules(self._session, resource)
+        return self._rules[resource_id]
+
+    def resources(self, resource_ids: Iterable[int]) -> dict[int, Resource]:
+        ids = list(resource_ids)
+        if not ids:
+            return {}
+        rows = self._session.exec(select(Resource).where(col(Resource.id).in_(ids))).all()
+        return {r.id: r for r in rows if r.id is not None}
