@@ -1,0 +1,408 @@
+"""Making bookings: one, a recurring series, or a walk-in at a desk reader.
+
+Functions work on the caller's session and never commit. **Never a double booking**: on
+SQLite the session must be a write session (``db.session(write=True)``, ``BEGIN IMMEDIATE``)
+so check and insert are serialized; on PostgreSQL the exclusion constraint ``booking_no_overlap``
+decides, and a refused insert (``23P01``, or a deadlock/serialization failure between two
+racing inserts) becomes a 409 ``overlap``. After a :class:`RuleViolation` the caller rolls back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session
+
+from tierslieu.booking import store
+from tierslieu.booking.availability import free_intervals
+from tierslieu.booking.notify import booking_event, publish_after_commit
+from tierslieu.booking.recurrence import RecurrenceError, expand_rrule
+from tierslieu.booking.rules import (
+    BookingRequest,
+    EffectiveRules,
+    ExistingBooking,
+    MemberFacts,
+    Verdict,
+    evaluate_booking,
+)
+from tierslieu.booking.schedule import utc
+from tierslieu.errors import InvalidInput, PermissionDenied, RuleViolation
+from tierslieu.events import EventHub
+from tierslieu.models import Booking, BookingSeries, Member, Resource
+from tierslieu.services import members as member_service
+from tierslieu.services import spaces as space_service
+
+__all__ = [
+    "Occurrence",
+    "SeriesResult",
+    "create_booking",
+    "create_series",
+    "create_walk_in",
+    "is_staff",
+    "preview_booking",
+    "occurrence_report",
+    "violation_error",
+]
+
+# SQLSTATEs meaning "another booking won the race": exclusion violation, deadlock, serialization.
+RACE_SQLSTATES = frozenset({"23P01", "40P01", "40001"})
+# Sanity bounds that hold whatever the rules say (and keep date arithmetic far from year 9999).
+MAX_BOOKING = timedelta(days=31)
+MAX_PAST = timedelta(days=366)
+MAX_FUTURE = timedelta(days=366 * 11)
+DEFAULT_WALK_IN_MINUTES = 240
+_STAFF_ROLES = frozenset({"admin", "staff"})
+
+
+def is_staff(member: Member) -> bool:
+    return bool(_STAFF_ROLES & set(member.roles))
+
+
+def violation_error(verdict: Verdict) -> RuleViolation:
+    """The 409 for a refused verdict: ``code`` names the first rule, every violation is listed."""
+    return RuleViolation(
+        verdict.code or "refused",
+        verdict.message_fr,
+        verdict.message_en,
+        extra={"violations": [v.model_dump() for v in verdict.violations]},
+    )
+
+
+def _taken_now() -> RuleViolation:
+    return RuleViolation(
+        "overlap",
+        "Ce créneau vient d'être réservé par quelqu'un d'autre. Choisissez un autre créneau.",
+        "This slot was just booked by someone else. Choose another time.",
+        extra={"violations": [{"code": "overlap"}]},
+    )
+
+
+def _check_bounds(start: datetime, end: datetime, now: datetime) -> None:
+    if start.utcoffset() is None or end.utcoffset() is None:
+        raise InvalidInput(
+            "invalid_interval",
+            "L'heure de début et de fin doivent préciser le fuseau horaire (par exemple +02:00).",
+            "Start and end times must include a timezone offset (e.g. +02:00).",
+        )
+    if not (now - MAX_PAST <= start <= now + MAX_FUTURE) or not (start < end <= start + MAX_BOOKING):
+        raise InvalidInput(
+            "invalid_interval",
+            "Créneau impossible : la fin doit suivre le début, sur 31 jours au plus, dans les dix ans à venir.",
+            "Impossible interval: the end must follow the start, within 31 days, in the next ten years.",
+        )
+
+
+@dataclass(frozen=True)
+class _Booker:
+    """Who books what, checked once: the resource, its rules, the member and their facts."""
+
+    actor: Member
+    member: Member
+    facts: MemberFacts
+    resource: Resource
+    rules: EffectiveRules
+
+    @property
+    def resource_id(self) -> int:
+        assert self.resource.id is not None
+        return self.resource.id
+
+    @property
+    def member_id(self) -> int:
+        assert self.member.id is not None
+        return self.member.id
+
+
+def _booker(session: Session, actor: Member, resource_id: int, member_id: int | None, override: bool) -> _Booker:
+    if member_id is not None and member_id != actor.id and not is_staff(actor):
+        raise PermissionDenied(
+            "book_for_others_forbidden",
+            "Seule l'équipe peut réserver au nom d'un autre membre.",
+            "Only staff can book on behalf of another member.",
+        )
+    if override and not is_staff(actor):
+        raise PermissionDenied(
+            "override_forbidden",
+            "Seule l'équipe peut passer outre les règles de réservation.",
+            "Only staff can override the booking rules.",
+        )
+    member = actor if member_id is None or member_id == actor.id else member_service.get_member(session, member_id)
+    if not member.active:
+        raise RuleViolation("member_inactive", "Ce compte est désactivé.", "This account is disabled.")
+    resource = space_service.get_resource(session, resource_id)
+    if not resource.active:
+        raise RuleViolation(
+            "resource_unavailable",
+            f"« {resource.name} » n'est pas réservable pour le moment.",
+            f"“{resource.name}” cannot be booked at the moment.",
+        )
+    rules = space_service.resource_rules(session, resource)
+    return _Booker(actor, member, store.member_facts(session, member), resource, rules)
+
+
+def _judge(
+    session: Session,
+    who: _Booker,
+    start: datetime,
+    end: datetime,
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    override: bool,
+    planned: Sequence[ExistingBooking] = (),
+) -> Verdict:
+    existing = store.clashing_bookings(session, who.resource_id, start, end, who.rules.buffer_minutes)
+    mine = store.member_quota_bookings(session, who.member_id, start, end, now)
+    return evaluate_booking(
+        BookingRequest(who.resource_id, start, end),
+        rules=who.rules,
+        member=who.facts,
+        existing=[store.to_existing(b) for b in existing],
+        member_bookings=[*(store.to_existing(b) for b in mine), *planned],
+        now=now,
+        tz=tz,
+        override=override,
+    )
+
+
+def _new_booking(who: _Booker, start: datetime, end: datetime, verdict: Verdict, note: str, override: bool) -> Booking:
+    block_start, block_end = store.block_of(utc(start), utc(end), who.rules.buffer_minutes)
+    return Booking(
+        resource_id=who.resource_id,
+        member_id=who.member_id,
+        start=utc(start),
+        end=utc(end),
+        block_start=block_start,
+        block_end=block_end,
+        status=verdict.status or "confirmed",
+        note=note,
+        override=override and bool(verdict.overridden),
+        overridden=list(verdict.overridden),
+        created_by=who.actor.id,
+    )
+
+
+def _insert(session: Session, booking: Booking) -> bool:
+    """Insert in a savepoint; ``False`` when the database says the slot was taken meanwhile."""
+    try:
+        with session.begin_nested():
+            session.add(booking)
+            session.flush()
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) in RACE_SQLSTATES:
+            return False
+        raise
+    return True
+
+
+def preview_booking(
+    session: Session,
+    *,
+    actor: Member,
+    resource_id: int,
+    member_id: int | None,
+    start: datetime,
+    end: datetime,
+    override: bool = False,
+    now: datetime,
+    tz: ZoneInfo,
+) -> Verdict:
+    """The verdict :func:`create_booking` would give, without booking (same permission checks)."""
+    _check_bounds(start, end, now)
+    who = _booker(session, actor, resource_id, member_id, override)
+    return _judge(session, who, start, end, now=now, tz=tz, override=override)
+
+
+def create_booking(
+    session: Session,
+    *,
+    actor: Member,
+    resource_id: int,
+    member_id: int | None,
+    start: datetime,
+    end: datetime,
+    note: str = "",
+    override: bool = False,
+    now: datetime,
+    tz: ZoneInfo,
+    events: EventHub | None = None,
+) -> tuple[Booking, Verdict]:
+    """Book ``[start, end)`` of a resource for ``member_id`` (default: the actor).
+
+    Raises ``PermissionDenied`` (booking for someone else or ``override`` without being
+    staff), ``NotFound``, ``InvalidInput`` (impossible interval) or ``RuleViolation`` (409,
+    ``code`` = the first rule refused, ``extra["violations"]`` = all of them).
+    """
+    _check_bounds(start, end, now)
+    who = _booker(session, actor, resource_id, member_id, override)
+    verdict = _judge(session, who, start, end, now=now, tz=tz, override=override)
+    if not verdict.ok:
+        raise violation_error(verdict)
+    booking = _new_booking(who, start, end, verdict, note, override)
+    if not _insert(session, booking):
+        raise _taken_now()
+    publish_after_commit(session, events, "booking", booking_event("created", booking))
+    return booking, verdict
+
+
+@dataclass
+class Occurrence:
+    start: datetime
+    end: datetime
+    verdict: Verdict
+    booking: Booking | None = None
+
+
+@dataclass
+class SeriesResult:
+    series: BookingSeries | None
+    occurrences: list[Occurrence] = field(default_factory=list)
+
+    @property
+    def bookings(self) -> list[Booking]:
+        return [o.booking for o in self.occurrences if o.booking is not None]
+
+
+def create_series(
+    session: Session,
+    *,
+    actor: Member,
+    resource_id: int,
+    member_id: int | None,
+    start: datetime,
+    end: datetime,
+    rrule: str,
+    note: str = "",
+    override: bool = False,
+    allow_partial: bool = False,
+    now: datetime,
+    tz: ZoneInfo,
+    events: EventHub | None = None,
+) -> SeriesResult:
+    """Book every occurrence of ``rrule`` starting with ``[start, end)``, each judged on its own.
+
+    All or nothing unless ``allow_partial``: a refused occurrence raises a 409 whose
+    ``extra["occurrences"]`` lists each verdict. With ``allow_partial`` the accepted ones are
+    booked (at least one must be).
+    """
+    _check_bounds(start, end, now)
+    try:
+        intervals = expand_rrule(rrule, start, end, tz)
+    except RecurrenceError as exc:
+        raise InvalidInput(exc.code, exc.message_fr, exc.message_en) from exc
+    _check_bounds(intervals[-1][0], intervals[-1][1], now)
+    who = _booker(session, actor, resource_id, member_id, override)
+    occurrences: list[Occurrence] = []
+    planned: list[ExistingBooking] = []  # accepted occurrences count against the quotas
+    for index, (occ_start, occ_end) in enumerate(intervals):
+        verdict = _judge(session, who, occ_start, occ_end, now=now, tz=tz, override=override, planned=planned)
+        occurrences.append(Occurrence(occ_start, occ_end, verdict))
+        if verdict.ok:
+            status = verdict.status or "confirmed"
+            planned.append(ExistingBooking(f"new-{index}", who.resource_id, who.member_id, occ_start, occ_end, status))
+    result = SeriesResult(None, occurrences)
+    refused = [o for o in occurrences if not o.verdict.ok]
+    if (refused and not allow_partial) or len(refused) == len(occurrences):
+        raise _series_refused(refused, occurrences)
+    result.series = BookingSeries(resource_id=who.resource_id, member_id=who.member_id, rrule=rrule)
+    session.add(result.series)
+    session.flush()
+    for occ in occurrences:
+        if not occ.verdict.ok:
+            continue
+        booking = _new_booking(who, occ.start, occ.end, occ.verdict, note, override)
+        booking.series_id = result.series.id
+        if not _insert(session, booking):
+            if not allow_partial:
+                raise _taken_now()
+            occ.verdict = _taken_verdict()
+            continue
+        occ.booking = booking
+        publish_after_commit(session, events, "booking", booking_event("created", booking))
+    if not result.bookings:
+        raise _taken_now()
+    return result
+
+
+def _taken_verdict() -> Verdict:
+    error = _taken_now()
+    return Verdict(ok=False, status=None, code="overlap", message_fr=error.message_fr, message_en=error.message_en)
+
+
+def occurrence_report(occurrences: Sequence[Occurrence]) -> list[dict[str, object]]:
+    """Each occurrence's verdict, JSON-able (used in the 409 body and the 201 answer)."""
+    return [
+        {
+            "start": o.start.isoformat(),
+            "end": o.end.isoformat(),
+            "ok": o.verdict.ok,
+            "status": o.booking.status if o.booking is not None else o.verdict.status,
+            "code": o.verdict.code,
+            "message_fr": o.verdict.message_fr,
+            "message_en": o.verdict.message_en,
+            "booking_id": o.booking.id if o.booking is not None else None,
+        }
+        for o in occurrences
+    ]
+
+
+def _series_refused(refused: Sequence[Occurrence], occurrences: Sequence[Occurrence]) -> RuleViolation:
+    first = refused[0].verdict
+    count, total = len(refused), len(occurrences)
+    return RuleViolation(
+        first.code or "refused",
+        f"{count} occurrence(s) sur {total} ne peuvent pas être réservées, rien n'a été réservé. "
+        f"Première raison : {first.message_fr}",
+        f"{count} of {total} occurrence(s) cannot be booked, nothing was booked. First reason: {first.message_en}",
+        extra={"occurrences": occurrence_report(occurrences), "violations": [v.model_dump() for v in first.violations]},
+    )
+
+
+def create_walk_in(
+    session: Session,
+    member_id: int,
+    resource_id: int,
+    now: datetime,
+    tz: ZoneInfo,
+    *,
+    events: EventHub | None = None,
+) -> Booking:
+    """A desk taken on the spot by badge: from now (to the minute) until the next booking,
+    closing time or the maximum duration, checked in at once. Needs the ``walk_in`` rule;
+    grid alignment, minimum duration and notice do not apply to it."""
+    member = member_service.get_member(session, member_id)
+    who = _booker(session, member, resource_id, None, False)
+    if not who.rules.walk_in:
+        raise RuleViolation(
+            "walk_in_not_allowed",
+            f"« {who.resource.name} » ne se prend pas sans réservation.",
+            f"“{who.resource.name}” cannot be used without a booking.",
+        )
+    relaxed = who.rules.model_copy(update={"slot_minutes": None, "min_duration": None, "min_notice_minutes": 0})
+    who = _Booker(who.actor, who.member, who.facts, who.resource, relaxed)
+    start = utc(now).replace(second=0, microsecond=0)
+    end = start + timedelta(minutes=who.rules.max_duration or DEFAULT_WALK_IN_MINUTES)
+    taken = store.clashing_bookings(session, who.resource_id, start, end, relaxed.buffer_minutes)
+    busy = [(b.start, b.end) for b in taken]
+    free = free_intervals(start, end, rules=relaxed, busy=busy, tz=tz)
+    if free and free[0][0] == start:
+        end = free[0][1]
+    verdict = _judge(session, who, start, end, now=start, tz=tz, override=False)
+    if not verdict.ok:
+        raise violation_error(verdict)
+    if verdict.status == "pending":
+        raise RuleViolation(
+            "approval_required",
+            "Cet espace se réserve à l'avance et doit être validé par l'équipe.",
+            "This space must be booked in advance and approved by the team.",
+        )
+    booking = _new_booking(who, start, end, verdict, "", False)
+    booking.walk_in, booking.status, booking.checked_in_at = True, "checked_in", utc(now)
+    if not _insert(session, booking):
+        raise _taken_now()
+    publish_after_commit(session, events, "booking", booking_event("walk_in", booking))
+    return booking
