@@ -142,6 +142,8 @@ class PahoTransport:
         self._disconnected = threading.Event()
         self._disconnected.set()
         self._started = False
+        self._has_connected = False
+        self._failures = 0
         self.last_error: str | None = None
         self._client = self._build_client()
 
@@ -173,9 +175,7 @@ class PahoTransport:
         if s.protocol == "5":
             properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             properties.SessionExpiryInterval = s.session_expiry_s
-            self._client.connect_async(
-                s.host, s.port, s.keepalive_s, clean_start=False, properties=properties
-            )
+            self._client.connect_async(s.host, s.port, s.keepalive_s, clean_start=False, properties=properties)
         else:
             self._client.connect_async(s.host, s.port, s.keepalive_s)
         self._client.loop_start()
@@ -198,7 +198,8 @@ class PahoTransport:
             )
         self._client.disconnect()
         self._client.loop_stop()
-        self._set_connected(False)
+        # paho reports the disconnection from its thread; make sure listeners heard it.
+        self._on_disconnect(self._client, None, None, ReasonCode(PacketTypes.DISCONNECT), None)
 
     def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
         """Send or queue a message. Raises PublishRejected if it could not be accepted.
@@ -207,6 +208,8 @@ class PahoTransport:
         QoS 0 messages sent while disconnected are dropped (at most once), with a warning.
         """
         validate_topic(topic)
+        if qos not in (0, 1, 2):
+            raise PublishRejected("publish.bad_qos", qos=qos)
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
         rc = info.rc
         if qos == 0:
@@ -231,7 +234,8 @@ class PahoTransport:
         validate_topic_filter(topic_filter)
         with self._lock:
             self._filters[topic_filter] = qos
-        if self.connected:
+            connected = self._connected.is_set()
+        if connected:
             # If the connection drops now, on_connect subscribes again anyway.
             self._client.subscribe(topic_filter, qos)
 
@@ -294,49 +298,66 @@ class PahoTransport:
         except (OSError, AttributeError) as error:
             logger.warning("MQTT: could not set TCP_NODELAY: %s", error)
 
-    def _on_connect(
-        self, client: paho.Client, userdata: Any, flags: Any, reason: ReasonCode, properties: Any
-    ) -> None:
+    def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: ReasonCode, properties: Any) -> None:
+        s = self.settings
         if reason.is_failure:
             self.last_error = str(reason)
-            logger.error(
-                "MQTT: broker %s:%d refused the connection of %r: %s%s",
-                self.settings.host,
-                self.settings.port,
-                self.settings.client_id,
-                reason,
-                " (check the user name and password)" if _is_auth_failure(reason) else "",
-            )
+            hint = " (check the user name and password)" if _is_auth_failure(reason) else ""
+            self._log_failure(
+                logging.ERROR, "MQTT: broker %s:%d refused the connection of %r: %s%s",
+                s.host, s.port, s.client_id, reason, hint,
+            )  # fmt: skip
             return
         self.last_error = None
+        self._failures = 0
         with self._lock:
+            # Taken together with the flag so that a concurrent subscribe() is either in this
+            # snapshot or sees `connected` and sends its own SUBSCRIBE.
             filters = list(self._filters.items())
+            self._disconnected.clear()
+            self._connected.set()
+            listeners = list(self._listeners)
+            had_session, self._has_connected = self._has_connected, True
         if filters:
             client.subscribe(filters)
-        client.publish(self.settings.status_topic, ONLINE, qos=1, retain=True)
+        client.publish(s.status_topic, ONLINE, qos=1, retain=True)
         logger.info(
             "MQTT: connected to %s:%d (session %s, %d subscription(s))",
-            self.settings.host,
-            self.settings.port,
-            "resumed" if flags.session_present else "new",
-            len(filters),
-        )
-        self._set_connected(True)
+            s.host, s.port, "resumed" if flags.session_present else "new", len(filters),
+        )  # fmt: skip
+        if had_session and not flags.session_present:
+            logger.warning(
+                "MQTT: the broker no longer had our session: messages sent to us while we were away are lost"
+            )
+        self._notify(listeners, True)
 
     def _on_connect_fail(self, client: paho.Client, userdata: Any) -> None:
-        self.last_error = "broker unreachable"
-        logger.warning(
-            "MQTT: broker %s:%d unreachable, retrying in the background",
-            self.settings.host,
-            self.settings.port,
-        )
+        # paho does not pass the OSError on; with TLS it may be a refused certificate.
+        self.last_error = "broker unreachable" + (" or TLS handshake failed" if self.settings.tls else "")
+        self._log_failure(
+            logging.WARNING, "MQTT: broker %s:%d: %s, retrying in the background",
+            self.settings.host, self.settings.port, self.last_error,
+        )  # fmt: skip
+
+    def _log_failure(self, level: int, message: str, *args: object) -> None:
+        # A broker down for hours must not flood the log: the first failure, then every tenth.
+        self._failures += 1
+        if self._failures > 1:
+            message += f" (attempt {self._failures})"
+        logger.log(level if self._failures % 10 == 1 else logging.DEBUG, message, *args)
 
     def _on_disconnect(
         self, client: paho.Client, userdata: Any, flags: Any, reason: ReasonCode, properties: Any
     ) -> None:
-        if self._started:
-            logger.warning("MQTT: connection lost (%s), reconnecting", reason)
-        self._set_connected(False)
+        with self._lock:
+            was_connected = self._connected.is_set()
+            self._connected.clear()
+            self._disconnected.set()
+            listeners = list(self._listeners)
+        if was_connected:
+            if self._started:
+                logger.warning("MQTT: connection lost (%s), reconnecting", reason)
+            self._notify(listeners, False)
 
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
         try:
@@ -352,26 +373,15 @@ class PahoTransport:
             except Exception:
                 logger.exception("MQTT: handler %r failed on a message from %s", handler, topic)
 
-    def _on_publish(
-        self, client: paho.Client, userdata: Any, mid: int, reason: ReasonCode, properties: Any
-    ) -> None:
+    def _on_publish(self, client: paho.Client, userdata: Any, mid: int, reason: ReasonCode, properties: Any) -> None:
         # Called by paho with its own lock held: never call back into paho from here.
         with self._lock:
             topic = self._unacked.pop(mid, None)
         if reason.is_failure:
             logger.error("MQTT: broker refused the message to %s: %s", topic or f"mid {mid}", reason)
 
-    def _set_connected(self, connected: bool) -> None:
-        with self._lock:
-            if connected == self._connected.is_set():
-                return
-            if connected:
-                self._disconnected.clear()
-                self._connected.set()
-            else:
-                self._connected.clear()
-                self._disconnected.set()
-            listeners = list(self._listeners)
+    @staticmethod
+    def _notify(listeners: list[ConnectionListener], connected: bool) -> None:
         for listener in listeners:
             try:
                 listener(connected)

@@ -6,9 +6,10 @@ tools and API-only tests.
 
 from __future__ import annotations
 
+from tierslieu.booking.jobs import BookingScheduler
 from tierslieu.runtime import Component, Runtime
 
 
 def build_components(runtime: Runtime) -> list[Component]:
-    components: list[Component] = []
+    components: list[Component] = [BookingScheduler(runtime)]
     return components

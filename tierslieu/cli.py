@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 
+from tierslieu.errors import TiersLieuError
+from tierslieu.runtime import Runtime
 from tierslieu.settings import Settings
 
 app = typer.Typer(help="tierslieu — le tiers-lieu et son FabLab.", no_args_is_help=True, add_completion=False)
@@ -32,6 +36,19 @@ def _settings() -> Settings:
 
 def _say(message: str) -> None:
     typer.echo(message, err=True)
+
+
+@contextmanager
+def _migrated_runtime(settings: Settings) -> Iterator[Runtime]:
+    """A runtime on an up-to-date schema, for one-shot commands (no background work)."""
+    from tierslieu.migrations import upgrade_database
+
+    runtime = Runtime.create(settings)
+    try:
+        upgrade_database(runtime.db.url)
+        yield runtime
+    finally:
+        runtime.db.dispose()
 
 
 @app.command()
@@ -88,9 +105,6 @@ def site_check(file: Annotated[Path, typer.Argument(help="fichier YAML du site")
 
 
 def _load_site_file(settings: Settings, file: Path) -> None:
-    from tierslieu.errors import TiersLieuError
-    from tierslieu.migrations import upgrade_database
-    from tierslieu.runtime import Runtime
     from tierslieu.site import check_site_file, load_site
 
     site, problems = check_site_file(file)
@@ -98,19 +112,14 @@ def _load_site_file(settings: Settings, file: Path) -> None:
         typer.echo(f"{file}:{problem}", err=True)
     if site is None:
         raise typer.Exit(1)
-    runtime = Runtime.create(settings)
-    try:
-        upgrade_database(runtime.db.url)
-        with runtime.db.session() as session:
-            try:
-                report = load_site(session, runtime.secrets, site, progress=lambda m: _say(f"  · {m}"))
-                session.commit()
-            except TiersLieuError as exc:
-                session.rollback()
-                typer.secho(f"{file}: {exc.message_fr}", fg="red", err=True)
-                raise typer.Exit(1) from exc
-    finally:
-        runtime.db.dispose()
+    with _migrated_runtime(settings) as runtime, runtime.db.session(write=True) as session:
+        try:
+            report = load_site(session, runtime.secrets, site, progress=lambda m: _say(f"  · {m}"))
+            session.commit()
+        except TiersLieuError as exc:
+            session.rollback()
+            typer.secho(f"{file}: {exc.message_fr}", fg="red", err=True)
+            raise typer.Exit(1) from exc
     typer.echo(f"{file}: chargé — {report.summary()}" + ("" if report.changed else " (aucun changement)"))
 
 
@@ -128,31 +137,17 @@ def users_create(
     name: Annotated[str | None, typer.Option(help="nom affiché")] = None,
 ) -> None:
     """Create an account non-interactively (for example the first admin)."""
-    from tierslieu.errors import TiersLieuError
-    from tierslieu.migrations import upgrade_database
-    from tierslieu.runtime import Runtime
     from tierslieu.services import members as member_service
 
-    settings = _settings()
-    runtime = Runtime.create(settings)
-    try:
-        upgrade_database(runtime.db.url)
-        with runtime.db.session() as session:
-            try:
-                member = member_service.create_member(
-                    session,
-                    runtime.secrets,
-                    name=name or email.split("@")[0],
-                    email=email,
-                    roles=role,
-                    password=password,
-                )
-                session.commit()
-            except TiersLieuError as exc:
-                typer.secho(f"erreur : {exc.message_fr}", fg="red", err=True)
-                raise typer.Exit(1) from exc
-    finally:
-        runtime.db.dispose()
+    with _migrated_runtime(_settings()) as runtime, runtime.db.session(write=True) as session:
+        try:
+            member = member_service.create_member(
+                session, runtime.secrets, name=name or email.split("@")[0], email=email, roles=role, password=password
+            )
+            session.commit()
+        except TiersLieuError as exc:
+            typer.secho(f"erreur : {exc.message_fr}", fg="red", err=True)
+            raise typer.Exit(1) from exc
     typer.echo(f"compte {member.email} créé (id {member.id}, rôles : {', '.join(member.roles)}).")
 
 

@@ -20,18 +20,35 @@ class Settings(BaseSettings):
     database_url: str = ""
     mqtt_url: str | None = None
     mqtt_client_id: str = "tierslieu"
+    # Port of the embedded broker (used when mqtt_url is unset); 0 picks a free one at start.
+    mqtt_embedded_port: int = Field(default=0, ge=0, le=65535)
     secret_key: str = DEFAULT_SECRET_KEY
     site: Path | None = None
     timezone: str = "Europe/Paris"
     language: Literal["fr", "en"] = "fr"
     access_token_minutes: int = Field(default=12 * 60, ge=1)
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    # 3D printing: how often the dispatcher polls OctoPrint, and how long it waits for an answer.
+    printing_poll_seconds: float = Field(default=3.0, gt=0)
+    octoprint_timeout_seconds: float = Field(default=5.0, gt=0)
     # Background work (device controller, scheduler) can be turned off for tools and some tests.
     run_background: bool = True
     # Booking scheduler: seconds between level-triggered passes (no-shows, completion, waitlist).
     booking_pass_seconds: float = Field(default=30.0, gt=0)
     # How long a member offered a freed slot from the waitlist has to accept it.
     waitlist_offer_minutes: int = Field(default=30, ge=1)
+    # Devices (tierslieu.hardware): device states are written to the database in batches.
+    device_flush_seconds: float = Field(default=2.0, gt=0)
+    # Door strike pulse after a granted badge, unless the door's options say `pulse_seconds`.
+    door_pulse_seconds: float = Field(default=5.0, gt=0, le=600)
+    # Door controller: seconds between level-triggered passes, and before re-sending a command
+    # a door has not obeyed.
+    door_pass_seconds: float = Field(default=2.0, gt=0)
+    door_resend_seconds: float = Field(default=5.0, gt=0)
+    # The same badge on the same reader within this window is one scan (QoS 1 redelivery).
+    access_dedupe_seconds: float = Field(default=3.0, ge=0)
+    # Seconds between reloads of the in-memory access facts (badges, members, bookings).
+    access_refresh_seconds: float = Field(default=2.0, gt=0)
 
     @field_validator("timezone")
     @classmethod

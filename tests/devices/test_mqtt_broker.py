@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 from devices.broker import EmbeddedBroker, EmbeddedBrokerError
 from devices.mqtt import InvalidMqttUrl, MqttSettings, PahoTransport
 from devices.transport import PublishRejected
-from tests.support.mosquitto import MosquittoServer, free_port
+from tests.support.mosquitto import MosquittoServer, free_port, make_tls_files
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(60)]
 
@@ -49,6 +50,15 @@ class Inbox:
     def payloads(self) -> list[bytes]:
         with self._changed:
             return [payload for _, payload, _ in self.messages]
+
+
+def eventually(predicate: Callable[[], bool], timeout: float = 5) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def unique(prefix: str) -> str:
@@ -155,9 +165,7 @@ def test_a_raising_handler_does_not_stop_the_network_thread(
     assert any("unparseable payload" in (record.exc_text or "") for record in caplog.records)
 
 
-def test_availability_online_retained_and_offline_on_clean_stop(
-    mosquitto: MosquittoServer, connect: Connect
-) -> None:
+def test_availability_online_retained_and_offline_on_clean_stop(mosquitto: MosquittoServer, connect: Connect) -> None:
     client_id = unique("avail")
     app = connect(mosquitto.url, client_id)
     assert app.wait_connected(5)
@@ -200,7 +208,7 @@ def test_last_will_offline_when_the_process_dies(mosquitto: MosquittoServer, con
 
 
 def test_resubscribes_after_the_broker_lost_everything(
-    private_mosquitto: MosquittoServer, connect: Connect
+    private_mosquitto: MosquittoServer, connect: Connect, caplog: pytest.LogCaptureFixture
 ) -> None:
     states: list[bool] = []
     inbox = Inbox()
@@ -217,9 +225,11 @@ def test_resubscribes_after_the_broker_lost_everything(
         return sum(payload == b"online" for _, payload, _ in messages)
 
     assert inbox.wait_for(lambda m: online(m) == 1)
-    private_mosquitto.kill()  # SIGKILL: no session saved, the new broker knows nothing of us
-    private_mosquitto.start()
-    assert inbox.wait_for(lambda m: online(m) == 2)
+    with caplog.at_level(logging.WARNING, logger="devices.mqtt"):
+        private_mosquitto.kill()  # SIGKILL: no session saved, the new broker knows nothing of us
+        private_mosquitto.start()
+        assert inbox.wait_for(lambda m: online(m) == 2)
+    assert any("no longer had our session" in record.getMessage() for record in caplog.records)
     publisher = connect(private_mosquitto.url, "publisher")
     assert publisher.wait_connected(5)
     publisher.publish("fablab/printer/1", b"printing")
@@ -334,6 +344,25 @@ def test_username_and_password(
     assert bad.last_error is not None and "wrong" not in bad.last_error
 
 
+def test_tls_with_a_private_ca_and_insecure_mode(
+    mosquitto_factory: Callable[..., MosquittoServer], connect: Connect, tmp_path: Path
+) -> None:
+    server = mosquitto_factory(tls=make_tls_files(tmp_path / "tls"))
+    other_ca = make_tls_files(tmp_path / "other").ca_cert
+    assert server.url.startswith("mqtts://")
+    inbox = Inbox()
+    trusted = connect(server.url, "tls-trusted")
+    trusted.add_handler(inbox)
+    trusted.subscribe("tierslieu/tls/#")
+    distrusted = connect(server.url.split("?")[0] + f"?ca_file={other_ca}", "tls-wrong-ca")
+    insecure = connect(server.url.split("?")[0] + "?insecure=1", "tls-insecure")
+    assert trusted.wait_connected(5) and insecure.wait_connected(5)
+    insecure.publish("tierslieu/tls/hello", b"chiffre")
+    assert inbox.wait_for(lambda m: ("tierslieu/tls/hello", b"chiffre", False) in m)
+    assert eventually(lambda: distrusted.last_error == "broker unreachable or TLS handshake failed")
+    assert not distrusted.connected
+
+
 @pytest.mark.parametrize("prefer", ["mosquitto", "amqtt"])
 def test_embedded_broker(prefer: Literal["mosquitto", "amqtt"], tmp_path: Path, connect: Connect) -> None:
     broker = EmbeddedBroker(tmp_path / "broker", prefer=prefer)
@@ -367,9 +396,7 @@ def test_embedded_broker_refuses_a_public_address(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("prefer", ["mosquitto", "amqtt"])
-def test_embedded_broker_reports_a_port_already_taken(
-    prefer: Literal["mosquitto", "amqtt"], tmp_path: Path
-) -> None:
+def test_embedded_broker_reports_a_port_already_taken(prefer: Literal["mosquitto", "amqtt"], tmp_path: Path) -> None:
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()

@@ -8,7 +8,9 @@ Pytest fixtures (register this module as a plugin, e.g. `pytest_plugins = ["test
 
 from __future__ import annotations
 
+import datetime
 import getpass
+import ipaddress
 import os
 import shutil
 import signal
@@ -16,16 +18,23 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 __all__ = [
     "MosquittoNotInstalled",
     "MosquittoServer",
+    "TlsFiles",
     "find_executable",
     "free_port",
+    "make_tls_files",
     "mosquitto",
     "mosquitto_factory",
     "private_mosquitto",
@@ -64,6 +73,50 @@ def _port_open(port: int) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    ca_cert: Path
+    server_cert: Path
+    server_key: Path
+
+
+def make_tls_files(folder: Path) -> TlsFiles:
+    """A throw-away CA and a server certificate for 127.0.0.1 and localhost, signed by it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    now = datetime.datetime.now(datetime.UTC)
+
+    def build(subject: str, key: ec.EllipticCurvePrivateKey, issuer: str, signer: ec.EllipticCurvePrivateKey,
+              ca: bool) -> x509.Certificate:  # fmt: skip
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            names = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    files = TlsFiles(folder / "ca.pem", folder / "server.pem", folder / "server.key")
+    ca_cert = build("tierslieu test CA", ca_key, "tierslieu test CA", ca_key, ca=True)
+    server_cert = build("127.0.0.1", server_key, "tierslieu test CA", ca_key, ca=False)
+    files.ca_cert.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    files.server_cert.write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
+    files.server_key.write_bytes(
+        server_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return files
+
+
 class MosquittoServer:
     """One mosquitto process listening on 127.0.0.1 only. Keeps its port and data across restarts."""
 
@@ -74,8 +127,10 @@ class MosquittoServer:
         port: int | None = None,
         users: dict[str, str] | None = None,
         allow_anonymous: bool = True,
+        tls: TlsFiles | None = None,
     ) -> None:
         self.executable = find_executable("mosquitto")
+        self.tls = tls
         self.data_dir = data_dir
         self.port = port or free_port()
         self._port_fixed = port is not None  # an explicit or already used port never changes
@@ -86,6 +141,8 @@ class MosquittoServer:
 
     @property
     def url(self) -> str:
+        if self.tls:
+            return f"mqtts://127.0.0.1:{self.port}?ca_file={self.tls.ca_cert}"
         return f"mqtt://127.0.0.1:{self.port}"
 
     @property
@@ -109,9 +166,7 @@ class MosquittoServer:
         config = self._write_config()
         log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:
-            process = subprocess.Popen(
-                [self.executable, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT
-            )
+            process = subprocess.Popen([self.executable, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT)
         self._process = process
         deadline = time.monotonic() + timeout
         # Another broker may already listen on the port, so an open port proves nothing:
@@ -124,9 +179,7 @@ class MosquittoServer:
                 raise RuntimeError(f"mosquitto exited with {process.returncode}:\n{self.log_text()}")
             if time.monotonic() > deadline:
                 self.kill()
-                raise RuntimeError(
-                    f"mosquitto did not start on port {self.port} in {timeout}s:\n{self.log_text()}"
-                )
+                raise RuntimeError(f"mosquitto did not start on port {self.port} in {timeout}s:\n{self.log_text()}")
             time.sleep(0.02)
         return True
 
@@ -164,9 +217,7 @@ class MosquittoServer:
     def __enter__(self) -> MosquittoServer:
         return self.start()
 
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
 
     def _write_config(self) -> Path:
@@ -184,6 +235,8 @@ class MosquittoServer:
         ]
         if self.users:
             lines.append(f"password_file {self._write_password_file()}")
+        if self.tls:
+            lines += [f"certfile {self.tls.server_cert}", f"keyfile {self.tls.server_key}"]
         config = self.data_dir / "mosquitto.conf"
         config.write_text("\n".join(lines) + "\n")
         return config
@@ -222,11 +275,15 @@ def mosquitto_factory(tmp_path: Path) -> Iterator[Callable[..., MosquittoServer]
     servers: list[MosquittoServer] = []
 
     def build(
-        *, users: dict[str, str] | None = None, allow_anonymous: bool = True, start: bool = True
+        *,
+        users: dict[str, str] | None = None,
+        allow_anonymous: bool = True,
+        tls: TlsFiles | None = None,
+        start: bool = True,
     ) -> MosquittoServer:
         try:
             server = MosquittoServer(
-                tmp_path / f"mosquitto-{len(servers)}", users=users, allow_anonymous=allow_anonymous
+                tmp_path / f"mosquitto-{len(servers)}", users=users, allow_anonymous=allow_anonymous, tls=tls
             )
         except MosquittoNotInstalled as error:
             pytest.fail(str(error), pytrace=False)

@@ -18,6 +18,7 @@ from tierslieu.booking.notify import booking_event, publish_after_commit
 from tierslieu.booking.rules import ACTIVE_STATUSES
 from tierslieu.booking.schedule import utc
 from tierslieu.booking.service import is_staff
+from tierslieu.booking.waitlist import offer_freed_slots
 from tierslieu.errors import Conflict, PermissionDenied, not_found
 from tierslieu.events import EventHub
 from tierslieu.models import Booking, Member
@@ -120,9 +121,11 @@ def cancel(
     now: datetime,
     reason: str = "",
     events: EventHub | None = None,
+    offer_minutes: int | None = None,
 ) -> Booking:
     """Cancel a pending or confirmed booking (the member's own, or any for staff). A booking
-    in progress is ended early instead (``completed``), which frees the rest of the slot."""
+    in progress is ended early instead (``completed``), which frees the rest of the slot.
+    With ``offer_minutes`` the freed slot is offered to the waitlist at once."""
     booking = get_visible(session, actor, booking_id, lock=True)
     if booking.status == "checked_in":
         booking.status, booking.ended_at = "completed", utc(now)
@@ -131,7 +134,10 @@ def cancel(
     else:
         raise _cannot(booking, "annuler", "cancelled")
     booking.reason, booking.decided_by = reason, actor.id
-    return _saved(session, booking, "cancelled", events)
+    _saved(session, booking, "cancelled", events)
+    if offer_minutes is not None:
+        offer_freed_slots(session, now, offer_minutes=offer_minutes, events=events, resource_ids=[booking.resource_id])
+    return booking
 
 
 def checkin(

@@ -43,8 +43,8 @@ __all__ = [
     "create_series",
     "create_walk_in",
     "is_staff",
-    "preview_booking",
     "occurrence_report",
+    "preview_booking",
     "violation_error",
 ]
 
@@ -62,13 +62,16 @@ def is_staff(member: Member) -> bool:
     return bool(_STAFF_ROLES & set(member.roles))
 
 
-def violation_error(verdict: Verdict) -> RuleViolation:
-    """The 409 for a refused verdict: ``code`` names the first rule, every violation is listed."""
+def violation_error(verdict: Verdict, *, ignore: frozenset[str] = frozenset()) -> RuleViolation:
+    """The 409 for a refused verdict: ``code`` names the first rule, every violation is listed
+    (except the codes in ``ignore``)."""
+    violations = [v for v in verdict.violations if v.code not in ignore]
+    first = violations[0] if violations else verdict
     return RuleViolation(
-        verdict.code or "refused",
-        verdict.message_fr,
-        verdict.message_en,
-        extra={"violations": [v.model_dump() for v in verdict.violations]},
+        first.code or "refused",
+        first.message_fr,
+        first.message_en,
+        extra={"violations": [v.model_dump() for v in violations]},
     )
 
 

@@ -72,7 +72,8 @@ class Observation:
         if self.snapshot is not None:
             return self.snapshot.state
         assert self.problem is not None
-        return PrinterState.OFFLINE if self.problem.code == "printer_unreachable" else PrinterState.ERROR
+        offline = self.problem.code in ("printer_unreachable", "no_api_key")
+        return PrinterState.OFFLINE if offline else PrinterState.ERROR
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +130,9 @@ def reconcile(job: JobFacts, seen: Observation, now: datetime) -> JobChange | No
     ours = job.octoprint_path is not None and job_id_of(snapshot.job_file) == job.id
     running = snapshot.state in (PrinterState.PRINTING, PrinterState.PAUSED)
     young = job.dispatched_at is not None and now - job.dispatched_at < START_GRACE
-    if ours and running:
+    finished = snapshot.progress is not None and snapshot.progress >= 100.0
+    if ours and (running or (finished and job.status == JobStatus.uploading)):
+        # Running, or already finished while we were not looking: it did start (once).
         return JobChange(
             JobStatus.printing,
             progress=snapshot.progress,
@@ -144,7 +147,7 @@ def reconcile(job: JobFacts, seen: Observation, now: datetime) -> JobChange | No
         return JobChange(JobStatus.queued, progress=0.0, reason=Reason("not_started"))
     if snapshot.state is PrinterState.ERROR:
         return _ended(RunOutcome.failed, snapshot, Reason("print_failed", snapshot.error or ""))
-    if ours and snapshot.progress is not None and snapshot.progress >= 100.0:
+    if ours and finished:
         return _ended(RunOutcome.done, snapshot, None)
     if young:
         return None

@@ -59,5 +59,6 @@ def jobs_of_printer(session: Session, printer_id: int, statuses: frozenset[str])
         select(PrintJob)
         .where(PrintJob.printer_id == printer_id, col(PrintJob.status).in_(statuses))
         .order_by(col(PrintJob.id))
+        # Rows may have changed under loaded objects (conditional UPDATEs): reload them.
+        .execution_options(populate_existing=True)
     ).all()
-

@@ -36,8 +36,9 @@ Render = Callable[[Reason, ZoneInfo], str]
 
 _TEXTS: Final[Mapping[str, tuple[Render, Render]]] = {
     "no_active_booking": (
-        lambda r, tz: "En attente d'une réservation de l'imprimante à votre nom : "
-        "l'impression démarrera au début du créneau.",
+        lambda r, tz: (
+            "En attente d'une réservation de l'imprimante à votre nom : l'impression démarrera au début du créneau."
+        ),
         lambda r, tz: "Waiting for a booking of this printer in your name: it will start when the slot begins.",
     ),
     "booking_not_active": (
@@ -49,24 +50,32 @@ _TEXTS: Final[Mapping[str, tuple[Render, Render]]] = {
         lambda r, tz: "The FabLab is closed: the print waits for the next opening.",
     ),
     "does_not_fit": (
-        lambda r, tz: f"L'impression estimée ne se termine pas avant {_hm(r.until, tz)} "
-        "(fin du créneau ou fermeture du FabLab) : elle attend un créneau assez long.",
-        lambda r, tz: f"The estimated print would not finish before {_hm(r.until, tz)} "
-        "(end of the slot or FabLab closing): it waits for a long enough slot.",
+        lambda r, tz: (
+            f"L'impression estimée ne se termine pas avant {_hm(r.until, tz)} "
+            "(fin du créneau ou fermeture du FabLab) : elle attend un créneau assez long."
+        ),
+        lambda r, tz: (
+            f"The estimated print would not finish before {_hm(r.until, tz)} "
+            "(end of the slot or FabLab closing): it waits for a long enough slot."
+        ),
     ),
     "behind_other_job": (
         lambda r, tz: "Une autre impression passe avant dans la file de cette imprimante.",
         lambda r, tz: "Another print goes first on this printer.",
     ),
     "next_copy": (
-        lambda r, tz: f"Copie {r.extra.get('copy', '?')} sur {r.extra.get('copies', '?')} : "
-        "elle démarrera quand le plateau aura été libéré.",
-        lambda r, tz: f"Copy {r.extra.get('copy', '?')} of {r.extra.get('copies', '?')}: "
-        "it starts once the bed has been cleared.",
+        lambda r, tz: (
+            f"Copie {r.extra.get('copy', '?')} sur {r.extra.get('copies', '?')} : "
+            "elle démarrera quand le plateau aura été libéré."
+        ),
+        lambda r, tz: (
+            f"Copy {r.extra.get('copy', '?')} of {r.extra.get('copies', '?')}: it starts once the bed has been cleared."
+        ),
     ),
     "bed_not_clear": (
-        lambda r, tz: "Le plateau de l'imprimante doit être libéré et confirmé (« plateau libéré ») "
-        "avant l'impression suivante.",
+        lambda r, tz: (
+            "Le plateau de l'imprimante doit être libéré et confirmé (« plateau libéré ») avant l'impression suivante."
+        ),
         lambda r, tz: "The printer's bed must be cleared and confirmed (“bed cleared”) before the next print.",
     ),
     "printer_busy": (
@@ -128,6 +137,11 @@ _TEXTS: Final[Mapping[str, tuple[Render, Render]]] = {
 }
 
 
+def _unknown(reason: Reason, tz: ZoneInfo) -> str:
+    return reason.detail or reason.code
+
+
 def describe(reason: Reason, tz: ZoneInfo, language: str = "fr") -> str:
-    french, english = _TEXTS.get(reason.code, (lambda r, _tz: r.detail or r.code, lambda r, _tz: r.detail or r.code))
-    return english(reason, tz) if language == "en" else french(reason, tz)
+    french, english = _TEXTS.get(reason.code, (_unknown, _unknown))
+    text: str = english(reason, tz) if language == "en" else french(reason, tz)
+    return text

@@ -2,6 +2,14 @@
 
 from fastapi import APIRouter
 
-from tierslieu.api.routes import auth, members, resources, spaces
+from tierslieu.api.routes import auth, availability, bookings, calendars, members, resources, spaces
 
-ROUTERS: list[APIRouter] = [auth.router, spaces.router, resources.router, members.router]
+ROUTERS: list[APIRouter] = [
+    auth.router,
+    spaces.router,
+    resources.router,
+    members.router,
+    bookings.router,
+    availability.router,
+    calendars.router,
+]

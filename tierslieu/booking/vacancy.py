@@ -1,0 +1,70 @@
+"""Free time per resource over a period: what ``GET /availability`` answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from tierslieu.booking import store
+from tierslieu.booking.availability import free_intervals
+from tierslieu.booking.schedule import Interval, utc
+from tierslieu.errors import InvalidInput
+from tierslieu.models import Resource
+from tierslieu.services import spaces as space_service
+
+__all__ = ["MAX_WINDOW", "ResourceFreeTime", "free_time"]
+
+MAX_WINDOW = timedelta(days=31)
+
+
+@dataclass(frozen=True)
+class ResourceFreeTime:
+    resource: Resource
+    free: list[Interval]
+    slot_minutes: int | None
+    buffer_minutes: int
+
+
+def _resources(session: Session, space_id: int | None, resource_id: int | None) -> list[Resource]:
+    if resource_id is not None:
+        return [space_service.get_resource(session, resource_id)]
+    if space_id is not None:
+        space_service.get_space(session, space_id)
+        return [r for r in space_service.list_resources(session, space_id=space_id) if r.active]
+    raise InvalidInput(
+        "space_or_resource_required",
+        "Précisez un espace (space_id) ou une ressource (resource_id).",
+        "Give a space (space_id) or a resource (resource_id).",
+    )
+
+
+def free_time(
+    session: Session,
+    *,
+    space_id: int | None,
+    resource_id: int | None,
+    start: datetime,
+    end: datetime,
+    tz: ZoneInfo,
+) -> list[ResourceFreeTime]:
+    """Free intervals of each resource within ``[start, end)`` (at most 31 days): opening hours
+    minus closures, holidays and active bookings widened by the buffer, on the slot grid."""
+    start, end = utc(start), utc(end)
+    if not start < end <= start + MAX_WINDOW:
+        raise InvalidInput(
+            "invalid_period",
+            "La période doit finir après son début et durer 31 jours au plus.",
+            "The period must end after it starts and last at most 31 days.",
+        )
+    rules = store.RulesCache(session)
+    found = []
+    for resource in _resources(session, space_id, resource_id):
+        assert resource.id is not None
+        effective = rules(resource.id)
+        taken = store.clashing_bookings(session, resource.id, start, end, effective.buffer_minutes)
+        free = free_intervals(start, end, rules=effective, busy=[(b.start, b.end) for b in taken], tz=tz)
+        found.append(ResourceFreeTime(resource, free, effective.slot_minutes, effective.buffer_minutes))
+    return found

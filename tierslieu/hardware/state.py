@@ -1,0 +1,151 @@
+"""What the devices last told us, kept in memory and written to the database in batches.
+
+The ingest path must not wait on the database: every event updates an in-memory record at
+once (the controllers read it from there), and a flusher writes the changed records
+(``Device.online``, ``last_seen``, ``reported``) every few seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import col, select
+
+from devices.model import (
+    BadgeScanned,
+    BatteryLevel,
+    CommandAck,
+    ContactChanged,
+    DeviceAvailability,
+    DeviceEvent,
+    Illuminance,
+    LockStateChanged,
+    OccupancyChanged,
+    PeopleCount,
+    RelayStateChanged,
+)
+from tierslieu.db import Database
+from tierslieu.models import Device
+
+__all__ = ["DeviceState", "StateBook", "door_unlocked"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeviceState:
+    # None: the device never said whether it is online (it is then assumed reachable).
+    online: bool | None = None
+    last_seen: datetime | None = None
+    reported: Mapping[str, Any] = field(default_factory=dict)
+
+
+def door_unlocked(reported: Mapping[str, Any]) -> bool | None:
+    """A door's reported state: True unlocked, False locked, None unknown (or jammed)."""
+    if "locked" in reported:
+        locked = reported["locked"]
+        return None if locked is None else not bool(locked)
+    if "relay_on" in reported:
+        return bool(reported["relay_on"])
+    return None
+
+
+def _reported_changes(event: DeviceEvent) -> dict[str, Any]:
+    match event:
+        case LockStateChanged(locked=locked, raw_state=raw):
+            return {"locked": locked, "lock_state": raw}
+        case RelayStateChanged(on=on):
+            return {"relay_on": on}
+        case ContactChanged(open=is_open):
+            return {"open": is_open}
+        case OccupancyChanged(occupied=occupied):
+            return {"occupied": occupied}
+        case PeopleCount(count=count):
+            return {"people": count}
+        case BatteryLevel(percent=percent):
+            return {"battery": percent}
+        case Illuminance(lux=lux):
+            return {"illuminance": lux}
+        case BadgeScanned() | CommandAck() | DeviceAvailability():
+            return {}
+    return {}
+
+
+class StateBook:
+    """Thread-safe in-memory device states plus the set of ids not yet written."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._states: dict[int, DeviceState] = {}
+        self._dirty: set[int] = set()
+
+    def seed(self, states: Mapping[int, DeviceState]) -> None:
+        with self._lock:
+            for device_id, state in states.items():
+                self._states.setdefault(device_id, state)
+
+    def get(self, device_id: int) -> DeviceState | None:
+        with self._lock:
+            return self._states.get(device_id)
+
+    def note(self, device_id: int, event: DeviceEvent, at: datetime) -> None:
+        with self._lock:
+            state = self._states.get(device_id, DeviceState())
+            online = event.online if isinstance(event, DeviceAvailability) else True
+            # A last will ("offline") is not a sign of life: keep last_seen as it was.
+            seen = at if online else state.last_seen
+            changes = _reported_changes(event)
+            reported = {**state.reported, **changes} if changes else state.reported
+            self._states[device_id] = replace(state, online=online, last_seen=seen, reported=reported)
+            self._dirty.add(device_id)
+
+    def forget(self, keep: set[int]) -> None:
+        with self._lock:
+            for device_id in set(self._states) - keep:
+                del self._states[device_id]
+            self._dirty &= keep
+
+    def take_dirty(self) -> dict[int, DeviceState]:
+        with self._lock:
+            taken = {device_id: self._states[device_id] for device_id in self._dirty if device_id in self._states}
+            self._dirty.clear()
+            return taken
+
+    def put_back(self, device_ids: set[int]) -> None:
+        with self._lock:
+            self._dirty |= device_ids & set(self._states)
+
+
+def load_states(db: Database) -> dict[int, DeviceState]:
+    with db.session() as session:
+        rows = session.exec(select(Device)).all()
+        return {
+            row.id: DeviceState(
+                online=row.online if row.last_seen is not None else None,
+                last_seen=row.last_seen,
+                reported=dict(row.reported or {}),
+            )
+            for row in rows
+            if row.id is not None
+        }
+
+
+def write_states(db: Database, states: Mapping[int, DeviceState]) -> None:
+    """One transaction for the whole batch; rows deleted meanwhile are skipped."""
+    if not states:
+        return
+    with db.session(write=True) as session:
+        rows = session.exec(select(Device).where(col(Device.id).in_(list(states)))).all()
+        for row in rows:
+            assert row.id is not None
+            state = states[row.id]
+            row.online = bool(state.online)
+            row.last_seen = state.last_seen
+            row.reported = dict(state.reported)
+            session.add(row)
+        session.commit()

@@ -1,0 +1,331 @@
+"""The print queue as the API uses it: queue a G-code file, list, cancel, requeue, reorder,
+confirm a printer's bed is clear. Who may do what is decided here, once.
+
+Starting, following and ending prints is the dispatcher's job (:mod:`tierslieu.printing.dispatcher`);
+this module only records what people ask for. A job is created ``queued`` or ``waiting_booking``
+and the dispatcher re-derives that on every pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from tierslieu.db.types import utcnow
+from tierslieu.errors import Conflict, InvalidInput, PermissionDenied, not_found
+from tierslieu.models import Booking, Member, Printer, PrintJob, PrintRun
+from tierslieu.models.printing import IN_FLIGHT, PENDING, JobStatus, RunOutcome
+from tierslieu.printing.decisions import booking_for
+from tierslieu.printing.gcode import read_metadata, validate_gcode
+from tierslieu.printing.queries import active_bookings, facts
+from tierslieu.printing.reasons import Reason, describe
+from tierslieu.printing.storage import GcodeStore
+from tierslieu.services.members import get_member, trainings_of
+from tierslieu.services.printers import get_printer, printer_for_resource
+from tierslieu.services.spaces import get_resource, resource_rules
+
+__all__ = [
+    "SUPERVISORS",
+    "JobFilter",
+    "NewJob",
+    "cancel_job",
+    "close_run",
+    "confirm_bed_cleared",
+    "get_visible_job",
+    "list_jobs",
+    "may_supervise",
+    "requeue_job",
+    "resolve_printer",
+    "set_priority",
+    "set_reason",
+    "submit_job",
+]
+
+# Animators run workshops and staff run the place: they may act on anyone's prints.
+SUPERVISORS = frozenset({"admin", "staff", "animator"})
+TERMINAL = frozenset({JobStatus.done, JobStatus.failed, JobStatus.cancelled})
+REQUEUEABLE = frozenset({JobStatus.failed, JobStatus.cancelled})
+
+
+def may_supervise(member: Member) -> bool:
+    return bool(SUPERVISORS & set(member.roles))
+
+
+def _missing_trainings(session: Session, member: Member, printer: Printer, today: date) -> list[str]:
+    rules = resource_rules(session, get_resource(session, printer.resource_id or 0))
+    held = trainings_of(session, member.id or 0)
+    return [
+        name
+        for name in rules.required_training
+        if name not in held or (held[name] is not None and held[name] < today)  # type: ignore[operator]
+    ]
+
+
+def _check_may_print(session: Session, actor: Member, printer: Printer, today: date) -> None:
+    """Trained members print; animators and staff supervise whoever prints."""
+    if may_supervise(actor):
+        return
+    missing = _missing_trainings(session, actor, printer, today)
+    if missing:
+        names = ", ".join(missing)
+        raise PermissionDenied(
+            "training_required",
+            f"Il faut avoir suivi la formation « {names} » pour utiliser cette imprimante. "
+            "Renseignez-vous auprès d'un animateur du FabLab.",
+            f"You need the “{names}” training to use this printer. Ask a FabLab animator.",
+            extra={"missing_trainings": missing},
+        )
+
+
+def _check_owner_or_supervisor(actor: Member, job: PrintJob) -> None:
+    if job.member_id != actor.id and not may_supervise(actor):
+        raise PermissionDenied(
+            "not_your_job", "Ce travail d'impression n'est pas le vôtre.", "This print job is not yours."
+        )
+
+
+def resolve_printer(session: Session, printer_id: int | None, resource_id: int | None) -> Printer:
+    if printer_id is None and resource_id is None:
+        raise InvalidInput(
+            "printer_required",
+            "Indiquez l'imprimante (printer_id ou resource_id).",
+            "Say which printer (printer_id or resource_id).",
+        )
+    printer = get_printer(session, printer_id) if printer_id is not None else None
+    if resource_id is not None:
+        by_resource = printer_for_resource(session, resource_id)
+        if by_resource is None:
+            raise not_found("Imprimante de la ressource", "printer for resource", resource_id)
+        if printer is not None and printer.id != by_resource.id:
+            raise InvalidInput(
+                "printer_mismatch",
+                "printer_id et resource_id désignent deux imprimantes différentes.",
+                "printer_id and resource_id name two different printers.",
+            )
+        printer = by_resource
+    assert printer is not None
+    return printer
+
+
+def _check_booking(session: Session, actor: Member, owner: Member, printer: Printer, booking_id: int) -> None:
+    booking = session.get(Booking, booking_id)
+    if booking is None:
+        raise not_found("Réservation", "booking", booking_id)
+    if booking.resource_id != printer.resource_id:
+        raise InvalidInput(
+            "booking_other_resource",
+            "Cette réservation ne porte pas sur cette imprimante.",
+            "This booking is not for this printer.",
+        )
+    if booking.member_id not in (actor.id, owner.id) and not may_supervise(actor):
+        raise PermissionDenied(
+            "not_your_booking", "Cette réservation n'est pas la vôtre.", "This booking is not yours."
+        )
+    if booking.status not in ("pending", "confirmed", "checked_in") or booking.end <= utcnow():
+        raise Conflict(
+            "booking_over",
+            "Cette réservation est terminée ou annulée : rattachez le travail à un créneau à venir.",
+            "This booking is over or cancelled: attach the job to an upcoming slot.",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    filename: str
+    data: bytes
+    printer_id: int | None = None
+    resource_id: int | None = None
+    booking_id: int | None = None
+    member_id: int | None = None
+    copies: int = 1
+    note: str = ""
+
+
+def set_reason(job: PrintJob, reason: Reason | None, tz: ZoneInfo) -> None:
+    """Store why a job waits or stopped: its code and the French sentence."""
+    job.reason_code = reason.code if reason else ""
+    job.reason = describe(reason, tz)[:1000] if reason else ""
+
+
+def submit_job(
+    session: Session, store: GcodeStore, actor: Member, request: NewJob, *, max_bytes: int, tz: ZoneInfo
+) -> PrintJob:
+    """Check and queue a G-code file. Nothing is stored unless every check passes."""
+    now = utcnow()
+    today = now.astimezone(tz).date()
+    printer = resolve_printer(session, request.printer_id, request.resource_id)
+    owner = actor
+    if request.member_id is not None and request.member_id != actor.id:
+        if not may_supervise(actor):
+            raise PermissionDenied(
+                "cannot_queue_for_others",
+                "Seuls les animateurs et l'équipe peuvent lancer une impression pour quelqu'un d'autre.",
+                "Only animators and staff may queue a print for someone else.",
+            )
+        owner = get_member(session, request.member_id)
+    _check_may_print(session, actor, printer, today)
+    if request.booking_id is not None:
+        _check_booking(session, actor, owner, printer, request.booking_id)
+    validate_gcode(request.filename, request.data, max_bytes)
+    metadata = read_metadata(request.data)
+    job = PrintJob(
+        printer_id=printer.id or 0,
+        member_id=owner.id or 0,
+        created_by=actor.id,
+        booking_id=request.booking_id,
+        filename=request.filename,
+        file_sha256=store.save(request.data),
+        size_bytes=len(request.data),
+        estimated_seconds=metadata.estimated_seconds,
+        filament_mm=metadata.filament_mm,
+        slicer=metadata.slicer,
+        copies=request.copies,
+        note=request.note,
+    )
+    session.add(job)
+    session.flush()
+    # A first guess for the answer; the dispatcher's next pass decides for real.
+    bookings = active_bookings(session, printer.resource_id or 0, now)
+    if booking_for(facts(job), bookings) is None:
+        job.status = JobStatus.waiting_booking
+        set_reason(job, Reason("booking_not_active" if job.booking_id else "no_active_booking"), tz)
+    session.add(job)
+    session.flush()
+    return job
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class JobFilter:
+    status: str | None = None
+    printer_id: int | None = None
+    member_id: int | None = None
+    limit: int = 200
+
+
+def list_jobs(session: Session, actor: Member, wanted: JobFilter) -> Sequence[PrintJob]:
+    """Members see their own jobs; animators and staff see everyone's."""
+    member_id = wanted.member_id
+    if not may_supervise(actor):
+        if member_id is not None and member_id != actor.id:
+            raise PermissionDenied(
+                "forbidden", "Vous ne voyez que vos propres impressions.", "You only see your own prints."
+            )
+        member_id = actor.id
+    query = select(PrintJob).order_by(col(PrintJob.id).desc()).limit(wanted.limit)
+    if wanted.status is not None:
+        query = query.where(PrintJob.status == wanted.status)
+    if wanted.printer_id is not None:
+        query = query.where(PrintJob.printer_id == wanted.printer_id)
+    if member_id is not None:
+        query = query.where(PrintJob.member_id == member_id)
+    return session.exec(query).all()
+
+
+def get_visible_job(session: Session, actor: Member, job_id: int) -> PrintJob:
+    job = session.get(PrintJob, job_id)
+    # Someone else's job is reported missing rather than forbidden: ids reveal nothing.
+    if job is None or (job.member_id != actor.id and not may_supervise(actor)):
+        raise not_found("Travail d'impression", "print job", job_id)
+    return job
+
+
+# --- changes ------------------------------------------------------------------------------------
+
+
+def _open_run(session: Session, job: PrintJob) -> PrintRun | None:
+    return session.exec(
+        select(PrintRun).where(PrintRun.job_id == job.id, PrintRun.outcome == RunOutcome.printing)
+    ).first()
+
+
+def close_run(
+    run: PrintRun, outcome: RunOutcome, now: datetime, *, filament_mm: float | None, progress: float, reason: str = ""
+) -> None:
+    """End a run in the history, with its print time and the filament it used."""
+    run.outcome, run.ended_at, run.reason = outcome, now, reason
+    if run.print_time_s is None:
+        run.print_time_s = max(0, round((now - run.started_at).total_seconds()))
+    if filament_mm is not None:
+        # A print stopped halfway used about half the filament.
+        share = 1.0 if outcome is RunOutcome.done else min(1.0, max(0.0, progress / 100))
+        run.filament_mm = round(filament_mm * share, 2)
+
+
+def cancel_job(session: Session, actor: Member, job: PrintJob, *, now: datetime) -> PrintJob:
+    """Cancel a waiting or running job. A running print is stopped on OctoPrint by the
+    dispatcher's next pass (it stops any print whose job is cancelled)."""
+    _check_owner_or_supervisor(actor, job)
+    if job.status in TERMINAL:
+        raise Conflict(
+            "job_finished",
+            f"Ce travail est déjà terminé (statut « {job.status} »).",
+            f"This job is already over (status {job.status!r}).",
+        )
+    was_running = job.status in IN_FLIGHT
+    job.status, job.ended_at = JobStatus.cancelled, now
+    job.reason_code, job.reason = "cancelled_by", f"Annulé par {actor.name}."[:1000]
+    if was_running:
+        run = _open_run(session, job)
+        if run is not None:
+            close_run(
+                run, RunOutcome.cancelled, now, filament_mm=job.filament_mm, progress=job.progress, reason=job.reason
+            )
+            session.add(run)
+        printer = session.get(Printer, job.printer_id)
+        if printer is not None and printer.current_job_id == job.id:
+            printer.current_job_id = None
+            session.add(printer)
+    session.add(job)
+    session.flush()
+    return job
+
+
+def requeue_job(session: Session, actor: Member, job: PrintJob) -> PrintJob:
+    _check_owner_or_supervisor(actor, job)
+    if job.status not in REQUEUEABLE:
+        raise Conflict(
+            "job_not_requeueable",
+            "Seul un travail échoué ou annulé peut être remis dans la file.",
+            "Only a failed or cancelled job can be requeued.",
+        )
+    job.status, job.progress, job.octoprint_path = JobStatus.queued, 0.0, None
+    job.reason_code, job.reason = "", ""
+    job.dispatched_at = job.started_at = job.ended_at = None
+    session.add(job)
+    session.flush()
+    return job
+
+
+def set_priority(session: Session, job: PrintJob, priority: int) -> PrintJob:
+    if job.status not in PENDING:
+        raise Conflict(
+            "job_not_waiting",
+            "Seul un travail en attente peut changer de priorité.",
+            "Only a waiting job can change priority.",
+        )
+    job.priority = priority
+    session.add(job)
+    session.flush()
+    return job
+
+
+def confirm_bed_cleared(session: Session, actor: Member, printer: Printer, today: date) -> Printer:
+    """Whoever takes the part off the bed says so; the next job may then start."""
+    _check_may_print(session, actor, printer, today)
+    if printer.current_job_id is not None or printer.state in ("printing", "paused"):
+        raise Conflict(
+            "printer_busy",
+            "L'imprimante est en train d'imprimer : le plateau ne peut pas être libéré maintenant.",
+            "The printer is printing: its bed cannot be cleared now.",
+        )
+    printer.bed_clear = True
+    session.add(printer)
+    session.flush()
+    return printer

@@ -1,0 +1,168 @@
+"""Rendering a page: the Jinja environment of the app and the per-request :class:`Page`.
+
+A handler declares ``page: PageDep`` and ends with ``page.render("name.html", ...)`` or
+``page.redirect(url)``. The page knows the caller (if logged in), the language, the
+formatter for dates, and the CSRF token every form must carry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from tierslieu import __version__
+from tierslieu.api.deps import SESSION_COOKIE, RuntimeDep, SessionDep, is_staff
+from tierslieu.errors import AuthenticationFailed
+from tierslieu.models import Member
+from tierslieu.runtime import Runtime
+from tierslieu.services import members as member_service
+from tierslieu.web.i18n import Catalogues, Formatter, choose_language
+from tierslieu.web.security import CSRF_FIELD, Csrf
+
+__all__ = ["NavItem", "Page", "PageDep", "WebApp", "get_page"]
+
+WEB_DIR = Path(__file__).parent
+
+
+class WebApp:
+    """What the web pages share for the life of the app: templates and compiled catalogues."""
+
+    def __init__(self, template_dir: Path = WEB_DIR / "templates") -> None:
+        self.env = Environment(
+            loader=FileSystemLoader(template_dir),
+            autoescape=select_autoescape(["html", "svg"]),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.catalogues = Catalogues()
+
+
+@dataclass(frozen=True)
+class NavItem:
+    href: str
+    label: str
+    current: bool
+
+
+# (path, English label, roles allowed; empty = every logged-in member)
+_NAV: tuple[tuple[str, str, frozenset[str]], ...] = (
+    ("/reserver", "Book", frozenset()),
+    ("/mes-reservations", "My bookings", frozenset()),
+    ("/fablab", "FabLab — print queue", frozenset()),
+    ("/occupation", "Live occupancy", frozenset({"admin", "staff"})),
+    ("/admin", "Administration", frozenset({"admin", "staff"})),
+)
+
+
+@dataclass
+class Page:
+    request: Request
+    runtime: Runtime
+    web: WebApp
+    member: Member | None
+    lang: str
+    csrf: Csrf
+    nonce: str
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def actor(self) -> Member:
+        """The logged-in member (routes with a policy always have one)."""
+        if self.member is None:
+            raise AuthenticationFailed("not_authenticated", "Connexion requise.", "Authentication required.")
+        return self.member
+
+    @property
+    def fmt(self) -> Formatter:
+        return Formatter(self.lang, self.runtime.settings.tz)
+
+    def gettext(self, message: str, **values: Any) -> str:
+        text = self.web.catalogues[self.lang].ugettext(message)
+        return text % values if values else text
+
+    def ngettext(self, singular: str, plural: str, count: int, **values: Any) -> str:
+        text = self.web.catalogues[self.lang].ungettext(singular, plural, count)
+        return text % {"num": count, **values}
+
+    @property
+    def is_staff(self) -> bool:
+        return self.member is not None and is_staff(self.member)
+
+    def nav(self) -> list[NavItem]:
+        if self.member is None:
+            return []
+        roles = set(self.member.roles)
+        path = self.request.url.path
+        return [
+            NavItem(href, self.gettext(label), path == href or path.startswith(href + "/"))
+            for href, label, allowed in _NAV
+            if not allowed or allowed & roles
+        ]
+
+    def csrf_field(self) -> Markup:
+        token = escape(self.csrf.token_for(self.nonce))
+        return Markup(f'<input type="hidden" name="{CSRF_FIELD}" value="{token}">')
+
+    def context(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "_": self.gettext,
+            "ngettext": self.ngettext,
+            "fmt": self.fmt,
+            "lang": self.lang,
+            "member": self.member,
+            "is_staff": self.is_staff,
+            "nav": self.nav(),
+            "csrf_field": self.csrf_field,
+            "path": self.request.url.path,
+            "full_path": self.request.url.path + (f"?{self.request.url.query}" if self.request.url.query else ""),
+            "version": __version__,
+            **values,
+        }
+
+    def render(self, template: str, *, status: int = 200, **values: Any) -> HTMLResponse:
+        html = self.web.env.get_template(template).render(self.context(values))
+        response = HTMLResponse(html, status_code=status, headers=self.extra_headers)
+        self.finish(response)
+        return response
+
+    def redirect(self, url: str) -> RedirectResponse:
+        response = RedirectResponse(url, status_code=303)
+        self.finish(response)
+        return response
+
+    def finish(self, response: Response) -> None:
+        self.csrf.remember(self.request, response, self.nonce)
+        # Pages show personal data: never cached by shared caches or kept after log-out.
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("Content-Language", self.lang)
+
+
+def _optional_member(request: Request, session: SessionDep) -> Member | None:
+    known: Member | None = getattr(request.state, "member", None)
+    if known is not None:
+        return known
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        return member_service.member_for_token(session, token)
+    except AuthenticationFailed:
+        return None
+
+
+def get_page(request: Request, runtime: RuntimeDep, session: SessionDep) -> Page:
+    member = _optional_member(request, session)
+    lang = choose_language(request, member.language if member else None, runtime.settings.language)
+    csrf = Csrf(runtime.secrets)
+    web: WebApp = request.app.state.web
+    return Page(request, runtime, web, member, lang, csrf, csrf.nonce_of(request) or csrf.new_nonce())
+
+
+PageDep = Annotated[Page, Depends(get_page)]

@@ -1,0 +1,26 @@
+"""One router per page family; every state-changing request is CSRF-checked."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from tierslieu.web.routes import admin, auth, booking, kiosk, mybookings, occupancy, printing, reports
+from tierslieu.web.security import csrf_guard
+
+PAGE_ROUTERS = (
+    auth.router,
+    booking.router,
+    mybookings.router,
+    printing.router,
+    occupancy.router,
+    kiosk.router,
+    admin.router,
+    reports.router,
+)
+
+
+def build_router() -> APIRouter:
+    web = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_guard)])
+    for router in PAGE_ROUTERS:
+        web.include_router(router)
+    return web

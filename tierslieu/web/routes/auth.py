@@ -1,0 +1,102 @@
+"""Log in, log out, language switch and the one-time password link."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Form
+from starlette.responses import Response
+
+from tierslieu.api.deps import SESSION_COOKIE, SessionDep
+from tierslieu.errors import AuthenticationFailed, InvalidInput
+from tierslieu.services import members as member_service
+from tierslieu.web.i18n import LANG_COOKIE, SUPPORTED
+from tierslieu.web.page import PageDep
+from tierslieu.web.password_reset import member_for_reset
+from tierslieu.web.security import clear_session, safe_next, set_session
+
+router = APIRouter()
+
+HOME = "/reserver"
+
+
+@router.get("/")
+def home(page: PageDep) -> Response:
+    return page.redirect(HOME if page.member else "/connexion")
+
+
+@router.get("/connexion")
+def login_form(page: PageDep, suivant: str = "") -> Response:
+    return page.render("login.html", title=page.gettext("Log in"), next=safe_next(suivant, HOME), error=None, email="")
+
+
+@router.post("/connexion")
+def login(
+    page: PageDep,
+    session: SessionDep,
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    suivant: Annotated[str, Form()] = "",
+) -> Response:
+    target = safe_next(suivant, HOME)
+    try:
+        member = member_service.authenticate(session, page.runtime.secrets, email, password)
+    except AuthenticationFailed as exc:
+        return page.render(
+            "login.html", status=401, title=page.gettext("Log in"), next=target, error=exc.message(page.lang), email=email
+        )
+    minutes = page.runtime.settings.access_token_minutes
+    token = member_service.issue_token(session, member, lifetime=timedelta(minutes=minutes), name="web")
+    response = page.redirect(target)
+    set_session(page.request, response, token, minutes * 60)
+    return response
+
+
+@router.post("/deconnexion")
+def logout(page: PageDep, session: SessionDep) -> Response:
+    token = page.request.cookies.get(SESSION_COOKIE)
+    if token:
+        member_service.revoke_token(session, token)
+    response = page.redirect("/connexion")
+    clear_session(response)
+    return response
+
+
+@router.get("/langue/{lang}")
+def switch_language(page: PageDep, lang: str, retour: str = "") -> Response:
+    response = page.redirect(safe_next(retour, "/"))
+    if lang in SUPPORTED:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
+    return response
+
+
+@router.get("/mot-de-passe/{token}")
+def reset_form(page: PageDep, session: SessionDep, token: str) -> Response:
+    member = member_for_reset(session, page.runtime.secrets, token)
+    return page.render("reset.html", title=page.gettext("Choose a new password"), who=member, token=token, error=None)
+
+
+@router.post("/mot-de-passe/{token}")
+def reset_password(
+    page: PageDep,
+    session: SessionDep,
+    token: str,
+    password: Annotated[str, Form()] = "",
+    confirm: Annotated[str, Form()] = "",
+) -> Response:
+    member = member_for_reset(session, page.runtime.secrets, token)
+    try:
+        if password != confirm:
+            raise InvalidInput("password_mismatch", "Les deux mots de passe diffèrent.", "The two passwords differ.")
+        member_service.update_member(session, page.runtime.secrets, member, password=password)
+    except InvalidInput as exc:
+        return page.render(
+            "reset.html",
+            status=422,
+            title=page.gettext("Choose a new password"),
+            who=member,
+            token=token,
+            error=exc.message(page.lang),
+        )
+    return page.redirect("/connexion?nouveau_mot_de_passe=1")
