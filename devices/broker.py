@@ -73,30 +73,52 @@ class EmbeddedBroker:
         self.prefer = prefer
         self.kind: BrokerKind | None = None
         self.url: str | None = None
+        self._mosquitto: str | None = None
         self._backend: _Backend | None = None
+
+    def planned_url(self) -> str:
+        """The URL `start()` will serve, fixed now, for clients built before the broker starts.
+
+        Decides the broker kind and, when port is 0, reserves the port (which then no longer
+        changes, even if another process takes it before `start()`).
+        """
+        kind = self._choose_kind()
+        if self.port == 0:
+            self.port = _free_port(self.host)
+        return self._url(kind, self.port)
 
     def start(self, timeout: float = 10.0) -> str:
         if self.url is not None:
             return self.url
-        executable = find_mosquitto() if self.prefer == "mosquitto" else None
+        kind = self._choose_kind()
         backend: _Backend
-        if executable:
-            backend, self.kind = _MosquittoBackend(executable, self.data_dir), "mosquitto"
+        if kind == "mosquitto":
+            backend = _MosquittoBackend(self._mosquitto or "mosquitto", self.data_dir)
         else:
-            if self.prefer == "mosquitto":
-                logger.info("mosquitto is not installed: using the built-in amqtt broker")
-            backend, self.kind = _AmqttBackend(), "amqtt"
-        # A port picked for us can be taken before the broker binds it: then pick another.
+            backend = _AmqttBackend()
+        # A port picked here can be taken before the broker binds it: then pick another.
         for _attempt in range(5 if self.port == 0 else 1):
             port = self.port or _free_port(self.host)
             if backend.start(self.host, port, timeout):
                 break
         else:
-            raise EmbeddedBrokerError("broker.port_taken", kind=self.kind, host=self.host, port=port)
+            raise EmbeddedBrokerError("broker.port_taken", kind=kind, host=self.host, port=port)
         self._backend, self.port = backend, port
-        self.url = f"mqtt://{self.host}:{port}{backend.url_query}"
-        logger.info("embedded %s broker listening on %s:%d", self.kind, self.host, port)
+        self.url = self._url(kind, port)
+        logger.info("embedded %s broker listening on %s:%d", kind, self.host, port)
         return self.url
+
+    def _choose_kind(self) -> BrokerKind:
+        if self.kind is None:
+            self._mosquitto = find_mosquitto() if self.prefer == "mosquitto" else None
+            if self.prefer == "mosquitto" and not self._mosquitto:
+                logger.info("mosquitto is not installed: using the built-in amqtt broker")
+            self.kind = "mosquitto" if self._mosquitto else "amqtt"
+        return self.kind
+
+    def _url(self, kind: BrokerKind, port: int) -> str:
+        query = _MosquittoBackend.url_query if kind == "mosquitto" else _AmqttBackend.url_query
+        return f"mqtt://{self.host}:{port}{query}"
 
     def stop(self) -> None:
         backend, self._backend, self.url = self._backend, None, None
@@ -147,9 +169,7 @@ class _MosquittoBackend:
             if exited or time.monotonic() > deadline:
                 self.stop()
                 tail = _read_from(log_path, log_start)[-2000:]
-                raise EmbeddedBrokerError(
-                    "broker.start_failed", kind="mosquitto", host=host, port=port, detail=tail
-                )
+                raise EmbeddedBrokerError("broker.start_failed", kind="mosquitto", host=host, port=port, detail=tail)
             time.sleep(0.02)
         return True
 

@@ -40,6 +40,7 @@ from devices.transport import (
 __all__ = ["InvalidMqttUrl", "MqttSettings", "PahoTransport"]
 
 logger = logging.getLogger(__name__)
+paho_logger = logging.getLogger(f"{__name__}.paho")
 
 ONLINE = b"online"
 OFFLINE = b"offline"
@@ -142,6 +143,7 @@ class PahoTransport:
         self._disconnected = threading.Event()
         self._disconnected.set()
         self._started = False
+        self._session_open = False  # CONNACK received; guarded by _lock, unlike `connected`
         self._has_connected = False
         self._failures = 0
         self.last_error: str | None = None
@@ -234,7 +236,7 @@ class PahoTransport:
         validate_topic_filter(topic_filter)
         with self._lock:
             self._filters[topic_filter] = qos
-            connected = self._connected.is_set()
+            connected = self._session_open
         if connected:
             # If the connection drops now, on_connect subscribes again anyway.
             self._client.subscribe(topic_filter, qos)
@@ -242,7 +244,8 @@ class PahoTransport:
     def unsubscribe(self, topic_filter: str) -> None:
         with self._lock:
             self._filters.pop(topic_filter, None)
-        if self.connected:
+            connected = self._session_open
+        if connected:
             self._client.unsubscribe(topic_filter)
 
     # -- extras ----------------------------------------------------------------------------
@@ -274,7 +277,7 @@ class PahoTransport:
         )
         # Callback exceptions are already caught below; this is a second net.
         client.suppress_exceptions = True
-        client.enable_logger(logging.getLogger(f"{__name__}.paho"))
+        client.on_log = _log_from_paho
         client.reconnect_delay_set(s.reconnect_min_delay_s, s.reconnect_max_delay_s)
         client.max_queued_messages_set(s.max_queued_messages)
         if s.username is not None:
@@ -312,15 +315,17 @@ class PahoTransport:
         self._failures = 0
         with self._lock:
             # Taken together with the flag so that a concurrent subscribe() is either in this
-            # snapshot or sees `connected` and sends its own SUBSCRIBE.
+            # snapshot or sees the session open and sends its own SUBSCRIBE.
             filters = list(self._filters.items())
-            self._disconnected.clear()
-            self._connected.set()
+            self._session_open = True
             listeners = list(self._listeners)
             had_session, self._has_connected = self._has_connected, True
         if filters:
             client.subscribe(filters)
         client.publish(s.status_topic, ONLINE, qos=1, retain=True)
+        # Only now: whoever waited for `connected` publishes after our SUBSCRIBE is on the wire.
+        self._disconnected.clear()
+        self._connected.set()
         logger.info(
             "MQTT: connected to %s:%d (session %s, %d subscription(s))",
             s.host, s.port, "resumed" if flags.session_present else "new", len(filters),
@@ -350,7 +355,8 @@ class PahoTransport:
         self, client: paho.Client, userdata: Any, flags: Any, reason: ReasonCode, properties: Any
     ) -> None:
         with self._lock:
-            was_connected = self._connected.is_set()
+            was_connected = self._session_open
+            self._session_open = False
             self._connected.clear()
             self._disconnected.set()
             listeners = list(self._listeners)
@@ -394,6 +400,15 @@ class PahoTransport:
             info.wait_for_publish(timeout)
         except (RuntimeError, ValueError) as error:
             logger.warning("MQTT: could not publish the offline status: %s", error)
+
+
+def _log_from_paho(client: paho.Client, userdata: Any, level: int, text: str) -> None:
+    level_std = paho.LOGGING_LEVEL.get(level, logging.DEBUG)  # type: ignore[call-overload]
+    # paho 2.2 reports each pass of its reconnect loop as an error; we already log the outage.
+    if text.startswith("Client is not connected"):
+        level_std = logging.DEBUG
+    if paho_logger.isEnabledFor(level_std):
+        paho_logger.log(level_std, "%s", text)
 
 
 def _acknowledged(info: paho.MQTTMessageInfo) -> bool:

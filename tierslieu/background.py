@@ -7,9 +7,19 @@ tools and API-only tests.
 from __future__ import annotations
 
 from tierslieu.booking.jobs import BookingScheduler
+from tierslieu.hardware.wiring import build_device_components
+from tierslieu.occupancy.wiring import build_occupancy_components
+from tierslieu.printing.dispatcher import build_print_dispatcher
 from tierslieu.runtime import Component, Runtime
 
 
 def build_components(runtime: Runtime) -> list[Component]:
-    components: list[Component] = [BookingScheduler(runtime)]
+    # Devices first: the broker must be up before anything publishes to it.
+    components: list[Component] = [
+        *build_device_components(runtime),
+        # After the devices: the tracker listens to the hub, the publisher uses its transport.
+        *build_occupancy_components(runtime),
+        BookingScheduler(runtime),
+        build_print_dispatcher(runtime),
+    ]
     return components

@@ -49,6 +49,26 @@ class Settings(BaseSettings):
     access_dedupe_seconds: float = Field(default=3.0, ge=0)
     # Seconds between reloads of the in-memory access facts (badges, members, bookings).
     access_refresh_seconds: float = Field(default=2.0, gt=0)
+    # Live occupancy (tierslieu.occupancy): seconds between passes over bookings and rules,
+    # delay that merges a burst of sensor messages into one update, and the silence after
+    # which a device counts as offline (0: only its last will / availability says so).
+    occupancy_pass_seconds: float = Field(default=30.0, gt=0)
+    occupancy_debounce_seconds: float = Field(default=0.2, ge=0)
+    device_silence_minutes: int = Field(default=120, ge=0)
+    # Server-Sent Events: keep-alive comment interval, and how long one stream lasts before the
+    # browser reconnects (so proxies and server restarts never keep a stream forever).
+    occupancy_keepalive_seconds: float = Field(default=15.0, gt=0)
+    occupancy_stream_max_seconds: float = Field(default=3600.0, gt=0)
+    # Home Assistant MQTT discovery of spaces and doors.
+    homeassistant_discovery: bool = True
+    homeassistant_prefix: str = "homeassistant"
+    # Demo: simulated devices speaking the real firmware formats (`serve --simulate`, `demo`),
+    # with fault injection like OctoPrint's virtual printer.
+    simulate: bool = False
+    simulate_delay_ms: int = Field(default=0, ge=0, le=60_000)
+    simulate_loss: float = Field(default=0.0, ge=0, le=1)
+    simulate_garbage: float = Field(default=0.0, ge=0, le=1)
+    simulate_interval_seconds: float = Field(default=3.0, gt=0)
 
     @field_validator("timezone")
     @classmethod

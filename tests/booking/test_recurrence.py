@@ -30,9 +30,7 @@ def test_tuesday_workshop_stays_at_14h_across_both_dst_changes() -> None:
     assert all(end - start == timedelta(hours=2) for start, end in spring)
     assert spring[1][0] - spring[0][0] == timedelta(days=7)
     assert spring[2][0] - spring[1][0] == timedelta(days=7, hours=-1)  # clocks went forward
-    autumn = expand_rrule(
-        "RRULE:FREQ=WEEKLY;BYDAY=TU;COUNT=3", at(2026, 10, 20, 14), at(2026, 10, 20, 16), PARIS
-    )
+    autumn = expand_rrule("RRULE:FREQ=WEEKLY;BYDAY=TU;COUNT=3", at(2026, 10, 20, 14), at(2026, 10, 20, 16), PARIS)
     assert [local(start) for start, _ in autumn] == [
         ("2026-10-20", "14:00"),
         ("2026-10-27", "14:00"),
@@ -121,9 +119,7 @@ def test_overlapping_occurrences_and_bad_first_interval_are_refused() -> None:
 def test_impossible_rules_fail_fast() -> None:
     began = time.perf_counter()
     with pytest.raises(RecurrenceError):
-        expand_rrule(
-            "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=31;COUNT=2", at(2026, 3, 17, 14), at(2026, 3, 17, 16), PARIS
-        )
+        expand_rrule("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=31;COUNT=2", at(2026, 3, 17, 14), at(2026, 3, 17, 16), PARIS)
     assert time.perf_counter() - began < 1
 
 

@@ -33,9 +33,7 @@ MEMBER = MemberFacts(id=7, roles=frozenset({"member"}), trainings={"impression-3
 WEEKDAYS_9_TO_18 = {day: ["09:00-18:00"] for day in ("mon", "tue", "wed", "thu", "fri")}
 
 
-def at(
-    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, *, fold: int = 0
-) -> datetime:
+def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, *, fold: int = 0) -> datetime:
     return datetime(year, month, day, hour, minute, second, tzinfo=PARIS, fold=fold)
 
 
@@ -52,9 +50,7 @@ def booking(
     member_id: int = 99,
     resource: str = "salle",
 ) -> ExistingBooking:
-    return ExistingBooking(
-        id=id, resource_id=resource, member_id=member_id, start=start, end=end, status=status
-    )
+    return ExistingBooking(id=id, resource_id=resource, member_id=member_id, start=start, end=end, status=status)
 
 
 def judge(
@@ -107,12 +103,8 @@ def test_merge_later_levels_override_key_by_key_and_closures_add_up() -> None:
         closures=[date(2026, 12, 25)],
         checkin_minutes=15,
     )
-    space = BookingRules.model_validate(
-        {"max_duration": 120, "closures": [{"from": "2026-08-01", "to": "2026-08-15"}]}
-    )
-    resource = BookingRules(
-        required_training=["impression-3d"], checkin_minutes=0, closures=[date(2026, 12, 25)]
-    )
+    space = BookingRules.model_validate({"max_duration": 120, "closures": [{"from": "2026-08-01", "to": "2026-08-15"}]})
+    resource = BookingRules(required_training=["impression-3d"], checkin_minutes=0, closures=[date(2026, 12, 25)])
     effective = merge_rules(building, space, resource)
     assert effective.opening_hours == {"mon": ["08:00-20:00"]}
     assert effective.max_duration == 120
@@ -440,9 +432,7 @@ def test_overlap_on_another_day_names_the_day() -> None:
 )
 def test_training_must_be_valid_on_the_booking_day(expiry: date | None, ok: bool) -> None:
     member = MemberFacts(5, frozenset({"member"}), {"impression-3d": expiry})
-    verdict = judge(
-        at(2026, 7, 20, 10), at(2026, 7, 20, 11), rules(required_training=["impression-3d"]), member=member
-    )
+    verdict = judge(at(2026, 7, 20, 10), at(2026, 7, 20, 11), rules(required_training=["impression-3d"]), member=member)
     assert verdict.ok is ok
     if not ok:
         assert verdict.code == "training_required"
@@ -465,9 +455,7 @@ def test_every_required_training_is_checked() -> None:
 )
 def test_approval_is_needed_only_when_every_role_requires_it(roles: set[str], status: str) -> None:
     effective = rules(requires_approval=["member", "municipal"])
-    verdict = judge(
-        at(2026, 7, 20, 10), at(2026, 7, 20, 11), effective, member=MemberFacts(1, frozenset(roles))
-    )
+    verdict = judge(at(2026, 7, 20, 10), at(2026, 7, 20, 11), effective, member=MemberFacts(1, frozenset(roles)))
     assert (verdict.ok, verdict.status) == (True, status)
     if status == "pending":
         assert "validée par l'équipe" in verdict.message_fr
@@ -485,9 +473,7 @@ def test_a_member_needs_one_allowed_role() -> None:
 
 
 def mine(start: datetime, end: datetime, status: str = "confirmed", id: int = 1) -> ExistingBooking:
-    return ExistingBooking(
-        id=id, resource_id="salle", member_id=MEMBER.id, start=start, end=end, status=status
-    )
+    return ExistingBooking(id=id, resource_id="salle", member_id=MEMBER.id, start=start, end=end, status=status)
 
 
 def test_weekly_quota_counts_the_iso_week_in_local_time() -> None:
@@ -514,15 +500,11 @@ def test_quota_splits_a_booking_across_two_weeks() -> None:
     assert judge(at(2026, 7, 27, 0), at(2026, 7, 27, 2), effective, member_bookings=sunday_evening).ok
 
 
-@pytest.mark.parametrize(
-    ("status", "counts"), [("completed", True), ("cancelled", False), ("no_show", False)]
-)
+@pytest.mark.parametrize(("status", "counts"), [("completed", True), ("cancelled", False), ("no_show", False)])
 def test_quota_counts_used_hours_not_cancelled_ones(status: str, counts: bool) -> None:
     effective = rules(max_hours_per_week=2)
     history = [mine(at(2026, 7, 20, 9), at(2026, 7, 20, 11), status)]
-    verdict = judge(
-        at(2026, 7, 22, 9), at(2026, 7, 22, 10), effective, member_bookings=history, now=at(2026, 7, 21)
-    )
+    verdict = judge(at(2026, 7, 22, 9), at(2026, 7, 22, 10), effective, member_bookings=history, now=at(2026, 7, 21))
     assert verdict.ok is not counts
 
 
@@ -537,9 +519,7 @@ def test_max_active_bookings_counts_upcoming_active_ones() -> None:
     verdict = judge(at(2026, 7, 23, 9), at(2026, 7, 23, 10), effective, member_bookings=upcoming)
     assert verdict.code == "too_many_bookings" and "2 réservation(s) à venir" in verdict.message_fr
     # Moving one of the two upcoming bookings is still allowed.
-    assert judge(
-        at(2026, 7, 23, 9), at(2026, 7, 23, 10), effective, member_bookings=upcoming, booking_id=2
-    ).ok
+    assert judge(at(2026, 7, 23, 9), at(2026, 7, 23, 10), effective, member_bookings=upcoming, booking_id=2).ok
 
 
 # --------------------------------------------------------------------------- override
@@ -583,9 +563,7 @@ _statuses = st.sampled_from(["confirmed", "pending", "checked_in", "cancelled", 
 
 
 @given(_intervals, _intervals, st.integers(min_value=0, max_value=60))
-def test_overlaps_is_symmetric(
-    a: tuple[datetime, datetime], b: tuple[datetime, datetime], buffer: int
-) -> None:
+def test_overlaps_is_symmetric(a: tuple[datetime, datetime], b: tuple[datetime, datetime], buffer: int) -> None:
     assert overlaps(*a, *b, buffer) == overlaps(*b, *a, buffer)
 
 
@@ -603,9 +581,7 @@ def test_verdict_never_accepts_an_overlap_with_an_active_booking(
     override: bool,
 ) -> None:
     existing = [booking(start, end, status, id=n) for n, ((start, end), status) in enumerate(taken)]
-    verdict = judge(
-        *asked, rules(buffer_minutes=buffer), existing=existing, now=at(2026, 7, 1), override=override
-    )
+    verdict = judge(*asked, rules(buffer_minutes=buffer), existing=existing, now=at(2026, 7, 1), override=override)
     clashes = any(
         b.status in {"confirmed", "pending", "checked_in"} and overlaps(*asked, b.start, b.end, buffer)
         for b in existing

@@ -152,9 +152,7 @@ def test_opening_ranges_are_local_wall_time_on_dst_days(day: date, texts: list[s
 def test_at_local_minute_moves_skipped_wall_times_forward() -> None:
     moment = at_local_minute(SPRING_FORWARD, 2 * 60 + 30, PARIS).astimezone(PARIS)
     assert (moment.hour, moment.minute, moment.utcoffset()) == (3, 30, timedelta(hours=2))
-    assert at_local_minute(FALL_BACK, 150, PARIS, fold=1) - at_local_minute(
-        FALL_BACK, 150, PARIS
-    ) == timedelta(hours=1)
+    assert at_local_minute(FALL_BACK, 150, PARIS, fold=1) - at_local_minute(FALL_BACK, 150, PARIS) == timedelta(hours=1)
 
 
 def test_open_intervals_join_across_midnight_and_skip_closed_days() -> None:
@@ -214,9 +212,9 @@ def test_local_days_and_merge_intervals() -> None:
         date(2026, 7, 14),
         date(2026, 7, 15),
     ]
-    assert merge_intervals(
-        [(at(2026, 1, 1, 10), at(2026, 1, 1, 11)), (at(2026, 1, 1, 9), at(2026, 1, 1, 10))]
-    ) == [(at(2026, 1, 1, 9), at(2026, 1, 1, 11))]
+    assert merge_intervals([(at(2026, 1, 1, 10), at(2026, 1, 1, 11)), (at(2026, 1, 1, 9), at(2026, 1, 1, 10))]) == [
+        (at(2026, 1, 1, 9), at(2026, 1, 1, 11))
+    ]
 
 
 def test_effective_schedule_defaults_to_always_open_but_closed_on_holidays() -> None:

@@ -146,28 +146,20 @@ G1 X10 Y10 F3000
     [
         pytest.param(CURA, GcodeMetadata(6036, 2180.37, "Cura 5.4.0"), id="cura"),
         pytest.param(CURA_TWO_EXTRUDERS, GcodeMetadata(754, 1750.0, "Cura 5.7.2"), id="cura-2-extruders"),
-        pytest.param(
-            PRUSASLICER, GcodeMetadata(41 * 60 + 27, 1234.56, "PrusaSlicer 2.7.1+win64"), id="prusaslicer"
-        ),
+        pytest.param(PRUSASLICER, GcodeMetadata(41 * 60 + 27, 1234.56, "PrusaSlicer 2.7.1+win64"), id="prusaslicer"),
         pytest.param(
             SUPERSLICER_LONG,
             GcodeMetadata(86_400 + 2 * 3600 + 3 * 60 + 4, 25144.12, "SuperSlicer 2.5.59.2"),
             id="superslicer-days-2-extruders",
         ),
-        pytest.param(
-            ORCASLICER, GcodeMetadata(3600 + 10 * 60 + 30, 4321.09, "OrcaSlicer 2.1.1"), id="orca-total-time"
-        ),
+        pytest.param(ORCASLICER, GcodeMetadata(3600 + 10 * 60 + 30, 4321.09, "OrcaSlicer 2.1.1"), id="orca-total-time"),
         pytest.param(
             ORCASLICER_MODEL_TIME_ONLY,
             GcodeMetadata(2 * 3600 + 5 * 60, None, "OrcaSlicer 2.0.0"),
             id="orca-model-time",
         ),
-        pytest.param(
-            BAMBUSTUDIO, GcodeMetadata(45 * 60 + 7, 5012.3, "BambuStudio 01.08.00.62"), id="bambustudio"
-        ),
-        pytest.param(
-            SIMPLIFY3D, GcodeMetadata(2 * 3600 + 14 * 60, 8043.2, "Simplify3D 4.1.2"), id="simplify3d"
-        ),
+        pytest.param(BAMBUSTUDIO, GcodeMetadata(45 * 60 + 7, 5012.3, "BambuStudio 01.08.00.62"), id="bambustudio"),
+        pytest.param(SIMPLIFY3D, GcodeMetadata(2 * 3600 + 14 * 60, 8043.2, "Simplify3D 4.1.2"), id="simplify3d"),
         pytest.param(HAND_WRITTEN, GcodeMetadata(None, None, None), id="no-slicer"),
     ],
 )
@@ -229,12 +221,8 @@ def test_accepted_extensions(filename: str) -> None:
         pytest.param("cube.gcode", b"", MIB, "gcode_empty", id="empty"),
         pytest.param("cube.gcode", CURA, 100, "gcode_too_large", id="too-large"),
         pytest.param("cube.gcode", b"G28\n\x00\x01\x02G1 X1\n", MIB, "gcode_not_text", id="nul-bytes"),
-        pytest.param(
-            "cube.gcode", b"\x89PNG\r\n\x1a\n" + bytes(range(1, 256)) * 40, MIB, "gcode_not_text", id="png"
-        ),
-        pytest.param(
-            "cube.gcode", b"; only comments\n; nothing else\n", MIB, "gcode_no_commands", id="comments"
-        ),
+        pytest.param("cube.gcode", b"\x89PNG\r\n\x1a\n" + bytes(range(1, 256)) * 40, MIB, "gcode_not_text", id="png"),
+        pytest.param("cube.gcode", b"; only comments\n; nothing else\n", MIB, "gcode_no_commands", id="comments"),
         pytest.param("cube.gcode", b"hello world\nthis is a letter\n", MIB, "gcode_no_commands", id="prose"),
     ],
 )

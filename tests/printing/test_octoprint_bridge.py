@@ -127,9 +127,7 @@ def test_recorded_states(
     progress: float | None,
     error: str | None,
 ) -> None:
-    snapshot = parse_printer_state(
-        recorded(printer) if printer else None, recorded(connection), recorded(job)
-    )
+    snapshot = parse_printer_state(recorded(printer) if printer else None, recorded(connection), recorded(job))
     assert (snapshot.state, snapshot.job_file, snapshot.progress, snapshot.error) == (
         state,
         job_file,
@@ -188,9 +186,7 @@ def test_transitional_flags(flags: dict[str, bool], state: PrinterState) -> None
         ("Something OctoPrint 2 might say", PrinterState.OFFLINE),
     ],
 )
-def test_connection_state_text_when_the_printer_is_not_operational(
-    connection_state: str, state: PrinterState
-) -> None:
+def test_connection_state_text_when_the_printer_is_not_operational(connection_state: str, state: PrinterState) -> None:
     connection = recorded("connection_closed")
     connection["current"]["state"] = connection_state
     snapshot = parse_printer_state(None, connection, recorded("job_offline"))
@@ -201,9 +197,7 @@ def test_connection_state_text_when_the_printer_is_not_operational(
 @pytest.mark.parametrize(
     ("printer", "connection", "job"),
     [
-        pytest.param(
-            ["not", "an", "object"], recorded("connection_operational"), recorded("job_idle"), id="list"
-        ),
+        pytest.param(["not", "an", "object"], recorded("connection_operational"), recorded("job_idle"), id="list"),
         pytest.param(
             {"state": {"text": "Operational"}},
             recorded("connection_operational"),
@@ -356,13 +350,9 @@ def test_mqtt_messages(topic: str, payload: bytes, event: PrinterEvent | None) -
 
 
 def test_mqtt_base_topic_is_configurable() -> None:
-    event = parse_mqtt_message(
-        "fablab/imprimante-1/event/Disconnected", b"{}", base_topic="fablab/imprimante-1/"
-    )
+    event = parse_mqtt_message("fablab/imprimante-1/event/Disconnected", b"{}", base_topic="fablab/imprimante-1/")
     assert event == PrinterConnection(online=False)
-    assert (
-        parse_mqtt_message("octoPrint/event/Disconnected", b"{}", base_topic="fablab/imprimante-1/") is None
-    )
+    assert parse_mqtt_message("octoPrint/event/Disconnected", b"{}", base_topic="fablab/imprimante-1/") is None
 
 
 @pytest.mark.parametrize(
@@ -419,9 +409,7 @@ def raise_(error: Exception) -> Handler:
         pytest.param(answer_with(502, content=b"<html>Bad Gateway</html>"), OctoPrintUnavailable, id="502"),
         pytest.param(answer_with(503, {"error": "starting"}), OctoPrintUnavailable, id="503"),
         pytest.param(answer_with(401, {"error": "no key"}), OctoPrintAuthError, id="401"),
-        pytest.param(
-            answer_with(403, {"error": "You don't have the permission"}), OctoPrintAuthError, id="403"
-        ),
+        pytest.param(answer_with(403, {"error": "You don't have the permission"}), OctoPrintAuthError, id="403"),
         pytest.param(answer_with(409, recorded("printer_not_operational")), PrinterNotOperational, id="409"),
         pytest.param(
             answer_with(409, {"error": "Printer is already printing"}),
@@ -429,9 +417,7 @@ def raise_(error: Exception) -> Handler:
             id="409-other",
         ),
         pytest.param(answer_with(404, {"error": "not found"}), OctoPrintRequestRejected, id="404"),
-        pytest.param(
-            answer_with(200, content=b"<html>captive portal</html>"), OctoPrintProtocolError, id="html"
-        ),
+        pytest.param(answer_with(200, content=b"<html>captive portal</html>"), OctoPrintProtocolError, id="html"),
         pytest.param(answer_with(200, ["unexpected"]), OctoPrintProtocolError, id="list"),
     ],
 )

@@ -159,7 +159,7 @@ def _judge(
     planned: Sequence[ExistingBooking] = (),
 ) -> Verdict:
     existing = store.clashing_bookings(session, who.resource_id, start, end, who.rules.buffer_minutes)
-    mine = store.member_quota_bookings(session, who.member_id, start, end, now)
+    mine = store.member_quota_bookings(session, who.member_id, start, end, now, who.rules)
     return evaluate_booking(
         BookingRequest(who.resource_id, start, end),
         rules=who.rules,

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from tierslieu.booking.rules import ACTIVE_STATUSES, EffectiveRules, ExistingBooking, MemberFacts
@@ -74,19 +73,29 @@ def clashing_bookings(
 
 
 def member_quota_bookings(
-    session: Session, member_id: int, start: datetime, end: datetime, now: datetime
-) -> Sequence[Booking]:
-    """The member's bookings that count against quotas: those in the weeks around
-    ``[start, end)`` and every upcoming active one."""
-    query = select(Booking).where(
-        Booking.member_id == member_id,
-        col(Booking.status).in_(QUOTA_STATUSES),
-        or_(
-            and_(col(Booking.start) < end + _QUOTA_MARGIN, col(Booking.end) > start - _QUOTA_MARGIN),
-            and_(col(Booking.end) > now, col(Booking.status).in_(ACTIVE_STATUSES)),
-        ),
-    )
-    return session.exec(query).all()
+    session: Session, member_id: int, start: datetime, end: datetime, now: datetime, rules: EffectiveRules
+) -> list[Booking]:
+    """The member's bookings the quota rules need, and no more: those in the weeks around
+    ``[start, end)`` when there is an hours-per-week limit, and up to ``max_active_bookings + 1``
+    upcoming active ones when there is a count limit (a busy member may have hundreds)."""
+    found: dict[int | None, Booking] = {}
+    if rules.max_hours_per_week is not None:
+        around = select(Booking).where(
+            Booking.member_id == member_id,
+            col(Booking.status).in_(QUOTA_STATUSES),
+            col(Booking.start) < end + _QUOTA_MARGIN,
+            col(Booking.end) > start - _QUOTA_MARGIN,
+        )
+        found.update((b.id, b) for b in session.exec(around).all())
+    if rules.max_active_bookings is not None:
+        upcoming = (
+            select(Booking)
+            .where(Booking.member_id == member_id, col(Booking.status).in_(ACTIVE_STATUSES), col(Booking.end) > now)
+            .order_by(col(Booking.start))
+            .limit(rules.max_active_bookings + 1)
+        )
+        found.update((b.id, b) for b in session.exec(upcoming).all())
+    return list(found.values())
 
 
 class RulesCache:

@@ -209,7 +209,7 @@ class DeviceHub:
 
     def _targets(self, topic: str) -> list[tuple[Bridge, RegisteredDevice]]:
         registry = self._registry
-        found = []
+        found: list[tuple[Bridge, RegisteredDevice]] = []
         for bridge in self._bridges.values():
             address = bridge.match(topic)
             if address is not None:

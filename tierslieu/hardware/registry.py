@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from devices.errors import DeviceError
 from devices.model import DeviceKind, DeviceRef
@@ -93,7 +93,7 @@ def to_ref(row: Device) -> DeviceRef:
 
 def load_registry(session: Session, bridges: Mapping[str, Bridge]) -> DeviceRegistry:
     entries = []
-    for row in session.exec(select(Device).order_by(Device.id)).all():
+    for row in session.exec(select(Device).order_by(col(Device.id))).all():
         try:
             ref = to_ref(row)
         except ValueError as error:  # unknown kind stored by hand in the database

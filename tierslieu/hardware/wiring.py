@@ -9,17 +9,27 @@ from __future__ import annotations
 
 import logging
 import socket
+from dataclasses import dataclass
 from pathlib import Path
 
 from devices.broker import EmbeddedBroker, find_mosquitto
 from devices.mqtt import MqttSettings, PahoTransport
+from devices.transport import Transport
 from tierslieu.hardware.access import AccessController
 from tierslieu.hardware.doors import DoorController
+from tierslieu.hardware.facts import FactsCache
 from tierslieu.hardware.hub import DeviceHub
 from tierslieu.runtime import Component, Runtime
 from tierslieu.settings import Settings
 
-__all__ = ["BrokerComponent", "TransportComponent", "build_device_components", "embedded_broker_url_file"]
+__all__ = [
+    "BrokerComponent",
+    "DeviceStack",
+    "TransportComponent",
+    "build_device_components",
+    "build_device_stack",
+    "embedded_broker_url_file",
+]
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +59,7 @@ class BrokerComponent:
 class TransportComponent:
     name = "mqtt-transport"
 
-    def __init__(self, transport: PahoTransport) -> None:
+    def __init__(self, transport: Transport) -> None:
         self.transport = transport
 
     def start(self) -> None:
@@ -74,13 +84,34 @@ def _embedded_broker(settings: Settings) -> tuple[BrokerComponent, str]:
     return BrokerComponent(broker, embedded_broker_url_file(settings)), f"mqtt://127.0.0.1:{port}{query}"
 
 
-def build_device_components(runtime: Runtime) -> list[Component]:
-    """Broker (if embedded), transport, hub, access and door controllers, in start order.
+@dataclass(frozen=True)
+class DeviceStack:
+    hub: DeviceHub
+    facts: FactsCache
+    access: AccessController
+    doors: DoorController
 
-    The hub comes before the transport: it must have its handler and subscriptions in place
-    when the connection opens, or messages the broker kept for our persistent session would be
-    delivered to nobody. Stopping goes in reverse: doors, hub flush, transport, broker.
-    """
+    def components(self, transport: Component | None = None) -> list[Component]:
+        """In start order. The hub comes before the transport: its handler and subscriptions
+        must be in place when the connection opens, or messages the broker kept for our
+        persistent session would reach nobody. Stopping goes in reverse."""
+        middle: list[Component] = [transport] if transport is not None else []
+        return [self.facts, self.hub, self.access, *middle, self.doors]
+
+
+def build_device_stack(runtime: Runtime, transport: Transport) -> DeviceStack:
+    """Hub, access facts, access and door controllers over one transport, registered in
+    ``runtime.services``."""
+    hub = DeviceHub(runtime, transport)
+    facts = FactsCache(runtime)
+    doors = DoorController(runtime, hub, facts)
+    access = AccessController(runtime, hub, facts, doors)
+    runtime.services.update({"devices": hub, "access_facts": facts, "access": access, "doors": doors})
+    return DeviceStack(hub, facts, access, doors)
+
+
+def build_device_components(runtime: Runtime) -> list[Component]:
+    """Broker (if embedded), access facts, hub, access controller, transport, door controller."""
     settings = runtime.settings
     components: list[Component] = []
     url = settings.mqtt_url
@@ -88,10 +119,5 @@ def build_device_components(runtime: Runtime) -> list[Component]:
         broker, url = _embedded_broker(settings)
         components.append(broker)
     transport = PahoTransport(MqttSettings.from_url(url, client_id=settings.mqtt_client_id))
-    hub = DeviceHub(runtime, transport)
-    access = AccessController(runtime, hub)
-    doors = DoorController(runtime, hub)
-    access.on_granted(doors.pulse)
-    runtime.services.update({"devices": hub, "access": access, "doors": doors})
-    components.extend([hub, access, TransportComponent(transport), doors])
-    return components
+    stack = build_device_stack(runtime, transport)
+    return [*components, *stack.components(TransportComponent(transport))]

@@ -5,6 +5,7 @@ Public request/response shapes live beside the routes (``tierslieu.api.schemas``
 stored here never reach a response by accident.
 """
 
+from tierslieu.models.access import AccessEvent, DoorOverride
 from tierslieu.models.booking import Booking, BookingSeries, WaitlistEntry
 from tierslieu.models.core import (
     ApiToken,
@@ -24,9 +25,12 @@ from tierslieu.models.enums import (
     SPACE_KINDS,
     Role,
 )
+from tierslieu.models.occupancy import OccupancyBucket
 from tierslieu.models.printing import PrintJob, PrintRun
 
 __all__ = [
+    "AccessEvent",
+    "DoorOverride",
     "BRIDGES",
     "DEVICE_KINDS",
     "RESOURCE_KINDS",
@@ -38,6 +42,7 @@ __all__ = [
     "BookingSeries",
     "Device",
     "Member",
+    "OccupancyBucket",
     "PrintJob",
     "PrintRun",
     "Printer",

@@ -42,11 +42,12 @@ from tierslieu.printing.queries import active_bookings, facts, jobs_of_printer, 
 from tierslieu.printing.reasons import Reason, describe
 from tierslieu.printing.service import close_run
 from tierslieu.printing.storage import GcodeStore
+from tierslieu.runtime import Runtime
 from tierslieu.security import Secrets
 from tierslieu.services.spaces import get_resource, resource_rules
 from tierslieu.settings import Settings
 
-__all__ = ["PrintDispatcher"]
+__all__ = ["SERVICE_NAME", "PrintDispatcher", "build_print_dispatcher", "wake_dispatcher"]
 
 log = logging.getLogger(__name__)
 
@@ -265,6 +266,7 @@ class PrintDispatcher:
                 printer = session.get(Printer, job.printer_id)
                 if printer is not None:
                     printer.bed_clear, printer.current_job_id = False, job_id
+                    printer.state, printer.state_reason = PrinterState.PRINTING.value, ""
                     session.add(printer)
             session.commit()
         self._publish([{"job_id": job_id, "status": JobStatus.printing}])
@@ -334,8 +336,26 @@ def _record_observation(printer: Printer, seen: d.Observation, now: datetime, tz
         printer.temperatures = {
             name: {"actual": t.actual, "target": t.target} for name, t in seen.snapshot.temperatures.items()
         }
-        error = seen.snapshot.error or ""
-        printer.state_reason = error[:500]
+        state, error = seen.snapshot.state, seen.snapshot.error or ""
+        trouble = {PrinterState.OFFLINE: "printer_offline", PrinterState.ERROR: "printer_error"}.get(state)
+        printer.state_reason = describe(Reason(trouble, error), tz)[:500] if trouble else ""
     else:
         assert seen.problem is not None
         printer.state_reason = describe(seen.problem, tz)[:500]
+
+
+SERVICE_NAME = "print_dispatcher"
+
+
+def wake_dispatcher(services: dict[str, object]) -> None:
+    """Ask the running dispatcher (if any: it is off in tools and API-only tests) for a pass now."""
+    dispatcher = services.get(SERVICE_NAME)
+    if isinstance(dispatcher, PrintDispatcher):
+        dispatcher.wake()
+
+
+def build_print_dispatcher(runtime: Runtime) -> PrintDispatcher:
+    """The dispatcher of a running service, shared as ``runtime.services["print_dispatcher"]``."""
+    dispatcher = PrintDispatcher(runtime.db, runtime.secrets, runtime.settings, events=runtime.events)
+    runtime.services[SERVICE_NAME] = dispatcher
+    return dispatcher

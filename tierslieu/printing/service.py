@@ -20,7 +20,7 @@ from tierslieu.errors import Conflict, InvalidInput, PermissionDenied, not_found
 from tierslieu.models import Booking, Member, Printer, PrintJob, PrintRun
 from tierslieu.models.printing import IN_FLIGHT, PENDING, JobStatus, RunOutcome
 from tierslieu.printing.decisions import booking_for
-from tierslieu.printing.gcode import read_metadata, validate_gcode
+from tierslieu.printing.gcode import InvalidGcode, read_metadata, validate_gcode
 from tierslieu.printing.queries import active_bookings, facts
 from tierslieu.printing.reasons import Reason, describe
 from tierslieu.printing.storage import GcodeStore
@@ -32,6 +32,7 @@ __all__ = [
     "SUPERVISORS",
     "JobFilter",
     "NewJob",
+    "UploadTooLarge",
     "cancel_job",
     "close_run",
     "confirm_bed_cleared",
@@ -49,6 +50,23 @@ __all__ = [
 SUPERVISORS = frozenset({"admin", "staff", "animator"})
 TERMINAL = frozenset({JobStatus.done, JobStatus.failed, JobStatus.cancelled})
 REQUEUEABLE = frozenset({JobStatus.failed, JobStatus.cancelled})
+
+
+class UploadTooLarge(InvalidGcode):
+    """The upload is past the size limit: refused before it is read whole (HTTP 413)."""
+
+    status = 413
+    title = "Content too large"
+
+    @classmethod
+    def for_limit(cls, max_bytes: int) -> UploadTooLarge:
+        limit_mib = max_bytes / (1024 * 1024)
+        return cls(
+            "gcode_too_large",
+            f"Le fichier dépasse la taille maximale de {limit_mib:.0f} Mio.",
+            f"The file is larger than the {limit_mib:.0f} MiB limit.",
+            extra={"max_bytes": max_bytes},
+        )
 
 
 def may_supervise(member: Member) -> bool:

@@ -1,4 +1,4 @@
-"""Device registry rows: validation shared by the API and the site loader."""
+"""Device registry rows: validation shared by the API and the site loader, door overrides."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from devices.errors import DeviceConfigError
+from devices.model import DeviceKind, DeviceRef
 from firmware_bridges import get_bridge
+from tierslieu.db.types import utcnow
 from tierslieu.errors import Conflict, InvalidInput, not_found
-from tierslieu.models import BRIDGES, DEVICE_KINDS, Device, Resource
+from tierslieu.models import BRIDGES, DEVICE_KINDS, AccessEvent, Device, DoorOverride, Member, Resource
 from tierslieu.services.spaces import get_resource, get_space
 
 EDITABLE = ("name", "kind", "bridge", "address", "space_id", "resource_id", "options")
@@ -70,6 +73,58 @@ def check_device_fields(session: Session, fields: Mapping[str, Any], own_id: int
     options = fields.get("options")
     if options is not None and not isinstance(options, dict):
         raise InvalidInput("invalid_options", "Les options doivent être un objet.", "Options must be an object.")
+    _check_with_bridge(fields, own_id)
+    _check_contact_sensor(session, fields)
+
+
+def _check_with_bridge(fields: Mapping[str, Any], own_id: int | None) -> None:
+    """The bridge's own checks (options such as ``relay``, address shape)."""
+    kind, bridge, address = fields.get("kind"), fields.get("bridge"), fields.get("address")
+    if kind is None or bridge is None or address is None:
+        return
+    ref = DeviceRef(
+        id=own_id or 0,
+        name=str(fields.get("name") or address),
+        kind=DeviceKind(kind),
+        bridge=bridge,
+        address=str(address),
+        options=dict(fields.get("options") or {}),
+    )
+    try:
+        get_bridge(bridge).validate_device(ref)
+    except DeviceConfigError as exc:
+        raise InvalidInput("invalid_device_config", exc.message("fr"), exc.message("en")) from exc
+
+
+def _check_contact_sensor(session: Session, fields: Mapping[str, Any]) -> None:
+    """A door may name (or give the id of) the contact sensor that watches it."""
+    watcher = (fields.get("options") or {}).get("contact_sensor")
+    if watcher is None:
+        return
+    if fields.get("kind") != "door":
+        raise InvalidInput(
+            "invalid_options",
+            "Seule une porte peut désigner un capteur d'ouverture (options.contact_sensor).",
+            "Only a door can name a contact sensor (options.contact_sensor).",
+        )
+    found = contact_sensor(session, watcher)
+    if found is None:
+        raise InvalidInput(
+            "unknown_contact_sensor",
+            f"Aucun capteur d'ouverture nommé {watcher!r}.",
+            f"No contact sensor named {watcher!r}.",
+        )
+
+
+def contact_sensor(session: Session, name_or_id: object) -> Device | None:
+    """The contact sensor a door's ``options.contact_sensor`` names (by name or id)."""
+    if isinstance(name_or_id, int) and not isinstance(name_or_id, bool):
+        row = session.get(Device, name_or_id) if 0 < name_or_id < 2**31 else None
+    elif isinstance(name_or_id, str):
+        row = session.exec(select(Device).where(Device.name == name_or_id)).first()
+    else:
+        row = None
+    return row if row is not None and row.kind == "contact_sensor" else None
 
 
 def create_device(session: Session, fields: Mapping[str, Any]) -> Device:
@@ -93,3 +148,53 @@ def update_device(session: Session, device: Device, changes: Mapping[str, Any]) 
 
 def resource_by_name(session: Session, name: str) -> Resource | None:
     return session.exec(select(Resource).where(Resource.name == name)).first()
+
+
+def delete_device(session: Session, device: Device) -> None:
+    session.delete(device)
+    session.flush()
+
+
+# Door overrides -------------------------------------------------------------------------
+
+# action -> the standing mode it leaves the door in ("auto": bookings decide again).
+DOOR_ACTIONS = {"unlock": "unlocked", "lock": "locked", "auto": "auto", "pulse": None}
+
+
+def door_mode(session: Session, device_id: int) -> str:
+    override = session.get(DoorOverride, device_id)
+    return override.mode if override is not None else "auto"
+
+
+def command_door(session: Session, actor: Member, device: Device, action: str) -> str:
+    """Store what staff asked for a door and write it to the audit log; returns the door's
+    standing mode. ``pulse`` changes no mode: the door controller opens the door once."""
+    if device.kind != "door":
+        raise InvalidInput(
+            "not_a_door",
+            f"« {device.name} » n'est pas une porte : on ne peut pas lui envoyer de commande.",
+            f"“{device.name}” is not a door: it takes no command.",
+        )
+    if action not in DOOR_ACTIONS:
+        raise InvalidInput("invalid_action", f"Action inconnue : {action!r}.", f"Unknown action {action!r}.")
+    assert device.id is not None
+    mode = DOOR_ACTIONS[action]
+    override = session.get(DoorOverride, device.id)
+    if mode in ("unlocked", "locked"):
+        override = override or DoorOverride(device_id=device.id, mode=mode)
+        override.mode, override.set_by, override.set_at = mode, actor.id, utcnow()
+        session.add(override)
+    elif mode == "auto" and override is not None:
+        session.delete(override)
+    session.add(
+        AccessEvent(
+            device_id=device.id,
+            device_name=device.name,
+            space_id=device.space_id,
+            member_id=actor.id,
+            decision="command",
+            reason=f"staff_{action}",
+        )
+    )
+    session.flush()
+    return door_mode(session, device.id)

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from sqlmodel import Session, select
 
 from tierslieu.errors import Conflict, InvalidInput, not_found
-from tierslieu.models import Printer
+from tierslieu.models import Printer, PrintJob
 from tierslieu.security import Secrets
 from tierslieu.services.spaces import get_resource
 
@@ -80,3 +80,20 @@ def upsert_printer(
     session.add(printer)
     session.flush()
     return printer
+
+
+def delete_printer(session: Session, printer: Printer) -> None:
+    """Printers with print history are kept (the history names them): deactivate the resource instead."""
+    if session.exec(select(PrintJob.id).where(PrintJob.printer_id == printer.id)).first() is not None:
+        raise Conflict(
+            "printer_has_jobs",
+            "Cette imprimante a des travaux d'impression (en file ou dans l'historique) : "
+            "désactivez plutôt sa ressource.",
+            "This printer has print jobs (queued or in its history): deactivate its resource instead.",
+        )
+    session.delete(printer)
+    session.flush()
+
+
+def current_job(session: Session, printer: Printer) -> PrintJob | None:
+    return session.get(PrintJob, printer.current_job_id) if printer.current_job_id is not None else None

@@ -20,7 +20,7 @@ from tierslieu.errors import AuthenticationFailed, TiersLieuError
 from tierslieu.models import Member
 from tierslieu.runtime import Runtime
 from tierslieu.services import members as member_service
-from tierslieu.web.i18n import choose_language
+from tierslieu.web.i18n import N_, choose_language
 from tierslieu.web.page import Page, WebApp
 from tierslieu.web.security import Csrf
 
@@ -32,10 +32,10 @@ NOT_WEB_PREFIXES = ("/api/", "/docs", "/redoc")
 
 # (status → English title, English explanation); the French comes from the catalogue.
 _HTTP_TEXTS = {
-    404: ("Page not found", "This page does not exist or is no longer available."),
-    405: ("Action not allowed", "This action is not possible on this page."),
-    422: ("Invalid request", "Some information in the request is missing or incorrect."),
-    500: ("Unexpected error", "An unexpected error occurred; it has been logged. Please try again later."),
+    404: (N_("Page not found"), N_("This page does not exist or is no longer available.")),
+    405: (N_("Action not allowed"), N_("This action is not possible on this page.")),
+    422: (N_("Invalid request"), N_("Some information in the request is missing or incorrect.")),
+    500: (N_("Unexpected error"), N_("An unexpected error occurred; it has been logged. Please try again later.")),
 }
 
 
@@ -103,13 +103,13 @@ def _domain_page(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, TiersLieuError)
     if isinstance(exc, AuthenticationFailed):
         return _login_redirect(request)
-    title = {403: "Access denied", 404: "Not found", 409: "Not possible"}.get(exc.status, "Error")
+    title = {403: N_("Access denied"), 404: N_("Not found"), 409: N_("Not possible")}.get(exc.status, N_("Error"))
     return error_page(request, exc.status, title, lambda page: exc.message(page.lang))
 
 
 def _http_page(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    title, message = _HTTP_TEXTS.get(exc.status_code, ("Error", "The request could not be handled."))
+    title, message = _HTTP_TEXTS.get(exc.status_code, (N_("Error"), N_("The request could not be handled.")))
     return error_page(request, exc.status_code, title, lambda page: page.gettext(message))
 
 

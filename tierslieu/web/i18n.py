@@ -23,7 +23,7 @@ from starlette.requests import Request
 from tierslieu.api.i18n import SUPPORTED, pick_language
 from tierslieu.booking import wording
 
-__all__ = ["LANG_COOKIE", "LOCALE_DIR", "SUPPORTED", "Catalogues", "Formatter", "choose_language"]
+__all__ = ["LANG_COOKIE", "LOCALE_DIR", "SUPPORTED", "Catalogues", "Formatter", "N_", "choose_language"]
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANG_COOKIE = "tierslieu_lang"
@@ -105,3 +105,8 @@ class Formatter:
 
     def iso_day(self, moment: datetime) -> str:
         return self._local(moment).date().isoformat()
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark for extraction"
+    """Mark a message for the catalogue where it is defined; it is translated where shown."""
+    return message

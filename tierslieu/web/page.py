@@ -23,7 +23,7 @@ from tierslieu.errors import AuthenticationFailed
 from tierslieu.models import Member
 from tierslieu.runtime import Runtime
 from tierslieu.services import members as member_service
-from tierslieu.web.i18n import Catalogues, Formatter, choose_language
+from tierslieu.web.i18n import N_, Catalogues, Formatter, choose_language
 from tierslieu.web.security import CSRF_FIELD, Csrf
 
 __all__ = ["NavItem", "Page", "PageDep", "WebApp", "get_page"]
@@ -53,11 +53,11 @@ class NavItem:
 
 # (path, English label, roles allowed; empty = every logged-in member)
 _NAV: tuple[tuple[str, str, frozenset[str]], ...] = (
-    ("/reserver", "Book", frozenset()),
-    ("/mes-reservations", "My bookings", frozenset()),
-    ("/fablab", "FabLab — print queue", frozenset()),
-    ("/occupation", "Live occupancy", frozenset({"admin", "staff"})),
-    ("/admin", "Administration", frozenset({"admin", "staff"})),
+    ("/reserver", N_("Book"), frozenset()),
+    ("/mes-reservations", N_("My bookings"), frozenset()),
+    ("/fablab", N_("FabLab — print queue"), frozenset()),
+    ("/occupation", N_("Live occupancy"), frozenset({"admin", "staff", "animator"})),
+    ("/admin", N_("Administration"), frozenset({"admin", "staff"})),
 )
 
 

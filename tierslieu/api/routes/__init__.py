@@ -2,14 +2,36 @@
 
 from fastapi import APIRouter
 
-from tierslieu.api.routes import auth, availability, bookings, calendars, members, resources, spaces
+from tierslieu.api.routes import (
+    access_events,
+    auth,
+    availability,
+    bookings,
+    calendars,
+    devices,
+    members,
+    occupancy,
+    print_jobs,
+    printers,
+    reports_occupancy,
+    reports_printing,
+    resources,
+    spaces,
+)
 
 ROUTERS: list[APIRouter] = [
     auth.router,
     spaces.router,
     resources.router,
     members.router,
+    devices.router,
+    access_events.router,
+    occupancy.router,
     bookings.router,
     availability.router,
     calendars.router,
+    printers.router,
+    print_jobs.router,
+    reports_printing.router,
+    reports_occupancy.router,
 ]

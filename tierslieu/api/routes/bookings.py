@@ -27,12 +27,13 @@ from tierslieu.api.schemas.bookings import (
     WaitlistCreate,
     WaitlistPublic,
 )
+from tierslieu.api.write_gate import WRITE_GATE
 from tierslieu.booking import lifecycle, service, waitlist
 from tierslieu.booking.rules import Verdict
 from tierslieu.db.types import utcnow
 from tierslieu.models import Booking, Member, WaitlistEntry
 
-router = APIRouter(prefix="/bookings", tags=["bookings"])
+router = APIRouter(prefix="/bookings", tags=["bookings"], dependencies=[WRITE_GATE])
 
 
 def _language(request: Request) -> str:

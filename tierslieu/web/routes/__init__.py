@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from tierslieu.web.routes import admin, auth, booking, kiosk, mybookings, occupancy, printing, reports
+from tierslieu.web.routes import admin, admin_site, auth, booking, kiosk, mybookings, occupancy, printing, reports
 from tierslieu.web.security import csrf_guard
 
 PAGE_ROUTERS = (
@@ -15,6 +15,7 @@ PAGE_ROUTERS = (
     occupancy.router,
     kiosk.router,
     admin.router,
+    admin_site.router,
     reports.router,
 )
 

@@ -27,8 +27,11 @@ def home(page: PageDep) -> Response:
 
 
 @router.get("/connexion")
-def login_form(page: PageDep, suivant: str = "") -> Response:
-    return page.render("login.html", title=page.gettext("Log in"), next=safe_next(suivant, HOME), error=None, email="")
+def login_form(page: PageDep, suivant: str = "", nouveau_mot_de_passe: str = "") -> Response:
+    notice = page.gettext("Your new password is saved: you can log in.") if nouveau_mot_de_passe else None
+    return page.render(
+        "login.html", title=page.gettext("Log in"), next=safe_next(suivant, HOME), error=None, email="", notice=notice
+    )
 
 
 @router.post("/connexion")
@@ -44,7 +47,13 @@ def login(
         member = member_service.authenticate(session, page.runtime.secrets, email, password)
     except AuthenticationFailed as exc:
         return page.render(
-            "login.html", status=401, title=page.gettext("Log in"), next=target, error=exc.message(page.lang), email=email
+            "login.html",
+            status=401,
+            title=page.gettext("Log in"),
+            next=target,
+            error=exc.message(page.lang),
+            email=email,
+            notice=None,
         )
     minutes = page.runtime.settings.access_token_minutes
     token = member_service.issue_token(session, member, lifetime=timedelta(minutes=minutes), name="web")

@@ -1,0 +1,90 @@
+"""Simulated devices speaking the real firmware topics over a real broker, and an inbox."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+
+from devices.mqtt import MqttSettings, PahoTransport
+
+
+def client(url: str, prefix: str) -> PahoTransport:
+    settings = MqttSettings.from_url(url, client_id=f"{prefix}-{uuid.uuid4().hex[:8]}")
+    return PahoTransport(replace(settings, reconnect_min_delay_s=1, reconnect_max_delay_s=1))
+
+
+class Inbox:
+    """Records (topic, payload) of every message heard; lets a test wait for one."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, bytes]] = []
+        self._changed = threading.Condition()
+
+    def __call__(self, topic: str, payload: bytes, retained: bool) -> None:
+        with self._changed:
+            self.messages.append((topic, payload))
+            self._changed.notify_all()
+
+    def wait_for(self, predicate: Callable[[list[tuple[str, bytes]]], bool], timeout: float = 10) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: predicate(self.messages), timeout)
+
+    def has(self, topic: str, payload: bytes) -> Callable[[list[tuple[str, bytes]]], bool]:
+        return lambda messages: (topic, payload) in messages
+
+
+class TasmotaRelay:
+    """A Tasmota door relay: obeys ``cmnd/<t>/POWER1`` and ``PulseTime1``, reports on
+    ``stat/<t>/POWER1`` and ``stat/<t>/RESULT``, says its state again on every connection."""
+
+    def __init__(self, url: str, topic: str, *, on: bool = False) -> None:
+        self.topic = topic
+        self.on = on
+        self.commands: list[tuple[str, bytes]] = []
+        self._pulse_timer: threading.Timer | None = None
+        self._pulse_tenths = 0
+        self._lock = threading.Lock()
+        self.transport = client(url, f"tasmota-{topic}")
+        self.transport.add_handler(self._on_message)
+        self.transport.add_connection_listener(self._on_connection)
+        self.transport.subscribe(f"cmnd/{topic}/#", 1)
+
+    def start(self) -> TasmotaRelay:
+        self.transport.start()
+        assert self.transport.wait_connected(10)
+        return self
+
+    def stop(self) -> None:
+        if self._pulse_timer is not None:
+            self._pulse_timer.cancel()
+        self.transport.stop(timeout=1)
+
+    def force(self, on: bool) -> None:
+        """Someone flips the relay by hand (or it lost power): report the new state."""
+        self._set(on)
+
+    def _on_connection(self, connected: bool) -> None:
+        if connected:
+            threading.Thread(target=self._report, daemon=True).start()
+
+    def _report(self) -> None:
+        self.transport.publish(f"stat/{self.topic}/POWER1", b"ON" if self.on else b"OFF")
+
+    def _set(self, on: bool) -> None:
+        with self._lock:
+            self.on = on
+        self._report()
+
+    def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        command = topic.rsplit("/", 1)[-1]
+        self.commands.append((command, payload))
+        if command == "PulseTime1":
+            self._pulse_tenths = int(payload or b"0")
+        elif command == "POWER1":
+            on = payload.upper() == b"ON"
+            self._set(on)
+            if on and 0 < self._pulse_tenths <= 111:
+                self._pulse_timer = threading.Timer(self._pulse_tenths / 10, self._set, (False,))
+                self._pulse_timer.start()

@@ -1,0 +1,105 @@
+"""Shared set-up for the printing tests: a FabLab with one printer, trained members, bookings."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from tests.conftest import ApiUser, create_user
+from tierslieu.db.types import utcnow
+from tierslieu.models import Booking, Member, Printer, PrintJob
+from tierslieu.runtime import Runtime
+from tierslieu.services import members as member_service
+from tierslieu.services import printers as printer_service
+from tierslieu.services import spaces as space_service
+
+TRAINING = "impression-3d"
+# Always open, holidays included: tests must not depend on the day they run.
+OPEN_ALWAYS: dict[str, Any] = {
+    "opening_hours": {day: ["00:00-24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+    "public_holidays_closed": False,
+    "overrun_minutes": 30,
+}
+
+
+def gcode(seconds: int = 60, filament_mm: float = 1234.5, dwells: int = 10) -> bytes:
+    """A small Cura-style file; the virtual printer takes ~0.2 s per dwell."""
+    header = f";FLAVOR:Marlin\n;TIME:{seconds}\n;Filament used: {filament_mm / 1000:.4f}m\n"
+    return (header + "G28\nG90\n" + "G4 P200\n" * dwells + "M84\n").encode()
+
+
+@dataclass
+class FabLab:
+    printer_id: int
+    resource_id: int
+
+
+def make_fablab(
+    runtime: Runtime, *, url: str = "http://127.0.0.1:9", api_key: str = "test-key", rules: dict[str, Any] | None = None
+) -> FabLab:
+    with runtime.db.session(write=True) as session:
+        space = space_service.create_space(session, name="FabLab", kind="fablab", rules=rules or OPEN_ALWAYS)
+        resource = space_service.create_resource(
+            session,
+            name="Imprimante 1",
+            kind="printer",
+            space_id=space.id or 0,
+            rules={"required_training": [TRAINING]},
+        )
+        printer = printer_service.upsert_printer(
+            session, runtime.secrets, name="Prusa MK4", resource_id=resource.id or 0, octoprint_url=url, api_key=api_key
+        )
+        session.commit()
+        return FabLab(printer_id=printer.id or 0, resource_id=resource.id or 0)
+
+
+def trained_user(runtime: Runtime, *roles: str, email: str | None = None) -> ApiUser:
+    email = email or f"maker-{uuid.uuid4().hex[:12]}@trilport.test"
+    user = create_user(runtime, *(roles or ("member",)), email=email)
+    with runtime.db.session(write=True) as session:
+        member = session.get(Member, user.id)
+        assert member is not None
+        member_service.grant_training(session, member, TRAINING, expires_on=None, granted_by=None)
+        session.commit()
+    return user
+
+
+def book(
+    runtime: Runtime, resource_id: int, member_id: int, start: datetime, end: datetime, status: str = "confirmed"
+) -> int:
+    """A booking row as the booking engine stores it (buffer 0: block = interval)."""
+    with runtime.db.session(write=True) as session:
+        booking = Booking(
+            resource_id=resource_id,
+            member_id=member_id,
+            start=start,
+            end=end,
+            block_start=start,
+            block_end=end,
+            status=status,
+        )
+        session.add(booking)
+        session.commit()
+        assert booking.id is not None
+        return booking.id
+
+
+def book_now(runtime: Runtime, lab: FabLab, member_id: int, hours: float = 2) -> int:
+    now = utcnow()
+    return book(runtime, lab.resource_id, member_id, now - timedelta(minutes=5), now + timedelta(hours=hours))
+
+
+def job(runtime: Runtime, job_id: int) -> PrintJob:
+    with runtime.db.session() as session:
+        row = session.get(PrintJob, job_id)
+        assert row is not None
+        return row
+
+
+def printer(runtime: Runtime, printer_id: int) -> Printer:
+    with runtime.db.session() as session:
+        row = session.get(Printer, printer_id)
+        assert row is not None
+        return row

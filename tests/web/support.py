@@ -1,0 +1,52 @@
+"""Helpers for the web tests: the Trilport site in the database, logging in through the form,
+reading the CSRF token of a page, and the next day the coworking space is open."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import PASSWORD
+from tierslieu.runtime import Runtime
+from tierslieu.site import check_site_file, load_site
+
+TRILPORT = Path(__file__).resolve().parents[2] / "config" / "trilport.yaml"
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def load_trilport(runtime: Runtime) -> None:
+    site, problems = check_site_file(TRILPORT)
+    assert site is not None, problems
+    with runtime.db.session(write=True) as session:
+        load_site(session, runtime.secrets, site)
+        session.commit()
+
+
+def csrf_of(html: str) -> str:
+    found = _CSRF.search(html)
+    assert found, "the page has no form token"
+    return found.group(1)
+
+
+def login(client: TestClient, email: str, password: str = PASSWORD) -> None:
+    page = client.get("/connexion")
+    response = client.post(
+        "/connexion",
+        data={"email": email, "password": password, "csrf_token": csrf_of(page.text), "suivant": "/reserver"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+
+
+def next_open_weekday(today: date, days_ahead: int = 1) -> date:
+    """A Monday–Friday at least ``days_ahead`` days away that is not a French public holiday."""
+    import holidays
+
+    french = holidays.country_holidays("FR")
+    day = today + timedelta(days=days_ahead)
+    while day.weekday() >= 5 or day in french or (day.month == 12 and day.day >= 24) or (day.month == 1 and day.day == 1):
+        day += timedelta(days=1)
+    return day

@@ -1,0 +1,108 @@
+"""Devices (doors, badge readers, sensors) and staff commands to doors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Query, status
+from sqlmodel import Session
+
+from tierslieu.api.deps import MAX_ID, STAFF, Allow, IdPath, RuntimeDep, SessionDep
+from tierslieu.api.schemas.devices import (
+    DeviceCreate,
+    DevicePublic,
+    DeviceUpdate,
+    DoorCommand,
+    DoorCommandResult,
+    UnknownBadge,
+)
+from tierslieu.hardware import audit
+from tierslieu.hardware.doors import DoorController
+from tierslieu.hardware.facts import FactsCache
+from tierslieu.hardware.hub import DeviceHub
+from tierslieu.models import Device, Member
+from tierslieu.runtime import Runtime
+from tierslieu.services import devices as device_service
+
+router = APIRouter(prefix="/devices", tags=["devices"])
+
+# Animators run the workshops: they see the devices (and which are offline), staff change them.
+READERS = Allow("admin", "staff", "animator")
+
+
+def to_public(device: Device, runtime: Runtime) -> DevicePublic:
+    public = DevicePublic.model_validate(device, from_attributes=True)
+    hub = runtime.services.get("devices")
+    live = hub.state(public.id) if isinstance(hub, DeviceHub) else None
+    if live is not None:  # fresher than the row, which the hub writes every few seconds
+        public.online, public.last_seen = bool(live.online), live.last_seen or public.last_seen
+    return public
+
+
+def _apply(session: Session, runtime: Runtime, *, reload_devices: bool) -> None:
+    """Commit now, then let the running device layer see the change."""
+    session.commit()
+    hub, facts, doors = (runtime.services.get(k) for k in ("devices", "access_facts", "doors"))
+    if reload_devices and isinstance(hub, DeviceHub):
+        hub.reload()
+    if isinstance(facts, FactsCache):
+        facts.refresh()
+    if isinstance(doors, DoorController):
+        doors.wake()
+
+
+@router.get("", response_model=list[DevicePublic], dependencies=[Depends(READERS)])
+def list_devices(
+    session: SessionDep, runtime: RuntimeDep, space_id: int | None = Query(default=None, ge=1, le=MAX_ID)
+) -> list[DevicePublic]:
+    return [to_public(d, runtime) for d in device_service.list_devices(session, space_id=space_id)]
+
+
+@router.post("", response_model=DevicePublic, status_code=status.HTTP_201_CREATED, dependencies=[Depends(STAFF)])
+def create_device(body: DeviceCreate, session: SessionDep, runtime: RuntimeDep) -> DevicePublic:
+    device = device_service.create_device(session, body.model_dump(mode="json"))
+    _apply(session, runtime, reload_devices=True)
+    return to_public(device, runtime)
+
+
+@router.get("/{device_id}", response_model=DevicePublic, dependencies=[Depends(READERS)])
+def get_device(device_id: IdPath, session: SessionDep, runtime: RuntimeDep) -> DevicePublic:
+    return to_public(device_service.get_device(session, device_id), runtime)
+
+
+@router.patch("/{device_id}", response_model=DevicePublic, dependencies=[Depends(STAFF)])
+def update_device(device_id: IdPath, body: DeviceUpdate, session: SessionDep, runtime: RuntimeDep) -> DevicePublic:
+    device = device_service.get_device(session, device_id)
+    device = device_service.update_device(session, device, body.model_dump(mode="json", exclude_unset=True))
+    _apply(session, runtime, reload_devices=True)
+    return to_public(device, runtime)
+
+
+@router.delete("/{device_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(STAFF)])
+def delete_device(device_id: IdPath, session: SessionDep, runtime: RuntimeDep) -> None:
+    device_service.delete_device(session, device_service.get_device(session, device_id))
+    _apply(session, runtime, reload_devices=True)
+
+
+@router.post("/{device_id}/command", response_model=DoorCommandResult)
+def command_door(
+    device_id: IdPath, body: DoorCommand, session: SessionDep, runtime: RuntimeDep, actor: Member = Depends(STAFF)
+) -> DoorCommandResult:
+    device = device_service.get_device(session, device_id)
+    mode = device_service.command_door(session, actor, device, body.action)
+    _apply(session, runtime, reload_devices=False)
+    doors = runtime.services.get("doors")
+    sent = isinstance(doors, DoorController)
+    if isinstance(doors, DoorController) and body.action == "pulse":
+        sent = doors.pulse(device_id)
+    return DoorCommandResult.model_validate({"device_id": device_id, "action": body.action, "mode": mode, "sent": sent})
+
+
+@router.get("/{device_id}/last-unknown-badge", response_model=UnknownBadge, dependencies=[Depends(STAFF)])
+def last_unknown_badge(
+    device_id: IdPath, session: SessionDep, since: datetime | None = Query(default=None)
+) -> UnknownBadge:
+    """The last badge nobody holds scanned on this reader: scan it, then assign it to a member."""
+    device_service.get_device(session, device_id)
+    line = audit.last_unknown_badge(session, device_id, since)
+    return UnknownBadge(device_id=device_id, uid=line.badge_uid if line else None, at=line.at if line else None)

@@ -1,0 +1,92 @@
+"""3D printers: OctoPrint servers behind printer resources, and "the bed is clear" confirmations."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, status
+from sqlmodel import Session
+
+from tierslieu.api.deps import EVERYONE, STAFF, IdPath, RuntimeDep, SessionDep
+from tierslieu.api.schemas.printing import (
+    JobSummary,
+    PrinterCreate,
+    PrinterPublic,
+    PrinterUpdate,
+    TemperaturePublic,
+)
+from tierslieu.db.types import utcnow
+from tierslieu.models import Member, Printer
+from tierslieu.printing import service as queue
+from tierslieu.printing.dispatcher import wake_dispatcher
+from tierslieu.services import printers as printer_service
+
+router = APIRouter(prefix="/printers", tags=["printers"])
+
+
+def to_public(session: Session, printer: Printer) -> PrinterPublic:
+    job = printer_service.current_job(session, printer)
+    return PrinterPublic(
+        id=printer.id or 0,
+        name=printer.name,
+        resource_id=printer.resource_id or 0,
+        octoprint_url=printer.octoprint_url,
+        state=printer.state,
+        state_reason=printer.state_reason,
+        bed_clear=printer.bed_clear,
+        current_job=JobSummary.model_validate(job, from_attributes=True) if job else None,
+        temperatures={
+            name: TemperaturePublic.model_validate(value)
+            for name, value in printer.temperatures.items()
+            if isinstance(value, dict)
+        },
+        last_seen=printer.last_seen,
+    )
+
+
+@router.get("", response_model=list[PrinterPublic], dependencies=[Depends(EVERYONE)])
+def list_printers(session: SessionDep) -> list[PrinterPublic]:
+    return [to_public(session, p) for p in printer_service.list_printers(session)]
+
+
+@router.post("", response_model=PrinterPublic, status_code=status.HTTP_201_CREATED, dependencies=[Depends(STAFF)])
+def create_printer(body: PrinterCreate, session: SessionDep, runtime: RuntimeDep) -> PrinterPublic:
+    printer = printer_service.upsert_printer(session, runtime.secrets, **body.model_dump())
+    wake_dispatcher(runtime.services)
+    return to_public(session, printer)
+
+
+@router.get("/{printer_id}", response_model=PrinterPublic, dependencies=[Depends(EVERYONE)])
+def get_printer(printer_id: IdPath, session: SessionDep) -> PrinterPublic:
+    return to_public(session, printer_service.get_printer(session, printer_id))
+
+
+@router.patch("/{printer_id}", response_model=PrinterPublic, dependencies=[Depends(STAFF)])
+def update_printer(printer_id: IdPath, body: PrinterUpdate, session: SessionDep, runtime: RuntimeDep) -> PrinterPublic:
+    printer = printer_service.get_printer(session, printer_id)
+    printer = printer_service.upsert_printer(
+        session,
+        runtime.secrets,
+        name=body.name or printer.name,
+        resource_id=body.resource_id or printer.resource_id or 0,
+        octoprint_url=body.octoprint_url or printer.octoprint_url,
+        api_key=body.api_key,
+        existing=printer,
+    )
+    wake_dispatcher(runtime.services)
+    return to_public(session, printer)
+
+
+@router.delete("/{printer_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(STAFF)])
+def delete_printer(printer_id: IdPath, session: SessionDep) -> None:
+    printer_service.delete_printer(session, printer_service.get_printer(session, printer_id))
+
+
+@router.post("/{printer_id}/bed-cleared", response_model=PrinterPublic)
+def bed_cleared(
+    printer_id: IdPath, session: SessionDep, runtime: RuntimeDep, actor: Member = Depends(EVERYONE)
+) -> PrinterPublic:
+    """Whoever took the part off says the bed is clear (trained members, animators, staff)."""
+    printer = printer_service.get_printer(session, printer_id)
+    today = utcnow().astimezone(runtime.settings.tz).date()
+    printer = queue.confirm_bed_cleared(session, actor, printer, today)
+    wake_dispatcher(runtime.services)
+    return to_public(session, printer)

@@ -1,0 +1,180 @@
+"""The access controller: badge scans in, doors opened, readers answered, decisions audited.
+
+Hot path, in the transport's thread: drop a QoS 1 redelivery, decide from the in-memory facts
+(a denial is re-decided on that badge's rows read again, so a booking made a moment ago
+works at once), pulse the doors, answer the reader —
+and only then hand the audit line and the check-in to the ``AuditWriter``. A walk-in at a free
+desk needs a booking written first, so its answer comes from the writer thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime
+
+from sqlmodel import Session
+
+from devices.model import BadgeScanned, DeviceEvent, DeviceKind, DeviceRef, Feedback
+from tierslieu.booking.lifecycle import checkin_active_booking
+from tierslieu.booking.service import create_walk_in
+from tierslieu.errors import TiersLieuError
+from tierslieu.events import Event
+from tierslieu.hardware.audit import AuditWriter
+from tierslieu.hardware.decisions import Decision, Reason, Scan, decide
+from tierslieu.hardware.doors import DoorController
+from tierslieu.hardware.facts import FactsCache
+from tierslieu.hardware.hub import DeviceHub
+from tierslieu.hardware.registry import RegisteredDevice
+from tierslieu.models import AccessEvent
+from tierslieu.runtime import Runtime
+
+__all__ = ["AccessController"]
+
+log = logging.getLogger(__name__)
+
+
+class AccessController:
+    """A ``Component`` (its audit writer); shared as ``runtime.services["access"]``."""
+
+    name = "access-controller"
+
+    def __init__(self, runtime: Runtime, hub: DeviceHub, facts: FactsCache, doors: DoorController) -> None:
+        self._runtime = runtime
+        self._hub = hub
+        self._facts = facts
+        self._doors = doors
+        self.audit = AuditWriter(runtime.db)
+        self._recent: dict[tuple[int, str], float] = {}
+        self._recent_lock = threading.Lock()
+        self.duplicates = 0
+        hub.add_listener(self._on_event)
+
+    def start(self) -> None:
+        self.audit.start()
+
+    def stop(self) -> None:
+        self.audit.stop()
+
+    # -- the hot path ----------------------------------------------------------------------
+
+    def _on_event(self, device: DeviceRef, event: DeviceEvent, at: datetime) -> None:
+        if isinstance(event, BadgeScanned) and device.kind == DeviceKind.BADGE_READER:
+            self.handle_scan(event.device_id, event.uid, at)
+
+    def handle_scan(self, reader_id: int, uid: str, at: datetime) -> Decision | None:
+        """Decide and act on one scan; None when it repeats one just handled."""
+        reader = self._hub.entry(reader_id)
+        if reader is None or self._is_repeat(reader_id, uid):
+            return None
+        scan = self._scan(reader, uid, at)
+        tz = self._runtime.settings.tz
+        decision = decide(scan, self._facts.current, tz)
+        if not decision.granted:
+            decision = decide(scan, self._facts.recheck(uid, at), tz)
+        if decision.walk_in:
+            self.audit.submit(lambda session: self._walk_in(session, reader, scan, decision))
+            return decision
+        for door_id in decision.unlock:
+            self._doors.pulse(door_id)
+        self._hub.send(reader_id, Feedback(decision.granted))
+        self.audit.submit(lambda session: self._record(session, reader, scan, decision))
+        return decision
+
+    def _is_repeat(self, reader_id: int, uid: str) -> bool:
+        window = self._runtime.settings.access_dedupe_seconds
+        clock = time.monotonic()
+        with self._recent_lock:
+            last = self._recent.get((reader_id, uid))
+            if last is not None and clock - last < window:
+                self.duplicates += 1
+                return True
+            self._recent[(reader_id, uid)] = clock
+            if len(self._recent) > 1000:  # forget old scans; the window is a few seconds
+                self._recent = {k: v for k, v in self._recent.items() if clock - v < window}
+        return False
+
+    def _scan(self, reader: RegisteredDevice, uid: str, at: datetime) -> Scan:
+        doors: tuple[int, ...] = ()
+        offline: set[int] = set()
+        if reader.resource_id is None:  # a desk reader opens no door
+            doors = tuple(d.id for d in self._hub.registry.of_kind(DeviceKind.DOOR) if d.space_id == reader.space_id)
+            for door_id in doors:
+                state = self._hub.state(door_id)
+                if state is not None and state.online is False:
+                    offline.add(door_id)
+        return Scan(reader.id, reader.space_id, uid, at, reader.resource_id, doors, frozenset(offline))
+
+    # -- after the doors: audit, check-in, walk-in (writer thread) ---------------------------
+
+    def _line(self, reader: RegisteredDevice, scan: Scan, decision: Decision, detail: str = "") -> AccessEvent:
+        return AccessEvent(
+            at=scan.now,
+            device_id=reader.id,
+            device_name=reader.ref.name,
+            space_id=reader.space_id,
+            member_id=decision.member_id,
+            badge_uid=scan.uid,
+            decision=decision.decision,
+            reason=str(decision.reason),
+            booking_id=decision.booking_id,
+            detail=detail[:500],
+        )
+
+    def _record(self, session: Session, reader: RegisteredDevice, scan: Scan, decision: Decision) -> list[AccessEvent]:
+        if decision.check_in and decision.member_id is not None and decision.booking_id is not None:
+            self._check_in(session, scan, decision)
+        self._publish(reader, scan, decision)
+        return [self._line(reader, scan, decision)]
+
+    def _check_in(self, session: Session, scan: Scan, decision: Decision) -> None:
+        assert decision.member_id is not None and decision.booking_id is not None
+        resource_id = next((b.resource_id for b in self._facts.current.bookings if b.id == decision.booking_id), None)
+        if resource_id is None:
+            return
+        try:
+            with session.begin_nested():
+                checkin_active_booking(
+                    session, decision.member_id, [resource_id], scan.now, events=self._runtime.events
+                )
+        except Exception:
+            log.exception("check-in of booking %s after a badge scan failed", decision.booking_id)
+
+    def _walk_in(self, session: Session, reader: RegisteredDevice, scan: Scan, decision: Decision) -> list[AccessEvent]:
+        assert decision.member_id is not None and scan.resource_id is not None
+        try:
+            with session.begin_nested():
+                booking = create_walk_in(
+                    session,
+                    decision.member_id,
+                    scan.resource_id,
+                    scan.now,
+                    self._runtime.settings.tz,
+                    events=self._runtime.events,
+                )
+        except TiersLieuError as error:
+            refused = Decision(False, Reason.NO_BOOKING, decision.member_id)
+            self._hub.send(reader.id, Feedback(False))
+            self._publish(reader, scan, refused)
+            return [self._line(reader, scan, refused, f"{error.code}: {error.message_fr}")]
+        done = Decision(True, Reason.GRANTED_WALK_IN, decision.member_id, booking.id)
+        self._hub.send(reader.id, Feedback(True))
+        self._publish(reader, scan, done)
+        return [self._line(reader, scan, done)]
+
+    def _publish(self, reader: RegisteredDevice, scan: Scan, decision: Decision) -> None:
+        self._runtime.events.publish(
+            Event(
+                "access",
+                {
+                    "device_id": reader.id,
+                    "space_id": reader.space_id,
+                    "member_id": decision.member_id,
+                    "decision": decision.decision,
+                    "reason": str(decision.reason),
+                    "booking_id": decision.booking_id,
+                    "at": scan.now.isoformat(),
+                },
+            )
+        )

@@ -1,0 +1,91 @@
+"""The occupancy Server-Sent Events stream: a snapshot first, then every change.
+
+The subscription to the event hub is opened *before* the snapshot is taken, so no change can
+fall between the two. Keep-alive comments go out when nothing happened for a while; the
+stream ends when the client goes away, after ``max_seconds`` (the browser's EventSource then
+reconnects and gets a fresh snapshot), or right after the snapshot for a client that did not
+ask for ``text/event-stream`` (a plain HTTP GET must not hang).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, cast
+
+from fastapi.sse import format_sse_event
+from starlette.concurrency import run_in_threadpool
+
+from tierslieu.events import Event, EventHub
+from tierslieu.occupancy.alerts import Alert
+from tierslieu.occupancy.state import SpaceStatus
+from tierslieu.occupancy.tracker import TOPIC
+
+__all__ = ["StreamOptions", "occupancy_events", "render_event"]
+
+RETRY_MS = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class StreamOptions:
+    locale: str = "fr"
+    follow: bool = True
+    keepalive_seconds: float = 15.0
+    max_seconds: float = 3600.0
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def render_event(event: Event, locale: str, event_id: int) -> bytes | None:
+    """The SSE frame for a hub event on the occupancy topic; None for what we do not know."""
+    kind = event.data.get("type")
+    if kind == "space" and isinstance(status := event.data.get("status"), SpaceStatus):
+        return format_sse_event(event="space", data_str=_json(status.to_dict(locale)), id=str(event_id))
+    if kind == "alert" and isinstance(alert := event.data.get("alert"), Alert):
+        body = {"state": event.data.get("state"), "alert": alert.to_dict(locale)}
+        return format_sse_event(event="alert", data_str=_json(body), id=str(event_id))
+    return None
+
+
+async def occupancy_events(
+    events: EventHub,
+    snapshot: Callable[[], list[SpaceStatus]],
+    options: StreamOptions,
+    is_disconnected: Callable[[], Awaitable[bool]],
+) -> AsyncIterator[bytes]:
+    # EventHub.subscribe is an async generator: closing it unregisters the subscriber.
+    subscription = cast(AsyncGenerator[Event, None], events.subscribe(TOPIC))
+    pending: asyncio.Future[Event] = asyncio.ensure_future(anext(subscription))
+    await asyncio.sleep(0)  # the subscriber is registered once the task has started
+    loop = asyncio.get_running_loop()
+    try:
+        statuses = await run_in_threadpool(snapshot)
+        body = {"spaces": [s.to_dict(options.locale) for s in statuses]}
+        yield format_sse_event(event="snapshot", data_str=_json(body), id="0", retry=RETRY_MS)
+        if not options.follow:
+            return
+        deadline = loop.time() + options.max_seconds
+        event_id = 0
+        while (remaining := deadline - loop.time()) > 0:
+            done, _ = await asyncio.wait({pending}, timeout=min(options.keepalive_seconds, remaining))
+            if pending in done:
+                event = pending.result()
+                pending = asyncio.ensure_future(anext(subscription))
+                event_id += 1
+                frame = render_event(event, options.locale, event_id)
+                if frame is not None:
+                    yield frame
+            elif await is_disconnected():
+                return
+            else:
+                yield b": keep-alive\n\n"
+    finally:
+        pending.cancel()
+        with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+            await pending
+        await subscription.aclose()

@@ -1,0 +1,262 @@
+"""The live occupancy of the site: a device-hub listener plus a periodic pass (a ``Component``).
+
+Hot path (the transport's thread): an event is folded into the device's reading under a lock
+and the tracker is woken; nothing else. The tracker's own thread then recomputes the statuses
+(at most every ``occupancy_debounce_seconds``, so a burst of sensor messages is one update),
+publishes what changed on the ``occupancy`` topic of the event hub, and feeds the history.
+Every ``occupancy_pass_seconds`` it also re-reads the layout, the rules and the bookings
+running now from the database (time-based alerts, bookings starting and ending) and writes the
+history buckets. Shared as ``runtime.services["occupancy"]``.
+
+Events published on ``runtime.events`` (topic ``occupancy``), data:
+``{"type": "space", "status": SpaceStatus}`` for each space whose status changed and
+``{"type": "alert", "state": "raised" | "cleared", "alert": Alert}``; render them with
+``to_dict(locale)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from devices.model import DeviceEvent, DeviceRef
+from tierslieu.db.types import utcnow
+from tierslieu.events import Event
+from tierslieu.occupancy.alerts import Alert, Limits
+from tierslieu.occupancy.history import Bucket, HistoryAccumulator, load_open_buckets, write_buckets
+from tierslieu.occupancy.state import (
+    BookingNow,
+    Layout,
+    Reading,
+    SpaceContext,
+    SpaceStatus,
+    apply_event,
+    compute_statuses,
+)
+from tierslieu.occupancy.store import bookings_now, load_layout, load_readings, space_contexts, space_rules
+from tierslieu.runtime import Runtime
+
+__all__ = ["EventSource", "OccupancyTracker", "compute_from_database", "tree_order"]
+
+log = logging.getLogger(__name__)
+
+TOPIC = "occupancy"
+ChangeListener = Callable[[list[SpaceStatus]], None]
+
+
+class EventSource(Protocol):
+    """The part of the device hub the tracker needs."""
+
+    def add_listener(self, listener: Callable[[DeviceRef, DeviceEvent, datetime], None]) -> None: ...
+
+
+def tree_order(statuses: dict[int, SpaceStatus], layout: Layout) -> list[SpaceStatus]:
+    """Parents before their children (the reverse of the layout's bottom-up walk)."""
+    return [statuses[sid] for sid in reversed(layout.bottom_up) if sid in statuses]
+
+
+def _limits(runtime: Runtime, now: datetime, started_at: datetime) -> Limits:
+    minutes = runtime.settings.device_silence_minutes
+    return Limits(now=now, silence=timedelta(minutes=minutes) if minutes else None, started_at=started_at)
+
+
+def compute_from_database(runtime: Runtime, now: datetime | None = None) -> list[SpaceStatus]:
+    """The statuses from what the database holds, for a service running without the tracker."""
+    now = now or utcnow()
+    with runtime.db.session() as session:
+        layout = load_layout(session)
+        readings = load_readings(session)
+        rules = space_rules(session)
+        bookings = bookings_now(session, now, rules)
+    contexts = space_contexts(rules, now, runtime.settings.tz)
+    # Without a tracker nobody has been listening: a device never heard of is offline now.
+    limits = _limits(runtime, now, started_at=now - timedelta(days=3650))
+    return tree_order(compute_statuses(layout, readings, bookings, contexts, limits), layout)
+
+
+class OccupancyTracker:
+    name = "occupancy"
+
+    def __init__(
+        self, runtime: Runtime, source: EventSource | None = None, *, clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        self._runtime = runtime
+        self._clock = clock
+        settings = runtime.settings
+        self._pass_seconds = settings.occupancy_pass_seconds
+        self._debounce_seconds = settings.occupancy_debounce_seconds
+        self._lock = threading.Lock()  # guards _readings and _dirty
+        self._readings: dict[int, Reading] = {}
+        self._dirty = False
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        # Owned by the tracker's thread (or by the caller of refresh/run_pass in tests).
+        self._layout = Layout({}, {})
+        self._bookings: list[BookingNow] = []
+        self._contexts: dict[int, SpaceContext] = {}
+        self._statuses: dict[int, SpaceStatus] = {}
+        self._alerts: dict[tuple[str, int, int | None, int | None], Alert] = {}
+        self._history = HistoryAccumulator()
+        self._unwritten: list[Bucket] = []
+        self._listeners: list[ChangeListener] = []
+        self._started_at = clock()
+        self._refresh_lock = threading.Lock()
+        # Registered now (no I/O): state the broker replays on connection must not be missed.
+        if source is not None:
+            source.add_listener(self.on_device_event)
+
+    # -- Component -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._started_at = self._clock()
+        try:
+            self.load()
+            self._history.seed(load_open_buckets(self._runtime.db, self._started_at))
+            self.run_pass()
+        except Exception:  # the database may be busy: the periodic pass will try again
+            log.exception("occupancy: first pass failed")
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._loop, name="occupancy", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(10)
+            self._thread = None
+        try:
+            self._write_history()
+        except Exception:
+            log.exception("occupancy: history not written at stop")
+
+    # -- inputs ----------------------------------------------------------------------------
+
+    def on_device_event(self, device: DeviceRef, event: DeviceEvent, at: datetime) -> None:
+        """The hub listener: fold the event in and wake the tracker. Never blocks on I/O."""
+        self.apply(device.id, event, at)
+
+    def apply(self, device_id: int, event: DeviceEvent, at: datetime) -> bool:
+        with self._lock:
+            reading = self._readings.get(device_id)
+            if reading is None:
+                reading = self._readings[device_id] = Reading()
+            changed = apply_event(reading, event, at)
+            wake = changed and not self._dirty
+            self._dirty = self._dirty or changed
+        if wake:
+            self._wake.set()
+        return changed
+
+    def reading(self, device_id: int) -> Reading | None:
+        with self._lock:
+            reading = self._readings.get(device_id)
+            return replace(reading) if reading is not None else None
+
+    def add_change_listener(self, listener: ChangeListener) -> None:
+        """Called (in the tracker's thread) with the spaces whose status changed."""
+        self._listeners.append(listener)
+
+    # -- outputs ---------------------------------------------------------------------------
+
+    @property
+    def layout(self) -> Layout:
+        return self._layout
+
+    def snapshot(self) -> list[SpaceStatus]:
+        return tree_order(dict(self._statuses), self._layout)
+
+    def status(self, space_id: int) -> SpaceStatus | None:
+        return self._statuses.get(space_id)
+
+    # -- work ------------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Layout and, for devices not heard from yet, the states the hub stored."""
+        with self._runtime.db.session() as session:
+            layout = load_layout(session)
+            stored = load_readings(session)
+        with self._lock:
+            for device_id, reading in stored.items():
+                self._readings.setdefault(device_id, reading)
+        self._layout = layout
+
+    def run_pass(self, now: datetime | None = None) -> list[SpaceStatus]:
+        """Re-read layout, rules and bookings, recompute, write the history."""
+        now = now or self._clock()
+        with self._runtime.db.session() as session:
+            layout = load_layout(session)
+            rules = space_rules(session)
+            bookings = bookings_now(session, now, rules)
+        self._layout, self._bookings = layout, bookings
+        self._contexts = space_contexts(rules, now, self._runtime.settings.tz)
+        changed = self.refresh(now)
+        self._write_history()
+        return changed
+
+    def refresh(self, now: datetime | None = None) -> list[SpaceStatus]:
+        """Recompute every status from the readings; publish and return the changed ones."""
+        with self._refresh_lock:
+            now = now or self._clock()
+            with self._lock:
+                readings = {device_id: replace(r) for device_id, r in self._readings.items()}
+                self._dirty = False
+            statuses = compute_statuses(
+                self._layout, readings, self._bookings, self._contexts, _limits(self._runtime, now, self._started_at)
+            )
+            changed = [s for sid, s in statuses.items() if self._statuses.get(sid) != s]
+            self._statuses = statuses
+            self._history.observe(now, {sid: (s.people, s.occupied) for sid, s in statuses.items()})
+            self._publish(changed, statuses)
+        return changed
+
+    def _publish(self, changed: list[SpaceStatus], statuses: dict[int, SpaceStatus]) -> None:
+        events = self._runtime.events
+        alerts = {alert.key: alert for status in statuses.values() for alert in status.alerts}
+        for key, alert in alerts.items():
+            if key not in self._alerts:
+                log.warning("alerte : %s", alert.message("fr"))
+                events.publish(Event(TOPIC, {"type": "alert", "state": "raised", "alert": alert}))
+        for key, alert in self._alerts.items():
+            if key not in alerts:
+                log.info("alerte terminée : %s", alert.message("fr"))
+                events.publish(Event(TOPIC, {"type": "alert", "state": "cleared", "alert": alert}))
+        self._alerts = alerts
+        for status in changed:
+            events.publish(Event(TOPIC, {"type": "space", "status": status}))
+        if changed:
+            for listener in list(self._listeners):
+                try:
+                    listener(changed)
+                except Exception:
+                    log.exception("occupancy listener %r failed", listener)
+
+    def _write_history(self) -> None:
+        # Completed buckets stay queued until a write succeeds; the current one is rewritten.
+        self._unwritten.extend(self._history.take_completed())
+        write_buckets(self._runtime.db, self._layout, [*self._unwritten, *self._history.current()])
+        self._unwritten.clear()
+
+    def _loop(self) -> None:
+        next_pass = self._clock() + timedelta(seconds=self._pass_seconds)
+        while not self._stopping.is_set():
+            timeout = max(0.0, (next_pass - self._clock()).total_seconds())
+            woken = self._wake.wait(timeout)
+            if self._stopping.is_set():
+                return
+            try:
+                if woken:
+                    self._wake.clear()
+                    # Let a burst settle: one recompute for many messages.
+                    self._stopping.wait(self._debounce_seconds)
+                    self.refresh()
+                if self._clock() >= next_pass:
+                    next_pass = self._clock() + timedelta(seconds=self._pass_seconds)
+                    self.run_pass()
+            except Exception:
+                log.exception("occupancy pass failed; retrying at the next one")

@@ -1,0 +1,278 @@
+"""Administration — members: accounts, roles, badges (typed or "scan now"), trainings, passwords."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form
+from sqlmodel import Session
+from starlette.responses import Response
+
+from tierslieu.api.deps import STAFF, IdPath, SessionDep
+from tierslieu.db.types import utcnow
+from tierslieu.errors import InvalidInput, PermissionDenied, TiersLieuError
+from tierslieu.hardware.audit import last_unknown_badge
+from tierslieu.models import ROLES, Member
+from tierslieu.services import devices as device_service
+from tierslieu.services import members as member_service
+from tierslieu.web.admin_view import dashboard_counts
+from tierslieu.web.i18n import N_
+from tierslieu.web.page import Page, PageDep
+from tierslieu.web.password_reset import RESET_HOURS, reset_token
+
+router = APIRouter(prefix="/admin", dependencies=[Depends(STAFF)])
+
+# How recent an unknown scan must be for "scan now" to take it.
+SCAN_WINDOW = timedelta(minutes=10)
+_MESSAGES = {
+    "cree": N_("The member was created."),
+    "modifie": N_("The changes were saved."),
+    "badge": N_("The badge was assigned."),
+    "badge_retire": N_("The badge was withdrawn."),
+    "formation": N_("The training was recorded."),
+    "formation_retiree": N_("The training was removed."),
+    "mot_de_passe": N_("The new password is set. The member's open sessions were closed."),
+}
+
+
+@router.get("")
+def dashboard(page: PageDep, session: SessionDep) -> Response:
+    return page.render("admin/index.html", title=page.gettext("Administration"), counts=dashboard_counts(session, page.actor))
+
+
+def _notice(page: Page) -> str | None:
+    key = page.request.query_params.get("message", "")
+    return page.gettext(_MESSAGES[key]) if key in _MESSAGES else None
+
+
+@router.get("/membres")
+def members(page: PageDep, session: SessionDep, q: str = "") -> Response:
+    return _members_page(page, session, q=q)
+
+
+def _members_page(page: Page, session: Session, *, q: str = "", error: str | None = None, status: int = 200) -> Response:
+    needle = q.strip().lower()
+    found = [m for m in member_service.list_members(session) if needle in f"{m.name} {m.email}".lower()]
+    return page.render(
+        "admin/members.html",
+        status=status,
+        title=page.gettext("Members"),
+        members=found,
+        q=q,
+        roles=ROLES,
+        error=error,
+        notice=_notice(page),
+    )
+
+
+@router.post("/membres")
+def create_member(
+    page: PageDep,
+    session: SessionDep,
+    name: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "",
+    roles: Annotated[list[str] | None, Form()] = None,
+    password: Annotated[str, Form()] = "",
+    language: Annotated[str, Form()] = "fr",
+) -> Response:
+    try:
+        chosen = roles or ["member"]
+        member_service.ensure_can_grant(page.actor.roles, chosen)
+        member = member_service.create_member(
+            session,
+            page.runtime.secrets,
+            name=name,
+            email=email,
+            roles=chosen,
+            password=password or None,
+            language=language if language in ("fr", "en") else "fr",
+        )
+    except TiersLieuError as exc:
+        session.rollback()
+        return _members_page(page, session, error=exc.message(page.lang), status=exc.status)
+    return page.redirect(f"/admin/membres/{member.id}?message=cree")
+
+
+def _check_may_manage(actor: Member, member: Member) -> None:
+    """Staff may not take over an administrator's account (password, roles, badges)."""
+    if "admin" in member.roles and "admin" not in actor.roles:
+        raise PermissionDenied(
+            "cannot_change_admin",
+            "Seul un administrateur peut modifier un administrateur.",
+            "Only an administrator may change an administrator.",
+        )
+
+
+def _member_page(
+    page: Page,
+    session: Session,
+    member_id: int,
+    *,
+    errors: dict[str, str] | None = None,
+    reset_link: str | None = None,
+    status: int = 200,
+) -> Response:
+    member = member_service.get_member(session, member_id)
+    readers = [d for d in device_service.list_devices(session) if d.kind == "badge_reader"]
+    return page.render(
+        "admin/member.html",
+        status=status,
+        title=member.name,
+        who=member,
+        badges=member_service.active_badges(session, member),
+        trainings=sorted(member_service.trainings_of(session, member_id).items()),
+        readers=readers,
+        roles=ROLES,
+        errors=errors or {},
+        notice=_notice(page),
+        reset_link=reset_link,
+        reset_hours=RESET_HOURS,
+        today=utcnow().astimezone(page.runtime.settings.tz).date(),
+    )
+
+
+@router.get("/membres/{member_id}")
+def member_detail(page: PageDep, session: SessionDep, member_id: IdPath) -> Response:
+    return _member_page(page, session, member_id)
+
+
+def _member_action(
+    page: Page, session: Session, member_id: int, form: str, action: Callable[[Member], object], message: str
+) -> Response:
+    """Run one change on a member; on refusal, show the page again with the error by its form."""
+    member = member_service.get_member(session, member_id)
+    try:
+        _check_may_manage(page.actor, member)
+        action(member)
+    except TiersLieuError as exc:
+        session.rollback()
+        return _member_page(page, session, member_id, errors={form: exc.message(page.lang)}, status=exc.status)
+    return page.redirect(f"/admin/membres/{member_id}?message={message}")
+
+
+@router.post("/membres/{member_id}")
+def update_member(
+    page: PageDep,
+    session: SessionDep,
+    member_id: IdPath,
+    name: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "",
+    roles: Annotated[list[str] | None, Form()] = None,
+    active: Annotated[str, Form()] = "",
+    language: Annotated[str, Form()] = "fr",
+) -> Response:
+    def change(member: Member) -> None:
+        chosen = roles or []
+        member_service.ensure_can_grant(page.actor.roles, chosen)
+        member_service.update_member(
+            session,
+            page.runtime.secrets,
+            member,
+            name=name,
+            email=email,
+            roles=chosen,
+            active=active == "1",
+            language=language if language in ("fr", "en") else "fr",
+        )
+
+    return _member_action(page, session, member_id, "profile", change, "modifie")
+
+
+@router.post("/membres/{member_id}/badges")
+def add_badge(
+    page: PageDep,
+    session: SessionDep,
+    member_id: IdPath,
+    uid: Annotated[str, Form()] = "",
+    label: Annotated[str, Form()] = "",
+) -> Response:
+    return _member_action(
+        page, session, member_id, "badge", lambda m: member_service.add_badge(session, m, uid, label=label), "badge"
+    )
+
+
+@router.post("/membres/{member_id}/badges/scan")
+def scan_badge(page: PageDep, session: SessionDep, member_id: IdPath, device_id: Annotated[int, Form()] = 0) -> Response:
+    """"Scan now": the member presents the badge on a reader; we take the last unknown scan there."""
+
+    def assign(member: Member) -> None:
+        scan = last_unknown_badge(session, device_id, since=utcnow() - SCAN_WINDOW)
+        if scan is None or not scan.badge_uid:
+            raise InvalidInput(
+                "no_recent_scan",
+                "Aucun badge inconnu n'a été présenté sur ce lecteur ces 10 dernières minutes. "
+                "Présentez le badge puis recommencez.",
+                "No unknown badge was presented on this reader in the last 10 minutes. Present it and try again.",
+            )
+        member_service.add_badge(session, member, scan.badge_uid, label=scan.device_name)
+
+    return _member_action(page, session, member_id, "scan", assign, "badge")
+
+
+@router.post("/membres/{member_id}/badges/{uid}/retirer")
+def revoke_badge(page: PageDep, session: SessionDep, member_id: IdPath, uid: str) -> Response:
+    return _member_action(
+        page, session, member_id, "badge", lambda m: member_service.revoke_badge(session, m, uid), "badge_retire"
+    )
+
+
+@router.post("/membres/{member_id}/formations")
+def grant_training(
+    page: PageDep,
+    session: SessionDep,
+    member_id: IdPath,
+    training: Annotated[str, Form()] = "",
+    expires_on: Annotated[str, Form()] = "",
+) -> Response:
+    def grant(member: Member) -> None:
+        try:
+            expiry = date.fromisoformat(expires_on) if expires_on else None
+        except ValueError as exc:
+            raise InvalidInput("invalid_date", "Date invalide.", "Invalid date.") from exc
+        member_service.grant_training(session, member, training, expires_on=expiry, granted_by=page.actor.id)
+
+    return _member_action(page, session, member_id, "training", grant, "formation")
+
+
+@router.post("/membres/{member_id}/formations/{training}/retirer")
+def revoke_training(page: PageDep, session: SessionDep, member_id: IdPath, training: str) -> Response:
+    return _member_action(
+        page,
+        session,
+        member_id,
+        "training",
+        lambda m: member_service.revoke_training(session, m, training),
+        "formation_retiree",
+    )
+
+
+@router.post("/membres/{member_id}/mot-de-passe")
+def set_password(
+    page: PageDep,
+    session: SessionDep,
+    member_id: IdPath,
+    password: Annotated[str, Form()] = "",
+) -> Response:
+    return _member_action(
+        page,
+        session,
+        member_id,
+        "password",
+        lambda m: member_service.update_member(session, page.runtime.secrets, m, password=password),
+        "mot_de_passe",
+    )
+
+
+@router.post("/membres/{member_id}/lien")
+def password_link(page: PageDep, session: SessionDep, member_id: IdPath) -> Response:
+    """A one-time link the member opens to choose a password (given on paper or by e-mail)."""
+    member = member_service.get_member(session, member_id)
+    try:
+        _check_may_manage(page.actor, member)
+    except TiersLieuError as exc:
+        return _member_page(page, session, member_id, errors={"password": exc.message(page.lang)}, status=exc.status)
+    base = str(page.request.base_url).rstrip("/")
+    link = f"{base}/mot-de-passe/{reset_token(page.runtime.secrets, member)}"
+    return _member_page(page, session, member_id, reset_link=link)

@@ -1,0 +1,65 @@
+"""Écran d'accueil: a read-only screen by a door — today's schedule of one space, now and next.
+
+Public (no log-in) and without names: only resources and times are shown. It refreshes itself
+with ``<meta http-equiv="refresh">``, so it needs no JavaScript.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from fastapi import APIRouter
+from sqlmodel import Session, col, select
+from starlette.responses import Response
+
+from tierslieu.api.deps import IdPath, SessionDep
+from tierslieu.booking.store import QUOTA_STATUSES
+from tierslieu.db.types import utcnow
+from tierslieu.models import Booking
+from tierslieu.services import spaces as space_service
+from tierslieu.web.page import PageDep
+
+router = APIRouter(prefix="/kiosk")
+
+REFRESH_SECONDS = 60
+
+
+def _todays_bookings(session: Session, resource_ids: list[int], start: datetime, end: datetime) -> list[Booking]:
+    if not resource_ids:
+        return []
+    query = (
+        select(Booking)
+        .where(
+            col(Booking.resource_id).in_(resource_ids),
+            col(Booking.status).in_(QUOTA_STATUSES),
+            col(Booking.start) < end,
+            col(Booking.end) > start,
+        )
+        .order_by(col(Booking.start), col(Booking.id))
+    )
+    return list(session.exec(query).all())
+
+
+@router.get("/{space_id}")
+def kiosk(page: PageDep, session: SessionDep, space_id: IdPath) -> Response:
+    tz = page.runtime.settings.tz
+    space = space_service.get_space(session, space_id)
+    now = utcnow()
+    today = now.astimezone(tz).date()
+    day_start = datetime.combine(today, time(), tzinfo=tz)
+    resources = {r.id: r for r in space_service.list_resources(session, space_id=space_id) if r.id is not None}
+    bookings = _todays_bookings(session, list(resources), day_start, day_start + timedelta(days=1))
+    current = [b for b in bookings if b.start <= now < b.end]
+    upcoming = [b for b in bookings if b.start > now]
+    page.extra_headers["Refresh"] = str(REFRESH_SECONDS)
+    return page.render(
+        "kiosk.html",
+        title=space.name,
+        space=space,
+        names={rid: r.name for rid, r in resources.items()},
+        bookings=bookings,
+        current=current,
+        next_booking=upcoming[0] if upcoming else None,
+        now=now,
+        refresh=REFRESH_SECONDS,
+    )

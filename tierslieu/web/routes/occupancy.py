@@ -1,0 +1,63 @@
+"""Occupation en direct: every space with people, capacity, bookings now, doors, devices
+offline and alerts. The page is rendered on the server; a small script listens to the API's
+Server-Sent Events stream and reloads only the cards that changed, announcing them politely."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form
+from starlette.responses import Response
+
+from tierslieu.api.deps import STAFF, IdPath, SessionDep
+from tierslieu.api.routes.occupancy import OCCUPANCY_VIEWERS
+from tierslieu.errors import TiersLieuError
+from tierslieu.hardware.doors import DoorController
+from tierslieu.occupancy.service import current_statuses
+from tierslieu.services import devices as device_service
+from tierslieu.web.i18n import N_
+from tierslieu.web.page import Page, PageDep
+
+router = APIRouter(prefix="/occupation", dependencies=[Depends(OCCUPANCY_VIEWERS)])
+
+_DONE = {"unlock": N_("The door is held open."), "lock": N_("The door is held locked."), "auto": N_("The door is back to automatic.")}
+
+
+def _render(page: Page, template: str, *, error: str | None = None, status: int = 200) -> Response:
+    done = _DONE.get(page.request.query_params.get("porte", ""))
+    return page.render(
+        template,
+        status=status,
+        title=page.gettext("Live occupancy"),
+        spaces=current_statuses(page.runtime),
+        can_command=page.is_staff,
+        notice=page.gettext(done) if done else None,
+        error=error,
+    )
+
+
+@router.get("")
+def occupancy(page: PageDep) -> Response:
+    return _render(page, "occupancy.html")
+
+
+@router.get("/cartes")
+def cards(page: PageDep) -> Response:
+    """Just the space cards, for the live script to swap in after a change."""
+    return _render(page, "occupancy_cards.html")
+
+
+@router.post("/portes/{device_id}", dependencies=[Depends(STAFF)])
+def command_door(page: PageDep, session: SessionDep, device_id: IdPath, action: Annotated[str, Form()] = "") -> Response:
+    """Hold a door open or locked, or give it back to the controller (same service as the API)."""
+    try:
+        device = device_service.get_device(session, device_id)
+        device_service.command_door(session, page.actor, device, action)
+    except TiersLieuError as exc:
+        session.rollback()
+        return _render(page, "occupancy.html", error=exc.message(page.lang), status=exc.status)
+    session.commit()
+    doors = page.runtime.services.get("doors")
+    if isinstance(doors, DoorController):
+        doors.wake()  # converge now rather than at the next pass
+    return page.redirect(f"/occupation?porte={action}#porte-{device_id}")

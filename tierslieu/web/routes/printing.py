@@ -1,0 +1,176 @@
+"""FabLab — file d'impression: printers' state, the queue per printer, the two-step upload
+(file → preview with the slicer's estimate → confirm), cancel/requeue, reorder, bed cleared."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, UploadFile
+from sqlmodel import Session
+from starlette.responses import Response
+
+from tierslieu.api.deps import EVERYONE, Allow, IdPath, SessionDep
+from tierslieu.db.types import utcnow
+from tierslieu.errors import TiersLieuError
+from tierslieu.models.printing import PENDING
+from tierslieu.printing import service as queue_service
+from tierslieu.printing.dispatcher import wake_dispatcher
+from tierslieu.printing.gcode import read_metadata, validate_gcode
+from tierslieu.printing.storage import GcodeStore
+from tierslieu.services import printers as printer_service
+from tierslieu.web.i18n import N_
+from tierslieu.web.page import Page, PageDep
+from tierslieu.web.print_queue import UploadTicket, moved_priorities, queues
+
+router = APIRouter(prefix="/fablab", dependencies=[Depends(EVERYONE)])
+
+MAX_COPIES = 20
+# The same policy as the API's reorder endpoint.
+SUPERVISOR = Allow(*sorted(queue_service.SUPERVISORS))
+_MESSAGES = {
+    "file": N_("Your print is in the queue."),
+    "annule": N_("The print was cancelled."),
+    "relance": N_("The print is back in the queue."),
+    "plateau": N_("Thank you: the bed is marked as cleared."),
+    "ordre": N_("The queue order was changed."),
+}
+
+
+def _render(page: Page, session: Session, *, error: str | None = None, status: int = 200) -> Response:
+    printers = printer_service.list_printers(session)
+    jobs = queue_service.list_jobs(session, page.actor, queue_service.JobFilter(limit=500))
+    notice = _MESSAGES.get(page.request.query_params.get("message", ""))
+    return page.render(
+        "fablab.html",
+        status=status,
+        title=page.gettext("FabLab — print queue"),
+        queues=queues(printers, jobs),
+        supervisor=queue_service.may_supervise(page.actor),
+        notice=page.gettext(notice) if notice else None,
+        error=error,
+        max_copies=MAX_COPIES,
+        max_mib=page.runtime.settings.max_upload_bytes // (1024 * 1024),
+    )
+
+
+def _failed(page: Page, session: Session, exc: TiersLieuError) -> Response:
+    session.rollback()
+    return _render(page, session, error=exc.message(page.lang), status=exc.status)
+
+
+@router.get("")
+def fablab(page: PageDep, session: SessionDep) -> Response:
+    return _render(page, session)
+
+
+@router.post("/apercu")
+def preview(
+    page: PageDep,
+    session: SessionDep,
+    file: Annotated[UploadFile, File()],
+    printer_id: Annotated[int, Form(ge=1)],
+    copies: Annotated[int, Form(ge=1, le=MAX_COPIES)] = 1,
+    note: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Step 1: check the file and show what the slicer says before anything is queued."""
+    settings = page.runtime.settings
+    limit = settings.max_upload_bytes
+    try:
+        printer = printer_service.get_printer(session, printer_id)
+        data = file.file.read(limit + 1)
+        if len(data) > limit:
+            raise queue_service.UploadTooLarge.for_limit(limit)
+        filename = file.filename or ""
+        validate_gcode(filename, data, limit)
+    except TiersLieuError as exc:
+        return _failed(page, session, exc)
+    sha256 = GcodeStore(settings.upload_dir).save(data)
+    assert page.actor.id is not None
+    ticket = UploadTicket(page.runtime.secrets).issue(
+        page.actor.id, sha256=sha256, filename=filename, printer_id=printer_id, copies=copies, note=note.strip()
+    )
+    return page.render(
+        "fablab_preview.html",
+        title=page.gettext("Check before printing"),
+        printer=printer,
+        filename=filename,
+        size_bytes=len(data),
+        metadata=read_metadata(data),
+        copies=copies,
+        note=note.strip(),
+        ticket=ticket,
+    )
+
+
+@router.post("/confirmer")
+def confirm(page: PageDep, session: SessionDep, ticket: Annotated[str, Form()] = "") -> Response:
+    """Step 2: queue the file the preview stored, with every check of the print service."""
+    settings = page.runtime.settings
+    store = GcodeStore(settings.upload_dir)
+    try:
+        assert page.actor.id is not None
+        fields = UploadTicket(page.runtime.secrets).read(ticket, page.actor.id)
+        data = store.read(str(fields["sha256"])) or b""
+        request = queue_service.NewJob(
+            filename=str(fields["filename"]),
+            data=data,
+            printer_id=int(fields["printer_id"]),
+            copies=int(fields["copies"]),
+            note=str(fields["note"]),
+        )
+        queue_service.submit_job(session, store, page.actor, request, max_bytes=settings.max_upload_bytes, tz=settings.tz)
+    except TiersLieuError as exc:
+        return _failed(page, session, exc)
+    wake_dispatcher(page.runtime.services)
+    return page.redirect("/fablab?message=file")
+
+
+def _job_action(page: Page, session: Session, job_id: int, action: str) -> Response:
+    try:
+        job = queue_service.get_visible_job(session, page.actor, job_id)
+        if action == "annule":
+            queue_service.cancel_job(session, page.actor, job, now=utcnow())
+        else:
+            queue_service.requeue_job(session, page.actor, job)
+    except TiersLieuError as exc:
+        return _failed(page, session, exc)
+    wake_dispatcher(page.runtime.services)
+    return page.redirect(f"/fablab?message={action}")
+
+
+@router.post("/travaux/{job_id}/annuler")
+def cancel(page: PageDep, session: SessionDep, job_id: IdPath) -> Response:
+    return _job_action(page, session, job_id, "annule")
+
+
+@router.post("/travaux/{job_id}/relancer")
+def requeue(page: PageDep, session: SessionDep, job_id: IdPath) -> Response:
+    return _job_action(page, session, job_id, "relance")
+
+
+@router.post("/travaux/{job_id}/deplacer", dependencies=[Depends(SUPERVISOR)])
+def move(page: PageDep, session: SessionDep, job_id: IdPath, sens: Annotated[str, Form()] = "") -> Response:
+    """Up/down buttons (animators and staff), the keyboard-friendly stand-in for drag and drop."""
+    try:
+        job = queue_service.get_visible_job(session, page.actor, job_id)
+        waiting = queue_service.list_jobs(session, page.actor, queue_service.JobFilter(printer_id=job.printer_id))
+        pending = [j for j in waiting if j.status in PENDING]
+        for moved_id, priority in moved_priorities(pending, job_id, -1 if sens == "haut" else 1).items():
+            target = next(j for j in pending if j.id == moved_id)
+            queue_service.set_priority(session, target, priority)
+    except TiersLieuError as exc:
+        return _failed(page, session, exc)
+    wake_dispatcher(page.runtime.services)
+    return page.redirect("/fablab?message=ordre")
+
+
+@router.post("/imprimantes/{printer_id}/plateau-libere")
+def bed_cleared(page: PageDep, session: SessionDep, printer_id: IdPath) -> Response:
+    try:
+        printer = printer_service.get_printer(session, printer_id)
+        today = utcnow().astimezone(page.runtime.settings.tz).date()
+        queue_service.confirm_bed_cleared(session, page.actor, printer, today)
+    except TiersLieuError as exc:
+        return _failed(page, session, exc)
+    wake_dispatcher(page.runtime.services)
+    return page.redirect("/fablab?message=plateau")
