@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -53,6 +53,10 @@ BOOKING_TABLE = Booking.__table__  # type: ignore[attr-defined]
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _summary(latencies: list[float]) -> dict[str, float]:
+    return {"p50": round(statistics.median(latencies), 2), "p99": round(_percentile(latencies, 0.99), 2)}
 
 
 def _seed(srv: LiveServer) -> tuple[list[int], list[int]]:
@@ -108,7 +112,7 @@ def _bulk_load(srv: LiveServer, start_index: int, count: int, resources: list[in
             cursor = raw.cursor()
             columns = "resource_id, member_id, starts_at, ends_at, block_start, block_end, status, note, walk_in, " \
                       "override, overridden, created_at, reason"  # fmt: skip
-            with cursor.copy(f"COPY booking ({columns}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+            with cursor.copy(f"COPY booking ({columns}) FROM STDIN") as copy:
                 buffer = io.StringIO()
                 for n, row in enumerate(_rows(start_index, count, resources, owners)):
                     buffer.write(
@@ -230,10 +234,7 @@ def run_database(name: str, url: str, tmp: Path, quick: bool) -> dict[str, Any]:
             result["raw_insert_per_s"] = round(_measure_raw_inserts(srv, resources, owners, requests), 1)
             result["load_s"][str(large)] = round(_bulk_load(srv, small, large - small, resources, owners), 2)
             _rate, latencies_large = _measure_creates(client, user.headers, resources, requests, samples)
-            result["latency_ms"] = {
-                str(small): {"p50": round(statistics.median(latencies_small), 2), "p99": round(_percentile(latencies_small, 0.99), 2)},
-                str(large): {"p50": round(statistics.median(latencies_large), 2), "p99": round(_percentile(latencies_large, 0.99), 2)},
-            }  # fmt: skip
+            result["latency_ms"] = {str(small): _summary(latencies_small), str(large): _summary(latencies_large)}
             plan = _conflict_plan(srv, resources[0])
             result["conflict_query_plan"] = plan
             result["conflict_query_uses_index"] = "ix_booking_resource_block" in plan
@@ -263,7 +264,7 @@ def main() -> None:
 
 @contextmanager
 def _postgres() -> Iterator[str]:
-    servers = postgres_server()
+    servers: Generator[Any, None, None] = postgres_server()  # type: ignore[assignment]
     server = next(servers)
     name = server.create_database()
     url = server.database_url(name)

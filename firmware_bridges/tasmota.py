@@ -63,7 +63,9 @@ def pulse_time_value(seconds: float) -> int:
     tenths = round(seconds * 10)
     if tenths <= 111:
         return max(1, tenths)
-    return min(64900, max(112, round(seconds) + 100))
+    whole = min(64900, max(112, round(seconds) + 100))
+    # Between 11.1 s and 12 s the last tenths value (111) can be the closer of the two.
+    return 111 if abs(seconds - 11.1) < abs(seconds - (whole - 100)) else whole
 
 
 def _relay(device: DeviceRef) -> int:

@@ -111,7 +111,7 @@ class ApiUser:
 
 def create_user(runtime: Runtime, *roles: str, email: str | None = None, name: str | None = None) -> ApiUser:
     email = email or f"{'-'.join(roles) or 'nobody'}-{id(object())}@trilport.test"
-    with runtime.db.session() as session:
+    with runtime.db.session(write=True) as session:
         member = member_service.create_member(
             session, runtime.secrets, name=name or email.split("@")[0], email=email, roles=roles, password=PASSWORD
         )

@@ -11,6 +11,7 @@ from tierslieu.hardware.wiring import build_device_components
 from tierslieu.occupancy.wiring import build_occupancy_components
 from tierslieu.printing.dispatcher import build_print_dispatcher
 from tierslieu.runtime import Component, Runtime
+from tierslieu.simulator.wiring import build_simulator_components
 
 
 def build_components(runtime: Runtime) -> list[Component]:
@@ -21,5 +22,7 @@ def build_components(runtime: Runtime) -> list[Component]:
         *build_occupancy_components(runtime),
         BookingScheduler(runtime),
         build_print_dispatcher(runtime),
+        # Last: simulated devices (demo) talk to a service that is already listening.
+        *build_simulator_components(runtime),
     ]
     return components

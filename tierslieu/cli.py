@@ -59,20 +59,54 @@ def serve(
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
 ) -> None:
     """Run the whole service in one process: API, web, device controller, scheduler."""
+    settings = _settings()
+    if simulate:
+        settings = settings.model_copy(update={"simulate": True})
+    _serve(settings, host, port, log_level)
+
+
+def _serve(settings: Settings, host: str, port: int, log_level: str) -> None:
     import uvicorn
 
     from tierslieu.api import create_app
 
-    settings = _settings()
-    if simulate:
-        settings = settings.model_copy(update={"simulate": True}) if "simulate" in Settings.model_fields else settings
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _say(f"base de données : {settings.resolved_database_url}")
     _say(f"MQTT : {settings.mqtt_url or 'broker embarqué'}")
+    if settings.simulate:
+        _say(
+            f"appareils simulés : oui (délai {settings.simulate_delay_ms} ms, perte {settings.simulate_loss:.0%}, "
+            f"messages corrompus {settings.simulate_garbage:.0%})"
+        )
     if settings.site:
         _load_site_file(settings, settings.site)
     _say(f"http://{host}:{port}/  (API : http://{host}:{port}/docs)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level.lower())
+    # Open event streams (live occupancy) must not hold a shutdown forever.
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level.lower(), timeout_graceful_shutdown=5)
+
+
+@app.command()
+def demo(
+    site: Annotated[Path, typer.Option(help="fichier YAML du site")] = Path("config/trilport.yaml"),
+    host: Annotated[str, typer.Option(help="adresse d'écoute")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port HTTP")] = 8000,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
+) -> None:
+    """Demo: the site, three demo members with badges, and simulated devices that move."""
+    from tierslieu.migrations import upgrade_database
+    from tierslieu.runtime import Runtime
+    from tierslieu.simulator.demo import DEMO_PASSWORD, DEMO_PEOPLE, ensure_demo_people
+
+    settings = _settings().model_copy(update={"simulate": True, "site": site})
+    runtime = Runtime.create(settings)
+    try:
+        upgrade_database(runtime.db.url)
+        ensure_demo_people(runtime)
+    finally:
+        runtime.db.dispose()
+    for name, email, roles, uid in DEMO_PEOPLE:
+        _say(f"  {name} <{email}> ({', '.join(roles)}), badge {uid}, mot de passe {DEMO_PASSWORD}")
+    _serve(settings, host, port, log_level)
 
 
 @db_app.command("upgrade")

@@ -56,7 +56,8 @@ class Secrets:
         return base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")
 
     def check_url_token(self, purpose: str, subject: str, token: str) -> bool:
-        return hmac.compare_digest(self.url_token(purpose, subject), token)
+        # Compare bytes: a token from a URL may hold any character.
+        return hmac.compare_digest(self.url_token(purpose, subject).encode(), token.encode("utf-8", "replace"))
 
 
 def new_token() -> str:

@@ -110,3 +110,14 @@ def test_trainings_granted_by_animators(api: AppHarness) -> None:
     assert got["trainings"] == [{"training": "impression-3d", "expires_on": "2027-06-30"}]
     denied = api.client.post(f"/api/v1/members/{member.id}/trainings", json={"training": "x"}, headers=member.headers)
     assert denied.status_code == 403
+
+
+def test_staff_cannot_take_over_an_admin_account(api: AppHarness) -> None:
+    admin = api.users["admin"]
+    staff = api.users["staff"].headers
+    response = api.client.patch(f"/api/v1/members/{admin.id}", json={"password": "taken-over-123"}, headers=staff)
+    assert response.status_code == 403 and response.json()["code"] == "cannot_change_admin"
+    badge = api.client.post(f"/api/v1/members/{admin.id}/badges", json={"uid": "A1B2C3D4"}, headers=staff)
+    assert badge.status_code == 403
+    login = api.client.post("/api/v1/auth/token", data={"username": admin.email, "password": "taken-over-123"})
+    assert login.status_code == 401

@@ -49,7 +49,9 @@ def load_trilport(runtime: Runtime, *, always_open: bool | None = True) -> Ids:
         )
 
 
-def add_booking(runtime: Runtime, resource_id: int, start: datetime, end: datetime, *, status: str = "confirmed") -> int:
+def add_booking(
+    runtime: Runtime, resource_id: int, start: datetime, end: datetime, *, status: str = "confirmed"
+) -> int:
     with runtime.db.session(write=True) as session:
         member = Member(name="Réservante", email=f"booker-{start.timestamp()}-{resource_id}@trilport.test")
         session.add(member)

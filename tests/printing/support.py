@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from tests.conftest import ApiUser, create_user
+from tests.conftest import PASSWORD, ApiUser
 from tierslieu.db.types import utcnow
-from tierslieu.models import Booking, Member, Printer, PrintJob
+from tierslieu.models import Booking, Printer, PrintJob
 from tierslieu.runtime import Runtime
 from tierslieu.services import members as member_service
 from tierslieu.services import printers as printer_service
@@ -55,15 +55,23 @@ def make_fablab(
         return FabLab(printer_id=printer.id or 0, resource_id=resource.id or 0)
 
 
-def trained_user(runtime: Runtime, *roles: str, email: str | None = None) -> ApiUser:
+def user(runtime: Runtime, *roles: str, trained: bool = False, email: str | None = None) -> ApiUser:
+    """A member with a bearer token, written with BEGIN IMMEDIATE: background writers may be running."""
     email = email or f"maker-{uuid.uuid4().hex[:12]}@trilport.test"
-    user = create_user(runtime, *(roles or ("member",)), email=email)
+    roles = roles or ("member",)
     with runtime.db.session(write=True) as session:
-        member = session.get(Member, user.id)
-        assert member is not None
-        member_service.grant_training(session, member, TRAINING, expires_on=None, granted_by=None)
+        member = member_service.create_member(
+            session, runtime.secrets, name=email.split("@")[0], email=email, roles=roles, password=PASSWORD
+        )
+        if trained:
+            member_service.grant_training(session, member, TRAINING, expires_on=None, granted_by=None)
+        token = member_service.issue_token(session, member, lifetime=timedelta(hours=1))
         session.commit()
-    return user
+        return ApiUser(member.id or 0, member.email, token, tuple(roles))
+
+
+def trained_user(runtime: Runtime, *roles: str, email: str | None = None) -> ApiUser:
+    return user(runtime, *roles, trained=True, email=email)
 
 
 def book(

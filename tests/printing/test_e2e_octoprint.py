@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import ApiUser, AppHarness, create_user, make_settings
-from tests.printing.support import FabLab, book, gcode, job, make_fablab, printer, trained_user
+from tests.conftest import ApiUser, AppHarness, make_settings
+from tests.printing.support import FabLab, book, gcode, job, make_fablab, printer, trained_user, user
 from tests.support.octoprint import OctoPrintServer
 from tierslieu.api import create_app
 from tierslieu.db.types import utcnow
@@ -95,7 +95,7 @@ def test_member_books_the_printer_now_and_the_job_prints_to_done(
     assert state["state"] == "operational" and state["bed_clear"] is False
     assert set(state["temperatures"]) >= {"tool0", "bed"}
     # The history the FabLab reports to the town has the print.
-    animator = create_user(api.runtime, "animator", email="animatrice@trilport.test")
+    animator = user(api.runtime, "animator")
     report = api.client.get("/api/v1/reports/printing", headers=animator.headers).json()
     assert (report["total"]["runs"], report["total"]["done"]) == (1, 1)
     assert report["by_member"][0]["key"] == str(alice.id)

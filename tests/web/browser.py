@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -24,13 +24,13 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1920, "height": 1080}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1920, "height": 1080}
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+def launch_browser() -> Iterator[Browser]:
+    """One Chromium for the whole session (see the ``browser`` fixture in conftest.py)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install the Debian package `chromium` (scripts/install-test-programs)")
     with sync_playwright() as playwright:
@@ -57,7 +57,8 @@ def screenshot(page: Page, name: str) -> list[Path]:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     original = page.viewport_size
     paths = []
-    for label, size in (("telephone", PHONE), ("bureau", DESKTOP)):
+    sizes: tuple[tuple[str, ViewportSize], ...] = (("telephone", PHONE), ("bureau", DESKTOP))
+    for label, size in sizes:
         page.set_viewport_size(size)
         path = SCREENSHOTS / f"{re.sub(r'[^a-z0-9-]+', '-', name.lower())}-{label}.png"
         page.screenshot(path=str(path), full_page=True)

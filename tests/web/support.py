@@ -47,6 +47,8 @@ def next_open_weekday(today: date, days_ahead: int = 1) -> date:
 
     french = holidays.country_holidays("FR")
     day = today + timedelta(days=days_ahead)
-    while day.weekday() >= 5 or day in french or (day.month == 12 and day.day >= 24) or (day.month == 1 and day.day == 1):
+    while (
+        day.weekday() >= 5 or day in french or (day.month == 12 and day.day >= 24) or (day.month == 1 and day.day == 1)
+    ):
         day += timedelta(days=1)
     return day

@@ -15,18 +15,19 @@ from sqlmodel import select
 
 from tests.conftest import PASSWORD, create_user, make_settings
 from tests.support.server import LiveServer, live_server
-from tests.web.browser import DESKTOP, axe_violations, browser, describe, log_in, screenshot
+from tests.web.browser import DESKTOP, axe_violations, describe, log_in, screenshot
 from tests.web.support import load_trilport, next_open_weekday
 from tierslieu.api import create_app
 from tierslieu.db.types import utcnow
 from tierslieu.models import Space
 from tierslieu.services import members as member_service
 
-__all__ = ["browser"]
-
 pytestmark = pytest.mark.browser
 
-GCODE = b";FLAVOR:Marlin\n;TIME:5400\n;Filament used: 1.25m\n;Generated with Cura_SteamEngine 5.7.1\nG28\nG1 X10 Y10 Z0.2 F3000\nM104 S0\n"
+GCODE = (
+    b";FLAVOR:Marlin\n;TIME:5400\n;Filament used: 1.25m\n;Generated with Cura_SteamEngine 5.7.1\n"
+    b"G28\nG1 X10 Y10 Z0.2 F3000\nM104 S0\n"
+)
 
 
 @dataclass

@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 from tierslieu import __version__
 from tierslieu.api.problems import install_problem_handlers
 from tierslieu.api.routes import ROUTERS
+from tierslieu.api.write_gate import WriteGateMiddleware
 from tierslieu.background import build_components
 from tierslieu.migrations import upgrade_database
 from tierslieu.runtime import Runtime
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         openapi_url=f"{API_PREFIX}/openapi.json",
     )
     install_problem_handlers(app)
+    app.add_middleware(WriteGateMiddleware)
     api = APIRouter(prefix=API_PREFIX)
 
     @api.get("/health", tags=["health"])

@@ -13,6 +13,7 @@ from fastapi import Depends, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
+from tierslieu.api.i18n import pick_language
 from tierslieu.errors import AuthenticationFailed, PermissionDenied
 from tierslieu.models import ROLES, Member
 from tierslieu.runtime import Runtime
@@ -36,6 +37,14 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def request_language(request: Request) -> str:
+    """The language of the answer: French unless the client prefers English."""
+    return pick_language(request.headers.get("accept-language"))
+
+
+LanguageDep = Annotated[str, Depends(request_language)]
 
 
 def get_session(request: Request, runtime: RuntimeDep) -> Iterator[Session]:

@@ -9,39 +9,36 @@ to finish: everything stalls until a timeout (503/500). Queuing writers here, *b
 take a thread or a connection, avoids that: one at a time on SQLite (which runs one writer
 anyway), ``POSTGRES_WRITERS`` at a time on PostgreSQL (below the pool size and thread count).
 
-Use as a router (or app) dependency so it is resolved before the session:
-``APIRouter(..., dependencies=[WRITE_GATE])``.
+It is an ASGI middleware so that every writer — API and web forms alike — goes through it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
-from fastapi import Depends, Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tierslieu.api.deps import READ_METHODS
-
-__all__ = ["POSTGRES_WRITERS", "WRITE_GATE", "write_gate"]
+__all__ = ["POSTGRES_WRITERS", "WriteGateMiddleware"]
 
 POSTGRES_WRITERS = 16
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def _gate(request: Request, is_sqlite: bool) -> asyncio.Semaphore:
-    state = request.app.state
-    gate: asyncio.Semaphore | None = getattr(state, "write_gate", None)
-    if gate is None:  # created on the event loop, so two requests cannot race here
-        gate = state.write_gate = asyncio.Semaphore(1 if is_sqlite else POSTGRES_WRITERS)
-    return gate
+class WriteGateMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._gate: asyncio.Semaphore | None = None
 
+    def _semaphore(self, scope: Scope) -> asyncio.Semaphore:
+        if self._gate is None:  # created on the event loop, so two requests cannot race here
+            runtime = getattr(scope["app"].state, "runtime", None)
+            sqlite = runtime is None or runtime.db.is_sqlite
+            self._gate = asyncio.Semaphore(1 if sqlite else POSTGRES_WRITERS)
+        return self._gate
 
-async def write_gate(request: Request) -> AsyncIterator[None]:
-    runtime = getattr(request.app.state, "runtime", None)
-    if runtime is None or request.method in READ_METHODS:
-        yield
-        return
-    async with _gate(request, runtime.db.is_sqlite):
-        yield
-
-
-WRITE_GATE = Depends(write_gate, scope="function")
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in READ_METHODS:
+            await self.app(scope, receive, send)
+            return
+        async with self._semaphore(scope):
+            await self.app(scope, receive, send)

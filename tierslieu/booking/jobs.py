@@ -66,9 +66,7 @@ def _transition(booking: Booking, now: datetime, checkin_minutes: int | None) ->
     return None
 
 
-def run_pass(
-    session: Session, now: datetime, *, offer_minutes: int = 30, events: EventHub | None = None
-) -> PassReport:
+def run_pass(session: Session, now: datetime, *, offer_minutes: int = 30, events: EventHub | None = None) -> PassReport:
     """Apply every transition due at ``now`` on the caller's (write) session; no commit."""
     report = PassReport()
     rules = store.RulesCache(session)

@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from devices.model import BadgeScanned, DeviceEvent, DeviceKind, DeviceRef, Feedback
-from tierslieu.booking.lifecycle import checkin_active_booking
+from tierslieu.booking.notify import booking_event, publish_after_commit
 from tierslieu.booking.service import create_walk_in
 from tierslieu.errors import TiersLieuError
 from tierslieu.events import Event
@@ -27,7 +27,7 @@ from tierslieu.hardware.doors import DoorController
 from tierslieu.hardware.facts import FactsCache
 from tierslieu.hardware.hub import DeviceHub
 from tierslieu.hardware.registry import RegisteredDevice
-from tierslieu.models import AccessEvent
+from tierslieu.models import AccessEvent, Booking
 from tierslieu.runtime import Runtime
 
 __all__ = ["AccessController"]
@@ -45,7 +45,7 @@ class AccessController:
         self._hub = hub
         self._facts = facts
         self._doors = doors
-        self.audit = AuditWriter(runtime.db)
+        self.audit = AuditWriter(runtime.db, hub.quiet)
         self._recent: dict[tuple[int, str], float] = {}
         self._recent_lock = threading.Lock()
         self.duplicates = 0
@@ -129,17 +129,14 @@ class AccessController:
         return [self._line(reader, scan, decision)]
 
     def _check_in(self, session: Session, scan: Scan, decision: Decision) -> None:
-        assert decision.member_id is not None and decision.booking_id is not None
-        resource_id = next((b.resource_id for b in self._facts.current.bookings if b.id == decision.booking_id), None)
-        if resource_id is None:
+        """The booking that let the member in is now in progress (checking in twice is harmless)."""
+        booking = session.get(Booking, decision.booking_id, with_for_update=True)
+        if booking is None or booking.member_id != decision.member_id or booking.status != "confirmed":
             return
-        try:
-            with session.begin_nested():
-                checkin_active_booking(
-                    session, decision.member_id, [resource_id], scan.now, events=self._runtime.events
-                )
-        except Exception:
-            log.exception("check-in of booking %s after a badge scan failed", decision.booking_id)
+        booking.status, booking.checked_in_at = "checked_in", scan.now
+        session.add(booking)
+        session.flush()
+        publish_after_commit(session, self._runtime.events, "booking", booking_event("checked_in", booking))
 
     def _walk_in(self, session: Session, reader: RegisteredDevice, scan: Scan, decision: Decision) -> list[AccessEvent]:
         assert decision.member_id is not None and scan.resource_id is not None

@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from tierslieu.db import Database
+from tierslieu.hardware.quiet import QuietGate
 from tierslieu.models import AccessEvent
 
 __all__ = ["AccessEventFilter", "AuditWriter", "Job", "last_unknown_badge", "list_access_events", "record"]
@@ -38,8 +39,9 @@ def record(session: Session, event: AccessEvent) -> AccessEvent:
 
 
 class AuditWriter:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, quiet: QuietGate | None = None) -> None:
         self._db = db
+        self._quiet = quiet
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._idle = threading.Condition()
@@ -85,24 +87,34 @@ class AuditWriter:
                     break
                 item = self._queue.get()
             if jobs:
+                if self._quiet is not None and not stopping:
+                    self._quiet.wait()
                 self._run_batch(jobs)
 
     def _run_batch(self, jobs: list[Job]) -> None:
-        # Each job in its own transaction: a failing check-in must not take other lines down.
-        for job in jobs:
-            try:
-                with self._db.session(write=True) as session:
-                    lines = job(session)
-                    session.add_all(lines)
-                    session.commit()
-                    self.written += len(lines)
-            except Exception:
-                self.failed += 1
-                log.exception("access audit job failed")
-            finally:
-                with self._idle:
-                    self._pending -= 1
-                    self._idle.notify_all()
+        # One transaction per batch, each job in a savepoint: a failing check-in must not take
+        # the other lines down.
+        written = 0
+        try:
+            with self._db.session(write=True) as session:
+                for job in jobs:
+                    try:
+                        with session.begin_nested():
+                            lines = job(session)
+                            session.add_all(lines)
+                        written += len(lines)
+                    except Exception:
+                        self.failed += 1
+                        log.exception("access audit job failed")
+                session.commit()
+            self.written += written
+        except Exception:
+            self.failed += len(jobs)
+            log.exception("access audit batch of %d job(s) not written", len(jobs))
+        finally:
+            with self._idle:
+                self._pending -= len(jobs)
+                self._idle.notify_all()
 
 
 @dataclass(frozen=True)

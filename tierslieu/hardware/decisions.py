@@ -108,7 +108,7 @@ def _at_space(scan: Scan, facts: SiteFacts, member_id: int, roles: frozenset[str
     space = facts.spaces.get(scan.space_id)
     if space is None:
         return _denied(Reason.UNKNOWN_PLACE, member_id)
-    own = _first_own(facts.bookings_within(scan.space_id, scan.now), member_id)
+    own = _first_own(facts.bookings_within(scan.space_id, scan.now, member_id), member_id)
     if own is not None:
         return Decision(True, Reason.GRANTED_BOOKING, member_id, own.id, check_in=True)
     if roles & STAFF_ROLES:

@@ -125,7 +125,8 @@ class DoorController:
             self._pulses[door_id] = time.monotonic() + length + _PULSE_GRACE_SECONDS
             self._sent.pop(door_id, None)
         sent = self._hub.try_send(door_id, Unlock(length))
-        self._wake.set()
+        if not self._hub.bridge_of(entry.ref).relocks_itself(entry.ref):
+            self._wake.set()  # so the loop wakes up for the Lock() at the end of the pulse
         return sent
 
     def run_pass(self, now: datetime | None = None) -> list[tuple[int, str]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -22,6 +22,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from tierslieu.booking.rules import BookingRules, EffectiveRules, merge_rules
 from tierslieu.booking.schedule import Schedule
 from tierslieu.db.types import utcnow
+from tierslieu.hardware.quiet import QuietGate
 from tierslieu.models import Badge, Booking, Member, Resource, Space
 from tierslieu.models.access import DoorOverride
 from tierslieu.runtime import Runtime
@@ -106,20 +107,39 @@ class SiteFacts:
     def is_within(self, space_id: int, outer_id: int) -> bool:
         return outer_id in self.ancestors(space_id)
 
-    def resource_ids_within(self, space_id: int) -> set[int]:
-        return {
-            rid
-            for rid, res in self.resources.items()
-            if res.parent_id is not None and self.is_within(res.parent_id, space_id)
-        }
+    def __post_init__(self) -> None:
+        # Indexes for the hot path, built once per snapshot (the dataclass is frozen).
+        by_member: dict[int, list[BookingWindow]] = {}
+        by_resource: dict[int, list[BookingWindow]] = {}
+        for booking in self.bookings:
+            by_member.setdefault(booking.member_id, []).append(booking)
+            by_resource.setdefault(booking.resource_id, []).append(booking)
+        within: dict[int, set[int]] = {}
+        for rid, res in self.resources.items():
+            for space_id in self.ancestors(res.parent_id) if res.parent_id is not None else ():
+                within.setdefault(space_id, set()).add(rid)
+        object.__setattr__(self, "_by_member", by_member)
+        object.__setattr__(self, "_by_resource", by_resource)
+        object.__setattr__(self, "_within", {k: frozenset(v) for k, v in within.items()})
 
-    def bookings_within(self, space_id: int, now: datetime) -> list[BookingWindow]:
-        """Bookings giving access now to a resource in the space or a space inside it."""
+    def resource_ids_within(self, space_id: int) -> frozenset[int]:
+        within: dict[int, frozenset[int]] = getattr(self, "_within")  # noqa: B009 - set in __post_init__
+        return within.get(space_id, frozenset())
+
+    def bookings_within(self, space_id: int, now: datetime, member_id: int | None = None) -> list[BookingWindow]:
+        """Bookings giving access now to a resource in the space or a space inside it
+        (only ``member_id``'s when given)."""
         inside = self.resource_ids_within(space_id)
-        return [b for b in self.bookings if b.resource_id in inside and b.open_at(now)]
+        if member_id is not None:
+            by_member: dict[int, list[BookingWindow]] = getattr(self, "_by_member")  # noqa: B009
+            candidates: Sequence[BookingWindow] = by_member.get(member_id, ())
+        else:
+            candidates = self.bookings
+        return [b for b in candidates if b.resource_id in inside and b.open_at(now)]
 
     def bookings_of(self, resource_id: int, now: datetime) -> list[BookingWindow]:
-        return [b for b in self.bookings if b.resource_id == resource_id and b.open_at(now)]
+        by_resource: dict[int, list[BookingWindow]] = getattr(self, "_by_resource")  # noqa: B009
+        return [b for b in by_resource.get(resource_id, ()) if b.open_at(now)]
 
 
 def _place(kind: str, rules: EffectiveRules, row_id: int, parent_id: int | None) -> PlaceFacts:
@@ -206,8 +226,9 @@ class FactsCache:
 
     name = "access-facts"
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, quiet: QuietGate | None = None) -> None:
         self._runtime = runtime
+        self._quiet = quiet
         self._facts = SiteFacts()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -259,4 +280,6 @@ class FactsCache:
 
     def _loop(self) -> None:
         while not self._stopping.wait(self._runtime.settings.access_refresh_seconds):
+            if self._quiet is not None:
+                self._quiet.wait(self._stopping)
             self.refresh()

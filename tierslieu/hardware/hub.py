@@ -36,6 +36,7 @@ from devices.model import (
 from devices.transport import Transport, TransportError
 from firmware_bridges import BRIDGES, Bridge
 from tierslieu.db.types import utcnow
+from tierslieu.hardware.quiet import QuietGate
 from tierslieu.hardware.registry import DeviceRegistry, RegisteredDevice, load_registry
 from tierslieu.hardware.state import DeviceState, StateBook, load_states, write_states
 from tierslieu.runtime import Runtime
@@ -94,6 +95,8 @@ class DeviceHub:
         self._stopping = threading.Event()
         self._flusher: threading.Thread | None = None
         self._flush_seconds = runtime.settings.device_flush_seconds
+        # Background database work waits for a pause in the message stream (see quiet.py).
+        self.quiet = QuietGate()
         # Registered at once (no I/O): the transport may deliver a persistent session's queued
         # messages as soon as it connects, and the hub must not miss them.
         transport.add_handler(self._on_message)
@@ -152,6 +155,9 @@ class DeviceHub:
     def devices(self) -> list[DeviceRef]:
         return [entry.ref for entry in self._registry.devices.values()]
 
+    def bridge_of(self, device: DeviceRef) -> Bridge:
+        return self._bridges[device.bridge]
+
     def state(self, device_id: int) -> DeviceState | None:
         return self._states.get(device_id)
 
@@ -193,6 +199,7 @@ class DeviceHub:
     # -- incoming --------------------------------------------------------------------------
 
     def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        self.quiet.touch()
         self._count("received")
         if len(payload) > MAX_PAYLOAD_BYTES:
             self._count("oversized")
@@ -248,4 +255,5 @@ class DeviceHub:
 
     def _flush_loop(self) -> None:
         while not self._stopping.wait(self._flush_seconds):
+            self.quiet.wait(self._stopping)
             self.flush()

@@ -103,7 +103,7 @@ def build_device_stack(runtime: Runtime, transport: Transport) -> DeviceStack:
     """Hub, access facts, access and door controllers over one transport, registered in
     ``runtime.services``."""
     hub = DeviceHub(runtime, transport)
-    facts = FactsCache(runtime)
+    facts = FactsCache(runtime, hub.quiet)
     doors = DoorController(runtime, hub, facts)
     access = AccessController(runtime, hub, facts, doors)
     runtime.services.update({"devices": hub, "access_facts": facts, "access": access, "doors": doors})

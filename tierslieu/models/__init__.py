@@ -29,18 +29,18 @@ from tierslieu.models.occupancy import OccupancyBucket
 from tierslieu.models.printing import PrintJob, PrintRun
 
 __all__ = [
-    "AccessEvent",
-    "DoorOverride",
     "BRIDGES",
     "DEVICE_KINDS",
     "RESOURCE_KINDS",
     "ROLES",
     "SPACE_KINDS",
+    "AccessEvent",
     "ApiToken",
     "Badge",
     "Booking",
     "BookingSeries",
     "Device",
+    "DoorOverride",
     "Member",
     "OccupancyBucket",
     "PrintJob",

@@ -18,8 +18,9 @@ ACTIVE_STATUSES = ("pending", "confirmed", "checked_in")
 
 
 def _instant(name: str | None = None, *, nullable: bool = False) -> Any:
-    column: Column[Any] = Column(name, UTCDateTime(), nullable=nullable) if name else Column(UTCDateTime(), nullable=nullable)
-    return Field(default=None, sa_column=column)
+    if name is None:
+        return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable))
+    return Field(default=None, sa_column=Column(name, UTCDateTime(), nullable=nullable))
 
 
 class BookingSeries(SQLModel, table=True):

@@ -189,6 +189,16 @@ def revoke_tokens(session: Session, member: Member, *, kind: str | None = None) 
     session.flush()
 
 
+def ensure_can_manage(actor: Member, member: Member) -> None:
+    """Staff may not take over an administrator's account (password, roles, badges, state)."""
+    if "admin" in member.roles and "admin" not in actor.roles and actor.id != member.id:
+        raise PermissionDenied(
+            "cannot_change_admin",
+            "Seul un administrateur peut modifier un administrateur.",
+            "Only an administrator may change an administrator.",
+        )
+
+
 def ensure_can_grant(actor_roles: Iterable[str], roles: Iterable[str]) -> None:
     """Only an admin may hand out the admin role."""
     if "admin" in roles and "admin" not in actor_roles:

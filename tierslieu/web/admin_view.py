@@ -13,6 +13,7 @@ from tierslieu.services import members as member_service
 
 __all__ = ["DashboardCounts", "dashboard_counts", "pending_bookings"]
 
+
 @dataclass(frozen=True)
 class DashboardCounts:
     members: int

@@ -100,5 +100,7 @@ def build_grids(
         taken = store.clashing_bookings(session, resource.id, day_start, day_end, rules.buffer_minutes)
         busy = [(b.start, b.end) for b in taken]
         mine = [(b.start, b.end) for b in taken if b.member_id == member.id]
-        grids.append(ResourceGrid(resource, _cells(slot_grid(day, rules, busy, tz, now), mine), duration_choices(rules)))
+        grids.append(
+            ResourceGrid(resource, _cells(slot_grid(day, rules, busy, tz, now), mine), duration_choices(rules))
+        )
     return grids

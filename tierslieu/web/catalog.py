@@ -25,7 +25,7 @@ def extract(root: Path = WEB_DIR) -> Catalog:
     catalog = Catalog(project="tierslieu", domain="messages")
     found: Iterator[tuple[str, int, str | tuple[str, ...], list[str], str | None]] = extract_from_dir(
         str(root), METHODS, keywords=KEYWORDS, comment_tags=("TRANSLATORS:",), strip_comment_tags=True
-    )  # type: ignore[assignment]
+    )
     for filename, lineno, message, comments, context in found:
         catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     return catalog

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from tierslieu.api.i18n import SUPPORTED, pick_language
 from tierslieu.booking import wording
 
-__all__ = ["LANG_COOKIE", "LOCALE_DIR", "SUPPORTED", "Catalogues", "Formatter", "N_", "choose_language"]
+__all__ = ["LANG_COOKIE", "LOCALE_DIR", "N_", "SUPPORTED", "Catalogues", "Formatter", "choose_language"]
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANG_COOKIE = "tierslieu_lang"
@@ -90,7 +90,7 @@ class Formatter:
     def time(self, moment: datetime) -> str:
         return format_datetime(moment, "HH:mm", tzinfo=self.tz, locale=self.locale)
 
-    def datetime(self, moment: datetime) -> str:
+    def when(self, moment: datetime) -> str:
         """``mardi 14 juillet 2026 à 10:00``, for lists and messages."""
         return f"{self.day(moment)} {'à' if self.lang == 'fr' else 'at'} {self.time(moment)}"
 
@@ -98,7 +98,7 @@ class Formatter:
         """``mardi 14 juillet 2026, 10:00–12:00`` (or both days when it spans midnight)."""
         if self._local(start).date() == self._local(end).date():
             return f"{self.day(start)}, {self.time(start)}–{self.time(end)}"
-        return f"{self.datetime(start)} – {self.datetime(end)}"
+        return f"{self.when(start)} – {self.when(end)}"
 
     def duration(self, minutes: float) -> str:
         return wording.duration_en(minutes) if self.lang == "en" else wording.duration_fr(minutes)
@@ -107,6 +107,6 @@ class Formatter:
         return self._local(moment).date().isoformat()
 
 
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark for extraction"
+def N_(message: str) -> str:
     """Mark a message for the catalogue where it is defined; it is translated where shown."""
     return message

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, Request, status
+from fastapi import APIRouter, Body, Depends, Query, status
 from pydantic import AwareDatetime
 
-from tierslieu.api.deps import EVERYONE, MAX_ID, STAFF, IdPath, RuntimeDep, SessionDep
-from tierslieu.api.i18n import pick_language
+from tierslieu.api.deps import EVERYONE, MAX_ID, STAFF, IdPath, LanguageDep, RuntimeDep, SessionDep
 from tierslieu.api.schemas.bookings import (
     BookingCheck,
     BookingCreate,
@@ -27,20 +26,15 @@ from tierslieu.api.schemas.bookings import (
     WaitlistCreate,
     WaitlistPublic,
 )
-from tierslieu.api.write_gate import WRITE_GATE
 from tierslieu.booking import lifecycle, service, waitlist
 from tierslieu.booking.rules import Verdict
 from tierslieu.db.types import utcnow
 from tierslieu.models import Booking, Member, WaitlistEntry
 
-router = APIRouter(prefix="/bookings", tags=["bookings"], dependencies=[WRITE_GATE])
+router = APIRouter(prefix="/bookings", tags=["bookings"])
 
 
-def _language(request: Request) -> str:
-    return pick_language(request.headers.get("accept-language"))
-
-
-Language = Annotated[str, Depends(_language)]
+Language = LanguageDep
 Decision = Annotated[DecisionBody | None, Body()]
 
 

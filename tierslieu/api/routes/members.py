@@ -97,15 +97,10 @@ def update_member(
             "Vous ne pouvez pas modifier vos propres rôles ni l'état de votre compte.",
             "You cannot change your own roles or account state.",
         )
+    member_service.ensure_can_manage(actor, member)
     if "roles" in changes:
         changes["roles"] = [r.value if hasattr(r, "value") else r for r in changes["roles"]]
         member_service.ensure_can_grant(actor.roles, changes["roles"])
-        if "admin" in member.roles and "admin" not in actor.roles:
-            raise PermissionDenied(
-                "cannot_change_admin",
-                "Seul un administrateur peut modifier un administrateur.",
-                "Only an administrator may change an administrator.",
-            )
     if "email" in changes:
         changes["email"] = str(changes["email"])
     member_service.update_member(session, runtime.secrets, member, **changes)
@@ -116,10 +111,12 @@ def update_member(
     "/{member_id}/badges",
     response_model=BadgePublic,
     status_code=status.HTTP_201_CREATED,
-    dependencies=[Depends(STAFF)],
 )
-def add_badge(member_id: IdPath, body: BadgeCreate, session: SessionDep) -> BadgePublic:
+def add_badge(
+    member_id: IdPath, body: BadgeCreate, session: SessionDep, actor: Member = Depends(STAFF)
+) -> BadgePublic:
     member = member_service.get_member(session, member_id)
+    member_service.ensure_can_manage(actor, member)
     badge = member_service.add_badge(session, member, body.uid, label=body.label)
     return BadgePublic(uid=badge.uid, label=badge.label)
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
-from tierslieu.api.deps import Allow, RuntimeDep
-from tierslieu.api.i18n import pick_language
+from tierslieu.api.deps import Allow, RuntimeDep, request_language
 from tierslieu.api.schemas.occupancy import SpaceOccupancyPublic
 from tierslieu.occupancy.service import current_statuses
 from tierslieu.occupancy.stream import StreamOptions, occupancy_events
@@ -21,14 +20,10 @@ router = APIRouter(prefix="/occupancy", tags=["occupancy"])
 OCCUPANCY_VIEWERS = Allow("admin", "staff", "animator")
 
 
-def _language(request: Request) -> str:
-    return pick_language(request.headers.get("accept-language"))
-
-
 @router.get("", response_model=list[SpaceOccupancyPublic], dependencies=[Depends(OCCUPANCY_VIEWERS)])
 def list_occupancy(request: Request, runtime: RuntimeDep) -> list[SpaceOccupancyPublic]:
     """Every space, parents first: presence, people, bookings running now, devices, alerts."""
-    language = _language(request)
+    language = request_language(request)
     return [SpaceOccupancyPublic.model_validate(s.to_dict(language)) for s in current_statuses(runtime)]
 
 
@@ -48,7 +43,7 @@ def stream_occupancy(request: Request, runtime: RuntimeDep) -> StreamingResponse
     """Server-Sent Events: the snapshot first, then every change (EventSource reconnects)."""
     settings = runtime.settings
     options = StreamOptions(
-        locale=_language(request),
+        locale=request_language(request),
         follow="text/event-stream" in request.headers.get("accept", ""),
         keepalive_seconds=settings.occupancy_keepalive_seconds,
         max_seconds=settings.occupancy_stream_max_seconds,

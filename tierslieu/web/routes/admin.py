@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from tierslieu.api.deps import STAFF, IdPath, SessionDep
 from tierslieu.db.types import utcnow
-from tierslieu.errors import InvalidInput, PermissionDenied, TiersLieuError
+from tierslieu.errors import InvalidInput, TiersLieuError
 from tierslieu.hardware.audit import last_unknown_badge
 from tierslieu.models import ROLES, Member
 from tierslieu.services import devices as device_service
@@ -39,7 +39,9 @@ _MESSAGES = {
 
 @router.get("")
 def dashboard(page: PageDep, session: SessionDep) -> Response:
-    return page.render("admin/index.html", title=page.gettext("Administration"), counts=dashboard_counts(session, page.actor))
+    return page.render(
+        "admin/index.html", title=page.gettext("Administration"), counts=dashboard_counts(session, page.actor)
+    )
 
 
 def _notice(page: Page) -> str | None:
@@ -52,7 +54,9 @@ def members(page: PageDep, session: SessionDep, q: str = "") -> Response:
     return _members_page(page, session, q=q)
 
 
-def _members_page(page: Page, session: Session, *, q: str = "", error: str | None = None, status: int = 200) -> Response:
+def _members_page(
+    page: Page, session: Session, *, q: str = "", error: str | None = None, status: int = 200
+) -> Response:
     needle = q.strip().lower()
     found = [m for m in member_service.list_members(session) if needle in f"{m.name} {m.email}".lower()]
     return page.render(
@@ -95,16 +99,6 @@ def create_member(
     return page.redirect(f"/admin/membres/{member.id}?message=cree")
 
 
-def _check_may_manage(actor: Member, member: Member) -> None:
-    """Staff may not take over an administrator's account (password, roles, badges)."""
-    if "admin" in member.roles and "admin" not in actor.roles:
-        raise PermissionDenied(
-            "cannot_change_admin",
-            "Seul un administrateur peut modifier un administrateur.",
-            "Only an administrator may change an administrator.",
-        )
-
-
 def _member_page(
     page: Page,
     session: Session,
@@ -144,7 +138,7 @@ def _member_action(
     """Run one change on a member; on refusal, show the page again with the error by its form."""
     member = member_service.get_member(session, member_id)
     try:
-        _check_may_manage(page.actor, member)
+        member_service.ensure_can_manage(page.actor, member)
         action(member)
     except TiersLieuError as exc:
         session.rollback()
@@ -194,8 +188,10 @@ def add_badge(
 
 
 @router.post("/membres/{member_id}/badges/scan")
-def scan_badge(page: PageDep, session: SessionDep, member_id: IdPath, device_id: Annotated[int, Form()] = 0) -> Response:
-    """"Scan now": the member presents the badge on a reader; we take the last unknown scan there."""
+def scan_badge(
+    page: PageDep, session: SessionDep, member_id: IdPath, device_id: Annotated[int, Form()] = 0
+) -> Response:
+    """ "Scan now": the member presents the badge on a reader; we take the last unknown scan there."""
 
     def assign(member: Member) -> None:
         scan = last_unknown_badge(session, device_id, since=utcnow() - SCAN_WINDOW)
@@ -270,7 +266,7 @@ def password_link(page: PageDep, session: SessionDep, member_id: IdPath) -> Resp
     """A one-time link the member opens to choose a password (given on paper or by e-mail)."""
     member = member_service.get_member(session, member_id)
     try:
-        _check_may_manage(page.actor, member)
+        member_service.ensure_can_manage(page.actor, member)
     except TiersLieuError as exc:
         return _member_page(page, session, member_id, errors={"password": exc.message(page.lang)}, status=exc.status)
     base = str(page.request.base_url).rstrip("/")

@@ -24,7 +24,9 @@ router = APIRouter(prefix="/admin", dependencies=[Depends(STAFF)])
 
 def _spaces_page(page: Page, session: Session, *, errors: dict[int, str] | None = None, status: int = 200) -> Response:
     spaces = space_service.list_spaces(session)
-    effective = {s.id: space_service.space_rules(session, s).model_dump(mode="json", exclude_defaults=True) for s in spaces}
+    effective = {
+        s.id: space_service.space_rules(session, s).model_dump(mode="json", exclude_defaults=True) for s in spaces
+    }
     return page.render(
         "admin/spaces.html",
         status=status,
@@ -57,7 +59,9 @@ def save_rules(page: PageDep, session: SessionDep, space_id: IdPath, rules: Anno
                 f"Not valid JSON (line {exc.lineno}): {exc.msg}.",
             ) from exc
         if not isinstance(parsed, dict):
-            raise InvalidInput("invalid_rules", "Les règles doivent être un objet JSON.", "Rules must be a JSON object.")
+            raise InvalidInput(
+                "invalid_rules", "Les règles doivent être un objet JSON.", "Rules must be a JSON object."
+            )
         space.rules = space_service.validate_rules(parsed)
         session.add(space)
         session.flush()

@@ -61,7 +61,9 @@ def _render(
     grids = build_grids(session, page.actor, resources, day, tz, now)
     for grid in grids:
         grid.error = (errors or {}).get(grid.resource.id or 0)
-    all_resources = [r for r in space_service.list_resources(session, space_id=space_id) if r.active] if space_id else []
+    all_resources = (
+        [r for r in space_service.list_resources(session, space_id=space_id) if r.active] if space_id else []
+    )
     return page.render(
         "book.html",
         status=status,
@@ -117,7 +119,8 @@ def book(
             page,
             session,
             space_id=espace,
-            resource_id=ressource,
+            # Show the refused resource's grid even when the form named no space.
+            resource_id=ressource if ressource is not None or espace is not None else resource_id,
             day_text=jour,
             errors={resource_id: message},
             status=status,

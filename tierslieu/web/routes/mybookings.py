@@ -106,7 +106,9 @@ def cancel(page: PageDep, session: SessionDep, booking_id: IdPath) -> Response:
 @router.post("/{booking_id}/presence")
 def check_in(page: PageDep, session: SessionDep, booking_id: IdPath) -> Response:
     events = page.runtime.events
-    return _act(page, session, lambda me: lifecycle.checkin(session, me, booking_id, now=utcnow(), events=events), "presence")
+    return _act(
+        page, session, lambda me: lifecycle.checkin(session, me, booking_id, now=utcnow(), events=events), "presence"
+    )
 
 
 @router.post("/serie/{series_id}/annuler")

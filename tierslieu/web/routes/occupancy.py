@@ -20,7 +20,11 @@ from tierslieu.web.page import Page, PageDep
 
 router = APIRouter(prefix="/occupation", dependencies=[Depends(OCCUPANCY_VIEWERS)])
 
-_DONE = {"unlock": N_("The door is held open."), "lock": N_("The door is held locked."), "auto": N_("The door is back to automatic.")}
+_DONE = {
+    "unlock": N_("The door is held open."),
+    "lock": N_("The door is held locked."),
+    "auto": N_("The door is back to automatic."),
+}
 
 
 def _render(page: Page, template: str, *, error: str | None = None, status: int = 200) -> Response:
@@ -48,7 +52,9 @@ def cards(page: PageDep) -> Response:
 
 
 @router.post("/portes/{device_id}", dependencies=[Depends(STAFF)])
-def command_door(page: PageDep, session: SessionDep, device_id: IdPath, action: Annotated[str, Form()] = "") -> Response:
+def command_door(
+    page: PageDep, session: SessionDep, device_id: IdPath, action: Annotated[str, Form()] = ""
+) -> Response:
     """Hold a door open or locked, or give it back to the controller (same service as the API)."""
     try:
         device = device_service.get_device(session, device_id)

@@ -118,7 +118,9 @@ def confirm(page: PageDep, session: SessionDep, ticket: Annotated[str, Form()] =
             copies=int(fields["copies"]),
             note=str(fields["note"]),
         )
-        queue_service.submit_job(session, store, page.actor, request, max_bytes=settings.max_upload_bytes, tz=settings.tz)
+        queue_service.submit_job(
+            session, store, page.actor, request, max_bytes=settings.max_upload_bytes, tz=settings.tz
+        )
     except TiersLieuError as exc:
         return _failed(page, session, exc)
     wake_dispatcher(page.runtime.services)

@@ -54,7 +54,9 @@ def _booked_hours(session: Session, actor: Member, start: datetime, end: datetim
     return round(seconds / 3600, 1)
 
 
-def _rows(session: Session, actor: Member, fmt: Formatter, periods: list[tuple[date, date]], label: str) -> list[dict[str, object]]:
+def _rows(
+    session: Session, actor: Member, fmt: Formatter, periods: list[tuple[date, date]], label: str
+) -> list[dict[str, object]]:
     tz = fmt.tz
     rows = []
     for first, after in periods:
@@ -85,7 +87,13 @@ def _charts(prefix: str, rows: list[dict[str, object]], titles: tuple[str, str, 
 
 def _report(page: PageDep, session: Session) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
     today = utcnow().astimezone(page.runtime.settings.tz).date()
-    weeks = _rows(session, page.actor, page.fmt, _periods(_week_starts(today), _week_starts(today)[-1] + timedelta(weeks=1)), "week")
+    weeks = _rows(
+        session,
+        page.actor,
+        page.fmt,
+        _periods(_week_starts(today), _week_starts(today)[-1] + timedelta(weeks=1)),
+        "week",
+    )
     months_first = _month_starts(today)
     following = date(today.year + (today.month == 12), today.month % 12 + 1, 1)
     months = _rows(session, page.actor, page.fmt, _periods(months_first, following), "%m/%Y")
@@ -101,8 +109,12 @@ def reports(page: PageDep, session: SessionDep) -> Response:
         title=_("Reports"),
         weeks=weeks,
         months=months,
-        week_charts=_charts("semaine", weeks, (_("Booked hours per week"), _("Prints per week"), _("Print hours per week"))),
-        month_charts=_charts("mois", months, (_("Booked hours per month"), _("Prints per month"), _("Print hours per month"))),
+        week_charts=_charts(
+            "semaine", weeks, (_("Booked hours per week"), _("Prints per week"), _("Print hours per week"))
+        ),
+        month_charts=_charts(
+            "mois", months, (_("Booked hours per month"), _("Prints per month"), _("Print hours per month"))
+        ),
         year_start=date(utcnow().year, 1, 1),
         today=utcnow().astimezone(page.runtime.settings.tz).date(),
     )

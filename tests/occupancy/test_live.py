@@ -1,0 +1,137 @@
+"""The whole service under uvicorn on a real Mosquitto broker: a sensor message travels
+broker -> hub -> tracker -> SSE stream, and Home Assistant finds its discovery configs."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import create_user, make_settings
+from tests.occupancy.mqtt_client import TestClient
+from tests.occupancy.site import load_trilport
+from tests.support.mosquitto import MosquittoServer
+from tests.support.server import LiveServer, live_server
+from tierslieu.api import create_app
+from tierslieu.migrations import upgrade_database
+from tierslieu.runtime import Runtime
+
+REQUIRED_KEYS = {"name", "unique_id", "state_topic", "availability_topic", "device", "value_template"}
+
+
+@pytest.fixture(scope="module")
+def service(mosquitto: MosquittoServer) -> Iterator[tuple[LiveServer, dict[str, dict[str, str]], Any]]:
+    tmp = Path(tempfile.mkdtemp(prefix="tierslieu-occupancy-"))
+    url = f"sqlite:///{tmp / 'live.db'}"
+    upgrade_database(url)
+    settings = make_settings(
+        url, tmp, run_background=True, mqtt_url=mosquitto.url, mqtt_client_id=f"tl-{uuid.uuid4().hex[:8]}",
+        occupancy_keepalive_seconds=0.5, occupancy_debounce_seconds=0.05,
+    )
+    # Everything written before the service starts: its background writers would make SQLite
+    # refuse create_user's deferred write transaction.
+    loader = Runtime.create(settings)
+    ids = load_trilport(loader)
+    staff = create_user(loader, "staff", email="sse-staff@trilport.test")
+    member = create_user(loader, "member", email="sse-member@trilport.test")
+    loader.db.dispose()
+    with live_server(create_app(settings, migrate=False)) as server:
+        yield server, {"staff": staff.headers, "member": member.headers}, ids
+
+
+def _frames(response: httpx.Response) -> Iterator[tuple[str, str]]:
+    """(event name, data) per SSE frame; comments come out as ("comment", text)."""
+    event, data = "message", []
+    for line in response.iter_lines():
+        if line.startswith(":"):
+            yield "comment", line[1:].strip()
+        elif line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].strip())
+        elif line == "" and data:
+            yield event, "\n".join(data)
+            event, data = "message", []
+
+
+Service = tuple[LiveServer, dict[str, dict[str, str]], Any]
+
+
+def test_stream_pushes_sensor_changes(service: Service, mosquitto: MosquittoServer) -> None:
+    server, users, ids = service
+    headers = users["staff"]
+    fablab = ids.spaces["FabLab"]
+    device = TestClient(mosquitto.port)
+    try:
+        with httpx.stream("GET", f"{server.url}/api/v1/occupancy/stream", timeout=20,
+                          headers={**headers, "Accept": "text/event-stream"}) as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            frames = _frames(response)
+            name, data = next(frames)
+            assert name == "snapshot"
+            snapshot = {s["space_id"]: s for s in json.loads(data)["spaces"]}
+            assert snapshot[fablab]["occupied"] is False
+            device.publish("zigbee2mqtt/presence_fablab", b'{"occupancy":true,"battery":88}')
+            seen_comment = False
+            for name, data in frames:
+                if name == "comment":
+                    seen_comment = True
+                    continue
+                body = json.loads(data)
+                if name == "space" and body["space_id"] == fablab and body["occupied"]:
+                    break
+            device.publish("zigbee2mqtt/presence_fablab", b'{"occupancy":false}')
+            for name, _data in frames:  # keep-alives keep coming while nothing happens
+                if name == "comment":
+                    seen_comment = True
+                    break
+            assert seen_comment
+    finally:
+        device.close()
+
+
+def test_plain_get_of_the_stream_ends_after_the_snapshot(service: Service) -> None:
+    server, users, _ids = service
+    headers = users["staff"]
+    response = httpx.get(f"{server.url}/api/v1/occupancy/stream", headers=headers, timeout=10)
+    assert response.status_code == 200
+    assert response.text.startswith("event: snapshot")
+    refused = httpx.get(f"{server.url}/api/v1/occupancy/stream", timeout=10,
+                        headers={**users["member"], "Accept": "text/event-stream"})
+    assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+    assert httpx.get(f"{server.url}/api/v1/occupancy/stream", timeout=10).status_code == 401
+
+
+def test_home_assistant_finds_spaces_and_doors(service: Service, mosquitto: MosquittoServer) -> None:
+    _server, _headers, ids = service
+    watcher = TestClient(mosquitto.port, subscribe="homeassistant/#")
+    states = TestClient(mosquitto.port, subscribe="tierslieu/#")
+    try:
+        expected = {f"homeassistant/binary_sensor/tierslieu_{sid}_occupancy/config" for sid in ids.spaces.values()}
+        expected |= {f"homeassistant/sensor/tierslieu_{sid}_people/config" for sid in ids.spaces.values()}
+        entrance = ids.devices["Porte d'entrée"]
+        expected |= {f"homeassistant/binary_sensor/tierslieu_door_{entrance}_lock/config",
+                     f"homeassistant/binary_sensor/tierslieu_door_{entrance}_open/config"}
+        seen = watcher.wait_for(lambda got: expected <= set(got))
+        for topic in expected:
+            config = json.loads(seen[topic])
+            assert set(config) >= REQUIRED_KEYS, topic
+            assert config["availability_topic"].endswith("/status")
+            assert config["device"]["identifiers"]
+        status_topic = json.loads(seen[next(iter(expected))])["availability_topic"]
+        fablab = ids.spaces["FabLab"]
+        got = states.wait_for(lambda got: status_topic in got and f"tierslieu/occupancy/{fablab}/state" in got)
+        assert got[status_topic] == b"online"
+        state = json.loads(got[f"tierslieu/occupancy/{fablab}/state"])
+        assert {"occupied", "people", "capacity"} <= set(state)
+        assert json.loads(got[f"tierslieu/doors/{entrance}/state"]).keys() >= {"locked", "open", "online"}
+    finally:
+        watcher.close()
+        states.close()

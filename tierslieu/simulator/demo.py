@@ -1,0 +1,34 @@
+"""Demo people for `tierslieu demo`: a few members with badges the simulated readers can scan."""
+
+from __future__ import annotations
+
+import contextlib
+
+from tierslieu.errors import TiersLieuError
+from tierslieu.runtime import Runtime
+from tierslieu.services import members as member_service
+
+__all__ = ["DEMO_PEOPLE", "ensure_demo_people"]
+
+# (name, e-mail, roles, badge UID); the password is only for trying the web app locally.
+DEMO_PEOPLE = (
+    ("Camille Martin", "camille.demo@trilport.test", ["member"], "74103794"),
+    ("Karim Benali", "karim.demo@trilport.test", ["animator"], "A1B2C3D4"),
+    ("Sophie Leroy", "sophie.demo@trilport.test", ["staff"], "5E6F7081"),
+)
+DEMO_PASSWORD = "demo-trilport"
+
+
+def ensure_demo_people(runtime: Runtime) -> list[str]:
+    """Create the demo members and badges that do not exist yet; return every demo badge UID."""
+    with runtime.db.session(write=True) as session:
+        for name, email, roles, uid in DEMO_PEOPLE:
+            member = member_service.find_by_email(session, email)
+            if member is None:
+                member = member_service.create_member(
+                    session, runtime.secrets, name=name, email=email, roles=roles, password=DEMO_PASSWORD
+                )
+            with contextlib.suppress(TiersLieuError):  # idempotent; a badge given to someone else stays theirs
+                member_service.add_badge(session, member, uid, label="démo")
+        session.commit()
+    return [uid for *_rest, uid in DEMO_PEOPLE]
