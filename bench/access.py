@@ -23,6 +23,7 @@ import uuid
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
@@ -44,10 +45,18 @@ SCAN_TOPIC = "tele/lecteur-bench/SENSOR"
 UNLOCK_TOPIC = "cmnd/porte-bench/POWER1"
 
 
+def _no_delay(client: paho.Client, userdata: Any, sock: Any) -> None:
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def _answer(client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
+    client.publish(UNLOCK_TOPIC, b"ON", qos=1)
+
+
 def _paho(url_port: int, name: str) -> paho.Client:
     client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"{name}-{uuid.uuid4().hex[:6]}")
     # TCP_NODELAY, as in our transport; set before connect() opens the socket.
-    client.on_socket_open = lambda c, u, sock: sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    client.on_socket_open = _no_delay
     client.connect("127.0.0.1", url_port)
     client.loop_start()
     return client
@@ -94,7 +103,7 @@ class Prober:
 
 def floor(port: int, uids: list[str]) -> list[float]:
     responder = _paho(port, "floor")
-    responder.on_message = lambda c, u, m: c.publish(UNLOCK_TOPIC, b"ON", qos=1)
+    responder.on_message = _answer
     responder.subscribe(SCAN_TOPIC, 1)
     prober = Prober(port)
     try:

@@ -85,18 +85,19 @@ def build_site(runtime: Runtime, *, open_hours: dict[str, list[str]] | None = No
         r["visio"] = _add(session, Resource(name="Visio R", kind="room", space_id=s["visio"]))
         r["desk"] = _add(session, Resource(name="Poste 1", kind="desk", space_id=s["cowork"]))
         d = site.devices
-        for name, kind, bridge, address, space, extra in [
-            ("entrance_door", "door", "tasmota", "porte-entree", "building", {}),
-            ("entrance_reader", "badge_reader", "tasmota", "lecteur-entree", "building", {}),
-            ("entrance_contact", "contact_sensor", "zigbee2mqtt", "contact_entree", "building", {}),
-            ("room_door", "door", "zigbee2mqtt", "serrure_salle", "room", {}),
-            ("room_reader", "badge_reader", "tasmota", "lecteur-salle", "room", {}),
-            ("visio_door", "door", "tasmota", "porte-visio", "visio", {}),
-            ("mairie_reader", "badge_reader", "tasmota", "lecteur-mairie", "mairie", {}),
+        extra: dict[str, Any] = {}
+        for name, kind, bridge, address, space in [
+            ("entrance_door", "door", "tasmota", "porte-entree", "building"),
+            ("entrance_reader", "badge_reader", "tasmota", "lecteur-entree", "building"),
+            ("entrance_contact", "contact_sensor", "zigbee2mqtt", "contact_entree", "building"),
+            ("room_door", "door", "zigbee2mqtt", "serrure_salle", "room"),
+            ("room_reader", "badge_reader", "tasmota", "lecteur-salle", "room"),
+            ("visio_door", "door", "tasmota", "porte-visio", "visio"),
+            ("mairie_reader", "badge_reader", "tasmota", "lecteur-mairie", "mairie"),
         ]:
             d[name] = _add(
                 session,
-                Device(name=name, kind=kind, bridge=bridge, address=address, space_id=s[space], options=extra),
+                Device(name=name, kind=kind, bridge=bridge, address=address, space_id=s[space], options=dict(extra)),
             )
         d["desk_reader"] = _add(
             session,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,7 +22,7 @@ ROOM_R, DESK, DESK_WALKIN = 10, 11, 12
 ALICE, BOB, SAM, MONA, GONE = 100, 101, 102, 103, 104
 
 
-def place(pid: int, kind: str, parent: int | None, *levels: dict[str, object]) -> PlaceFacts:
+def place(pid: int, kind: str, parent: int | None, *levels: Mapping[str, object]) -> PlaceFacts:
     rules = merge_rules(*(BookingRules.model_validate(level) for level in levels))
     return PlaceFacts(pid, kind, rules, rules.schedule, parent)
 

@@ -13,7 +13,8 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from tests.cli.test_cli import ROOT, TRILPORT, env, run  # noqa: F401 - env is a fixture
+from tests.cli.test_cli import ROOT, TRILPORT, run
+from tests.cli.test_cli import env as env  # the fixture
 from tests.hardware.fakes import Inbox, client
 from tests.support.postgres import free_port
 from tierslieu.models import Badge, Member
@@ -36,7 +37,7 @@ def _give_badge(data_dir: Path) -> None:
         runtime.db.dispose()
 
 
-def test_serve_with_embedded_broker_opens_the_entrance_for_staff(env: dict[str, str], tmp_path: Path) -> None:
+def test_serve_with_embedded_broker_opens_the_entrance_for_staff(env: dict[str, str]) -> None:
     data_dir = Path(env["TIERSLIEU_DATA_DIR"])
     assert run(env, "site", "load", str(TRILPORT)).returncode == 0
     created = run(
@@ -74,7 +75,7 @@ def test_serve_with_embedded_broker_opens_the_entrance_for_staff(env: dict[str, 
         assert observer.wait_connected(10)
         time.sleep(0.5)  # the subscription is in place
         observer.publish("entree-lecteur/text_sensor/badge/state", STAFF_UID.encode())
-        assert inbox.wait_for(lambda messages: any(b"\"toggle_after\":5" in p for _, p in messages), timeout=20)
+        assert inbox.wait_for(lambda messages: any(b'"toggle_after":5' in p for _, p in messages), timeout=20)
         observer.stop(timeout=2)
     finally:
         proc.send_signal(signal.SIGINT)

@@ -7,8 +7,11 @@ import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlmodel import select
@@ -103,10 +106,26 @@ def test_refusal_shows_the_rule_message(site: Site, page: Page) -> None:
     log_in(page, site.server.url, site.member, PASSWORD)
     day = next_open_weekday(utcnow().date(), days_ahead=3)
     page.goto(f"{site.server.url}/reserver?espace={site.coworking_id}&jour={day.isoformat()}")
-    # 10:00 + the half-day length runs over the lunch closure: the engine says why.
-    page.get_by_role("button", name="10:00 — réserver Poste 2", exact=True).click()
+    # 10:00 + the half-day length would run over the lunch closure: not offered at all.
+    expect(page.get_by_role("button", name="10:00 — réserver Poste 2", exact=True)).to_have_count(0)
+    # Someone else takes 14:00 while the page is open: the engine says why in plain French.
+    api = httpx.Client(base_url=site.server.url)
+    token = api.post("/api/v1/auth/token", data={"username": site.staff, "password": PASSWORD}).json()["access_token"]
+    desk = api.get(
+        "/api/v1/resources", params={"space_id": site.coworking_id}, headers={"Authorization": f"Bearer {token}"}
+    ).json()
+    poste_2 = next(r["id"] for r in desk if r["name"] == "Poste 2")
+    start = datetime.combine(day, time(14), tzinfo=ZoneInfo("Europe/Paris"))
+    taken = api.post(
+        "/api/v1/bookings",
+        json={"resource_id": poste_2, "start": start.isoformat(), "end": (start + timedelta(hours=4)).isoformat()},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert taken.status_code == 201, taken.text
+    page.get_by_role("button", name="14:00 — réserver Poste 2", exact=True).click()
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("Impossible")
+    expect(alert).to_contain_text("réservé")
     check_page(page, "reserver-refus")
 
 

@@ -131,6 +131,8 @@ class DoorController:
 
     def run_pass(self, now: datetime | None = None) -> list[tuple[int, str]]:
         """One pass over every door; returns the (door id, wanted state) commands sent."""
+        if not self._hub.transport.connected:
+            return []  # the next connection triggers a full resync pass anyway
         now = now or utcnow()
         facts = self._facts.current
         with self._lock:

@@ -37,6 +37,7 @@ __all__ = [
     "job_id_of",
     "octoprint_name",
     "plan_queue",
+    "queue_order",
     "readiness",
     "reconcile",
 ]

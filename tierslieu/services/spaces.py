@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -13,6 +14,10 @@ from tierslieu.errors import Conflict, InvalidInput, not_found
 from tierslieu.models import RESOURCE_KINDS, SPACE_KINDS, Device, Printer, Resource, Space
 
 MAX_DEPTH = 8
+
+
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    return tuple((0, int(part)) if part.isdigit() else (1, part.casefold()) for part in re.split(r"(\d+)", text))
 
 
 def validate_rules(rules: Mapping[str, Any], patch: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -186,7 +191,8 @@ def list_resources(session: Session, *, space_id: int | None = None, kind: str |
         query = query.where(col(Resource.space_id).in_(descendants(session, space_id)))
     if kind is not None:
         query = query.where(Resource.kind == kind)
-    return session.exec(query).all()
+    # "Poste 2" before "Poste 10": people read numbers, not code points.
+    return sorted(session.exec(query).all(), key=lambda r: natural_key(r.name))
 
 
 def create_resource(

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from tierslieu.booking import store
-from tierslieu.booking.availability import DEFAULT_SLOT_MINUTES, Slot, slot_grid
+from tierslieu.booking.availability import DEFAULT_SLOT_MINUTES, Slot, free_intervals, slot_grid
 from tierslieu.booking.rules import EffectiveRules
 from tierslieu.models import Member, Resource, Space
 from tierslieu.services import spaces as space_service
@@ -69,14 +69,22 @@ def duration_choices(rules: EffectiveRules) -> list[int]:
 _STATE_OF_REASON = {"overlap": "taken", "in_the_past": "past", "min_notice": "past"}
 
 
-def _cells(slots: Sequence[Slot], mine: Sequence[tuple[datetime, datetime]]) -> list[SlotCell]:
+def _cells(
+    slots: Sequence[Slot],
+    mine: Sequence[tuple[datetime, datetime]],
+    free: Sequence[tuple[datetime, datetime]],
+    shortest: timedelta,
+) -> list[SlotCell]:
     cells = []
     for slot in slots:
         start, end, reason = slot.start, slot.end, slot.reason_code
         if any(m_start < end and start < m_end for m_start, m_end in mine):
             state = "mine"
-        elif reason is None:
+        elif reason is None and any(f_start <= start and start + shortest <= f_end for f_start, f_end in free):
             state = "free"
+        elif reason is None:
+            # Free itself, but the shortest booking from here would run into a closure or a booking.
+            state, reason = "unavailable", "too_short"
         else:
             state = _STATE_OF_REASON.get(reason, "closed")
         cells.append(SlotCell(start, end, state, reason))
@@ -100,7 +108,8 @@ def build_grids(
         taken = store.clashing_bookings(session, resource.id, day_start, day_end, rules.buffer_minutes)
         busy = [(b.start, b.end) for b in taken]
         mine = [(b.start, b.end) for b in taken if b.member_id == member.id]
-        grids.append(
-            ResourceGrid(resource, _cells(slot_grid(day, rules, busy, tz, now), mine), duration_choices(rules))
-        )
+        free = free_intervals(day_start, day_end, rules=rules, busy=busy, tz=tz)
+        durations = duration_choices(rules)
+        cells = _cells(slot_grid(day, rules, busy, tz, now), mine, free, timedelta(minutes=durations[0]))
+        grids.append(ResourceGrid(resource, cells, durations))
     return grids
