@@ -144,6 +144,11 @@ class PahoTransport:
         self._disconnected.set()
         self._started = False
         self._session_open = False  # CONNACK received; guarded by _lock, unlike `connected`
+        # Messages accepted while no session is open. paho is not given them before CONNACK:
+        # a PUBLISH racing the session resumption can make it drop the connection.
+        self._held: list[tuple[str, bytes, int, bool]] = []
+        self._publishing = False  # held messages sent and new ones go straight to paho
+        self._ready_mid: int | None = None  # the SUBSCRIBE whose SUBACK makes us `connected`
         self._has_connected = False
         self._failures = 0
         self.last_error: str | None = None
@@ -159,7 +164,7 @@ class PahoTransport:
     def unacknowledged_count(self) -> int:
         """QoS>0 messages accepted by publish() that the broker has not acknowledged yet."""
         with self._lock:
-            return len(self._unacked)
+            return len(self._unacked) + len(self._held)
 
     def add_handler(self, handler: MessageHandler) -> None:
         with self._lock:
@@ -212,6 +217,23 @@ class PahoTransport:
         validate_topic(topic)
         if qos not in (0, 1, 2):
             raise PublishRejected("publish.bad_qos", qos=qos)
+        with self._lock:
+            if not self._publishing:
+                self._hold(topic, payload, qos, retain)
+                return
+        self._send(topic, payload, qos, retain)
+
+    def _hold(self, topic: str, payload: bytes, qos: int, retain: bool) -> None:
+        """Keep a message until the session opens (caller holds the lock)."""
+        if qos == 0:
+            logger.warning("MQTT: not connected, QoS 0 message to %s dropped", topic)
+            return
+        if len(self._held) >= self.settings.max_queued_messages:
+            raise PublishRejected("publish.queue_full", topic=topic, limit=self.settings.max_queued_messages)
+        self._held.append((topic, payload, qos, retain))
+        logger.info("MQTT: not connected, message to %s queued until the broker is back", topic)
+
+    def _send(self, topic: str, payload: bytes, qos: int, retain: bool) -> None:
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
         rc = info.rc
         if qos == 0:
@@ -292,6 +314,7 @@ class PahoTransport:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_publish = self._on_publish
+        client.on_subscribe = self._on_subscribe
         return client
 
     def _on_socket_open(self, client: paho.Client, userdata: Any, sock: Any) -> None:
@@ -318,14 +341,14 @@ class PahoTransport:
             # snapshot or sees the session open and sends its own SUBSCRIBE.
             filters = list(self._filters.items())
             self._session_open = True
-            listeners = list(self._listeners)
             had_session, self._has_connected = self._has_connected, True
-        if filters:
-            client.subscribe(filters)
         client.publish(s.status_topic, ONLINE, qos=1, retain=True)
-        # Only now: whoever waited for `connected` publishes after our SUBSCRIBE is on the wire.
-        self._disconnected.clear()
-        self._connected.set()
+        if filters:
+            # `connected` waits for the SUBACK: only then does the broker route to us what
+            # others publish (their packets may reach it before our SUBSCRIBE otherwise).
+            _result, self._ready_mid = client.subscribe(filters)
+        else:
+            self._become_ready()
         logger.info(
             "MQTT: connected to %s:%d (session %s, %d subscription(s))",
             s.host, s.port, "resumed" if flags.session_present else "new", len(filters),
@@ -334,6 +357,31 @@ class PahoTransport:
             logger.warning(
                 "MQTT: the broker no longer had our session: messages sent to us while we were away are lost"
             )
+
+    def _on_subscribe(self, client: paho.Client, userdata: Any, mid: int, reasons: Any, properties: Any) -> None:
+        failed = [str(r) for r in reasons if getattr(r, "is_failure", False)]
+        if failed:
+            logger.error("MQTT: broker refused subscription(s): %s", ", ".join(failed))
+        if mid == self._ready_mid:
+            self._ready_mid = None
+            self._become_ready()
+
+    def _become_ready(self) -> None:
+        """Subscriptions are in place: send what was held, then tell everyone we are connected."""
+        while True:  # in order: what arrives while we drain is held and drained next round
+            with self._lock:
+                held, self._held = self._held, []
+                if not held:
+                    self._publishing = True
+                    listeners = list(self._listeners)
+                    break
+            for topic, payload, qos, retain in held:
+                try:
+                    self._send(topic, payload, qos, retain)
+                except PublishRejected as error:
+                    logger.error("MQTT: a message held while offline could not be sent: %s", error.message("en"))
+        self._disconnected.clear()
+        self._connected.set()
         self._notify(listeners, True)
 
     def _on_connect_fail(self, client: paho.Client, userdata: Any) -> None:
@@ -357,6 +405,8 @@ class PahoTransport:
         with self._lock:
             was_connected = self._session_open
             self._session_open = False
+            self._publishing = False
+            self._ready_mid = None
             self._connected.clear()
             self._disconnected.set()
             listeners = list(self._listeners)
