@@ -85,25 +85,23 @@ def _serve(settings: Settings, host: str, port: int, log_level: str) -> None:
     uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level.lower(), timeout_graceful_shutdown=5)
 
 
+# The Trilport description shipped beside the package (a checkout or an editable install).
+TRILPORT_SITE = Path(__file__).resolve().parents[1] / "config" / "trilport.yaml"
+
+
 @app.command()
 def demo(
-    site: Annotated[Path, typer.Option(help="fichier YAML du site")] = Path("config/trilport.yaml"),
+    site: Annotated[Path, typer.Option(help="fichier YAML du site")] = TRILPORT_SITE,
     host: Annotated[str, typer.Option(help="adresse d'écoute")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port HTTP")] = 8000,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
 ) -> None:
     """Demo: the site, three demo members with badges, and simulated devices that move."""
-    from tierslieu.migrations import upgrade_database
-    from tierslieu.runtime import Runtime
     from tierslieu.simulator.demo import DEMO_PASSWORD, DEMO_PEOPLE, ensure_demo_people
 
     settings = _settings().model_copy(update={"simulate": True, "site": site})
-    runtime = Runtime.create(settings)
-    try:
-        upgrade_database(runtime.db.url)
+    with _migrated_runtime(settings) as runtime:
         ensure_demo_people(runtime)
-    finally:
-        runtime.db.dispose()
     for name, email, roles, uid in DEMO_PEOPLE:
         _say(f"  {name} <{email}> ({', '.join(roles)}), badge {uid}, mot de passe {DEMO_PASSWORD}")
     _serve(settings, host, port, log_level)

@@ -122,3 +122,40 @@ def test_serve_with_no_environment_answers_spaces(served: tuple[str, dict[str, s
     assert {"FabLab", "Salle de visio", "Espace coworking", "Grande salle d'ateliers"} <= names
     assert httpx.get(f"{base}/api/v1/spaces").status_code == 401
     assert httpx.get(f"{base}/docs").status_code == 200
+
+
+def test_demo_runs_simulated_devices_from_any_folder(env: dict[str, str], tmp_path: Path) -> None:
+    """`tierslieu demo` from another folder: the site loads, simulated devices come online."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tierslieu", "demo", "--port", str(port)],
+        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        token = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and token is None:
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            try:
+                answer = httpx.post(
+                    f"{base}/api/v1/auth/token",
+                    data={"username": "sophie.demo@trilport.test", "password": "demo-trilport"},
+                    timeout=2,
+                )
+                token = answer.json()["access_token"] if answer.status_code == 200 else None
+            except httpx.TransportError:
+                time.sleep(0.3)
+        assert token, "the demo never answered"
+        online = 0
+        while time.monotonic() < deadline and online == 0:
+            spaces = httpx.get(f"{base}/api/v1/occupancy", headers={"Authorization": f"Bearer {token}"}).json()
+            online = sum(space["devices_online"] for space in spaces)
+            time.sleep(0.5)
+        assert online > 0, "no simulated device came online"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
