@@ -134,7 +134,8 @@ class PahoTransport:
     def __init__(self, settings: MqttSettings) -> None:
         self.settings = settings
         self._lock = threading.Lock()
-        self._handlers: list[MessageHandler] = []
+        # Replaced, never mutated: the network thread reads it without taking the lock.
+        self._handlers: tuple[MessageHandler, ...] = ()
         self._listeners: list[ConnectionListener] = []
         self._filters: dict[str, int] = {}
         # QoS>0 message ids accepted by publish() and not yet acknowledged by the broker.
@@ -168,7 +169,7 @@ class PahoTransport:
 
     def add_handler(self, handler: MessageHandler) -> None:
         with self._lock:
-            self._handlers.append(handler)
+            self._handlers = (*self._handlers, handler)
 
     def add_connection_listener(self, listener: ConnectionListener) -> None:
         with self._lock:
@@ -299,7 +300,10 @@ class PahoTransport:
         )
         # Callback exceptions are already caught below; this is a second net.
         client.suppress_exceptions = True
-        client.on_log = _log_from_paho
+        # A logger rather than on_log: paho then formats its per-packet debug lines only when
+        # they are wanted, instead of twice per message on the hot path.
+        paho_logger.addFilter(_demote_reconnect_noise)  # idempotent: same function object
+        client.enable_logger(paho_logger)
         client.reconnect_delay_set(s.reconnect_min_delay_s, s.reconnect_max_delay_s)
         client.max_queued_messages_set(s.max_queued_messages)
         if s.username is not None:
@@ -421,9 +425,7 @@ class PahoTransport:
         except UnicodeDecodeError:
             logger.error("MQTT: message with a topic that is not UTF-8 ignored")
             return
-        with self._lock:
-            handlers = list(self._handlers)
-        for handler in handlers:
+        for handler in self._handlers:
             try:
                 handler(topic, bytes(message.payload), bool(message.retain))
             except Exception:
@@ -452,13 +454,12 @@ class PahoTransport:
             logger.warning("MQTT: could not publish the offline status: %s", error)
 
 
-def _log_from_paho(client: paho.Client, userdata: Any, level: int, text: str) -> None:
-    level_std = paho.LOGGING_LEVEL.get(level, logging.DEBUG)  # type: ignore[call-overload]
-    # paho 2.2 reports each pass of its reconnect loop as an error; we already log the outage.
-    if text.startswith("Client is not connected"):
-        level_std = logging.DEBUG
-    if paho_logger.isEnabledFor(level_std):
-        paho_logger.log(level_std, "%s", text)
+def _demote_reconnect_noise(record: logging.LogRecord) -> bool:
+    """paho 2.2 reports each pass of its reconnect loop as an error; we already log the outage."""
+    if record.levelno > logging.DEBUG and str(record.msg).startswith("Client is not connected"):
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return paho_logger.isEnabledFor(logging.DEBUG)
+    return True
 
 
 def _acknowledged(info: paho.MQTTMessageInfo) -> bool:

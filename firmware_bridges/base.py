@@ -53,6 +53,25 @@ class Bridge(Protocol):
     @property
     def kinds(self) -> frozenset[DeviceKind]: ...
 
+    def _plan(self, device: DeviceRef) -> _Plan:
+        """The device's plan; raises DeviceConfigError like ``validate_device`` (never cached)."""
+        plan = self._plans.get(id(device))
+        if plan is not None and plan.device is device:
+            return plan
+        self.validate_device(device)
+        readers: dict[str, list[Reader]] = {}
+        encoders: dict[CommandType, Encoder] = {}
+        for feature in self.definition(device.kind).active_features(device):
+            for channel, read in feature.reads.items():
+                readers.setdefault(channel, []).append(read)
+            for command, encoder in feature.encoders.items():
+                encoders.setdefault(command, encoder)
+        plan = _Plan(device, {channel: tuple(found) for channel, found in readers.items()}, encoders)
+        if len(self._plans) >= _MAX_PLANS:
+            self._plans.clear()
+        self._plans[id(device)] = plan
+        return plan
+
     def subscriptions(self, device: DeviceRef) -> list[str]:
         """Topic filters to subscribe to for this device."""
         ...
@@ -62,17 +81,34 @@ class Bridge(Protocol):
         ...
 
     def parse(self, device: DeviceRef, topic: str, payload: bytes) -> list[DeviceEvent]:
-        """Events in one message. Raises PayloadError (bad payload) or DeviceConfigError (bad device)."""
-        ...
-
-    def encode(self, device: DeviceRef, command: DeviceCommand) -> list[MqttMessage]:
-        """Messages carrying the command, in publish order. Raises UnsupportedCommand;
-        Feedback is best effort and gives [] where the device has no way to show it."""
-        ...
+        # Size first: a huge message is refused whatever its topic.
+        check_size(payload)
+        plan = self._plan(device)
+        channel = self.router(device, topic)
+        if channel is None:
+            return []
+        readers = plan.readers.get(channel.name)
+        if not readers:
+            return []
+        value = channel.decode(payload)
+        return [event for read in readers for event in read(device, value)]
 
     def supported_commands(self, device: DeviceRef) -> frozenset[CommandType]:
-        """Command types ``encode`` turns into at least one message for this device."""
-        ...
+        return frozenset(self._plan(device).encoders)
+
+    def encode(self, device: DeviceRef, command: DeviceCommand) -> list[MqttMessage]:
+        encoder = self._plan(device).encoders.get(type(command))
+        if encoder is not None:
+            return encoder(device, command)
+        if isinstance(command, Feedback):
+            return []  # best effort: nothing on this device can beep or blink
+        raise UnsupportedCommand(
+            "command.unsupported",
+            command=type(command).__name__,
+            device=device.name,
+            kind=str(device.kind),
+            bridge=self.name,
+        )
 
     def relocks_itself(self, device: DeviceRef) -> bool:
         """True if, after Unlock(pulse), the device locks again on its own; False if the
@@ -121,6 +157,19 @@ def _never(device: DeviceRef) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What a validated device reads per channel and encodes per command type, in feature order."""
+
+    device: DeviceRef  # kept alive, so that the id() keying the plan cannot be reused
+    readers: Mapping[str, tuple[Reader, ...]]
+    encoders: Mapping[CommandType, Encoder]
+
+
+# Devices are few; a bound only guards against a caller building new DeviceRefs forever.
+_MAX_PLANS = 4096
+
+
 def _no_option_checks(device: DeviceRef) -> None:
     return None
 
@@ -136,6 +185,10 @@ class TableBridge:
     subscriber: Callable[[DeviceRef], list[str]]
     self_relocking: Callable[[DeviceRef], bool] = _never
     option_checks: Callable[[DeviceRef], None] = _no_option_checks
+    # Plans of the devices seen, by identity: the hub parses every message of the same few
+    # DeviceRef objects, and validating them again each time was most of the cost of a parse.
+    # A cache, not state: a plan follows from the (immutable) DeviceRef alone.
+    _plans: dict[int, _Plan] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def kinds(self) -> frozenset[DeviceKind]:
@@ -157,6 +210,25 @@ class TableBridge:
         if not address or any(char in address for char in "+#\x00") or address != address.strip("/"):
             raise DeviceConfigError("config.bad_address", device=device.name, got=repr(address))
         self.option_checks(device)
+
+    def _plan(self, device: DeviceRef) -> _Plan:
+        """The device's plan; raises DeviceConfigError like ``validate_device`` (never cached)."""
+        plan = self._plans.get(id(device))
+        if plan is not None and plan.device is device:
+            return plan
+        self.validate_device(device)
+        readers: dict[str, list[Reader]] = {}
+        encoders: dict[CommandType, Encoder] = {}
+        for feature in self.definition(device.kind).active_features(device):
+            for channel, read in feature.reads.items():
+                readers.setdefault(channel, []).append(read)
+            for command, encoder in feature.encoders.items():
+                encoders.setdefault(command, encoder)
+        plan = _Plan(device, {channel: tuple(found) for channel, found in readers.items()}, encoders)
+        if len(self._plans) >= _MAX_PLANS:
+            self._plans.clear()
+        self._plans[id(device)] = plan
+        return plan
 
     def subscriptions(self, device: DeviceRef) -> list[str]:
         self.validate_device(device)
@@ -204,5 +276,5 @@ class TableBridge:
         )
 
     def relocks_itself(self, device: DeviceRef) -> bool:
-        self.validate_device(device)
+        self._plan(device)
         return self.self_relocking(device)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -13,9 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.postgres import free_port
+from tests.support.serve import ROOT, tierslieu_process
 
-ROOT = Path(__file__).resolve().parents[2]
 TRILPORT = ROOT / "config" / "trilport.yaml"
 
 
@@ -76,39 +74,11 @@ def test_production_refuses_the_default_secret(env: dict[str, str]) -> None:
 @pytest.fixture
 def served(env: dict[str, str]) -> Iterator[tuple[str, dict[str, str]]]:
     assert run(env, "site", "load", str(TRILPORT)).returncode == 0
-    assert (
-        run(
-            env, "users", "create", "--email", "staff@trilport.fr", "--password", "motdepasse-staff", "--role", "staff"
-        ).returncode
-        == 0
-    )
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tierslieu", "serve", "--port", str(port)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise AssertionError(f"serve exited: {proc.stdout.read() if proc.stdout else ''}")
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
+    created = run(env, "users", "create", "--email", "staff@trilport.fr", "--password", "motdepasse-staff",
+                  "--role", "staff")  # fmt: skip
+    assert created.returncode == 0
+    with tierslieu_process(env, "serve") as base:
         yield base, env
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_serve_with_no_environment_answers_spaces(served: tuple[str, dict[str, str]]) -> None:
@@ -124,38 +94,22 @@ def test_serve_with_no_environment_answers_spaces(served: tuple[str, dict[str, s
     assert httpx.get(f"{base}/docs").status_code == 200
 
 
+def _demo_token(base: str) -> str | None:
+    answer = httpx.post(
+        f"{base}/api/v1/auth/token",
+        data={"username": "sophie.demo@trilport.test", "password": "demo-trilport"},
+        timeout=2,
+    )
+    return str(answer.json()["access_token"]) if answer.status_code == 200 else None
+
+
 def test_demo_runs_simulated_devices_from_any_folder(env: dict[str, str], tmp_path: Path) -> None:
     """`tierslieu demo` from another folder: the site loads, simulated devices come online."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tierslieu", "demo", "--port", str(port)],
-        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        token = None
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and token is None:
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            try:
-                answer = httpx.post(
-                    f"{base}/api/v1/auth/token",
-                    data={"username": "sophie.demo@trilport.test", "password": "demo-trilport"},
-                    timeout=2,
-                )
-                token = answer.json()["access_token"] if answer.status_code == 200 else None
-            except httpx.TransportError:
-                time.sleep(0.3)
-        assert token, "the demo never answered"
-        online = 0
+    with tierslieu_process(env, "demo", cwd=tmp_path, ready=lambda url: _demo_token(url) is not None) as base:
+        token = _demo_token(base)
+        online, deadline = 0, time.monotonic() + 30
         while time.monotonic() < deadline and online == 0:
             spaces = httpx.get(f"{base}/api/v1/occupancy", headers={"Authorization": f"Bearer {token}"}).json()
             online = sum(space["devices_online"] for space in spaces)
             time.sleep(0.5)
         assert online > 0, "no simulated device came online"
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()

@@ -107,9 +107,7 @@ def test_errors_have_a_code_and_speak_french_first_and_english() -> None:
     assert str(error) == error.message() == french
     assert error.message("en") == "message rejected: 70000 bytes, above the 65536 bytes limit"
     assert isinstance(DeviceConfigError("config.bad_address", device="d", got="x"), ValueError)
-    unsupported = UnsupportedCommand(
-        "command.unsupported", command="Unlock", device="d", kind="k", bridge="b"
-    )
+    unsupported = UnsupportedCommand("command.unsupported", command="Unlock", device="d", kind="k", bridge="b")
     assert not isinstance(unsupported, ValueError)
     # A missing parameter or an unknown code still gives a readable message, never a crash.
     assert "champ" in str(PayloadError("payload.bad_field"))
@@ -137,9 +135,7 @@ def test_commands_round_trip_through_their_dict_form(command: Unlock | Lock | Ho
     assert command_from_dict(command_to_dict(command)) == command
 
 
-@pytest.mark.parametrize(
-    "data", [{"type": "Explode"}, {}, {"type": "Unlock"}, {"type": "Unlock", "pulse_seconds": -2}]
-)
+@pytest.mark.parametrize("data", [{"type": "Explode"}, {}, {"type": "Unlock"}, {"type": "Unlock", "pulse_seconds": -2}])
 def test_command_from_dict_refuses_unknown_or_invalid_commands(data: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         command_from_dict(data)

@@ -7,7 +7,6 @@ import logging
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,36 +19,12 @@ from devices.broker import EmbeddedBroker, EmbeddedBrokerError
 from devices.mqtt import InvalidMqttUrl, MqttSettings, PahoTransport
 from devices.transport import PublishRejected
 from tests.support.mosquitto import MosquittoServer, free_port, make_tls_files
+from tests.support.mqtt import Inbox, Received
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(60)]
 
 ROOT = Path(__file__).resolve().parents[2]
 Connect = Callable[..., PahoTransport]
-Received = list[tuple[str, bytes, bool]]
-
-
-class Inbox:
-    """A message handler that records what arrives and lets the test wait for it."""
-
-    def __init__(self) -> None:
-        self.messages: Received = []
-        self._changed = threading.Condition()
-
-    def __call__(self, topic: str, payload: bytes, retained: bool) -> None:
-        with self._changed:
-            self.messages.append((topic, payload, retained))
-            self._changed.notify_all()
-
-    def wait_for(self, predicate: Callable[[Received], bool], timeout: float = 10) -> bool:
-        with self._changed:
-            return self._changed.wait_for(lambda: predicate(self.messages), timeout)
-
-    def wait_count(self, count: int, timeout: float = 10) -> bool:
-        return self.wait_for(lambda messages: len(messages) >= count, timeout)
-
-    def payloads(self) -> list[bytes]:
-        with self._changed:
-            return [payload for _, payload, _ in self.messages]
 
 
 def eventually(predicate: Callable[[], bool], timeout: float = 5) -> bool:

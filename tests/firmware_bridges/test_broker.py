@@ -4,7 +4,6 @@ app's encoded commands arrive at the device byte for byte and in order."""
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,25 +16,9 @@ from devices.model import DeviceEvent, DeviceRef
 from devices.mqtt import MqttSettings, PahoTransport
 from tests.firmware_bridges.cases import COMMAND_CASES, EVENT_CASES, TEST_BRIDGES, all_devices
 from tests.support.mosquitto import MosquittoServer
+from tests.support.mqtt import Inbox, Received
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(60)]
-
-Received = list[tuple[str, bytes, bool]]
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: Received = []
-        self._changed = threading.Condition()
-
-    def __call__(self, topic: str, payload: bytes, retained: bool) -> None:
-        with self._changed:
-            self.messages.append((topic, payload, retained))
-            self._changed.notify_all()
-
-    def wait_for(self, predicate: Callable[[Received], bool], timeout: float = 15) -> bool:
-        with self._changed:
-            return self._changed.wait_for(lambda: predicate(self.messages), timeout)
 
 
 @pytest.fixture(scope="module")
@@ -95,9 +78,7 @@ def test_device_messages_reach_subscriptions_and_parse_to_the_recorded_events(co
     filters = sorted({f for device in devices for f in TEST_BRIDGES[device.bridge].subscriptions(device)})
     _app, inbox = connect("app", filters)
     simulated_devices, _ = connect("devices", [])
-    cases = [
-        case for case in EVENT_CASES if case.match == case.device.address and (case.events or case.error)
-    ]
+    cases = [case for case in EVENT_CASES if case.match == case.device.address and (case.events or case.error)]
     for case in cases:
         simulated_devices.publish(case.topic, case.payload, qos=1)
 

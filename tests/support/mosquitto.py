@@ -13,7 +13,6 @@ import getpass
 import ipaddress
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -27,6 +26,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from tests.support.processes import terminate
 
 __all__ = [
     "MosquittoNotInstalled",
@@ -191,14 +192,7 @@ class MosquittoServer:
     def stop(self, timeout: float = 10.0) -> None:
         """Graceful stop (SIGTERM): mosquitto saves sessions and queued messages to disk."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        terminate(process, timeout)
 
     def kill(self) -> None:
         """Crash (SIGKILL): nothing is saved since the last autosave."""

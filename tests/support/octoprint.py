@@ -20,7 +20,6 @@ import fcntl
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -33,6 +32,8 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+
+from tests.support.processes import terminate
 
 __all__ = [
     "OCTOPRINT_REQUIREMENT",
@@ -257,14 +258,7 @@ class OctoPrintServer:
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM, then SIGKILL if OctoPrint has not shut down in ``timeout`` seconds."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        terminate(process, timeout)
 
     def restart(self) -> OctoPrintServer:
         self.stop()
@@ -276,9 +270,7 @@ class OctoPrintServer:
     def __enter__(self) -> OctoPrintServer:
         return self.start()
 
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
 
     def _get(self, path: str) -> Any:
@@ -335,9 +327,7 @@ def octoprint(
 
 
 @pytest.fixture
-def private_octoprint(
-    _octoprint_template: tuple[Path, Path, str], tmp_path: Path
-) -> Iterator[OctoPrintServer]:
+def private_octoprint(_octoprint_template: tuple[Path, Path, str], tmp_path: Path) -> Iterator[OctoPrintServer]:
     server = _new_server(_octoprint_template, tmp_path / "octoprint")
     with server:
         server.wait_operational()

@@ -86,7 +86,7 @@ class DeviceHub:
         self._transport = transport
         self._bridges = bridges
         self._registry = DeviceRegistry()
-        self._listeners: list[EventListener] = []
+        self._listeners: tuple[EventListener, ...] = ()  # replaced, never mutated: read unlocked
         self._states = StateBook()
         self._metrics_lock = threading.Lock()
         self.metrics = HubMetrics()
@@ -128,7 +128,8 @@ class DeviceHub:
         return self._registry
 
     def add_listener(self, listener: EventListener) -> None:
-        self._listeners.append(listener)
+        with self._metrics_lock:
+            self._listeners = (*self._listeners, listener)
 
     def reload(self) -> None:
         """Re-read the devices from the database (after API changes) and fix the subscriptions."""
@@ -205,7 +206,7 @@ class DeviceHub:
             self._count("oversized")
             log.warning("message on %s dropped: %d bytes (limit %d)", topic[:200], len(payload), MAX_PAYLOAD_BYTES)
             return
-        targets = self._targets(topic)
+        targets = self._registry.route(topic)
         if not targets:
             self._count("not_ours")
             log.debug("message on %s ignored: no configured device owns this topic", topic[:200])
@@ -213,15 +214,6 @@ class DeviceHub:
         received_at = utcnow()
         for bridge, entry in targets:
             self._deliver(bridge, entry, topic, payload, received_at)
-
-    def _targets(self, topic: str) -> list[tuple[Bridge, RegisteredDevice]]:
-        registry = self._registry
-        found: list[tuple[Bridge, RegisteredDevice]] = []
-        for bridge in self._bridges.values():
-            address = bridge.match(topic)
-            if address is not None:
-                found.extend((bridge, entry) for entry in registry.at(bridge.name, address))
-        return found
 
     def _deliver(self, bridge: Bridge, entry: RegisteredDevice, topic: str, payload: bytes, at: datetime) -> None:
         try:
@@ -242,7 +234,7 @@ class DeviceHub:
                 continue
             self._count("events")
             self._states.note(entry.id, event, at)
-            for listener in list(self._listeners):
+            for listener in self._listeners:
                 try:
                     listener(entry.ref, event, at)
                 except Exception:

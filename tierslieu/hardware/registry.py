@@ -18,9 +18,13 @@ from devices.model import DeviceKind, DeviceRef
 from firmware_bridges import Bridge
 from tierslieu.models import Device
 
-__all__ = ["DeviceRegistry", "RegisteredDevice", "load_registry"]
+__all__ = ["DeviceRegistry", "RegisteredDevice", "Route", "load_registry"]
 
 log = logging.getLogger(__name__)
+
+# Topics a site's devices use are few; the bound only stops a flood of invented topic names
+# (under a subscribed wildcard) from growing the memo without end.
+_MAX_ROUTES = 10_000
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,10 @@ class RegisteredDevice:
         return self.ref.kind
 
 
+Route = tuple[tuple[Bridge, RegisteredDevice], ...]
+"""The devices an incoming topic belongs to, each with the bridge that reads it."""
+
+
 @dataclass(frozen=True)
 class DeviceRegistry:
     devices: Mapping[int, RegisteredDevice] = field(default_factory=dict)
@@ -45,6 +53,10 @@ class DeviceRegistry:
     by_address: Mapping[tuple[str, str], tuple[RegisteredDevice, ...]] = field(default_factory=dict)
     # Deduplicated topic filters of every device, the set the hub keeps subscribed.
     subscriptions: frozenset[str] = frozenset()
+    bridges: Mapping[str, Bridge] = field(default_factory=dict)
+    # topic -> route, filled as messages arrive: asking every bridge to match every message
+    # was a large part of the ingest cost, and a registry's routes never change.
+    _routes: dict[str, Route] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def build(cls, entries: Iterable[RegisteredDevice], bridges: Mapping[str, Bridge]) -> DeviceRegistry:
@@ -67,13 +79,28 @@ class DeviceRegistry:
             devices[entry.id] = entry
             by_address.setdefault((bridge.name, entry.ref.address), []).append(entry)
             filters.update(topics)
-        return cls(devices, {key: tuple(value) for key, value in by_address.items()}, frozenset(filters))
+        return cls(devices, {key: tuple(value) for key, value in by_address.items()}, frozenset(filters), bridges)
 
     def get(self, device_id: int) -> RegisteredDevice | None:
         return self.devices.get(device_id)
 
     def at(self, bridge: str, address: str) -> tuple[RegisteredDevice, ...]:
         return self.by_address.get((bridge, address), ())
+
+    def route(self, topic: str) -> Route:
+        """The devices ``topic`` belongs to (asking each bridge whose address it is), memoized."""
+        found = self._routes.get(topic)
+        if found is None:
+            pairs: list[tuple[Bridge, RegisteredDevice]] = []
+            for bridge in self.bridges.values():
+                address = bridge.match(topic)
+                if address is not None:
+                    pairs.extend((bridge, entry) for entry in self.at(bridge.name, address))
+            found = tuple(pairs)
+            if len(self._routes) >= _MAX_ROUTES:
+                self._routes.clear()
+            self._routes[topic] = found
+        return found
 
     def of_kind(self, kind: DeviceKind) -> list[RegisteredDevice]:
         return [entry for entry in self.devices.values() if entry.kind == kind]

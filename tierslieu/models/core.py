@@ -129,3 +129,5 @@ class Printer(SQLModel, table=True):
     temperatures: dict[str, Any] = _json_column()
     current_job_id: int | None = None
     last_seen: datetime | None = _instant()
+    # Where the OctoPrint-MQTT plugin publishes (its base topic, e.g. "octoPrint/"); None: not used.
+    mqtt_base_topic: str | None = Field(default=None, max_length=200)

@@ -3,145 +3,225 @@
 A :class:`Reason` is what the pure decisions return; :func:`describe` turns it into the sentence
 stored on the job (French) or shown to an English-speaking user. Times are shown in the site's
 local time.
+
+Jobs and printers store the French sentence (it is what the town's staff read in the database
+and the exports), so :func:`translate` turns a stored sentence back into English: each code's
+French template is also a pattern, and the values it carries (OctoPrint's words, a time, copy
+numbers) are carried over. Sentences that match no template (older wordings, truncated text)
+are returned unchanged: a French sentence beats a made-up English one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
+import string
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 from zoneinfo import ZoneInfo
 
-__all__ = ["Reason", "describe"]
+__all__ = ["LANGUAGES", "Reason", "Recognised", "describe", "recognise", "translate"]
+
+LANGUAGES: Final = ("fr", "en")
 
 
 @dataclass(frozen=True, slots=True)
 class Reason:
     code: str
-    detail: str = ""  # OctoPrint's own words, when it gave any
+    detail: str = ""  # words repeated as given: OctoPrint's message, a person's name
     until: datetime | None = None  # the limit a job did not fit before
     extra: Mapping[str, int] = field(default_factory=dict)
+
+
+class _Values(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "?"  # a value lost from an old sentence: say so rather than fail
+
+
+@dataclass(frozen=True, slots=True)
+class _Text:
+    """A code's sentences; ``{detail}``, ``{until}``, ``{copy}``, ``{copies}`` are filled in.
+
+    With ``detail_suffix`` the detail, when there is one, follows in parentheses.
+    """
+
+    fr: str
+    en: str
+    detail_suffix: bool = False
+
+    def render(self, language: str, values: Mapping[str, str]) -> str:
+        text = (self.en if language == "en" else self.fr).format_map(_Values(values))
+        detail = values.get("detail", "")
+        return f"{text} ({detail})" if self.detail_suffix and detail else text
+
+
+_TEXTS: Final[Mapping[str, _Text]] = {
+    "no_active_booking": _Text(
+        "En attente d'une réservation de l'imprimante à votre nom : l'impression démarrera au début du créneau.",
+        "Waiting for a booking of this printer in your name: it will start when the slot begins.",
+    ),
+    "booking_not_active": _Text(
+        "En attente du créneau réservé auquel ce travail est rattaché.",
+        "Waiting for the booked slot this job is attached to.",
+    ),
+    "fablab_closed": _Text(
+        "Le FabLab est fermé : l'impression attend la prochaine ouverture.",
+        "The FabLab is closed: the print waits for the next opening.",
+    ),
+    "does_not_fit": _Text(
+        "L'impression estimée ne se termine pas avant {until} "
+        "(fin du créneau ou fermeture du FabLab) : elle attend un créneau assez long.",
+        "The estimated print would not finish before {until} "
+        "(end of the slot or FabLab closing): it waits for a long enough slot.",
+    ),
+    "behind_other_job": _Text(
+        "Une autre impression passe avant dans la file de cette imprimante.",
+        "Another print goes first on this printer.",
+    ),
+    "next_copy": _Text(
+        "Copie {copy} sur {copies} : elle démarrera quand le plateau aura été libéré.",
+        "Copy {copy} of {copies}: it starts once the bed has been cleared.",
+    ),
+    "bed_not_clear": _Text(
+        "Le plateau de l'imprimante doit être libéré et confirmé (« plateau libéré ») avant l'impression suivante.",
+        "The printer's bed must be cleared and confirmed (“bed cleared”) before the next print.",
+    ),
+    "printer_busy": _Text(
+        "L'imprimante est occupée par une autre impression.",
+        "The printer is busy with another print.",
+    ),
+    "printer_offline": _Text(
+        "L'imprimante est hors ligne ; l'impression partira à son retour.",
+        "The printer is offline; the print starts when it is back.",
+        detail_suffix=True,
+    ),
+    "printer_unreachable": _Text(
+        "OctoPrint ne répond pas ; nouvel essai automatique.",
+        "OctoPrint does not answer; retrying automatically.",
+        detail_suffix=True,
+    ),
+    "printer_error": _Text(
+        "L'imprimante signale une erreur",
+        "The printer reports an error",
+        detail_suffix=True,
+    ),
+    "octoprint_auth": _Text(
+        "OctoPrint refuse la clé d'API de cette imprimante : un responsable doit la corriger.",
+        "OctoPrint refuses this printer's API key: staff must fix it.",
+    ),
+    "octoprint_garbled": _Text(
+        "OctoPrint a donné une réponse incompréhensible",
+        "OctoPrint gave an answer we cannot read",
+        detail_suffix=True,
+    ),
+    "no_api_key": _Text(
+        "La clé d'API OctoPrint de cette imprimante n'est pas renseignée.",
+        "This printer's OctoPrint API key is not set.",
+    ),
+    "not_started": _Text(
+        "OctoPrint a reçu le fichier mais n'a pas démarré l'impression ; nouvel essai",
+        "OctoPrint received the file but did not start printing; will retry",
+        detail_suffix=True,
+    ),
+    "file_missing": _Text(
+        "Le fichier G-code de ce travail a disparu du stockage : déposez-le à nouveau.",
+        "This job's G-code file is missing from storage: upload it again.",
+    ),
+    "print_failed": _Text(
+        "L'impression a échoué sur l'imprimante",
+        "The print failed on the printer",
+        detail_suffix=True,
+    ),
+    "print_interrupted": _Text(
+        "L'impression s'est arrêtée avant la fin (annulée ou interrompue sur l'imprimante).",
+        "The print stopped before the end (cancelled or interrupted on the printer).",
+    ),
+    "print_lost": _Text(
+        "OctoPrint n'imprime plus ce travail (redémarrage ou autre impression lancée).",
+        "OctoPrint no longer prints this job (restarted, or another print was started).",
+    ),
+    "paused": _Text(
+        "L'impression est en pause sur l'imprimante.",
+        "The print is paused on the printer.",
+    ),
+    "cancelled_by": _Text("Annulé par {detail}.", "Cancelled by {detail}."),
+}
+
+# Sentences written by earlier code that still sit in databases, with the code they mean.
+_FORMER_WORDINGS: Final[Mapping[str, str]] = {
+    "Clé d'API OctoPrint non renseignée.": "no_api_key",
+}
 
 
 def _hm(moment: datetime | None, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).strftime("%H:%M") if moment else "?"
 
 
-def _with_detail(text: str, reason: Reason) -> str:
-    return f"{text} ({reason.detail})" if reason.detail else text
-
-
-Render = Callable[[Reason, ZoneInfo], str]
-
-_TEXTS: Final[Mapping[str, tuple[Render, Render]]] = {
-    "no_active_booking": (
-        lambda r, tz: (
-            "En attente d'une réservation de l'imprimante à votre nom : l'impression démarrera au début du créneau."
-        ),
-        lambda r, tz: "Waiting for a booking of this printer in your name: it will start when the slot begins.",
-    ),
-    "booking_not_active": (
-        lambda r, tz: "En attente du créneau réservé auquel ce travail est rattaché.",
-        lambda r, tz: "Waiting for the booked slot this job is attached to.",
-    ),
-    "fablab_closed": (
-        lambda r, tz: "Le FabLab est fermé : l'impression attend la prochaine ouverture.",
-        lambda r, tz: "The FabLab is closed: the print waits for the next opening.",
-    ),
-    "does_not_fit": (
-        lambda r, tz: (
-            f"L'impression estimée ne se termine pas avant {_hm(r.until, tz)} "
-            "(fin du créneau ou fermeture du FabLab) : elle attend un créneau assez long."
-        ),
-        lambda r, tz: (
-            f"The estimated print would not finish before {_hm(r.until, tz)} "
-            "(end of the slot or FabLab closing): it waits for a long enough slot."
-        ),
-    ),
-    "behind_other_job": (
-        lambda r, tz: "Une autre impression passe avant dans la file de cette imprimante.",
-        lambda r, tz: "Another print goes first on this printer.",
-    ),
-    "next_copy": (
-        lambda r, tz: (
-            f"Copie {r.extra.get('copy', '?')} sur {r.extra.get('copies', '?')} : "
-            "elle démarrera quand le plateau aura été libéré."
-        ),
-        lambda r, tz: (
-            f"Copy {r.extra.get('copy', '?')} of {r.extra.get('copies', '?')}: it starts once the bed has been cleared."
-        ),
-    ),
-    "bed_not_clear": (
-        lambda r, tz: (
-            "Le plateau de l'imprimante doit être libéré et confirmé (« plateau libéré ») avant l'impression suivante."
-        ),
-        lambda r, tz: "The printer's bed must be cleared and confirmed (“bed cleared”) before the next print.",
-    ),
-    "printer_busy": (
-        lambda r, tz: "L'imprimante est occupée par une autre impression.",
-        lambda r, tz: "The printer is busy with another print.",
-    ),
-    "printer_offline": (
-        lambda r, tz: _with_detail("L'imprimante est hors ligne ; l'impression partira à son retour.", r),
-        lambda r, tz: _with_detail("The printer is offline; the print starts when it is back.", r),
-    ),
-    "printer_unreachable": (
-        lambda r, tz: _with_detail("OctoPrint ne répond pas ; nouvel essai automatique.", r),
-        lambda r, tz: _with_detail("OctoPrint does not answer; retrying automatically.", r),
-    ),
-    "printer_error": (
-        lambda r, tz: _with_detail("L'imprimante signale une erreur", r),
-        lambda r, tz: _with_detail("The printer reports an error", r),
-    ),
-    "octoprint_auth": (
-        lambda r, tz: "OctoPrint refuse la clé d'API de cette imprimante : un responsable doit la corriger.",
-        lambda r, tz: "OctoPrint refuses this printer's API key: staff must fix it.",
-    ),
-    "octoprint_garbled": (
-        lambda r, tz: _with_detail("OctoPrint a donné une réponse incompréhensible", r),
-        lambda r, tz: _with_detail("OctoPrint gave an answer we cannot read", r),
-    ),
-    "no_api_key": (
-        lambda r, tz: "La clé d'API OctoPrint de cette imprimante n'est pas renseignée.",
-        lambda r, tz: "This printer's OctoPrint API key is not set.",
-    ),
-    "not_started": (
-        lambda r, tz: _with_detail("OctoPrint a reçu le fichier mais n'a pas démarré l'impression ; nouvel essai", r),
-        lambda r, tz: _with_detail("OctoPrint received the file but did not start printing; will retry", r),
-    ),
-    "file_missing": (
-        lambda r, tz: "Le fichier G-code de ce travail a disparu du stockage : déposez-le à nouveau.",
-        lambda r, tz: "This job's G-code file is missing from storage: upload it again.",
-    ),
-    "print_failed": (
-        lambda r, tz: _with_detail("L'impression a échoué sur l'imprimante", r),
-        lambda r, tz: _with_detail("The print failed on the printer", r),
-    ),
-    "print_interrupted": (
-        lambda r, tz: "L'impression s'est arrêtée avant la fin (annulée ou interrompue sur l'imprimante).",
-        lambda r, tz: "The print stopped before the end (cancelled or interrupted on the printer).",
-    ),
-    "print_lost": (
-        lambda r, tz: "OctoPrint n'imprime plus ce travail (redémarrage ou autre impression lancée).",
-        lambda r, tz: "OctoPrint no longer prints this job (restarted, or another print was started).",
-    ),
-    "paused": (
-        lambda r, tz: "L'impression est en pause sur l'imprimante.",
-        lambda r, tz: "The print is paused on the printer.",
-    ),
-    "cancelled_by": (
-        lambda r, tz: "Annulé à la demande d'un utilisateur.",
-        lambda r, tz: "Cancelled at a user's request.",
-    ),
-}
-
-
-def _unknown(reason: Reason, tz: ZoneInfo) -> str:
-    return reason.detail or reason.code
+def _values(reason: Reason, tz: ZoneInfo) -> dict[str, str]:
+    return {
+        "detail": reason.detail,
+        "until": _hm(reason.until, tz),
+        "copy": str(reason.extra.get("copy", "?")),
+        "copies": str(reason.extra.get("copies", "?")),
+    }
 
 
 def describe(reason: Reason, tz: ZoneInfo, language: str = "fr") -> str:
-    french, english = _TEXTS.get(reason.code, (_unknown, _unknown))
-    text: str = english(reason, tz) if language == "en" else french(reason, tz)
-    return text
+    text = _TEXTS.get(reason.code)
+    if text is None:
+        return reason.detail or reason.code
+    return text.render(language, _values(reason, tz))
+
+
+# --- reading a stored sentence back -------------------------------------------------------------
+
+
+def _pattern(text: _Text) -> re.Pattern[str]:
+    """The French template as a regular expression whose named groups are its values."""
+    parts: list[str] = []
+    seen: set[str] = set()
+    for literal, name, _spec, _conversion in string.Formatter().parse(text.fr):
+        parts.append(re.escape(literal))
+        if name:
+            parts.append(f"(?P={name})" if name in seen else f"(?P<{name}>.+?)")
+            seen.add(name)
+    if text.detail_suffix and "detail" not in seen:
+        parts.append(r"(?: \((?P<detail>.*)\))?")
+    return re.compile("".join(parts), re.DOTALL)
+
+
+_PATTERNS: Final[Mapping[str, re.Pattern[str]]] = {code: _pattern(text) for code, text in _TEXTS.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Recognised:
+    code: str
+    values: Mapping[str, str]
+
+
+def _match(code: str, stored: str) -> Recognised | None:
+    pattern = _PATTERNS.get(code)
+    found = pattern.fullmatch(stored) if pattern is not None else None
+    if found is None:
+        return None
+    return Recognised(code, {name: value for name, value in found.groupdict().items() if value is not None})
+
+
+def recognise(stored: str, code: str = "") -> Recognised | None:
+    """Which reason a stored French sentence states (``code`` first, when it is known)."""
+    if stored in _FORMER_WORDINGS:
+        return Recognised(_FORMER_WORDINGS[stored], {})
+    if code:
+        return _match(code, stored)
+    return next((found for c in _PATTERNS if (found := _match(c, stored)) is not None), None)
+
+
+def translate(stored: str, language: str, code: str = "") -> str:
+    """A stored French sentence in ``language`` (French or English); see the module docstring."""
+    if language != "en" or not stored:
+        return stored
+    found = recognise(stored, code)
+    if found is None:
+        return stored
+    return _TEXTS[found.code].render("en", found.values)

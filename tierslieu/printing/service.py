@@ -288,7 +288,8 @@ def cancel_job(session: Session, actor: Member, job: PrintJob, *, now: datetime)
         )
     was_running = job.status in IN_FLIGHT
     job.status, job.ended_at = JobStatus.cancelled, now
-    job.reason_code, job.reason = "cancelled_by", f"Annulé par {actor.name}."[:1000]
+    # No time in this sentence, so the zone does not matter.
+    set_reason(job, Reason("cancelled_by", actor.name), ZoneInfo("UTC"))
     if was_running:
         run = _open_run(session, job)
         if run is not None:

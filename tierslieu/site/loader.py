@@ -142,10 +142,13 @@ def _load_printer(session: Session, secrets: Secrets, report: LoadReport, spec: 
         and existing.octoprint_url == url
         and existing.name == name
         and (api_key is None or secrets.decrypt(existing.api_key_encrypted) == api_key)
+        and existing.mqtt_base_topic == spec.printer.mqtt_base_topic
     ):
         report.unchanged["printer"] += 1
         return
-    printer_service.upsert_printer(
+    printer = printer_service.upsert_printer(
         session, secrets, name=name, resource_id=resource_id, octoprint_url=url, api_key=api_key, existing=existing
     )
+    printer.mqtt_base_topic = spec.printer.mqtt_base_topic
+    session.add(printer)
     (report.updated if existing else report.created)["printer"] += 1

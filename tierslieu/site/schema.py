@@ -3,7 +3,7 @@
 site: {name, timezone}
 spaces:                       # nested: building → floors → rooms
   - name, kind, capacity?, description?, rules?
-    resources: [{name, kind, capacity?, rules?, printer?: {octoprint_url, api_key | api_key_env}}]
+    resources: [{name, kind, capacity?, rules?, printer?: {octoprint_url, api_key | api_key_env, mqtt_base_topic?}}]
     devices:   [{name, kind, bridge, address, resource?, options?}]
     spaces:    [... children ...]
 """
@@ -23,6 +23,7 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 from firmware_bridges import get_bridge
 from tierslieu.booking.rules import BookingRules
 from tierslieu.models.enums import BridgeName, DeviceKindName, ResourceKind, SpaceKind
+from tierslieu.printing.plugin import base_topic_problem
 
 Name = str
 
@@ -35,6 +36,15 @@ class PrinterSpec(_Strict):
     octoprint_url: str = Field(pattern=r"^https?://\S+$")
     api_key: str | None = None
     api_key_env: str | None = Field(default=None, description="environment variable holding the key")
+    mqtt_base_topic: str | None = Field(default=None, description="the OctoPrint-MQTT plugin's base topic")
+
+    @field_validator("mqtt_base_topic")
+    @classmethod
+    def _plugin_base_topic(cls, value: str | None) -> str | None:
+        problem = base_topic_problem(value) if value is not None else None
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
     def resolved_api_key(self) -> str | None:
         if self.api_key:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile, status
 
-from tierslieu.api.deps import EVERYONE, MAX_ID, Allow, IdPath, RuntimeDep, SessionDep
+from tierslieu.api.deps import EVERYONE, MAX_ID, Allow, IdPath, LanguageDep, RuntimeDep, SessionDep
 from tierslieu.api.schemas.printing import PrintJobPublic, PriorityUpdate
 from tierslieu.db.types import utcnow
 from tierslieu.models import Member, PrintJob
 from tierslieu.models.printing import JobStatus
 from tierslieu.printing import service as queue
 from tierslieu.printing.dispatcher import wake_dispatcher
+from tierslieu.printing.reasons import translate
 from tierslieu.printing.storage import GcodeStore
 
 router = APIRouter(prefix="/print-jobs", tags=["print jobs"])
@@ -19,14 +20,18 @@ SUPERVISOR = Allow(*sorted(queue.SUPERVISORS))
 MAX_COPIES = 20
 
 
-def to_public(job: PrintJob) -> PrintJobPublic:
-    return PrintJobPublic.model_validate(job, from_attributes=True)
+def to_public(job: PrintJob, language: str = "fr") -> PrintJobPublic:
+    public = PrintJobPublic.model_validate(job, from_attributes=True)
+    # Stored in French; reason_code says which sentence it is, whatever the language.
+    public.reason = translate(job.reason, language, job.reason_code)
+    return public
 
 
 @router.post("", response_model=PrintJobPublic, status_code=status.HTTP_201_CREATED)
 def submit_job(
     session: SessionDep,
     runtime: RuntimeDep,
+    language: LanguageDep,
     file: UploadFile = File(description="G-code (.gcode, .gco, .g), text"),
     printer_id: int | None = Form(default=None, ge=1, le=MAX_ID),
     resource_id: int | None = Form(default=None, ge=1, le=MAX_ID),
@@ -54,12 +59,13 @@ def submit_job(
     store = GcodeStore(runtime.settings.upload_dir)
     job = queue.submit_job(session, store, actor, request, max_bytes=limit, tz=runtime.settings.tz)
     wake_dispatcher(runtime.services)
-    return to_public(job)
+    return to_public(job, language)
 
 
 @router.get("", response_model=list[PrintJobPublic])
 def list_jobs(
     session: SessionDep,
+    language: LanguageDep,
     status: JobStatus | None = None,
     printer_id: int | None = Query(default=None, ge=1, le=MAX_ID),
     member_id: int | None = Query(default=None, ge=1, le=MAX_ID),
@@ -68,38 +74,53 @@ def list_jobs(
 ) -> list[PrintJobPublic]:
     """Members see their own jobs; animators and staff see everyone's (newest first)."""
     wanted = queue.JobFilter(status=status, printer_id=printer_id, member_id=member_id, limit=limit)
-    return [to_public(job) for job in queue.list_jobs(session, actor, wanted)]
+    return [to_public(job, language) for job in queue.list_jobs(session, actor, wanted)]
 
 
 @router.get("/{job_id}", response_model=PrintJobPublic)
-def get_job(job_id: IdPath, session: SessionDep, actor: Member = Depends(EVERYONE)) -> PrintJobPublic:
-    return to_public(queue.get_visible_job(session, actor, job_id))
+def get_job(
+    job_id: IdPath, session: SessionDep, language: LanguageDep, actor: Member = Depends(EVERYONE)
+) -> PrintJobPublic:
+    return to_public(queue.get_visible_job(session, actor, job_id), language)
 
 
 @router.post("/{job_id}/cancel", response_model=PrintJobPublic)
 def cancel_job(
-    job_id: IdPath, session: SessionDep, runtime: RuntimeDep, actor: Member = Depends(EVERYONE)
+    job_id: IdPath,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    language: LanguageDep,
+    actor: Member = Depends(EVERYONE),
 ) -> PrintJobPublic:
     """Cancel a job; a running print is stopped on OctoPrint by the dispatcher right after."""
     job = queue.cancel_job(session, actor, queue.get_visible_job(session, actor, job_id), now=utcnow())
     wake_dispatcher(runtime.services)
-    return to_public(job)
+    return to_public(job, language)
 
 
 @router.post("/{job_id}/requeue", response_model=PrintJobPublic)
 def requeue_job(
-    job_id: IdPath, session: SessionDep, runtime: RuntimeDep, actor: Member = Depends(EVERYONE)
+    job_id: IdPath,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    language: LanguageDep,
+    actor: Member = Depends(EVERYONE),
 ) -> PrintJobPublic:
     job = queue.requeue_job(session, actor, queue.get_visible_job(session, actor, job_id))
     wake_dispatcher(runtime.services)
-    return to_public(job)
+    return to_public(job, language)
 
 
 @router.post("/{job_id}/priority", response_model=PrintJobPublic)
 def set_priority(
-    job_id: IdPath, body: PriorityUpdate, session: SessionDep, runtime: RuntimeDep, actor: Member = Depends(SUPERVISOR)
+    job_id: IdPath,
+    body: PriorityUpdate,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    language: LanguageDep,
+    actor: Member = Depends(SUPERVISOR),
 ) -> PrintJobPublic:
     """Reorder the queue (animators and staff): higher priority prints first."""
     job = queue.set_priority(session, queue.get_visible_job(session, actor, job_id), body.priority)
     wake_dispatcher(runtime.services)
-    return to_public(job)
+    return to_public(job, language)

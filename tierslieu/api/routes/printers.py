@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, BackgroundTasks, Depends, status
 from sqlmodel import Session
 
-from tierslieu.api.deps import EVERYONE, STAFF, IdPath, RuntimeDep, SessionDep
+from tierslieu.api.deps import EVERYONE, STAFF, IdPath, LanguageDep, RuntimeDep, SessionDep
 from tierslieu.api.schemas.printing import (
     JobSummary,
     PrinterCreate,
@@ -17,20 +17,27 @@ from tierslieu.db.types import utcnow
 from tierslieu.models import Member, Printer
 from tierslieu.printing import service as queue
 from tierslieu.printing.dispatcher import wake_dispatcher
+from tierslieu.printing.mqtt import reload_plugin_listener
+from tierslieu.printing.plugin import normalize_base_topic
+from tierslieu.printing.reasons import recognise, translate
+from tierslieu.runtime import Runtime
 from tierslieu.services import printers as printer_service
 
 router = APIRouter(prefix="/printers", tags=["printers"])
 
 
-def to_public(session: Session, printer: Printer) -> PrinterPublic:
+def to_public(session: Session, printer: Printer, language: str = "fr") -> PrinterPublic:
     job = printer_service.current_job(session, printer)
+    found = recognise(printer.state_reason) if printer.state_reason else None
     return PrinterPublic(
         id=printer.id or 0,
         name=printer.name,
         resource_id=printer.resource_id or 0,
         octoprint_url=printer.octoprint_url,
+        mqtt_base_topic=printer.mqtt_base_topic,
         state=printer.state,
-        state_reason=printer.state_reason,
+        state_reason=translate(printer.state_reason, language),
+        state_reason_code=found.code if found else "",
         bed_clear=printer.bed_clear,
         current_job=JobSummary.model_validate(job, from_attributes=True) if job else None,
         temperatures={
@@ -42,26 +49,49 @@ def to_public(session: Session, printer: Printer) -> PrinterPublic:
     )
 
 
+def _changed(runtime: Runtime, tasks: BackgroundTasks) -> None:
+    """A printer was added or changed: the dispatcher looks now, and once the request's
+    transaction is committed (background tasks run after it) the MQTT listener re-reads the topics."""
+    wake_dispatcher(runtime.services)
+    tasks.add_task(reload_plugin_listener, runtime.services)
+
+
 @router.get("", response_model=list[PrinterPublic], dependencies=[Depends(EVERYONE)])
-def list_printers(session: SessionDep) -> list[PrinterPublic]:
-    return [to_public(session, p) for p in printer_service.list_printers(session)]
+def list_printers(session: SessionDep, language: LanguageDep) -> list[PrinterPublic]:
+    return [to_public(session, p, language) for p in printer_service.list_printers(session)]
 
 
 @router.post("", response_model=PrinterPublic, status_code=status.HTTP_201_CREATED, dependencies=[Depends(STAFF)])
-def create_printer(body: PrinterCreate, session: SessionDep, runtime: RuntimeDep) -> PrinterPublic:
-    printer = printer_service.upsert_printer(session, runtime.secrets, **body.model_dump())
-    wake_dispatcher(runtime.services)
-    return to_public(session, printer)
+def create_printer(
+    body: PrinterCreate, session: SessionDep, runtime: RuntimeDep, language: LanguageDep, tasks: BackgroundTasks
+) -> PrinterPublic:
+    base_topic = normalize_base_topic(body.mqtt_base_topic)
+    printer = printer_service.upsert_printer(session, runtime.secrets, **body.model_dump(exclude={"mqtt_base_topic"}))
+    printer.mqtt_base_topic = base_topic
+    session.add(printer)
+    _changed(runtime, tasks)
+    return to_public(session, printer, language)
 
 
 @router.get("/{printer_id}", response_model=PrinterPublic, dependencies=[Depends(EVERYONE)])
-def get_printer(printer_id: IdPath, session: SessionDep) -> PrinterPublic:
-    return to_public(session, printer_service.get_printer(session, printer_id))
+def get_printer(printer_id: IdPath, session: SessionDep, language: LanguageDep) -> PrinterPublic:
+    return to_public(session, printer_service.get_printer(session, printer_id), language)
 
 
 @router.patch("/{printer_id}", response_model=PrinterPublic, dependencies=[Depends(STAFF)])
-def update_printer(printer_id: IdPath, body: PrinterUpdate, session: SessionDep, runtime: RuntimeDep) -> PrinterPublic:
+def update_printer(
+    printer_id: IdPath,
+    body: PrinterUpdate,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    language: LanguageDep,
+    tasks: BackgroundTasks,
+) -> PrinterPublic:
     printer = printer_service.get_printer(session, printer_id)
+    # Absent: unchanged; null or "": no longer followed.
+    base_topic = printer.mqtt_base_topic
+    if "mqtt_base_topic" in body.model_fields_set:
+        base_topic = normalize_base_topic(body.mqtt_base_topic)
     printer = printer_service.upsert_printer(
         session,
         runtime.secrets,
@@ -71,22 +101,29 @@ def update_printer(printer_id: IdPath, body: PrinterUpdate, session: SessionDep,
         api_key=body.api_key,
         existing=printer,
     )
-    wake_dispatcher(runtime.services)
-    return to_public(session, printer)
+    printer.mqtt_base_topic = base_topic
+    session.add(printer)
+    _changed(runtime, tasks)
+    return to_public(session, printer, language)
 
 
 @router.delete("/{printer_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(STAFF)])
-def delete_printer(printer_id: IdPath, session: SessionDep) -> None:
+def delete_printer(printer_id: IdPath, session: SessionDep, runtime: RuntimeDep, tasks: BackgroundTasks) -> None:
     printer_service.delete_printer(session, printer_service.get_printer(session, printer_id))
+    tasks.add_task(reload_plugin_listener, runtime.services)
 
 
 @router.post("/{printer_id}/bed-cleared", response_model=PrinterPublic)
 def bed_cleared(
-    printer_id: IdPath, session: SessionDep, runtime: RuntimeDep, actor: Member = Depends(EVERYONE)
+    printer_id: IdPath,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    language: LanguageDep,
+    actor: Member = Depends(EVERYONE),
 ) -> PrinterPublic:
     """Whoever took the part off says the bed is clear (trained members, animators, staff)."""
     printer = printer_service.get_printer(session, printer_id)
     today = utcnow().astimezone(runtime.settings.tz).date()
     printer = queue.confirm_bed_cleared(session, actor, printer, today)
     wake_dispatcher(runtime.services)
-    return to_public(session, printer)
+    return to_public(session, printer, language)

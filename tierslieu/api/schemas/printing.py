@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from tierslieu.models.printing import JobStatus
+from tierslieu.printing.plugin import MAX_BASE_TOPIC
 
 MAX_ID = 2**31 - 1
 
@@ -20,6 +21,12 @@ class PrinterCreate(_In):
     resource_id: int = Field(ge=1, le=MAX_ID)
     octoprint_url: str = Field(min_length=1, max_length=500, examples=["http://192.168.1.50:5000"])
     api_key: str = Field(min_length=1, max_length=200, description="stored encrypted, never returned")
+    mqtt_base_topic: str | None = Field(
+        default=None,
+        max_length=MAX_BASE_TOPIC,
+        examples=["octoPrint/"],
+        description="the OctoPrint-MQTT plugin's base topic, when the printer's OctoPrint runs it",
+    )
 
 
 class PrinterUpdate(_In):
@@ -27,6 +34,9 @@ class PrinterUpdate(_In):
     resource_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     octoprint_url: str | None = Field(default=None, min_length=1, max_length=500)
     api_key: str | None = Field(default=None, min_length=1, max_length=200)
+    mqtt_base_topic: str | None = Field(
+        default=None, max_length=MAX_BASE_TOPIC, description="null or empty: stop following the plugin"
+    )
 
 
 class TemperaturePublic(BaseModel):
@@ -47,8 +57,10 @@ class PrinterPublic(BaseModel):
     name: str
     resource_id: int
     octoprint_url: str
+    mqtt_base_topic: str | None = None
     state: str = Field(description="offline, operational, printing, paused or error")
-    state_reason: str = ""
+    state_reason: str = Field(default="", description="in the request's language (Accept-Language)")
+    state_reason_code: str = Field(default="", description="stable code of state_reason, when known")
     bed_clear: bool
     current_job: JobSummary | None = None
     temperatures: dict[str, TemperaturePublic] = Field(default_factory=dict)
@@ -63,7 +75,7 @@ class PrintJobPublic(BaseModel):
     member_id: int
     created_by: int | None = None
     booking_id: int | None = None
-    reason: str = ""
+    reason: str = Field(default="", description="in the request's language (Accept-Language)")
     reason_code: str = ""
     filename: str
     size_bytes: int

@@ -1,0 +1,52 @@
+"""Run the real ``tierslieu`` command (``serve``, ``demo``) in a subprocess on a free port."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tests.support.postgres import free_port
+from tests.support.processes import terminate
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def tierslieu_process(
+    env: dict[str, str],
+    *args: str,
+    cwd: Path = ROOT,
+    ready: Callable[[str], bool] | None = None,
+    timeout: float = 60,
+) -> Iterator[str]:
+    """Start ``tierslieu <args> --port P``; yield its base URL once ``ready(url)`` (default: health answers)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tierslieu", *args, "--port", str(port)],
+        env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    check = ready or (lambda url: httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(f"tierslieu {args[0]} exited: {proc.stdout.read() if proc.stdout else ''}")
+            try:
+                if check(base):
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"tierslieu {args[0]} was not ready in {timeout}s")
+            time.sleep(0.2)
+        yield base
+    finally:
+        terminate(proc, 20, sig=signal.SIGINT)

@@ -1,0 +1,251 @@
+"""Following the OctoPrint-MQTT plugin: prompt progress, and a dispatcher pass when a printer
+says something happened (see :mod:`tierslieu.printing.plugin` for what is trusted and why).
+
+The transport calls :meth:`PluginListener._on_message` in its own thread, which must stay quick:
+it only interprets the message and leaves a note. A worker thread turns the notes into one
+database write (the latest progress of each print) and one wake of the dispatcher, and re-reads
+which printers have a base topic (after API changes, and every minute for changes made by other
+processes such as the site loader).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Final
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from devices.transport import Transport, TransportError
+from tierslieu.db import Database
+from tierslieu.events import Event, EventHub
+from tierslieu.hardware.hub import DeviceHub
+from tierslieu.models import Printer, PrintJob
+from tierslieu.models.printing import JobStatus
+from tierslieu.printing.dispatcher import wake_dispatcher
+from tierslieu.printing.plugin import ProgressSeen, Route, interpret, routes_of, subscriptions
+from tierslieu.runtime import Component, Runtime
+
+__all__ = [
+    "SERVICE_NAME",
+    "PluginListener",
+    "PluginMetrics",
+    "build_plugin_components",
+    "record_progress",
+    "reload_plugin_listener",
+]
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME: Final = "octoprint_mqtt"
+REFRESH_SECONDS: Final = 60.0
+
+
+@dataclass
+class PluginMetrics:
+    received: int = 0  # messages on the plugin's topics
+    malformed: int = 0
+    progress_updates: int = 0  # jobs whose progress a message moved forward
+    passes_requested: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def record_progress(session: Session, seen: ProgressSeen) -> bool:
+    """Move the job's progress forward; True when it changed.
+
+    Only a job printing that very file on one of the route's printers, and only forward: a
+    retained or late message must not take a print back, and never ends it.
+    """
+    statement = (
+        update(PrintJob)
+        .where(
+            col(PrintJob.id) == seen.job_id,
+            col(PrintJob.printer_id).in_(seen.printer_ids),
+            col(PrintJob.status) == JobStatus.printing,
+            col(PrintJob.octoprint_path) == seen.path,
+            col(PrintJob.progress) < seen.percent,
+        )
+        .values(progress=seen.percent)
+        .execution_options(synchronize_session=False)
+    )
+    result = session.execute(statement)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+class PluginListener:
+    """A ``Component``; shared as ``runtime.services["octoprint_mqtt"]``."""
+
+    name = "octoprint-mqtt"
+
+    def __init__(
+        self,
+        db: Database,
+        transport: Transport,
+        wake: Callable[[], None],
+        *,
+        events: EventHub | None = None,
+        refresh_seconds: float = REFRESH_SECONDS,
+    ) -> None:
+        self._db = db
+        self._transport = transport
+        self._wake = wake
+        self._events = events
+        self._refresh_seconds = refresh_seconds
+        self.metrics = PluginMetrics()
+        self._routes: tuple[Route, ...] = ()  # replaced whole: the transport thread reads it unlocked
+        self._subscribed: frozenset[str] = frozenset()
+        self._lock = threading.Lock()
+        self._progress: dict[tuple[int, str], ProgressSeen] = {}
+        self._pass_needed = False
+        self._reload_needed = False
+        self._signal = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        # Registered now (no I/O): a persistent session may deliver messages as soon as it connects.
+        transport.add_handler(self._on_message)
+
+    # --- component ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._stopping.clear()
+        try:
+            self.reload()
+        except Exception:  # the database may be busy: the worker tries again
+            log.exception("OctoPrint-MQTT: printers not read at start")
+            self.request_reload()
+        self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._signal.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def request_reload(self) -> None:
+        """Re-read the printers' base topics soon (a printer was created, changed or removed)."""
+        with self._lock:
+            self._reload_needed = True
+        self._signal.set()
+
+    def reload(self) -> None:
+        with self._db.session() as session:
+            rows = session.exec(select(Printer.id, Printer.mqtt_base_topic)).all()
+        routes = routes_of((printer_id, base) for printer_id, base in rows if printer_id is not None)
+        wanted = subscriptions(routes)
+        self._routes = routes
+        try:
+            for topic_filter in sorted(wanted - self._subscribed):
+                self._transport.subscribe(topic_filter, 1)
+            for topic_filter in sorted(self._subscribed - wanted):
+                self._transport.unsubscribe(topic_filter)
+        except TransportError as error:
+            log.error("OctoPrint-MQTT: subscriptions not updated: %s", error.message("en"))
+            with self._lock:
+                self._reload_needed = True  # try again on the next round
+            return
+        self._subscribed = wanted
+        if routes:
+            log.info("OctoPrint-MQTT: following %s", ", ".join(r.base_topic for r in routes))
+
+    # --- incoming (transport thread) --------------------------------------------------------------
+
+    def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        try:
+            action = interpret(self._routes, topic, payload)
+        except Exception as error:  # malformed JSON, wrong types, absurd nesting: dropped, logged
+            with self._lock:
+                self.metrics.received += 1
+                self.metrics.malformed += 1
+            log.warning("OctoPrint-MQTT: message on %s dropped: %s", topic, error)
+            return
+        if action is None:
+            return
+        with self._lock:
+            self.metrics.received += 1
+            if isinstance(action, ProgressSeen):
+                key = (action.job_id, action.path)
+                known = self._progress.get(key)
+                if known is None or known.percent < action.percent:
+                    self._progress[key] = action
+            else:
+                log.info("OctoPrint-MQTT: %s on %s, dispatcher pass requested", action.event, topic)
+                self._pass_needed = True
+        self._signal.set()
+
+    # --- worker --------------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        next_refresh = time.monotonic() + self._refresh_seconds
+        while not self._stopping.is_set():
+            self._signal.wait(max(0.0, next_refresh - time.monotonic()))
+            self._signal.clear()
+            if self._stopping.is_set():
+                break
+            if time.monotonic() >= next_refresh:
+                self.request_reload()
+                next_refresh = time.monotonic() + self._refresh_seconds
+            try:
+                self.work()
+            except Exception:  # the loop must outlive a database hiccup; notes are kept for next time
+                log.exception("OctoPrint-MQTT: handling plugin messages failed")
+
+    def work(self) -> None:
+        """Handle what arrived since the last round (the worker thread calls this; tests may too)."""
+        with self._lock:
+            progress, self._progress = self._progress, {}
+            pass_needed, self._pass_needed = self._pass_needed, False
+            reload_needed, self._reload_needed = self._reload_needed, False
+        if reload_needed:
+            self.reload()
+        if progress:
+            try:
+                self._write(list(progress.values()))
+            except Exception:
+                with self._lock:  # put them back, unless newer ones arrived meanwhile
+                    for key, seen in progress.items():
+                        self._progress.setdefault(key, seen)
+                raise
+        if pass_needed:
+            with self._lock:
+                self.metrics.passes_requested += 1
+            self._wake()
+
+    def _write(self, seen: list[ProgressSeen]) -> None:
+        with self._db.session(write=True) as session:
+            moved = [s for s in seen if record_progress(session, s)]
+            session.commit()
+        with self._lock:
+            self.metrics.progress_updates += len(moved)
+        if self._events is not None:
+            for s in moved:
+                self._events.publish(
+                    Event("printing", {"job_id": s.job_id, "status": JobStatus.printing, "progress": s.percent})
+                )
+
+
+def reload_plugin_listener(services: dict[str, object]) -> None:
+    """Ask the running listener (if any) to re-read the printers' base topics."""
+    listener = services.get(SERVICE_NAME)
+    if isinstance(listener, PluginListener):
+        listener.request_reload()
+
+
+def build_plugin_components(runtime: Runtime) -> list[Component]:
+    """After the device components and the dispatcher: the listener uses the hub's transport."""
+    hub = runtime.services.get("devices")
+    if not isinstance(hub, DeviceHub):
+        log.info("OctoPrint-MQTT: no MQTT transport, printers are followed by polling only")
+        return []
+    listener = PluginListener(
+        runtime.db, hub.transport, lambda: wake_dispatcher(runtime.services), events=runtime.events
+    )
+    runtime.services[SERVICE_NAME] = listener
+    return [listener]
