@@ -128,7 +128,7 @@ class DeviceHub:
         return self._registry
 
     def add_listener(self, listener: EventListener) -> None:
-        with self._metrics_lock:
+        with self._reload_lock:
             self._listeners = (*self._listeners, listener)
 
     def reload(self) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -37,7 +37,7 @@ __all__ = ["DeviceState", "StateBook", "door_unlocked"]
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DeviceState:
     # None: the device never said whether it is online (it is then assumed reachable).
     online: bool | None = None
@@ -94,14 +94,17 @@ class StateBook:
             return self._states.get(device_id)
 
     def note(self, device_id: int, event: DeviceEvent, at: datetime) -> None:
+        # Called for every event on the ingest path: plain constructor, no dataclasses.replace.
+        online = event.online if isinstance(event, DeviceAvailability) else True
+        changes = _reported_changes(event)
         with self._lock:
-            state = self._states.get(device_id, DeviceState())
-            online = event.online if isinstance(event, DeviceAvailability) else True
+            state = self._states.get(device_id)
+            if state is None:
+                state = DeviceState()
             # A last will ("offline") is not a sign of life: keep last_seen as it was.
             seen = at if online else state.last_seen
-            changes = _reported_changes(event)
             reported = {**state.reported, **changes} if changes else state.reported
-            self._states[device_id] = replace(state, online=online, last_seen=seen, reported=reported)
+            self._states[device_id] = DeviceState(online, seen, reported)
             self._dirty.add(device_id)
 
     def forget(self, keep: set[int]) -> None:

@@ -134,22 +134,29 @@ def create_space(
     return space
 
 
-def update_space(session: Session, space: Space, changes: Mapping[str, Any]) -> Space:
+def _update_common(
+    session: Session, row: Space | Resource, changes: Mapping[str, Any], kinds: Sequence[str], what: str
+) -> None:
+    """What spaces and resources share: kind, unique name, capacity and rules (merged key by key)."""
     if changes.get("kind") is not None:
-        _check_kind(changes["kind"], SPACE_KINDS, "space")
-        space.kind = changes["kind"]
+        _check_kind(changes["kind"], kinds, what)
+        row.kind = changes["kind"]
     if changes.get("name") is not None:
-        _check_name_free(session, Space, changes["name"], space.id)
-        space.name = changes["name"].strip()
+        _check_name_free(session, type(row), changes["name"], row.id)
+        row.name = changes["name"].strip()
+    if "capacity" in changes:
+        row.capacity = changes["capacity"]
+    if changes.get("rules") is not None:
+        row.rules = validate_rules(row.rules, changes["rules"])
+
+
+def update_space(session: Session, space: Space, changes: Mapping[str, Any]) -> Space:
+    _update_common(session, space, changes, SPACE_KINDS, "space")
     if "parent_id" in changes:
         _check_parent(session, space, changes["parent_id"])
         space.parent_id = changes["parent_id"]
-    if "capacity" in changes:
-        space.capacity = changes["capacity"]
     if "description" in changes:
         space.description = changes["description"] or ""
-    if changes.get("rules") is not None:
-        space.rules = validate_rules(space.rules, changes["rules"])
     session.add(space)
     session.flush()
     return space
@@ -216,21 +223,12 @@ def create_resource(
 
 
 def update_resource(session: Session, resource: Resource, changes: Mapping[str, Any]) -> Resource:
-    if changes.get("kind") is not None:
-        _check_kind(changes["kind"], RESOURCE_KINDS, "resource")
-        resource.kind = changes["kind"]
-    if changes.get("name") is not None:
-        _check_name_free(session, Resource, changes["name"], resource.id)
-        resource.name = changes["name"].strip()
+    _update_common(session, resource, changes, RESOURCE_KINDS, "resource")
     if changes.get("space_id") is not None:
         get_space(session, changes["space_id"])
         resource.space_id = changes["space_id"]
-    if "capacity" in changes:
-        resource.capacity = changes["capacity"]
     if "active" in changes and changes["active"] is not None:
         resource.active = changes["active"]
-    if changes.get("rules") is not None:
-        resource.rules = validate_rules(resource.rules, changes["rules"])
     session.add(resource)
     session.flush()
     return resource
