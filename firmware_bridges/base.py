@@ -53,25 +53,6 @@ class Bridge(Protocol):
     @property
     def kinds(self) -> frozenset[DeviceKind]: ...
 
-    def _plan(self, device: DeviceRef) -> _Plan:
-        """The device's plan; raises DeviceConfigError like ``validate_device`` (never cached)."""
-        plan = self._plans.get(id(device))
-        if plan is not None and plan.device is device:
-            return plan
-        self.validate_device(device)
-        readers: dict[str, list[Reader]] = {}
-        encoders: dict[CommandType, Encoder] = {}
-        for feature in self.definition(device.kind).active_features(device):
-            for channel, read in feature.reads.items():
-                readers.setdefault(channel, []).append(read)
-            for command, encoder in feature.encoders.items():
-                encoders.setdefault(command, encoder)
-        plan = _Plan(device, {channel: tuple(found) for channel, found in readers.items()}, encoders)
-        if len(self._plans) >= _MAX_PLANS:
-            self._plans.clear()
-        self._plans[id(device)] = plan
-        return plan
-
     def subscriptions(self, device: DeviceRef) -> list[str]:
         """Topic filters to subscribe to for this device."""
         ...
@@ -81,34 +62,17 @@ class Bridge(Protocol):
         ...
 
     def parse(self, device: DeviceRef, topic: str, payload: bytes) -> list[DeviceEvent]:
-        # Size first: a huge message is refused whatever its topic.
-        check_size(payload)
-        plan = self._plan(device)
-        channel = self.router(device, topic)
-        if channel is None:
-            return []
-        readers = plan.readers.get(channel.name)
-        if not readers:
-            return []
-        value = channel.decode(payload)
-        return [event for read in readers for event in read(device, value)]
-
-    def supported_commands(self, device: DeviceRef) -> frozenset[CommandType]:
-        return frozenset(self._plan(device).encoders)
+        """Events in one message. Raises PayloadError (bad payload) or DeviceConfigError (bad device)."""
+        ...
 
     def encode(self, device: DeviceRef, command: DeviceCommand) -> list[MqttMessage]:
-        encoder = self._plan(device).encoders.get(type(command))
-        if encoder is not None:
-            return encoder(device, command)
-        if isinstance(command, Feedback):
-            return []  # best effort: nothing on this device can beep or blink
-        raise UnsupportedCommand(
-            "command.unsupported",
-            command=type(command).__name__,
-            device=device.name,
-            kind=str(device.kind),
-            bridge=self.name,
-        )
+        """Messages carrying the command, in publish order. Raises UnsupportedCommand;
+        Feedback is best effort and gives [] where the device has no way to show it."""
+        ...
+
+    def supported_commands(self, device: DeviceRef) -> frozenset[CommandType]:
+        """Command types ``encode`` turns into at least one message for this device."""
+        ...
 
     def relocks_itself(self, device: DeviceRef) -> bool:
         """True if, after Unlock(pulse), the device locks again on its own; False if the
@@ -166,7 +130,7 @@ class _Plan:
     encoders: Mapping[CommandType, Encoder]
 
 
-# Devices are few; a bound only guards against a caller building new DeviceRefs forever.
+# Devices are few; the bound only guards against a caller building new DeviceRefs forever.
 _MAX_PLANS = 4096
 
 
@@ -240,31 +204,23 @@ class TableBridge:
     def parse(self, device: DeviceRef, topic: str, payload: bytes) -> list[DeviceEvent]:
         # Size first: a huge message is refused whatever its topic.
         check_size(payload)
-        self.validate_device(device)
+        plan = self._plan(device)
         channel = self.router(device, topic)
         if channel is None:
             return []
-        readers = [
-            feature.reads[channel.name]
-            for feature in self.definition(device.kind).active_features(device)
-            if channel.name in feature.reads
-        ]
+        readers = plan.readers.get(channel.name)
         if not readers:
             return []
         value = channel.decode(payload)
         return [event for read in readers for event in read(device, value)]
 
     def supported_commands(self, device: DeviceRef) -> frozenset[CommandType]:
-        self.validate_device(device)
-        features = self.definition(device.kind).active_features(device)
-        return frozenset(command for feature in features for command in feature.encoders)
+        return frozenset(self._plan(device).encoders)
 
     def encode(self, device: DeviceRef, command: DeviceCommand) -> list[MqttMessage]:
-        self.validate_device(device)
-        for feature in self.definition(device.kind).active_features(device):
-            encoder = feature.encoders.get(type(command))
-            if encoder is not None:
-                return encoder(device, command)
+        encoder = self._plan(device).encoders.get(type(command))
+        if encoder is not None:
+            return encoder(device, command)
         if isinstance(command, Feedback):
             return []  # best effort: nothing on this device can beep or blink
         raise UnsupportedCommand(
