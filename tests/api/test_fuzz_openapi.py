@@ -9,6 +9,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
@@ -48,7 +49,7 @@ def server() -> Iterator[tuple[LiveServer, dict[str, str]]]:
     suppress_health_check=list(HealthCheck),
     derandomize=True,
 )
-def test_no_server_error(case: schemathesis.Case, server: tuple[LiveServer, dict[str, str]]) -> None:
+def test_no_server_error(case: schemathesis.Case[Any], server: tuple[LiveServer, dict[str, str]]) -> None:
     srv, headers = server
     if case.path == "/api/v1/auth/logout":
         return  # would revoke the fuzzing token; covered by the auth tests

@@ -87,7 +87,7 @@ class PostgresServer:
 
     def _exec(self, sql: str) -> None:
         with psycopg.connect(_plain(self.admin_url), autocommit=True) as conn:
-            conn.execute(sql)  # type: ignore[arg-type]
+            conn.execute(sql)
 
     def database_url(self, name: str) -> str:
         base, _, _db = self.admin_url.rpartition("/")

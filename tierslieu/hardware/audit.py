@@ -1,9 +1,13 @@
 """The access audit log: written off the hot path by ``AuditWriter``, read by the API.
 
-``AuditWriter`` is a worker thread with a queue: the access controller hands it audit lines
-and follow-up jobs (check-ins, walk-ins) after the door has been told to open, so a slow
-database never delays an unlock. On ``stop()`` the queue is drained: accepted lines are
-written, not dropped.
+``AuditWriter`` is a worker thread with a queue: the access controller hands it audit entries
+(the line, the check-in it causes) and follow-up jobs (walk-ins) after the door has been told
+to open, so a slow database never delays an unlock. On ``stop()`` the queue is drained:
+accepted lines are written, not dropped.
+
+Entries are plain data written in bulk (one INSERT and one UPDATE for a whole batch, no ORM
+objects): the writer shares the interpreter lock with the thread answering badges, and one ORM
+flush per scan made it hold that lock for hundreds of milliseconds under a stream of scans.
 """
 
 from __future__ import annotations
@@ -11,17 +15,30 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, NamedTuple
 
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, col, select
 
+from tierslieu.booking.notify import booking_event, publish_after_commit
 from tierslieu.db import Database
+from tierslieu.events import Event, EventHub
 from tierslieu.hardware.quiet import QuietGate
-from tierslieu.models import AccessEvent
+from tierslieu.models import AccessEvent, Booking
 
-__all__ = ["AccessEventFilter", "AuditWriter", "Job", "last_unknown_badge", "list_access_events", "record"]
+__all__ = [
+    "AccessEventFilter",
+    "AuditEntry",
+    "AuditWriter",
+    "CheckIn",
+    "Job",
+    "last_unknown_badge",
+    "list_access_events",
+    "record",
+]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +48,25 @@ Job = Callable[[Session], list[AccessEvent]]
 _BATCH = 200
 
 
+@dataclass(frozen=True)
+class CheckIn:
+    """The member badged in on this booking: it is now in progress (if still confirmed and theirs)."""
+
+    booking_id: int
+    member_id: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One decision to record: its ``access_event`` column values, the check-in it causes and
+    the event announcing it (published by the writer, as the line is written)."""
+
+    line: Mapping[str, Any]
+    check_in: CheckIn | None = None
+    announce: Event | None = None
+
+
 def record(session: Session, event: AccessEvent) -> AccessEvent:
     """Append one line in the caller's transaction (API door commands)."""
     session.add(event)
@@ -38,11 +74,60 @@ def record(session: Session, event: AccessEvent) -> AccessEvent:
     return event
 
 
+class _CheckedIn(NamedTuple):
+    """What ``booking_event`` reads of a booking, without loading it as an ORM object."""
+
+    id: int
+    resource_id: int
+    member_id: int
+    status: str
+    start: datetime
+    end: datetime
+
+
+def _check_in_all(session: Session, check_ins: Sequence[CheckIn]) -> list[_CheckedIn]:
+    """Mark the bookings in progress; returns those that were (checking in twice is harmless)."""
+    rows = session.execute(
+        select(Booking.id, Booking.member_id, Booking.resource_id, Booking.start, Booking.end)
+        .where(col(Booking.id).in_({c.booking_id for c in check_ins}), col(Booking.status) == "confirmed")
+        .with_for_update()
+    ).all()
+    confirmed = {row.id: row for row in rows}
+    done: list[_CheckedIn] = []
+    params: list[dict[str, Any]] = []
+    for check_in in check_ins:
+        row = confirmed.get(check_in.booking_id)
+        if row is None or row.member_id != check_in.member_id:
+            continue
+        del confirmed[check_in.booking_id]  # the first scan of a batch checks in
+        done.append(_CheckedIn(row.id, row.resource_id, row.member_id, "checked_in", row.start, row.end))
+        params.append({"b_id": row.id, "b_at": check_in.at})
+    if params:
+        # On the connection, not the session: a plain executemany, not an ORM bulk update.
+        session.connection().execute(
+            update(Booking)
+            .where(col(Booking.id) == bindparam("b_id"), col(Booking.status) == "confirmed")
+            .values(status="checked_in", checked_in_at=bindparam("b_at")),
+            params,
+        )
+    return done
+
+
+def _write_entries(session: Session, entries: Sequence[AuditEntry], events: EventHub | None) -> None:
+    """Check-ins and lines of ``entries`` in the session's transaction (raises on any error)."""
+    check_ins = [entry.check_in for entry in entries if entry.check_in is not None]
+    checked_in = _check_in_all(session, check_ins) if check_ins else []
+    session.connection().execute(insert(AccessEvent), [dict(entry.line) for entry in entries])
+    for booking in checked_in:
+        publish_after_commit(session, events, "booking", booking_event("checked_in", booking))
+
+
 class AuditWriter:
-    def __init__(self, db: Database, quiet: QuietGate | None = None) -> None:
+    def __init__(self, db: Database, quiet: QuietGate | None = None, events: EventHub | None = None) -> None:
         self._db = db
         self._quiet = quiet
-        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self._events = events
+        self._queue: queue.Queue[AuditEntry | Job | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._idle = threading.Condition()
         self._pending = 0
@@ -60,10 +145,13 @@ class AuditWriter:
             self._thread.join(30)
             self._thread = None
 
+    def log(self, entry: AuditEntry) -> None:
+        """Record a decision (the common case: written in bulk with the others of its batch)."""
+        self._enqueue(entry)
+
     def submit(self, job: Job) -> None:
-        with self._idle:
-            self._pending += 1
-        self._queue.put(job)
+        """Run ``job`` in the writer's transaction, in a savepoint of its own (walk-ins)."""
+        self._enqueue(job)
 
     def append(self, event: AccessEvent) -> None:
         self.submit(lambda _session: [event])
@@ -73,30 +161,38 @@ class AuditWriter:
         with self._idle:
             return self._idle.wait_for(lambda: self._pending == 0, timeout)
 
+    def _enqueue(self, item: AuditEntry | Job) -> None:
+        with self._idle:
+            self._pending += 1
+        self._queue.put(item)
+
     def _run(self) -> None:
         stopping = False
         while not stopping:
-            jobs: list[Job] = []
+            items: list[AuditEntry | Job] = []
             item = self._queue.get()
             while True:
                 if item is None:
                     stopping = True
                 else:
-                    jobs.append(item)
-                if len(jobs) >= _BATCH or self._queue.empty():
+                    items.append(item)
+                if len(items) >= _BATCH or self._queue.empty():
                     break
                 item = self._queue.get()
-            if jobs:
+            if items:
                 if self._quiet is not None and not stopping:
                     self._quiet.wait()
-                self._run_batch(jobs)
+                self._run_batch(items)
 
-    def _run_batch(self, jobs: list[Job]) -> None:
-        # One transaction per batch, each job in a savepoint: a failing check-in must not take
-        # the other lines down.
+    def _run_batch(self, items: list[AuditEntry | Job]) -> None:
+        # One transaction per batch; the entries in one savepoint, each job in its own: a
+        # failing walk-in must not take the other lines down.
+        entries = [item for item in items if isinstance(item, AuditEntry)]
+        jobs = [item for item in items if not isinstance(item, AuditEntry)]
         written = 0
         try:
             with self._db.session(write=True) as session:
+                written += self._run_entries(session, entries)
                 for job in jobs:
                     try:
                         with session.begin_nested():
@@ -109,12 +205,42 @@ class AuditWriter:
                 session.commit()
             self.written += written
         except Exception:
-            self.failed += len(jobs)
-            log.exception("access audit batch of %d job(s) not written", len(jobs))
+            self.failed += len(items)
+            log.exception("access audit batch of %d item(s) not written", len(items))
         finally:
             with self._idle:
-                self._pending -= len(jobs)
+                self._pending -= len(items)
                 self._idle.notify_all()
+
+    def _run_entries(self, session: Session, entries: list[AuditEntry]) -> int:
+        """Write the entries together; if that fails, one by one so that one bad entry
+        loses only its own line. Returns the number of lines written."""
+        if not entries:
+            return 0
+        self._announce(entries)
+        try:
+            with session.begin_nested():
+                _write_entries(session, entries, self._events)
+            return len(entries)
+        except Exception:
+            log.exception("access audit: %d line(s) not written together, retrying one by one", len(entries))
+        written = 0
+        for entry in entries:
+            try:
+                with session.begin_nested():
+                    _write_entries(session, [entry], self._events)
+                written += 1
+            except Exception:
+                self.failed += 1
+                log.exception("access audit line not written: %r", dict(entry.line))
+        return written
+
+    def _announce(self, entries: list[AuditEntry]) -> None:
+        if self._events is None:
+            return
+        for entry in entries:
+            if entry.announce is not None:
+                self._events.publish(entry.announce)
 
 
 @dataclass(frozen=True)

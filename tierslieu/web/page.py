@@ -21,6 +21,7 @@ from tierslieu import __version__
 from tierslieu.api.deps import SESSION_COOKIE, RuntimeDep, SessionDep, is_staff
 from tierslieu.errors import AuthenticationFailed
 from tierslieu.models import Member
+from tierslieu.printing.reasons import translate
 from tierslieu.runtime import Runtime
 from tierslieu.services import members as member_service
 from tierslieu.web.i18n import N_, Catalogues, Formatter, choose_language
@@ -106,6 +107,10 @@ class Page:
             if not allowed or allowed & roles
         ]
 
+    def reason(self, stored: str, code: str = "") -> str:
+        """A job's or printer's stored reason in the page's language (stored in French)."""
+        return translate(stored, self.lang, code)
+
     def csrf_field(self) -> Markup:
         token = escape(self.csrf.token_for(self.nonce))
         return Markup(f'<input type="hidden" name="{CSRF_FIELD}" value="{token}">')
@@ -115,6 +120,7 @@ class Page:
             "_": self.gettext,
             "ngettext": self.ngettext,
             "fmt": self.fmt,
+            "reason": self.reason,
             "lang": self.lang,
             "member": self.member,
             "is_staff": self.is_staff,

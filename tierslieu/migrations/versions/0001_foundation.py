@@ -1,15 +1,13 @@
 """foundation
 
 Revision ID: 0001_foundation
-Revises: 
+Revises:
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-
-
 
 revision: str = '0001_foundation'
 down_revision: str | Sequence[str] | None = None

@@ -9,8 +9,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
-
 revision: str = '0004_printing'
 down_revision: str | Sequence[str] | None = '0001_foundation'
 branch_labels: str | Sequence[str] | None = ('printing',)
