@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from tests.conftest import PASSWORD, ApiUser
+from tests.support.bookings import insert_booking
 from tierslieu.db.types import utcnow
-from tierslieu.models import Booking, Printer, PrintJob
+from tierslieu.models import Printer, PrintJob
 from tierslieu.runtime import Runtime
 from tierslieu.services import members as member_service
 from tierslieu.services import printers as printer_service
@@ -74,29 +75,9 @@ def trained_user(runtime: Runtime, *roles: str, email: str | None = None) -> Api
     return user(runtime, *roles, trained=True, email=email)
 
 
-def book(
-    runtime: Runtime, resource_id: int, member_id: int, start: datetime, end: datetime, status: str = "confirmed"
-) -> int:
-    """A booking row as the booking engine stores it (buffer 0: block = interval)."""
-    with runtime.db.session(write=True) as session:
-        booking = Booking(
-            resource_id=resource_id,
-            member_id=member_id,
-            start=start,
-            end=end,
-            block_start=start,
-            block_end=end,
-            status=status,
-        )
-        session.add(booking)
-        session.commit()
-        assert booking.id is not None
-        return booking.id
-
-
 def book_now(runtime: Runtime, lab: FabLab, member_id: int, hours: float = 2) -> int:
     now = utcnow()
-    return book(runtime, lab.resource_id, member_id, now - timedelta(minutes=5), now + timedelta(hours=hours))
+    return insert_booking(runtime, lab.resource_id, member_id, now - timedelta(minutes=5), now + timedelta(hours=hours))
 
 
 def job(runtime: Runtime, job_id: int) -> PrintJob:

@@ -14,7 +14,8 @@ from sqlmodel import col, select
 from firmware_bridges.octoprint import OctoPrintClient
 from tests.conftest import ApiUser, AppHarness
 from tests.printing.fake_octoprint import FakeOctoPrint, Fault
-from tests.printing.support import FabLab, book, book_now, gcode, job, make_fablab, printer, trained_user
+from tests.printing.support import FabLab, book_now, gcode, job, make_fablab, printer, trained_user
+from tests.support.bookings import insert_booking
 from tierslieu.db.types import utcnow
 from tierslieu.models import PrintRun
 from tierslieu.printing.decisions import START_GRACE
@@ -98,7 +99,7 @@ def test_job_queued_ahead_of_a_booking_starts_when_the_slot_begins(
 ) -> None:
     bob = trained_user(api.runtime)
     slot_start = utcnow() + timedelta(hours=1)
-    book(api.runtime, lab.resource_id, bob.id, slot_start, slot_start + timedelta(hours=1))
+    insert_booking(api.runtime, lab.resource_id, bob.id, slot_start, slot_start + timedelta(hours=1))
     job_id = submit(api, bob, lab)
     assert job(api.runtime, job_id).status == "waiting_booking"
     dispatcher = dispatcher_for(api, octo)
@@ -117,7 +118,7 @@ def test_job_queued_ahead_of_a_booking_starts_when_the_slot_begins(
 def test_job_too_long_for_the_rest_of_the_slot_waits(api: AppHarness, lab: FabLab, octo: FakeOctoPrint) -> None:
     carol = trained_user(api.runtime)
     now = utcnow()
-    book(api.runtime, lab.resource_id, carol.id, now - timedelta(minutes=50), now + timedelta(minutes=5))
+    insert_booking(api.runtime, lab.resource_id, carol.id, now - timedelta(minutes=50), now + timedelta(minutes=5))
     response = api.client.post(
         "/api/v1/print-jobs",
         headers=carol.headers,

@@ -11,7 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import ApiUser, AppHarness, make_settings
-from tests.printing.support import FabLab, book, gcode, job, make_fablab, printer, trained_user, user
+from tests.printing.support import FabLab, gcode, job, make_fablab, printer, trained_user, user
+from tests.support.bookings import insert_booking
 from tests.support.octoprint import OctoPrintServer
 from tierslieu.api import create_app
 from tierslieu.db.types import utcnow
@@ -108,7 +109,7 @@ def test_job_queued_ahead_of_a_booking_starts_when_the_slot_begins(
     lab = make_fablab(api.runtime, url=octoprint.url, api_key=octoprint.api_key)
     bob = trained_user(api.runtime)
     slot = utcnow() + timedelta(minutes=30)
-    book(api.runtime, lab.resource_id, bob.id, slot, slot + timedelta(hours=1))
+    insert_booking(api.runtime, lab.resource_id, bob.id, slot, slot + timedelta(hours=1))
     job_id = submit(api, bob, lab)
     dispatcher = PrintDispatcher(api.runtime.db, api.runtime.secrets, api.runtime.settings)
     try:
@@ -130,7 +131,8 @@ def test_octoprint_stopped_mid_queue_loses_nothing(quiet_app: AppHarness, privat
     api = quiet_app
     lab = make_fablab(api.runtime, url=private_octoprint.url, api_key=private_octoprint.api_key)
     carol = trained_user(api.runtime)
-    book(api.runtime, lab.resource_id, carol.id, utcnow() - timedelta(minutes=1), utcnow() + timedelta(hours=2))
+    now = utcnow()
+    insert_booking(api.runtime, lab.resource_id, carol.id, now - timedelta(minutes=1), now + timedelta(hours=2))
     dispatcher = PrintDispatcher(api.runtime.db, api.runtime.secrets, api.runtime.settings)
     try:
         running = submit(api, carol, lab, dwells=300)  # about a minute: still running when OctoPrint stops

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from tierslieu.models import Device, Printer, Resource, Space
 from tierslieu.runtime import Runtime
-from tierslieu.site import check_site_file, load_site, parse_site_text
+from tierslieu.site import SiteProblem, check_site_file, load_site, parse_site_text
 
 TRILPORT = Path(__file__).resolve().parents[2] / "config" / "trilport.yaml"
 
@@ -69,18 +69,19 @@ def test_every_problem_is_reported_not_only_the_first() -> None:
     assert {p.path.split(".")[-1] for p in problems} >= {"max_duration", "kind"}
 
 
+def _device_problems(*devices: str) -> list[SiteProblem]:
+    """The problems of MINIMAL with these devices (YAML flow mappings) in the room."""
+    _site, problems = parse_site_text(MINIMAL + "    devices:\n" + "".join(f"      - {d}\n" for d in devices))
+    return problems
+
+
 def test_device_problems() -> None:
-    text = (
-        MINIMAL
-        + """
-    devices:
-      - {name: Porte, kind: door, bridge: tasmota, address: porte, resource: Nope}
-      - {name: Porte, kind: teleporter, bridge: tasmota, address: porte2}
-      - {name: Lecteur, kind: badge_reader, bridge: acme, address: x}
-      - {name: Bad, kind: door, bridge: tasmota, address: "a/+/b"}
-"""
+    problems = _device_problems(
+        "{name: Porte, kind: door, bridge: tasmota, address: porte, resource: Nope}",
+        "{name: Porte, kind: teleporter, bridge: tasmota, address: porte2}",
+        "{name: Lecteur, kind: badge_reader, bridge: acme, address: x}",
+        '{name: Bad, kind: door, bridge: tasmota, address: "a/+/b"}',
     )
-    _site, problems = parse_site_text(text)
     paths = {p.path for p in problems}
     assert "spaces[0].devices[1].kind" in paths
     assert "spaces[0].devices[2].bridge" in paths
@@ -88,15 +89,10 @@ def test_device_problems() -> None:
 
 
 def test_unknown_resource_and_duplicate_device() -> None:
-    text = (
-        MINIMAL
-        + """
-    devices:
-      - {name: Porte, kind: door, bridge: tasmota, address: porte, resource: Nope}
-      - {name: Porte, kind: door, bridge: tasmota, address: porte2}
-"""
+    problems = _device_problems(
+        "{name: Porte, kind: door, bridge: tasmota, address: porte, resource: Nope}",
+        "{name: Porte, kind: door, bridge: tasmota, address: porte2}",
     )
-    _site, problems = parse_site_text(text)
     messages = {p.path: p.message for p in problems}
     assert "spaces[0].devices[0].resource" in messages
     assert "duplicate device name" in messages["spaces[0].devices[1].name"]

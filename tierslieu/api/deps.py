@@ -18,6 +18,7 @@ from tierslieu.errors import AuthenticationFailed, PermissionDenied
 from tierslieu.models import ROLES, Member
 from tierslieu.runtime import Runtime
 from tierslieu.services import members as member_service
+from tierslieu.services.members import is_staff as is_staff  # re-exported: routes import it from here
 
 SESSION_COOKIE = "tierslieu_session"
 MAX_ID = 2**31 - 1
@@ -107,13 +108,9 @@ class Allow:
 
 
 EVERYONE = Allow(*ROLES)
-STAFF = Allow("admin", "staff")
+STAFF = Allow(*sorted(member_service.STAFF_ROLES))
 ADMIN = Allow("admin")
 
 AnyMember = Annotated[Member, Depends(EVERYONE)]
 StaffMember = Annotated[Member, Depends(STAFF)]
 AdminMember = Annotated[Member, Depends(ADMIN)]
-
-
-def is_staff(member: Member) -> bool:
-    return bool({"admin", "staff"} & set(member.roles))

@@ -35,6 +35,7 @@ from tierslieu.events import EventHub
 from tierslieu.models import Booking, BookingSeries, Member, Resource
 from tierslieu.services import members as member_service
 from tierslieu.services import spaces as space_service
+from tierslieu.services.members import is_staff
 
 __all__ = [
     "Occurrence",
@@ -55,11 +56,6 @@ MAX_BOOKING = timedelta(days=31)
 MAX_PAST = timedelta(days=366)
 MAX_FUTURE = timedelta(days=366 * 11)
 DEFAULT_WALK_IN_MINUTES = 240
-_STAFF_ROLES = frozenset({"admin", "staff"})
-
-
-def is_staff(member: Member) -> bool:
-    return bool(_STAFF_ROLES & set(member.roles))
 
 
 def violation_error(verdict: Verdict, *, ignore: frozenset[str] = frozenset()) -> RuleViolation:
@@ -172,6 +168,23 @@ def _judge(
     )
 
 
+def _checked_and_judged(
+    session: Session,
+    actor: Member,
+    resource_id: int,
+    member_id: int | None,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    tz: ZoneInfo,
+    override: bool,
+) -> tuple[_Booker, Verdict]:
+    """One request, as preview and booking both see it: bounds, permissions, then the rules."""
+    _check_bounds(start, end, now)
+    who = _booker(session, actor, resource_id, member_id, override)
+    return who, _judge(session, who, start, end, now=now, tz=tz, override=override)
+
+
 def _new_booking(who: _Booker, start: datetime, end: datetime, verdict: Verdict, note: str, override: bool) -> Booking:
     block_start, block_end = store.block_of(utc(start), utc(end), who.rules.buffer_minutes)
     return Booking(
@@ -215,9 +228,8 @@ def preview_booking(
     tz: ZoneInfo,
 ) -> Verdict:
     """The verdict :func:`create_booking` would give, without booking (same permission checks)."""
-    _check_bounds(start, end, now)
-    who = _booker(session, actor, resource_id, member_id, override)
-    return _judge(session, who, start, end, now=now, tz=tz, override=override)
+    _who, verdict = _checked_and_judged(session, actor, resource_id, member_id, start, end, now, tz, override)
+    return verdict
 
 
 def create_booking(
@@ -240,9 +252,7 @@ def create_booking(
     staff), ``NotFound``, ``InvalidInput`` (impossible interval) or ``RuleViolation`` (409,
     ``code`` = the first rule refused, ``extra["violations"]`` = all of them).
     """
-    _check_bounds(start, end, now)
-    who = _booker(session, actor, resource_id, member_id, override)
-    verdict = _judge(session, who, start, end, now=now, tz=tz, override=override)
+    who, verdict = _checked_and_judged(session, actor, resource_id, member_id, start, end, now, tz, override)
     if not verdict.ok:
         raise violation_error(verdict)
     booking = _new_booking(who, start, end, verdict, note, override)

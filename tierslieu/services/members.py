@@ -16,6 +16,12 @@ from tierslieu.security import Secrets, new_token, token_digest
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
+STAFF_ROLES = frozenset({"admin", "staff"})
+
+
+def is_staff(member: Member) -> bool:
+    """Staff and admins see and act on everyone's bookings, jobs and entries."""
+    return bool(STAFF_ROLES & set(member.roles))
 
 
 def normalize_email(email: str) -> str:

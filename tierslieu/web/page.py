@@ -107,6 +107,12 @@ class Page:
             if not allowed or allowed & roles
         ]
 
+    def notice(self, messages: Mapping[str, str]) -> str | None:
+        """The confirmation a redirect asked for with ``?message=<key>``, translated; none for
+        an unknown key (the query string is the visitor's to edit)."""
+        key = self.request.query_params.get("message", "")
+        return self.gettext(messages[key]) if key in messages else None
+
     def reason(self, stored: str, code: str = "") -> str:
         """A job's or printer's stored reason in the page's language (stored in French)."""
         return translate(stored, self.lang, code)

@@ -13,6 +13,7 @@ from tierslieu.printing import service as queue
 from tierslieu.printing.dispatcher import wake_dispatcher
 from tierslieu.printing.reasons import translate
 from tierslieu.printing.storage import GcodeStore
+from tierslieu.runtime import Runtime
 
 router = APIRouter(prefix="/print-jobs", tags=["print jobs"])
 
@@ -25,6 +26,12 @@ def to_public(job: PrintJob, language: str = "fr") -> PrintJobPublic:
     # Stored in French; reason_code says which sentence it is, whatever the language.
     public.reason = translate(job.reason, language, job.reason_code)
     return public
+
+
+def _changed(job: PrintJob, runtime: Runtime, language: str) -> PrintJobPublic:
+    """After a change to the queue: let the dispatcher act on it now, answer with the job."""
+    wake_dispatcher(runtime.services)
+    return to_public(job, language)
 
 
 @router.post("", response_model=PrintJobPublic, status_code=status.HTTP_201_CREATED)
@@ -58,8 +65,7 @@ def submit_job(
     )
     store = GcodeStore(runtime.settings.upload_dir)
     job = queue.submit_job(session, store, actor, request, max_bytes=limit, tz=runtime.settings.tz)
-    wake_dispatcher(runtime.services)
-    return to_public(job, language)
+    return _changed(job, runtime, language)
 
 
 @router.get("", response_model=list[PrintJobPublic])
@@ -94,8 +100,7 @@ def cancel_job(
 ) -> PrintJobPublic:
     """Cancel a job; a running print is stopped on OctoPrint by the dispatcher right after."""
     job = queue.cancel_job(session, actor, queue.get_visible_job(session, actor, job_id), now=utcnow())
-    wake_dispatcher(runtime.services)
-    return to_public(job, language)
+    return _changed(job, runtime, language)
 
 
 @router.post("/{job_id}/requeue", response_model=PrintJobPublic)
@@ -107,8 +112,7 @@ def requeue_job(
     actor: Member = Depends(EVERYONE),
 ) -> PrintJobPublic:
     job = queue.requeue_job(session, actor, queue.get_visible_job(session, actor, job_id))
-    wake_dispatcher(runtime.services)
-    return to_public(job, language)
+    return _changed(job, runtime, language)
 
 
 @router.post("/{job_id}/priority", response_model=PrintJobPublic)
@@ -122,5 +126,4 @@ def set_priority(
 ) -> PrintJobPublic:
     """Reorder the queue (animators and staff): higher priority prints first."""
     job = queue.set_priority(session, queue.get_visible_job(session, actor, job_id), body.priority)
-    wake_dispatcher(runtime.services)
-    return to_public(job, language)
+    return _changed(job, runtime, language)

@@ -18,7 +18,9 @@ Reason = Annotated[str, Field(max_length=500)]
 BookingStatus = Literal["pending", "confirmed", "checked_in", "completed", "cancelled", "no_show"]
 
 
-class BookingCreate(BaseModel):
+class SlotBody(BaseModel):
+    """A slot of a resource for a member: what booking, checking and waiting all name."""
+
     model_config = ConfigDict(extra="forbid")
 
     resource_id: RowId
@@ -27,6 +29,9 @@ class BookingCreate(BaseModel):
     )
     start: AwareDatetime = Field(description="RFC 3339 avec décalage, ex. 2026-05-12T10:00:00+02:00")
     end: AwareDatetime
+
+
+class BookingCreate(SlotBody):
     recurrence: Annotated[str, Field(max_length=500)] | None = Field(
         default=None, description="RRULE RFC 5545, ex. FREQ=WEEKLY;BYDAY=TU;COUNT=10"
     )
@@ -35,13 +40,7 @@ class BookingCreate(BaseModel):
     override: bool = Field(default=False, description="équipe : passer outre les règles (enregistré)")
 
 
-class BookingCheck(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    resource_id: RowId
-    member_id: RowId | None = None
-    start: AwareDatetime
-    end: AwareDatetime
+class BookingCheck(SlotBody):
     override: bool = False
 
 
@@ -116,13 +115,8 @@ class AvailabilityPublic(BaseModel):
     resources: list[ResourceAvailability]
 
 
-class WaitlistCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    resource_id: RowId
-    member_id: RowId | None = None
-    start: AwareDatetime
-    end: AwareDatetime
+class WaitlistCreate(SlotBody):
+    pass
 
 
 class WaitlistPublic(BaseModel):

@@ -44,11 +44,6 @@ def dashboard(page: PageDep, session: SessionDep) -> Response:
     )
 
 
-def _notice(page: Page) -> str | None:
-    key = page.request.query_params.get("message", "")
-    return page.gettext(_MESSAGES[key]) if key in _MESSAGES else None
-
-
 @router.get("/membres")
 def members(page: PageDep, session: SessionDep, q: str = "") -> Response:
     return _members_page(page, session, q=q)
@@ -67,7 +62,7 @@ def _members_page(
         q=q,
         roles=ROLES,
         error=error,
-        notice=_notice(page),
+        notice=page.notice(_MESSAGES),
     )
 
 
@@ -120,7 +115,7 @@ def _member_page(
         readers=readers,
         roles=ROLES,
         errors=errors or {},
-        notice=_notice(page),
+        notice=page.notice(_MESSAGES),
         reset_link=reset_link,
         reset_hours=RESET_HOURS,
         today=utcnow().astimezone(page.runtime.settings.tz).date(),

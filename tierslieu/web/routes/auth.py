@@ -10,9 +10,10 @@ from starlette.responses import Response
 
 from tierslieu.api.deps import SESSION_COOKIE, SessionDep
 from tierslieu.errors import AuthenticationFailed, InvalidInput
+from tierslieu.models import Member
 from tierslieu.services import members as member_service
 from tierslieu.web.i18n import LANG_COOKIE, SUPPORTED
-from tierslieu.web.page import PageDep
+from tierslieu.web.page import Page, PageDep
 from tierslieu.web.password_reset import member_for_reset
 from tierslieu.web.security import clear_session, safe_next, set_session
 
@@ -26,12 +27,23 @@ def home(page: PageDep) -> Response:
     return page.redirect(HOME if page.member else "/connexion")
 
 
+def _login_page(
+    page: Page, target: str, *, email: str = "", error: str | None = None, notice: str | None = None, status: int = 200
+) -> Response:
+    return page.render(
+        "login.html", status=status, title=page.gettext("Log in"), next=target, error=error, email=email, notice=notice
+    )
+
+
+def _reset_page(page: Page, member: Member, token: str, *, error: str | None = None, status: int = 200) -> Response:
+    title = page.gettext("Choose a new password")
+    return page.render("reset.html", status=status, title=title, who=member, token=token, error=error)
+
+
 @router.get("/connexion")
 def login_form(page: PageDep, suivant: str = "", nouveau_mot_de_passe: str = "") -> Response:
     notice = page.gettext("Your new password is saved: you can log in.") if nouveau_mot_de_passe else None
-    return page.render(
-        "login.html", title=page.gettext("Log in"), next=safe_next(suivant, HOME), error=None, email="", notice=notice
-    )
+    return _login_page(page, safe_next(suivant, HOME), notice=notice)
 
 
 @router.post("/connexion")
@@ -46,15 +58,7 @@ def login(
     try:
         member = member_service.authenticate(session, page.runtime.secrets, email, password)
     except AuthenticationFailed as exc:
-        return page.render(
-            "login.html",
-            status=401,
-            title=page.gettext("Log in"),
-            next=target,
-            error=exc.message(page.lang),
-            email=email,
-            notice=None,
-        )
+        return _login_page(page, target, email=email, error=exc.message(page.lang), status=401)
     minutes = page.runtime.settings.access_token_minutes
     token = member_service.issue_token(session, member, lifetime=timedelta(minutes=minutes), name="web")
     response = page.redirect(target)
@@ -82,8 +86,7 @@ def switch_language(page: PageDep, lang: str, retour: str = "") -> Response:
 
 @router.get("/mot-de-passe/{token}")
 def reset_form(page: PageDep, session: SessionDep, token: str) -> Response:
-    member = member_for_reset(session, page.runtime.secrets, token)
-    return page.render("reset.html", title=page.gettext("Choose a new password"), who=member, token=token, error=None)
+    return _reset_page(page, member_for_reset(session, page.runtime.secrets, token), token)
 
 
 @router.post("/mot-de-passe/{token}")
@@ -100,12 +103,5 @@ def reset_password(
             raise InvalidInput("password_mismatch", "Les deux mots de passe diffèrent.", "The two passwords differ.")
         member_service.update_member(session, page.runtime.secrets, member, password=password)
     except InvalidInput as exc:
-        return page.render(
-            "reset.html",
-            status=422,
-            title=page.gettext("Choose a new password"),
-            who=member,
-            token=token,
-            error=exc.message(page.lang),
-        )
+        return _reset_page(page, member, token, error=exc.message(page.lang), status=422)
     return page.redirect("/connexion?nouveau_mot_de_passe=1")

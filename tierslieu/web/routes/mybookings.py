@@ -65,7 +65,6 @@ def _render(page: Page, session: Session, *, error: str | None = None, status: i
     upcoming = [b for b in mine if b.end > now and b.status in ACTIVE_STATUSES]
     past = sorted((b for b in mine if b not in upcoming), key=lambda b: b.start, reverse=True)[:PAST_SHOWN]
     new_id = page.request.query_params.get("nouvelle")
-    notice = _MESSAGES.get(page.request.query_params.get("message", ""))
     return page.render(
         "mybookings.html",
         status=status,
@@ -73,7 +72,7 @@ def _render(page: Page, session: Session, *, error: str | None = None, status: i
         upcoming=_lines(upcoming, names),
         past=[Line(b, names.get(b.resource_id, "?")) for b in past],
         new_id=int(new_id) if new_id and new_id.isdigit() else None,
-        notice=page.gettext(notice) if notice else None,
+        notice=page.notice(_MESSAGES),
         error=error,
         feed_url=member_feed_url(page, member),
         now=now,

@@ -39,14 +39,13 @@ _MESSAGES = {
 def _render(page: Page, session: Session, *, error: str | None = None, status: int = 200) -> Response:
     printers = printer_service.list_printers(session)
     jobs = queue_service.list_jobs(session, page.actor, queue_service.JobFilter(limit=500))
-    notice = _MESSAGES.get(page.request.query_params.get("message", ""))
     return page.render(
         "fablab.html",
         status=status,
         title=page.gettext("FabLab — print queue"),
         queues=queues(printers, jobs),
         supervisor=queue_service.may_supervise(page.actor),
-        notice=page.gettext(notice) if notice else None,
+        notice=page.notice(_MESSAGES),
         error=error,
         max_copies=MAX_COPIES,
         max_mib=page.runtime.settings.max_upload_bytes // (1024 * 1024),
