@@ -17,16 +17,20 @@ from tierslieu.services import members as member_service
 from tierslieu.services import spaces as space_service
 
 __all__ = [
+    "IN_PROGRESS_STATUSES",
     "QUOTA_STATUSES",
     "RulesCache",
     "block_of",
     "clashing_bookings",
+    "in_progress",
     "member_facts",
     "member_quota_bookings",
     "to_existing",
 ]
 
 QUOTA_STATUSES = (*ACTIVE_STATUSES, "completed")
+# A booking that is happening: approved (a pending request does not open rooms or printers).
+IN_PROGRESS_STATUSES = ("confirmed", "checked_in")
 # Quotas look at the ISO weeks a request touches: a week on either side is enough.
 _QUOTA_MARGIN = timedelta(days=8)
 
@@ -48,6 +52,16 @@ def to_existing(booking: Booking) -> ExistingBooking:
         end=booking.end,
         status=booking.status,
     )
+
+
+def in_progress(session: Session, now: datetime, resource_ids: Iterable[int] | None = None) -> Sequence[Booking]:
+    """Approved bookings with ``start <= now < end`` (of the given resources, or all)."""
+    query = select(Booking).where(
+        col(Booking.status).in_(IN_PROGRESS_STATUSES), col(Booking.start) <= now, col(Booking.end) > now
+    )
+    if resource_ids is not None:
+        query = query.where(col(Booking.resource_id).in_(list(resource_ids)))
+    return session.exec(query).all()
 
 
 def member_facts(session: Session, member: Member) -> MemberFacts:

@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from devices.model import DeviceKind
+from tierslieu.booking import store as booking_store
 from tierslieu.booking.rules import BookingRules, EffectiveRules, merge_rules
 from tierslieu.models import Booking, Device, Resource, Space
 from tierslieu.occupancy.state import BookingNow, DeviceInfo, Layout, Reading, SpaceContext, SpaceInfo
 
 __all__ = [
-    "BOOKED_STATUSES",
     "booked_intervals",
     "bookings_now",
     "load_layout",
@@ -29,7 +29,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 # Statuses that make a space "booked now"; pending bookings are not confirmed yet.
-BOOKED_STATUSES = ("confirmed", "checked_in")
 # Statuses counted in history as booked time (a booking that took place is "completed").
 HISTORY_STATUSES = ("confirmed", "checked_in", "completed")
 
@@ -136,13 +135,7 @@ def _resource_checkin(session: Session, resource_ids: Iterable[int], rules: Mapp
 
 def bookings_now(session: Session, now: datetime, rules: Mapping[int, EffectiveRules]) -> list[BookingNow]:
     """Confirmed or checked-in bookings with start <= now < end."""
-    rows = session.exec(
-        select(Booking).where(
-            col(Booking.status).in_(BOOKED_STATUSES),
-            col(Booking.start) <= now,
-            col(Booking.end) > now,
-        )
-    ).all()
+    rows = booking_store.in_progress(session, now)
     places = _resource_checkin(session, {b.resource_id for b in rows}, rules)
     found = []
     for booking in rows:

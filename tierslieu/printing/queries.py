@@ -8,26 +8,19 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from tierslieu.booking import store as booking_store
 from tierslieu.booking.rules import EffectiveRules
-from tierslieu.models import Booking, PrintJob
+from tierslieu.models import PrintJob
 from tierslieu.printing.decisions import BookingFacts, JobFacts, Window
 
-__all__ = ["STARTABLE_BOOKING_STATUSES", "active_bookings", "facts", "jobs_of_printer", "opening_window"]
+__all__ = ["active_bookings", "facts", "jobs_of_printer", "opening_window"]
 
 # A pending booking (awaiting approval) does not let a print start.
-STARTABLE_BOOKING_STATUSES = ("confirmed", "checked_in")
 _LOOKAHEAD = timedelta(days=2)
 
 
 def active_bookings(session: Session, resource_id: int, now: datetime) -> list[BookingFacts]:
-    rows = session.exec(
-        select(Booking).where(
-            Booking.resource_id == resource_id,
-            col(Booking.status).in_(STARTABLE_BOOKING_STATUSES),
-            col(Booking.start) <= now,
-            col(Booking.end) > now,
-        )
-    ).all()
+    rows = booking_store.in_progress(session, now, [resource_id])
     return [BookingFacts(id=b.id, member_id=b.member_id, start=b.start, end=b.end) for b in rows if b.id]
 
 
