@@ -11,10 +11,13 @@ takes them. The same stream is consumed twice, in the same run:
   meanwhile), counted by a transport handler that runs after the hub's.
 
 Rate = messages processed / time between the first and the last one; a consumer slower than the
-publishers makes the broker queue (and past its limit drop) messages, so the rate is the
-consumer's saturated throughput. Target: ingest >= 0.5 x floor.
+publishers makes the broker queue messages, so the rate is the consumer's saturated
+throughput. The broker keeps every message (no queue limit), so both consumers process the
+whole stream and the occupancy state can be checked against its last values. Both speak the
+same MQTT version (``--protocol``, the transport's default 5 unless told), QoS 1. Target:
+ingest >= 0.5 x floor.
 
-    .venv/bin/python bench/ingest.py [--messages 60000]
+    .venv/bin/python bench/ingest.py [--messages 60000] [--protocol 5|3.1.1]
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from devices.mqtt import MqttSettings, PahoTransport  # noqa: E402
+from devices.mqtt import PROTOCOLS, MqttSettings, PahoTransport  # noqa: E402
 from tests.support.mosquitto import MosquittoServer, find_executable  # noqa: E402
 from tierslieu.hardware.hub import DeviceHub  # noqa: E402
 from tierslieu.migrations import upgrade_database  # noqa: E402
@@ -47,6 +50,18 @@ from tierslieu.settings import Settings  # noqa: E402
 
 SENSORS = 4  # of each kind
 QUIET_SECONDS = 1.5
+
+
+class BenchMosquitto(MosquittoServer):
+    """The test broker without a queue limit (a slow consumer gets every message, later) and
+    without logging every packet, which would cost the broker as much as the consumers."""
+
+    def _write_config(self) -> Path:
+        config = super()._write_config()
+        quieter = "\n".join(f"log_type {kind}" for kind in ("error", "warning", "notice", "information"))
+        text = config.read_text().replace("log_type all", quieter)
+        config.write_text(text.replace("max_queued_messages 10000", "max_queued_messages 0"))
+        return config
 
 
 class Counter:
@@ -112,10 +127,12 @@ def _wait_quiet(counter: Counter, expected: int, timeout: float = 120) -> None:
         time.sleep(0.05)
 
 
-def measure_floor(port: int, streams: list[tuple[str, list[str]]], expected: int) -> Counter:
+def measure_floor(port: int, streams: list[tuple[str, list[str]]], expected: int, protocol: str) -> Counter:
     counter = Counter()
     ready = threading.Event()
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-floor-{uuid.uuid4().hex[:6]}")
+    client = paho.Client(
+        CallbackAPIVersion.VERSION2, client_id=f"bench-floor-{uuid.uuid4().hex[:6]}", protocol=PROTOCOLS[protocol]
+    )
 
     def on_connect(c: paho.Client, u: object, f: object, r: object, p: object) -> None:
         c.subscribe([("zigbee2mqtt/#", 1), ("+/sensor/+/state", 1), ("tele/+/SENSOR", 1)])
@@ -153,13 +170,16 @@ def _bench_site(runtime: Runtime) -> None:
         session.commit()
 
 
-def measure_ingest(port: int, streams: list[tuple[str, list[str]]], expected: int, tmp: Path) -> dict[str, object]:
+def measure_ingest(
+    port: int, streams: list[tuple[str, list[str]]], expected: int, tmp: Path, protocol: str
+) -> dict[str, object]:
     url = f"sqlite:///{tmp / 'bench.db'}"
     upgrade_database(url)
     settings = Settings(environment="test", database_url=url, data_dir=tmp, run_background=False)
     runtime = Runtime.create(settings)
     _bench_site(runtime)
-    transport = PahoTransport(MqttSettings("127.0.0.1", port, client_id=f"bench-ingest-{uuid.uuid4().hex[:6]}"))
+    client_id = f"bench-ingest-{uuid.uuid4().hex[:6]}"
+    transport = PahoTransport(MqttSettings("127.0.0.1", port, client_id=client_id, protocol=protocol))
     hub = DeviceHub(runtime, transport)
     tracker = OccupancyTracker(runtime, hub)
     counter = Counter()
@@ -192,21 +212,23 @@ def measure_ingest(port: int, streams: list[tuple[str, list[str]]], expected: in
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=60_000)
+    parser.add_argument("--protocol", choices=sorted(PROTOCOLS), default="5")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     streams = _streams(args.messages)
     expected = sum(len(lines) for _, lines in streams)
     with tempfile.TemporaryDirectory(prefix="tierslieu-bench-") as name:
         tmp = Path(name)
-        with MosquittoServer(tmp / "broker") as broker:
-            floor = measure_floor(broker.port, streams, expected)
-            ingest = measure_ingest(broker.port, streams, expected, tmp)
+        with BenchMosquitto(tmp / "broker") as broker:
+            floor = measure_floor(broker.port, streams, expected, args.protocol)
+            ingest = measure_ingest(broker.port, streams, expected, tmp, args.protocol)
     counter = ingest["counter"]
     assert isinstance(counter, Counter)
     ratio = counter.rate() / floor.rate() if floor.rate() else 0.0
     print(json.dumps({
         "benchmark": "ingest",
         "messages_published": expected,
+        "mqtt_protocol": args.protocol,
         "floor_events_per_s": round(floor.rate()),
         "floor_received": floor.count,
         "ingest_events_per_s": round(counter.rate()),

@@ -76,10 +76,14 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+# Built once: json.loads builds a new decoder on every call that passes an option.
+_JSON = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
 def decode_json(payload: bytes) -> Any:
     text = decode_text(payload)
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        return _JSON.decode(text)
     except RecursionError:
         raise PayloadError("payload.not_json", reason="nested too deeply") from None
     except ValueError as error:  # JSONDecodeError, NaN, and ints with too many digits

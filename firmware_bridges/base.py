@@ -128,10 +128,17 @@ class _Plan:
     device: DeviceRef  # kept alive, so that the id() keying the plan cannot be reused
     readers: Mapping[str, tuple[Reader, ...]]
     encoders: Mapping[CommandType, Encoder]
+    # command -> its messages: a door gets the same few commands (commands are frozen values).
+    encoded: dict[DeviceCommand, tuple[MqttMessage, ...]] = field(default_factory=dict)
+    # topic -> its channel and the readers of it (None: nothing to read there); the router is
+    # a pure function of (device, topic) and a device speaks on a handful of topics.
+    routes: dict[str, tuple[Channel, tuple[Reader, ...]] | None] = field(default_factory=dict)
 
 
 # Devices are few; the bound only guards against a caller building new DeviceRefs forever.
 _MAX_PLANS = 4096
+_MAX_ENCODED = 64  # distinct commands remembered per device (pulse lengths vary a little)
+_MAX_ROUTES = 64  # topics remembered per device (a wildcard subscription lets any suffix in)
 
 
 def _no_option_checks(device: DeviceRef) -> None:
@@ -204,23 +211,37 @@ class TableBridge:
     def parse(self, device: DeviceRef, topic: str, payload: bytes) -> list[DeviceEvent]:
         # Size first: a huge message is refused whatever its topic.
         check_size(payload)
-        plan = self._plan(device)
-        channel = self.router(device, topic)
-        if channel is None:
+        route = self._route(self._plan(device), topic)
+        if route is None:
             return []
-        readers = plan.readers.get(channel.name)
-        if not readers:
-            return []
+        channel, readers = route
         value = channel.decode(payload)
         return [event for read in readers for event in read(device, value)]
+
+    def _route(self, plan: _Plan, topic: str) -> tuple[Channel, tuple[Reader, ...]] | None:
+        if topic in plan.routes:
+            return plan.routes[topic]
+        channel = self.router(plan.device, topic)
+        readers = plan.readers.get(channel.name, ()) if channel is not None else ()
+        route = (channel, readers) if channel is not None and readers else None
+        if len(plan.routes) < _MAX_ROUTES:
+            plan.routes[topic] = route
+        return route
 
     def supported_commands(self, device: DeviceRef) -> frozenset[CommandType]:
         return frozenset(self._plan(device).encoders)
 
     def encode(self, device: DeviceRef, command: DeviceCommand) -> list[MqttMessage]:
-        encoder = self._plan(device).encoders.get(type(command))
+        plan = self._plan(device)
+        messages = plan.encoded.get(command)
+        if messages is not None:
+            return list(messages)
+        encoder = plan.encoders.get(type(command))
         if encoder is not None:
-            return encoder(device, command)
+            messages = tuple(encoder(device, command))
+            if len(plan.encoded) < _MAX_ENCODED:
+                plan.encoded[command] = messages
+            return list(messages)
         if isinstance(command, Feedback):
             return []  # best effort: nothing on this device can beep or blink
         raise UnsupportedCommand(

@@ -13,21 +13,21 @@ import logging
 import threading
 import time
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session
 
 from devices.model import BadgeScanned, DeviceEvent, DeviceKind, DeviceRef, Feedback
-from tierslieu.booking.notify import booking_event, publish_after_commit
 from tierslieu.booking.service import create_walk_in
 from tierslieu.errors import TiersLieuError
 from tierslieu.events import Event
-from tierslieu.hardware.audit import AuditWriter
+from tierslieu.hardware.audit import AuditEntry, AuditWriter, CheckIn
 from tierslieu.hardware.decisions import Decision, Reason, Scan, decide
 from tierslieu.hardware.doors import DoorController
 from tierslieu.hardware.facts import FactsCache
 from tierslieu.hardware.hub import DeviceHub
 from tierslieu.hardware.registry import RegisteredDevice
-from tierslieu.models import AccessEvent, Booking
+from tierslieu.models import AccessEvent
 from tierslieu.runtime import Runtime
 
 __all__ = ["AccessController"]
@@ -45,7 +45,7 @@ class AccessController:
         self._hub = hub
         self._facts = facts
         self._doors = doors
-        self.audit = AuditWriter(runtime.db, hub.quiet)
+        self.audit = AuditWriter(runtime.db, hub.quiet, runtime.events)
         self._recent: dict[tuple[int, str], float] = {}
         self._recent_lock = threading.Lock()
         self.duplicates = 0
@@ -79,7 +79,7 @@ class AccessController:
         for door_id in decision.unlock:
             self._doors.pulse(door_id)
         self._hub.send(reader_id, Feedback(decision.granted))
-        self.audit.submit(lambda session: self._record(session, reader, scan, decision))
+        self.audit.log(self._entry(reader, scan, decision))
         return decision
 
     def _is_repeat(self, reader_id: int, uid: str) -> bool:
@@ -108,35 +108,26 @@ class AccessController:
 
     # -- after the doors: audit, check-in, walk-in (writer thread) ---------------------------
 
-    def _line(self, reader: RegisteredDevice, scan: Scan, decision: Decision, detail: str = "") -> AccessEvent:
-        return AccessEvent(
-            at=scan.now,
-            device_id=reader.id,
-            device_name=reader.ref.name,
-            space_id=reader.space_id,
-            member_id=decision.member_id,
-            badge_uid=scan.uid,
-            decision=decision.decision,
-            reason=str(decision.reason),
-            booking_id=decision.booking_id,
-            detail=detail[:500],
-        )
+    def _line(self, reader: RegisteredDevice, scan: Scan, decision: Decision, detail: str = "") -> dict[str, Any]:
+        """The ``access_event`` column values."""
+        return {
+            "at": scan.now,
+            "device_id": reader.id,
+            "device_name": reader.ref.name,
+            "space_id": reader.space_id,
+            "member_id": decision.member_id,
+            "badge_uid": scan.uid,
+            "decision": decision.decision,
+            "reason": str(decision.reason),
+            "booking_id": decision.booking_id,
+            "detail": detail[:500],
+        }
 
-    def _record(self, session: Session, reader: RegisteredDevice, scan: Scan, decision: Decision) -> list[AccessEvent]:
+    def _entry(self, reader: RegisteredDevice, scan: Scan, decision: Decision) -> AuditEntry:
+        check_in = None
         if decision.check_in and decision.member_id is not None and decision.booking_id is not None:
-            self._check_in(session, scan, decision)
-        self._publish(reader, scan, decision)
-        return [self._line(reader, scan, decision)]
-
-    def _check_in(self, session: Session, scan: Scan, decision: Decision) -> None:
-        """The booking that let the member in is now in progress (checking in twice is harmless)."""
-        booking = session.get(Booking, decision.booking_id, with_for_update=True)
-        if booking is None or booking.member_id != decision.member_id or booking.status != "confirmed":
-            return
-        booking.status, booking.checked_in_at = "checked_in", scan.now
-        session.add(booking)
-        session.flush()
-        publish_after_commit(session, self._runtime.events, "booking", booking_event("checked_in", booking))
+            check_in = CheckIn(decision.booking_id, decision.member_id, scan.now)
+        return AuditEntry(self._line(reader, scan, decision), check_in, self._event(reader, scan, decision))
 
     def _walk_in(self, session: Session, reader: RegisteredDevice, scan: Scan, decision: Decision) -> list[AccessEvent]:
         assert decision.member_id is not None and scan.resource_id is not None
@@ -153,25 +144,23 @@ class AccessController:
         except TiersLieuError as error:
             refused = Decision(False, Reason.NO_BOOKING, decision.member_id)
             self._hub.send(reader.id, Feedback(False))
-            self._publish(reader, scan, refused)
-            return [self._line(reader, scan, refused, f"{error.code}: {error.message_fr}")]
+            self._runtime.events.publish(self._event(reader, scan, refused))
+            return [AccessEvent(**self._line(reader, scan, refused, f"{error.code}: {error.message_fr}"))]
         done = Decision(True, Reason.GRANTED_WALK_IN, decision.member_id, booking.id)
         self._hub.send(reader.id, Feedback(True))
-        self._publish(reader, scan, done)
-        return [self._line(reader, scan, done)]
+        self._runtime.events.publish(self._event(reader, scan, done))
+        return [AccessEvent(**self._line(reader, scan, done))]
 
-    def _publish(self, reader: RegisteredDevice, scan: Scan, decision: Decision) -> None:
-        self._runtime.events.publish(
-            Event(
-                "access",
-                {
-                    "device_id": reader.id,
-                    "space_id": reader.space_id,
-                    "member_id": decision.member_id,
-                    "decision": decision.decision,
-                    "reason": str(decision.reason),
-                    "booking_id": decision.booking_id,
-                    "at": scan.now.isoformat(),
-                },
-            )
+    def _event(self, reader: RegisteredDevice, scan: Scan, decision: Decision) -> Event:
+        return Event(
+            "access",
+            {
+                "device_id": reader.id,
+                "space_id": reader.space_id,
+                "member_id": decision.member_id,
+                "decision": decision.decision,
+                "reason": str(decision.reason),
+                "booking_id": decision.booking_id,
+                "at": scan.now.isoformat(),
+            },
         )

@@ -13,20 +13,20 @@ flush per scan made it hold that lock for hundreds of milliseconds under a strea
 from __future__ import annotations
 
 import logging
-import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, insert, update
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from tierslieu.booking.notify import booking_event, publish_after_commit
 from tierslieu.db import Database
 from tierslieu.events import Event, EventHub
-from tierslieu.hardware.quiet import QuietGate
+from tierslieu.hardware.quiet import QuietGate, chunked, let_others_run
 from tierslieu.models import AccessEvent, Booking
 
 __all__ = [
@@ -46,6 +46,9 @@ Job = Callable[[Session], list[AccessEvent]]
 """A unit of deferred work run in a write session; returns the audit lines it produced."""
 
 _BATCH = 200
+# How often the writer looks for entries. Logging an entry does not wake it: a thread woken
+# per scan would compete for the interpreter lock with the one sending the unlock.
+_POLL_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -78,8 +81,8 @@ class _CheckedIn(NamedTuple):
     """What ``booking_event`` reads of a booking, without loading it as an ORM object."""
 
     id: int
-    resource_id: int
     member_id: int
+    resource_id: int
     status: str
     start: datetime
     end: datetime
@@ -87,27 +90,37 @@ class _CheckedIn(NamedTuple):
 
 def _check_in_all(session: Session, check_ins: Sequence[CheckIn]) -> list[_CheckedIn]:
     """Mark the bookings in progress; returns those that were (checking in twice is harmless)."""
-    rows = session.execute(
-        select(Booking.id, Booking.member_id, Booking.resource_id, Booking.start, Booking.end)
+    # Core statements on the session's connection: rows as tuples and a plain executemany,
+    # no ORM objects.
+    connection = session.connection()
+    query = (
+        sa.select(
+            col(Booking.id), col(Booking.member_id), col(Booking.resource_id), col(Booking.start), col(Booking.end)
+        )
         .where(col(Booking.id).in_({c.booking_id for c in check_ins}), col(Booking.status) == "confirmed")
         .with_for_update()
-    ).all()
-    confirmed = {row.id: row for row in rows}
+    )
+    confirmed = {
+        booking_id: _CheckedIn(booking_id, member_id, resource_id, "checked_in", start, end)
+        for booking_id, member_id, resource_id, start, end in connection.execute(query)
+        if booking_id is not None
+    }
     done: list[_CheckedIn] = []
     params: list[dict[str, Any]] = []
     for check_in in check_ins:
-        row = confirmed.get(check_in.booking_id)
-        if row is None or row.member_id != check_in.member_id:
+        booking = confirmed.pop(check_in.booking_id, None)  # the first scan of a batch checks in
+        if booking is None:
             continue
-        del confirmed[check_in.booking_id]  # the first scan of a batch checks in
-        done.append(_CheckedIn(row.id, row.resource_id, row.member_id, "checked_in", row.start, row.end))
-        params.append({"b_id": row.id, "b_at": check_in.at})
+        if booking.member_id != check_in.member_id:
+            confirmed[booking.id] = booking
+            continue
+        done.append(booking)
+        params.append({"b_id": booking.id, "b_at": check_in.at})
     if params:
-        # On the connection, not the session: a plain executemany, not an ORM bulk update.
-        session.connection().execute(
-            update(Booking)
-            .where(col(Booking.id) == bindparam("b_id"), col(Booking.status) == "confirmed")
-            .values(status="checked_in", checked_in_at=bindparam("b_at")),
+        connection.execute(
+            sa.update(Booking)
+            .where(col(Booking.id) == sa.bindparam("b_id"), col(Booking.status) == "confirmed")
+            .values(status="checked_in", checked_in_at=sa.bindparam("b_at")),
             params,
         )
     return done
@@ -117,7 +130,7 @@ def _write_entries(session: Session, entries: Sequence[AuditEntry], events: Even
     """Check-ins and lines of ``entries`` in the session's transaction (raises on any error)."""
     check_ins = [entry.check_in for entry in entries if entry.check_in is not None]
     checked_in = _check_in_all(session, check_ins) if check_ins else []
-    session.connection().execute(insert(AccessEvent), [dict(entry.line) for entry in entries])
+    session.connection().execute(sa.insert(AccessEvent), [dict(entry.line) for entry in entries])
     for booking in checked_in:
         publish_after_commit(session, events, "booking", booking_event("checked_in", booking))
 
@@ -127,7 +140,9 @@ class AuditWriter:
         self._db = db
         self._quiet = quiet
         self._events = events
-        self._queue: queue.Queue[AuditEntry | Job | None] = queue.Queue()
+        self._items: deque[AuditEntry | Job] = deque()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._idle = threading.Condition()
         self._pending = 0
@@ -136,12 +151,14 @@ class AuditWriter:
 
     def start(self) -> None:
         if self._thread is None:
+            self._stopping.clear()
             self._thread = threading.Thread(target=self._run, name="access-audit", daemon=True)
             self._thread.start()
 
     def stop(self) -> None:
         if self._thread is not None:
-            self._queue.put(None)
+            self._stopping.set()
+            self._wake.set()
             self._thread.join(30)
             self._thread = None
 
@@ -150,8 +167,10 @@ class AuditWriter:
         self._enqueue(entry)
 
     def submit(self, job: Job) -> None:
-        """Run ``job`` in the writer's transaction, in a savepoint of its own (walk-ins)."""
+        """Run ``job`` in the writer's transaction, in a savepoint of its own (walk-ins: someone
+        waits for its answer, so the writer is woken at once)."""
         self._enqueue(job)
+        self._wake.set()
 
     def append(self, event: AccessEvent) -> None:
         self.submit(lambda _session: [event])
@@ -164,25 +183,21 @@ class AuditWriter:
     def _enqueue(self, item: AuditEntry | Job) -> None:
         with self._idle:
             self._pending += 1
-        self._queue.put(item)
+        self._items.append(item)
 
     def _run(self) -> None:
-        stopping = False
-        while not stopping:
+        # On stop, what was accepted is written before the thread ends.
+        while self._items or not self._stopping.is_set():
+            if not self._items:
+                self._wake.wait(_POLL_SECONDS)
+                self._wake.clear()
+                continue
+            if self._quiet is not None:
+                self._quiet.wait(self._stopping)
             items: list[AuditEntry | Job] = []
-            item = self._queue.get()
-            while True:
-                if item is None:
-                    stopping = True
-                else:
-                    items.append(item)
-                if len(items) >= _BATCH or self._queue.empty():
-                    break
-                item = self._queue.get()
-            if items:
-                if self._quiet is not None and not stopping:
-                    self._quiet.wait()
-                self._run_batch(items)
+            while self._items and len(items) < _BATCH:
+                items.append(self._items.popleft())
+            self._run_batch(items)
 
     def _run_batch(self, items: list[AuditEntry | Job]) -> None:
         # One transaction per batch; the entries in one savepoint, each job in its own: a
@@ -213,11 +228,19 @@ class AuditWriter:
                 self._idle.notify_all()
 
     def _run_entries(self, session: Session, entries: list[AuditEntry]) -> int:
-        """Write the entries together; if that fails, one by one so that one bad entry
-        loses only its own line. Returns the number of lines written."""
+        """Write the entries a chunk at a time, letting the badge thread run in between.
+        Returns the number of lines written."""
         if not entries:
             return 0
         self._announce(entries)
+        written = 0
+        for chunk in chunked(entries):
+            written += self._write_chunk(session, chunk)
+            let_others_run()
+        return written
+
+    def _write_chunk(self, session: Session, entries: Sequence[AuditEntry]) -> int:
+        """Together; if that fails, one by one so that one bad entry loses only its own line."""
         try:
             with session.begin_nested():
                 _write_entries(session, entries, self._events)

@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any, NamedTuple, TypeVar
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
-from sqlmodel.sql.expression import SelectOfScalar
 
 from tierslieu.booking.rules import BookingRules, EffectiveRules, merge_rules
 from tierslieu.booking.schedule import Schedule
 from tierslieu.db.types import utcnow
-from tierslieu.hardware.quiet import QuietGate
+from tierslieu.hardware.quiet import QuietGate, paced
 from tierslieu.models import Badge, Booking, Member, Resource, Space
 from tierslieu.models.access import DoorOverride
 from tierslieu.runtime import Runtime
@@ -41,6 +42,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 # A pending request does not open a door.
 ACCESS_STATUSES = ("confirmed", "checked_in")
 # Bookings kept in memory: those whose access window can meet [now - margin, now + margin].
@@ -58,19 +61,21 @@ class PlaceFacts:
     parent_id: int | None = None  # spaces: the parent space; resources: their space
 
 
-@dataclass(frozen=True)
+# slots: one object per row instead of two (the instance and its __dict__) for the collector
+# to walk; facts are reloaded every few seconds.
+@dataclass(frozen=True, slots=True)
 class BadgeFacts:
     member_id: int | None
     revoked: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MemberAccess:
     active: bool
     roles: frozenset[str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BookingWindow:
     id: int
     resource_id: int
@@ -146,7 +151,18 @@ def _place(kind: str, rules: EffectiveRules, row_id: int, parent_id: int | None)
     return PlaceFacts(row_id, kind, rules, rules.schedule, parent_id)
 
 
-def _space_levels(rows: Mapping[int, Space]) -> dict[int, list[BookingRules]]:
+BookingRow = tuple[int | None, int, int, str, datetime, datetime]
+BookingQuery = sa.Select[int | None, int, int, str, datetime, datetime]
+
+
+class _SpaceRow(NamedTuple):
+    id: int
+    kind: str
+    parent_id: int | None
+    rules: dict[str, Any] | None
+
+
+def _space_levels(rows: Mapping[int, _SpaceRow]) -> dict[int, list[BookingRules]]:
     """Each space's rule levels, outermost first (what merge_rules takes)."""
     levels: dict[int, list[BookingRules]] = {}
     for space_id in rows:
@@ -160,46 +176,79 @@ def _space_levels(rows: Mapping[int, Space]) -> dict[int, list[BookingRules]]:
     return levels
 
 
-def load_site_facts(session: Session, now: datetime) -> SiteFacts:
-    space_rows = {row.id: row for row in session.exec(select(Space)).all() if row.id is not None}
+def load_site_facts(session: Session, now: datetime, previous: SiteFacts | None = None) -> SiteFacts:
+    """The facts as the database holds them now. Rows unchanged since ``previous`` keep their
+    objects: a reload then leaves little new long-lived memory behind, and the collector's full
+    passes (which stop every thread for tens of milliseconds) stay rare."""
+    # Column tuples through Core, not ORM objects, read at a pace that lets the badge thread
+    # in: this runs every few seconds beside it, and building ORM instances was most of its cost.
+    old = previous or SiteFacts()
+    db = session.connection()
+    space_query = sa.select(col(Space.id), col(Space.kind), col(Space.parent_id), col(Space.rules))
+    space_rows = {row.id: row for row in map(_SpaceRow._make, paced(db.execute(space_query))) if row.id is not None}
     levels = _space_levels(space_rows)
     spaces = {sid: _place(row.kind, merge_rules(*levels[sid]), sid, row.parent_id) for sid, row in space_rows.items()}
     resources: dict[int, PlaceFacts] = {}
-    for res in session.exec(select(Resource)).all():
-        if res.id is None or res.space_id not in space_rows:
+    resource_query = sa.select(col(Resource.id), col(Resource.kind), col(Resource.space_id), col(Resource.rules))
+    for rid, kind, space_id, rules in paced(db.execute(resource_query)):
+        if rid is None or space_id not in space_rows:
             continue
-        merged = merge_rules(*levels[res.space_id], BookingRules.model_validate(res.rules))
-        resources[res.id] = _place(res.kind, merged, res.id, res.space_id)
-    badges = {b.uid: BadgeFacts(b.member_id, b.revoked_at is not None) for b in session.exec(select(Badge)).all()}
-    members = {
-        m.id: MemberAccess(m.active, frozenset(m.roles or ())) for m in session.exec(select(Member)).all() if m.id
+        merged = merge_rules(*levels[space_id], BookingRules.model_validate(rules))
+        resources[rid] = _place(kind, merged, rid, space_id)
+    badge_query = sa.select(col(Badge.uid), col(Badge.member_id), col(Badge.revoked_at).is_not(None))
+    badges = {
+        uid: _same(old.badges.get(uid), BadgeFacts(mid, bool(revoked)))
+        for uid, mid, revoked in paced(db.execute(badge_query))
     }
-    query = _booking_query(now)
-    overrides = {o.device_id: o.mode for o in session.exec(select(DoorOverride)).all()}
-    return SiteFacts(spaces, resources, badges, members, _windows(query, session, resources), overrides, now)
+    member_query = sa.select(col(Member.id), col(Member.active), col(Member.roles))
+    members = {
+        mid: _same(old.members.get(mid), MemberAccess(active, frozenset(roles or ())))
+        for mid, active, roles in paced(db.execute(member_query))
+        if mid
+    }
+    override_query = sa.select(col(DoorOverride.device_id), col(DoorOverride.mode))
+    overrides = {device_id: mode for device_id, mode in db.execute(override_query)}
+    earlier = {booking.id: booking for booking in old.bookings}
+    windows = _windows(paced(db.execute(_booking_query(now))), resources)
+    bookings = tuple(_same(earlier.get(window.id), window) for window in windows)
+    return SiteFacts(spaces, resources, badges, members, bookings, overrides, now)
 
 
-def _booking_query(now: datetime) -> SelectOfScalar[Booking]:
-    return select(Booking).where(
-        col(Booking.status).in_(ACCESS_STATUSES),
-        col(Booking.start) < now + _WINDOW_MARGIN,
-        col(Booking.end) > now - _WINDOW_MARGIN,
+def _same(earlier: T | None, now: T) -> T:
+    """``earlier`` when equal to ``now``, which is then freed at once instead of kept."""
+    return earlier if earlier is not None and earlier == now else now
+
+
+def _booking_query(now: datetime, member_id: int | None = None) -> BookingQuery:
+    """(id, resource, member, status, start, end) of the bookings that can meet [now - margin, now + margin]."""
+    query = (
+        sa.select(
+            col(Booking.id),
+            col(Booking.resource_id),
+            col(Booking.member_id),
+            col(Booking.status),
+            col(Booking.start),
+            col(Booking.end),
+        )
+        .where(
+            col(Booking.status).in_(ACCESS_STATUSES),
+            col(Booking.start) < now + _WINDOW_MARGIN,
+            col(Booking.end) > now - _WINDOW_MARGIN,
+        )
+        .order_by(col(Booking.start), col(Booking.id))
     )
+    return query if member_id is None else query.where(col(Booking.member_id) == member_id)
 
 
-def _windows(
-    query: SelectOfScalar[Booking], session: Session, resources: Mapping[int, PlaceFacts]
-) -> tuple[BookingWindow, ...]:
+def _windows(rows: Iterable[BookingRow], resources: Mapping[int, PlaceFacts]) -> tuple[BookingWindow, ...]:
     windows = []
-    for b in session.exec(query.order_by(col(Booking.start), col(Booking.id))).all():
-        place = resources.get(b.resource_id)
-        if place is None or b.id is None:
+    for bid, resource_id, booker, status, start, end in rows:
+        place = resources.get(resource_id)
+        if place is None or bid is None:
             continue
         lead = timedelta(minutes=place.rules.access_lead_minutes)
         overrun = timedelta(minutes=place.rules.overrun_minutes)
-        windows.append(
-            BookingWindow(b.id, b.resource_id, b.member_id, b.status, b.start, b.end, b.start - lead, b.end + overrun)
-        )
+        windows.append(BookingWindow(bid, resource_id, booker, status, start, end, start - lead, end + overrun))
     return tuple(windows)
 
 
@@ -216,7 +265,7 @@ def with_fresh_badge(session: Session, facts: SiteFacts, uid: str, now: datetime
     if member is None or member.id is None:
         return replace(facts, badges=badges)
     members[member.id] = MemberAccess(member.active, frozenset(member.roles or ()))
-    own = _windows(_booking_query(now).where(Booking.member_id == member.id), session, facts.resources)
+    own = _windows(session.connection().execute(_booking_query(now, member.id)), facts.resources)
     others = tuple(b for b in facts.bookings if b.member_id != member.id)
     return replace(facts, badges=badges, members=members, bookings=others + own)
 
@@ -247,7 +296,7 @@ class FactsCache:
         with self._lock:
             try:
                 with self._runtime.db.session() as session:
-                    self._facts = load_site_facts(session, utcnow())
+                    self._facts = load_site_facts(session, utcnow(), self._facts)
             except Exception:
                 log.exception("access facts not reloaded; keeping the previous ones")
             facts = self._facts

@@ -4,14 +4,44 @@ Python threads share one interpreter lock: a thread writing a batch of audit lin
 reloading the access facts delays the MQTT thread that must answer the next badge. Background
 loops therefore wait until no scan has been seen for a short while — but never longer than a
 bound, so they cannot be starved by a stream of scans.
+
+Once they run, they hand the lock over often (``paced``): a thread woken by a socket otherwise
+waits for the running one to be preempted, which CPython does only every 5 ms (the switch
+interval) — measured, that was the whole p99 of a badge scan behind a facts reload.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TypeVar
 
-__all__ = ["QuietGate"]
+__all__ = ["QuietGate", "chunked", "let_others_run", "paced"]
+
+T = TypeVar("T")
+
+# Rows handled between two hand-overs: a few tens of microseconds of work.
+_PACE = 32
+
+
+def let_others_run() -> None:
+    """Release the interpreter lock for a moment: a thread waiting for it runs now."""
+    time.sleep(0)
+
+
+def chunked(items: Sequence[T], size: int = _PACE) -> Iterator[Sequence[T]]:
+    """``items`` in slices of ``size``: work done a chunk at a time, handing over in between."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def paced(items: Iterable[T], every: int = _PACE) -> Iterator[T]:
+    """``items``, letting other threads run after every ``every`` of them."""
+    for index, item in enumerate(items, 1):
+        yield item
+        if index % every == 0:
+            let_others_run()
 
 
 class QuietGate:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 
 from devices.model import (
@@ -30,6 +31,7 @@ from devices.model import (
     RelayStateChanged,
 )
 from tierslieu.db import Database
+from tierslieu.hardware.quiet import chunked, let_others_run
 from tierslieu.models import Device
 
 __all__ = ["DeviceState", "StateBook", "door_unlocked"]
@@ -76,35 +78,58 @@ def _reported_changes(event: DeviceEvent) -> dict[str, Any]:
     return {}
 
 
+class _Live:
+    """A device's state as its events arrive. The immutable ``DeviceState`` readers get is
+    built when first asked for after a change: most events are never read one by one."""
+
+    __slots__ = ("last_seen", "online", "reported", "snapshot")
+
+    def __init__(self, state: DeviceState) -> None:
+        self.online = state.online
+        self.last_seen = state.last_seen
+        self.reported = dict(state.reported)
+        self.snapshot: DeviceState | None = state
+
+    def frozen(self) -> DeviceState:
+        if self.snapshot is None:
+            self.snapshot = DeviceState(self.online, self.last_seen, dict(self.reported))
+        return self.snapshot
+
+
 class StateBook:
     """Thread-safe in-memory device states plus the set of ids not yet written."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._states: dict[int, DeviceState] = {}
+        self._states: dict[int, _Live] = {}
         self._dirty: set[int] = set()
 
     def seed(self, states: Mapping[int, DeviceState]) -> None:
         with self._lock:
             for device_id, state in states.items():
-                self._states.setdefault(device_id, state)
+                if device_id not in self._states:
+                    self._states[device_id] = _Live(state)
 
     def get(self, device_id: int) -> DeviceState | None:
         with self._lock:
-            return self._states.get(device_id)
+            live = self._states.get(device_id)
+            return live.frozen() if live is not None else None
 
     def note(self, device_id: int, event: DeviceEvent, at: datetime) -> None:
-        # Called for every event on the ingest path: plain constructor, no dataclasses.replace.
+        # Called for every event on the ingest path: updates in place, builds nothing.
         online = event.online if isinstance(event, DeviceAvailability) else True
         changes = _reported_changes(event)
         with self._lock:
-            state = self._states.get(device_id)
-            if state is None:
-                state = DeviceState()
+            live = self._states.get(device_id)
+            if live is None:
+                live = self._states[device_id] = _Live(_UNKNOWN)
             # A last will ("offline") is not a sign of life: keep last_seen as it was.
-            seen = at if online else state.last_seen
-            reported = {**state.reported, **changes} if changes else state.reported
-            self._states[device_id] = DeviceState(online, seen, reported)
+            if online:
+                live.last_seen = at
+            live.online = online
+            if changes:
+                live.reported.update(changes)
+            live.snapshot = None
             self._dirty.add(device_id)
 
     def forget(self, keep: set[int]) -> None:
@@ -115,13 +140,18 @@ class StateBook:
 
     def take_dirty(self) -> dict[int, DeviceState]:
         with self._lock:
-            taken = {device_id: self._states[device_id] for device_id in self._dirty if device_id in self._states}
+            taken = {
+                device_id: self._states[device_id].frozen() for device_id in self._dirty if device_id in self._states
+            }
             self._dirty.clear()
             return taken
 
     def put_back(self, device_ids: set[int]) -> None:
         with self._lock:
             self._dirty |= device_ids & set(self._states)
+
+
+_UNKNOWN = DeviceState()
 
 
 def load_states(db: Database) -> dict[int, DeviceState]:
@@ -139,16 +169,25 @@ def load_states(db: Database) -> dict[int, DeviceState]:
 
 
 def write_states(db: Database, states: Mapping[int, DeviceState]) -> None:
-    """One transaction for the whole batch; rows deleted meanwhile are skipped."""
+    """One transaction for the whole batch; rows deleted meanwhile are skipped (nothing matches).
+
+    A plain executemany in small chunks, not ORM objects: this runs beside the thread
+    answering badges and must not hold the interpreter lock for long (see quiet.py).
+    """
     if not states:
         return
+    statement = (
+        sa.update(Device)
+        .where(col(Device.id) == sa.bindparam("d_id"))
+        .values(online=sa.bindparam("d_online"), last_seen=sa.bindparam("d_seen"), reported=sa.bindparam("d_reported"))
+    )
+    params = [
+        {"d_id": device_id, "d_online": bool(s.online), "d_seen": s.last_seen, "d_reported": dict(s.reported)}
+        for device_id, s in states.items()
+    ]
     with db.session(write=True) as session:
-        rows = session.exec(select(Device).where(col(Device.id).in_(list(states)))).all()
-        for row in rows:
-            assert row.id is not None
-            state = states[row.id]
-            row.online = bool(state.online)
-            row.last_seen = state.last_seen
-            row.reported = dict(state.reported)
-            session.add(row)
+        connection = session.connection()
+        for chunk in chunked(params):
+            connection.execute(statement, chunk)
+            let_others_run()
         session.commit()
