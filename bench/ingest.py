@@ -88,14 +88,22 @@ def _streams(messages: int) -> list[tuple[str, list[str]]]:
     per = max(1, messages // (3 * SENSORS))
     streams = []
     for i in range(SENSORS):
-        streams.append((f"zigbee2mqtt/bench_presence_{i}", [
-            json.dumps({"occupancy": n % 2 == 0, "battery": 90, "illuminance": n % 500, "linkquality": 120})
-            for n in range(per)
-        ]))
+        streams.append(
+            (
+                f"zigbee2mqtt/bench_presence_{i}",
+                [
+                    json.dumps({"occupancy": n % 2 == 0, "battery": 90, "illuminance": n % 500, "linkquality": 120})
+                    for n in range(per)
+                ],
+            )
+        )
         streams.append((f"bench-counter-{i}/sensor/personnes/state", [str(n % 40) for n in range(per)]))
-        streams.append((f"tele/bench-pir-{i}/SENSOR", [
-            json.dumps({"Time": "2026-03-10T10:00:00", "Switch1": "ON" if n % 2 else "OFF"}) for n in range(per)
-        ]))
+        streams.append(
+            (
+                f"tele/bench-pir-{i}/SENSOR",
+                [json.dumps({"Time": "2026-03-10T10:00:00", "Switch1": "ON" if n % 2 else "OFF"}) for n in range(per)],
+            )
+        )
     return streams
 
 
@@ -159,14 +167,32 @@ def _bench_site(runtime: Runtime) -> None:
             room = Space(name=f"Salle {i}", kind="room", parent_id=building.id, capacity=30)
             session.add(room)
             session.flush()
-            session.add_all([
-                Device(name=f"Présence {i}", kind="occupancy_sensor", bridge="zigbee2mqtt",
-                       address=f"bench_presence_{i}", space_id=room.id),
-                Device(name=f"Compteur {i}", kind="people_counter", bridge="esphome",
-                       address=f"bench-counter-{i}", space_id=room.id, options={"people_sensor": "personnes"}),
-                Device(name=f"PIR {i}", kind="occupancy_sensor", bridge="tasmota",
-                       address=f"bench-pir-{i}", space_id=room.id),
-            ])
+            session.add_all(
+                [
+                    Device(
+                        name=f"Présence {i}",
+                        kind="occupancy_sensor",
+                        bridge="zigbee2mqtt",
+                        address=f"bench_presence_{i}",
+                        space_id=room.id,
+                    ),
+                    Device(
+                        name=f"Compteur {i}",
+                        kind="people_counter",
+                        bridge="esphome",
+                        address=f"bench-counter-{i}",
+                        space_id=room.id,
+                        options={"people_sensor": "personnes"},
+                    ),
+                    Device(
+                        name=f"PIR {i}",
+                        kind="occupancy_sensor",
+                        bridge="tasmota",
+                        address=f"bench-pir-{i}",
+                        space_id=room.id,
+                    ),
+                ]
+            )
         session.commit()
 
 
@@ -225,22 +251,26 @@ def main() -> None:
     counter = ingest["counter"]
     assert isinstance(counter, Counter)
     ratio = counter.rate() / floor.rate() if floor.rate() else 0.0
-    print(json.dumps({
-        "benchmark": "ingest",
-        "messages_published": expected,
-        "mqtt_protocol": args.protocol,
-        "floor_events_per_s": round(floor.rate()),
-        "floor_received": floor.count,
-        "ingest_events_per_s": round(counter.rate()),
-        "ingest_processed": counter.count,
-        "ingest_events": ingest["hub"]["events"],  # type: ignore[index]
-        "ratio": round(ratio, 3),
-        "target_ratio": 0.5,
-        "meets_target": ratio >= 0.5,
-        "occupancy_state_up_to_date": ingest["state_up_to_date"],
-        "hub_metrics": ingest["hub"],
-        "path": "PahoTransport -> bridge match/parse -> DeviceHub -> OccupancyTracker (real hub)",
-    }))
+    print(
+        json.dumps(
+            {
+                "benchmark": "ingest",
+                "messages_published": expected,
+                "mqtt_protocol": args.protocol,
+                "floor_events_per_s": round(floor.rate()),
+                "floor_received": floor.count,
+                "ingest_events_per_s": round(counter.rate()),
+                "ingest_processed": counter.count,
+                "ingest_events": ingest["hub"]["events"],  # type: ignore[index]
+                "ratio": round(ratio, 3),
+                "target_ratio": 0.5,
+                "meets_target": ratio >= 0.5,
+                "occupancy_state_up_to_date": ingest["state_up_to_date"],
+                "hub_metrics": ingest["hub"],
+                "path": "PahoTransport -> bridge match/parse -> DeviceHub -> OccupancyTracker (real hub)",
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

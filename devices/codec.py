@@ -45,9 +45,7 @@ EVENT_TYPES: Mapping[str, type[DeviceEvent]] = {
         CommandAck,
     )
 }
-COMMAND_TYPES: Mapping[str, type[DeviceCommand]] = {
-    cls.__name__: cls for cls in (Unlock, Lock, HoldOpen, Feedback)
-}
+COMMAND_TYPES: Mapping[str, type[DeviceCommand]] = {cls.__name__: cls for cls in (Unlock, Lock, HoldOpen, Feedback)}
 
 
 def _to_dict(value: DeviceEvent | DeviceCommand) -> dict[str, Any]:

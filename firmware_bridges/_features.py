@@ -140,9 +140,7 @@ def word(text: str, meanings: Mapping[str, T], what: str) -> T:
     """The meaning of a protocol word, case-insensitively (``"ON"`` -> True...)."""
     key = text.strip().lower()
     if key not in meanings:
-        raise PayloadError(
-            "payload.bad_value", what=what, got=shorten(text), expected=" | ".join(meanings)
-        )
+        raise PayloadError("payload.bad_value", what=what, got=shorten(text), expected=" | ".join(meanings))
     return meanings[key]
 
 

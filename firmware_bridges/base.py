@@ -173,9 +173,7 @@ class TableBridge:
 
     def validate_device(self, device: DeviceRef) -> None:
         if device.bridge != self.name:
-            raise DeviceConfigError(
-                "config.wrong_bridge", device=device.name, expected=device.bridge, got=self.name
-            )
+            raise DeviceConfigError("config.wrong_bridge", device=device.name, expected=device.bridge, got=self.name)
         self.definition(device.kind)
         address = device.address
         if not address or any(char in address for char in "+#\x00") or address != address.strip("/"):

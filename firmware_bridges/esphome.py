@@ -78,8 +78,11 @@ def _tag_component(device: DeviceRef) -> str:
     component = device.options.get("tag_component", "text_sensor")
     if component not in ("text_sensor", "sensor"):
         raise DeviceConfigError(
-            "config.bad_option", device=device.name, option="tag_component",
-            expected="text_sensor | sensor", got=component,
+            "config.bad_option",
+            device=device.name,
+            option="tag_component",
+            expected="text_sensor | sensor",
+            got=component,
         )
     return str(component)
 
@@ -88,8 +91,11 @@ def _unlock_word(device: DeviceRef) -> str:
     command = device.options.get("unlock_command", "UNLOCK")
     if command not in ("UNLOCK", "OPEN"):
         raise DeviceConfigError(
-            "config.bad_option", device=device.name, option="unlock_command",
-            expected="UNLOCK | OPEN", got=command,
+            "config.bad_option",
+            device=device.name,
+            option="unlock_command",
+            expected="UNLOCK | OPEN",
+            got=command,
         )
     return str(command)
 
@@ -168,23 +174,45 @@ def _switch_off(device: DeviceRef, command: Lock) -> list[MqttMessage]:
 _status = Feature("availability", reads={_STATUS: _read_status})
 
 DEFINITIONS = (
-    Definition(DeviceKind.DOOR, "lock (LOCK/UNLOCK/OPEN) or switch (ON/OFF) component", (
-        Feature("lock", reads={_LOCK: _read_lock},
+    Definition(
+        DeviceKind.DOOR,
+        "lock (LOCK/UNLOCK/OPEN) or switch (ON/OFF) component",
+        (
+            Feature(
+                "lock",
+                reads={_LOCK: _read_lock},
                 encoders={Unlock: _lock_unlock, HoldOpen: _lock_hold_open, Lock: _lock_lock},
-                applies=_has_lock),
-        Feature("switch", reads={_SWITCH: _read_switch},
+                applies=_has_lock,
+            ),
+            Feature(
+                "switch",
+                reads={_SWITCH: _read_switch},
                 encoders={Unlock: _switch_on, HoldOpen: _switch_on, Lock: _switch_off},
-                applies=_has_switch_only),
-        _status,
-    )),
-    Definition(DeviceKind.BADGE_READER, "PN532/RC522/RDM6300 reader publishing UIDs on a text sensor",
-               (Feature("tag", reads={_TAG: _read_tag}), _status)),
-    Definition(DeviceKind.OCCUPANCY_SENSOR, "presence/motion binary sensor",
-               (Feature("occupancy", reads={_BINARY: _read_presence}), _status)),
-    Definition(DeviceKind.CONTACT_SENSOR, "door binary sensor (ON = open)",
-               (Feature("contact", reads={_BINARY: _read_door_contact}), _status)),
-    Definition(DeviceKind.PEOPLE_COUNTER, "sensor counting people in the room",
-               (Feature("people", reads={_PEOPLE: _read_people}), _status)),
+                applies=_has_switch_only,
+            ),
+            _status,
+        ),
+    ),
+    Definition(
+        DeviceKind.BADGE_READER,
+        "PN532/RC522/RDM6300 reader publishing UIDs on a text sensor",
+        (Feature("tag", reads={_TAG: _read_tag}), _status),
+    ),
+    Definition(
+        DeviceKind.OCCUPANCY_SENSOR,
+        "presence/motion binary sensor",
+        (Feature("occupancy", reads={_BINARY: _read_presence}), _status),
+    ),
+    Definition(
+        DeviceKind.CONTACT_SENSOR,
+        "door binary sensor (ON = open)",
+        (Feature("contact", reads={_BINARY: _read_door_contact}), _status),
+    ),
+    Definition(
+        DeviceKind.PEOPLE_COUNTER,
+        "sensor counting people in the room",
+        (Feature("people", reads={_PEOPLE: _read_people}), _status),
+    ),
 )
 
 

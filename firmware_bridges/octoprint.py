@@ -206,9 +206,7 @@ def _parse_temperatures(printer: Mapping[str, Any]) -> dict[str, Temperature]:
     return temperatures
 
 
-def parse_printer_state(
-    printer_json: object | None, connection_json: object, job_json: object
-) -> PrinterSnapshot:
+def parse_printer_state(printer_json: object | None, connection_json: object, job_json: object) -> PrinterSnapshot:
     """Combine /api/printer (None when it answered 409), /api/connection and /api/job.
 
     Raises OctoPrintProtocolError when an answer does not have the documented shape.
@@ -237,9 +235,7 @@ def parse_printer_state(
         if state not in (PrinterState.ERROR, PrinterState.OFFLINE):
             state = PrinterState.OFFLINE  # contradicting answers: trust the 409
     if state is PrinterState.ERROR:
-        error_text = (
-            error_text or _optional_text(job_answer.get("error"), "job.error") or job_text or connection_text
-        )
+        error_text = error_text or _optional_text(job_answer.get("error"), "job.error") or job_text or connection_text
 
     completion = _optional_number(progress.get("completion"), "job.progress.completion")
     return PrinterSnapshot(
@@ -389,9 +385,7 @@ def _job_path(payload: Mapping[str, Any], event: str) -> str:
 
 _EVENT_PARSERS: Final[Mapping[str, Callable[[Mapping[str, Any]], PrinterEvent]]] = {
     "PrintStarted": lambda p: PrintStarted(_job_path(p, "PrintStarted")),
-    "PrintDone": lambda p: PrintDone(
-        _job_path(p, "PrintDone"), _optional_number(p.get("time"), "PrintDone.time")
-    ),
+    "PrintDone": lambda p: PrintDone(_job_path(p, "PrintDone"), _optional_number(p.get("time"), "PrintDone.time")),
     "PrintFailed": lambda p: PrintFailed(
         _job_path(p, "PrintFailed"), _optional_text(p.get("reason"), "PrintFailed.reason")
     ),
@@ -419,9 +413,7 @@ def _parse_progress(topic: str, body: Mapping[str, Any]) -> PrintProgress:
     return PrintProgress(path=_optional_text(body.get("path"), f"{topic}.path"), percent=percent)
 
 
-def parse_mqtt_message(
-    topic: str, payload: bytes, *, base_topic: str = DEFAULT_MQTT_BASE_TOPIC
-) -> PrinterEvent | None:
+def parse_mqtt_message(topic: str, payload: bytes, *, base_topic: str = DEFAULT_MQTT_BASE_TOPIC) -> PrinterEvent | None:
     """Turn one message of the OctoPrint-MQTT plugin into an event.
 
     Returns None for topics and events we do not follow (temperatures, ClientOpened...);

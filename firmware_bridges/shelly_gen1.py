@@ -51,7 +51,13 @@ from firmware_bridges.base import Channel, Definition, Feature, TableBridge
 __all__ = ["SHELLY_GEN1"]
 
 _RELAY, _ONLINE, _DW_STATE, _BATTERY, _LUX, _INPUT, _STATUS = (
-    "relay", "online", "sensor_state", "battery", "lux", "input", "status",
+    "relay",
+    "online",
+    "sensor_state",
+    "battery",
+    "lux",
+    "input",
+    "status",
 )
 
 
@@ -141,18 +147,30 @@ def _off(device: DeviceRef, command: Lock) -> list[MqttMessage]:
 _online = Feature("availability", reads={_ONLINE: _read_online})
 
 DEFINITIONS = (
-    Definition(DeviceKind.DOOR, "relay driving a door strike (Shelly 1, 2.5...)", (
-        Feature("relay", reads={_RELAY: _read_relay}, encoders={Unlock: _on, HoldOpen: _on, Lock: _off}),
-        _online,
-    )),
-    Definition(DeviceKind.CONTACT_SENSOR, "Shelly Door/Window, or a reed switch on an input", (
-        Feature("dw_contact", reads={_DW_STATE: _read_dw_state, _BATTERY: _read_battery_text,
-                                     _LUX: _read_lux_text}, applies=_uses_dw_sensor),
-        Feature("input_contact", reads={_INPUT: _read_input}, applies=_uses_input),
-        _online,
-    )),
-    Definition(DeviceKind.OCCUPANCY_SENSOR, "Shelly Motion",
-               (Feature("motion", reads={_STATUS: _read_motion_status}), _online)),
+    Definition(
+        DeviceKind.DOOR,
+        "relay driving a door strike (Shelly 1, 2.5...)",
+        (
+            Feature("relay", reads={_RELAY: _read_relay}, encoders={Unlock: _on, HoldOpen: _on, Lock: _off}),
+            _online,
+        ),
+    ),
+    Definition(
+        DeviceKind.CONTACT_SENSOR,
+        "Shelly Door/Window, or a reed switch on an input",
+        (
+            Feature(
+                "dw_contact",
+                reads={_DW_STATE: _read_dw_state, _BATTERY: _read_battery_text, _LUX: _read_lux_text},
+                applies=_uses_dw_sensor,
+            ),
+            Feature("input_contact", reads={_INPUT: _read_input}, applies=_uses_input),
+            _online,
+        ),
+    ),
+    Definition(
+        DeviceKind.OCCUPANCY_SENSOR, "Shelly Motion", (Feature("motion", reads={_STATUS: _read_motion_status}), _online)
+    ),
 )
 
 
@@ -168,8 +186,7 @@ def _subscriptions(device: DeviceRef) -> list[str]:
     topics = {
         DeviceKind.DOOR: [f"relay/{_relay(device)}"],
         DeviceKind.CONTACT_SENSOR: (
-            [f"input/{_input(device)}"] if _uses_input(device)
-            else ["sensor/state", "sensor/battery", "sensor/lux"]
+            [f"input/{_input(device)}"] if _uses_input(device) else ["sensor/state", "sensor/battery", "sensor/lux"]
         ),
         DeviceKind.OCCUPANCY_SENSOR: ["status"],
     }.get(device.kind, [])
@@ -180,7 +197,7 @@ def _router(device: DeviceRef, topic: str) -> Channel | None:
     base = f"shellies/{device.address}/"
     if not topic.startswith(base):
         return None
-    rest = topic[len(base):]
+    rest = topic[len(base) :]
     text_channels = {
         f"relay/{_relay(device)}": _RELAY,
         "online": _ONLINE,

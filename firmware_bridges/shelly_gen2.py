@@ -164,19 +164,27 @@ def _lock(device: DeviceRef, command: Lock) -> list[MqttMessage]:
 _online = Feature("availability", reads={_ONLINE: _read_online})
 
 DEFINITIONS = (
-    Definition(DeviceKind.DOOR, "switch driving a door strike, pulse timed by toggle_after", (
-        Feature(
-            "switch",
-            reads={_SWITCH: _switch_events, _EVENTS: _read_switch_events},
-            encoders={Unlock: _unlock, HoldOpen: _hold_open, Lock: _lock},
+    Definition(
+        DeviceKind.DOOR,
+        "switch driving a door strike, pulse timed by toggle_after",
+        (
+            Feature(
+                "switch",
+                reads={_SWITCH: _switch_events, _EVENTS: _read_switch_events},
+                encoders={Unlock: _unlock, HoldOpen: _hold_open, Lock: _lock},
+            ),
+            Feature("rpc_replies", reads={_REPLY: _read_reply}),
+            _online,
         ),
-        Feature("rpc_replies", reads={_REPLY: _read_reply}),
-        _online,
-    )),
-    Definition(DeviceKind.CONTACT_SENSOR, "reed switch on an input", (
-        Feature("input_contact", reads={_INPUT: _input_events, _EVENTS: _read_input_events}),
-        _online,
-    )),
+    ),
+    Definition(
+        DeviceKind.CONTACT_SENSOR,
+        "reed switch on an input",
+        (
+            Feature("input_contact", reads={_INPUT: _input_events, _EVENTS: _read_input_events}),
+            _online,
+        ),
+    ),
 )
 
 

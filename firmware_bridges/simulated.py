@@ -106,8 +106,10 @@ def _tasmota_switch(device: DeviceRef, on: bool) -> list[MqttMessage]:
 
 def _tasmota_door(device: DeviceRef, state: DoorState) -> list[MqttMessage]:
     key = f"POWER{tasmota._relay(device)}"
-    return [_json(f"stat/{device.address}/RESULT", {key: _on_off(state.unlocked)}),
-            _text(f"stat/{device.address}/{key}", _on_off(state.unlocked))]
+    return [
+        _json(f"stat/{device.address}/RESULT", {key: _on_off(state.unlocked)}),
+        _text(f"stat/{device.address}/{key}", _on_off(state.unlocked)),
+    ]
 
 
 def _pulse_seconds(value: int) -> float:
@@ -121,13 +123,15 @@ def _tasmota_react(device: DeviceRef, state: DoorState, topic: str, payload: byt
     prefix = f"cmnd/{device.address}/"
     if not topic.startswith(prefix):
         return None
-    command, value = topic[len(prefix):], decode_text(payload)
+    command, value = topic[len(prefix) :], decode_text(payload)
     relay = tasmota._relay(device) if device.kind == DeviceKind.DOOR else None
     result = f"stat/{device.address}/RESULT"
     if relay is not None and command == f"PulseTime{relay}":
         setting = int(value) if value.isdigit() else 0
-        return DoorReaction(replace(state, pulse_seconds=_pulse_seconds(setting)),
-                            replies=(_json(result, {command: {"Set": setting, "Remaining": 0}}),))
+        return DoorReaction(
+            replace(state, pulse_seconds=_pulse_seconds(setting)),
+            replies=(_json(result, {command: {"Set": setting, "Remaining": 0}}),),
+        )
     if relay is not None and command in (f"POWER{relay}", "POWER" if relay == 1 else ""):
         new = replace(state, unlocked=value.upper() in ("ON", "1"))
         relock = state.pulse_seconds if new.unlocked and state.pulse_seconds > 0 else None
@@ -207,7 +211,7 @@ def _dashed(uid: str) -> str:
     """ESPHome's RC522/PN532 spelling of a UID: ``74-10-37-94``."""
     if len(uid) % 2 or not uid.isalnum():
         return uid
-    return "-".join(uid[i:i + 2] for i in range(0, len(uid), 2))
+    return "-".join(uid[i : i + 2] for i in range(0, len(uid), 2))
 
 
 def _esphome_door(device: DeviceRef, state: DoorState) -> list[MqttMessage]:

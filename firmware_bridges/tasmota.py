@@ -205,20 +205,35 @@ _buzzer = Feature("buzzer", encoders={Feedback: _beep}, applies=_has_buzzer)
 _acks = Feature("command_acks", reads={_RESULT: _read_acks})
 
 DEFINITIONS = (
-    Definition(DeviceKind.DOOR, "relay driving a door strike, pulse timed by PulseTime", (
-        Feature(
-            "relay",
-            reads={_STATE: _read_power_in, _RESULT: _read_power_in, _POWER: _read_power_text},
-            encoders={Unlock: _unlock, HoldOpen: _hold_open, Lock: _lock},
+    Definition(
+        DeviceKind.DOOR,
+        "relay driving a door strike, pulse timed by PulseTime",
+        (
+            Feature(
+                "relay",
+                reads={_STATE: _read_power_in, _RESULT: _read_power_in, _POWER: _read_power_text},
+                encoders={Unlock: _unlock, HoldOpen: _hold_open, Lock: _lock},
+            ),
+            _acks,
+            _buzzer,
+            _lwt,
         ),
-        _acks, _buzzer, _lwt,
-    )),
-    Definition(DeviceKind.BADGE_READER, "PN532 / RC522 / RDM6300 / Wiegand reader",
-               (Feature("rfid", reads={_SENSOR: _read_rfid}), _acks, _buzzer, _lwt)),
-    Definition(DeviceKind.CONTACT_SENSOR, "reed switch on a Switch<n> input",
-               (Feature("contact", reads={_SENSOR: _read_contact, _RESULT: _read_contact}), _lwt)),
-    Definition(DeviceKind.OCCUPANCY_SENSOR, "PIR on a Switch<n> input",
-               (Feature("occupancy", reads={_SENSOR: _read_occupancy, _RESULT: _read_occupancy}), _lwt)),
+    ),
+    Definition(
+        DeviceKind.BADGE_READER,
+        "PN532 / RC522 / RDM6300 / Wiegand reader",
+        (Feature("rfid", reads={_SENSOR: _read_rfid}), _acks, _buzzer, _lwt),
+    ),
+    Definition(
+        DeviceKind.CONTACT_SENSOR,
+        "reed switch on a Switch<n> input",
+        (Feature("contact", reads={_SENSOR: _read_contact, _RESULT: _read_contact}), _lwt),
+    ),
+    Definition(
+        DeviceKind.OCCUPANCY_SENSOR,
+        "PIR on a Switch<n> input",
+        (Feature("occupancy", reads={_SENSOR: _read_occupancy, _RESULT: _read_occupancy}), _lwt),
+    ),
 )
 
 

@@ -192,15 +192,31 @@ _relay = Feature(
 )
 
 DEFINITIONS = (
-    Definition(DeviceKind.DOOR, "Zigbee lock (LOCK/UNLOCK) or relay (ON/OFF, on_time)",
-               (_lock, _relay, _battery, _availability)),
-    Definition(DeviceKind.BADGE_READER, "Zigbee keypad publishing action_code",
-               (Feature("keypad_code", reads={_STATE: _read_keypad_code}), _battery, _availability)),
-    Definition(DeviceKind.OCCUPANCY_SENSOR, "Zigbee motion/presence sensor",
-               (Feature("occupancy", reads={_STATE: _read_occupancy}),
-                Feature("illuminance", reads={_STATE: _read_illuminance}), _battery, _availability)),
-    Definition(DeviceKind.CONTACT_SENSOR, "Zigbee door/window contact",
-               (Feature("contact", reads={_STATE: _read_contact}), _battery, _availability)),
+    Definition(
+        DeviceKind.DOOR,
+        "Zigbee lock (LOCK/UNLOCK) or relay (ON/OFF, on_time)",
+        (_lock, _relay, _battery, _availability),
+    ),
+    Definition(
+        DeviceKind.BADGE_READER,
+        "Zigbee keypad publishing action_code",
+        (Feature("keypad_code", reads={_STATE: _read_keypad_code}), _battery, _availability),
+    ),
+    Definition(
+        DeviceKind.OCCUPANCY_SENSOR,
+        "Zigbee motion/presence sensor",
+        (
+            Feature("occupancy", reads={_STATE: _read_occupancy}),
+            Feature("illuminance", reads={_STATE: _read_illuminance}),
+            _battery,
+            _availability,
+        ),
+    ),
+    Definition(
+        DeviceKind.CONTACT_SENSOR,
+        "Zigbee door/window contact",
+        (Feature("contact", reads={_STATE: _read_contact}), _battery, _availability),
+    ),
 )
 
 

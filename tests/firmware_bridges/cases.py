@@ -71,29 +71,35 @@ def load_cases() -> tuple[list[EventCase], list[CommandCase]]:
                 device = _device(case.get("device", document["device"]))
                 case_id = f"{firmware}/{path.stem}: {case['name']}"
                 if "command" in case:
-                    commands.append(CommandCase(
-                        id=case_id,
-                        device=device,
-                        command=command_from_dict(case["command"]),
-                        messages=None if "error" in case else [
-                            MqttMessage(m["topic"], _payload(m["payload"]), m["qos"], m["retain"])
-                            for m in case["messages"]
-                        ],
-                        error=case.get("error"),
-                    ))
+                    commands.append(
+                        CommandCase(
+                            id=case_id,
+                            device=device,
+                            command=command_from_dict(case["command"]),
+                            messages=None
+                            if "error" in case
+                            else [
+                                MqttMessage(m["topic"], _payload(m["payload"]), m["qos"], m["retain"])
+                                for m in case["messages"]
+                            ],
+                            error=case.get("error"),
+                        )
+                    )
                 else:
                     match = case.get("match", _UNSET)
-                    events.append(EventCase(
-                        id=case_id,
-                        device=device,
-                        topic=case["topic"],
-                        payload=_payload(case["payload"]),
-                        match=device.address if match is _UNSET else match,
-                        events=None if "error" in case else [
-                            event_from_dict({**event, "device_id": device.id}) for event in case["events"]
-                        ],
-                        error=case.get("error"),
-                    ))
+                    events.append(
+                        EventCase(
+                            id=case_id,
+                            device=device,
+                            topic=case["topic"],
+                            payload=_payload(case["payload"]),
+                            match=device.address if match is _UNSET else match,
+                            events=None
+                            if "error" in case
+                            else [event_from_dict({**event, "device_id": device.id}) for event in case["events"]],
+                            error=case.get("error"),
+                        )
+                    )
     return events, commands
 
 

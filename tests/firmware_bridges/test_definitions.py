@@ -24,7 +24,10 @@ from firmware_bridges import BRIDGES, CommandType, TableBridge, get_bridge
 from tests.firmware_bridges.cases import COMMAND_CASES, EVENT_CASES, TEST_BRIDGES, all_devices
 
 SAMPLE_COMMANDS: dict[CommandType, DeviceCommand] = {
-    Unlock: Unlock(4), Lock: Lock(), HoldOpen: HoldOpen(), Feedback: Feedback(True)
+    Unlock: Unlock(4),
+    Lock: Lock(),
+    HoldOpen: HoldOpen(),
+    Feedback: Feedback(True),
 }
 # Modules of firmware_bridges that are not MQTT firmware bridges.
 NOT_BRIDGES = {"base", "_features", "octoprint", "simulated"}  # helpers, the REST printer bridge, the demo devices
@@ -94,8 +97,11 @@ def test_subscriptions_cover_every_topic_that_carries_events(device: DeviceRef) 
 def test_door_pulse_ownership() -> None:
     """Who closes the door again after Unlock: the device (timed pulse) or the controller."""
     by_name = {case.device.name: case.device for case in COMMAND_CASES}
-    relocks = {name: TEST_BRIDGES[device.bridge].relocks_itself(device) for name, device in by_name.items()
-               if device.kind == DeviceKind.DOOR}
+    relocks = {
+        name: TEST_BRIDGES[device.bridge].relocks_itself(device)
+        for name, device in by_name.items()
+        if device.kind == DeviceKind.DOOR
+    }
     assert relocks["Serrure salle polyvalente"] is False  # Zigbee lock: controller sends LOCK
     assert relocks["Gâche porte atelier (relais Zigbee)"] is True  # on_time
     assert relocks["Gâche atelier"] is True  # Tasmota PulseTime

@@ -49,17 +49,44 @@ def _fixture_json() -> list[Any]:
 
 FIXTURE_JSON = _fixture_json()
 KEYS = sorted({key for value in FIXTURE_JSON for key in _keys(value)})
-WORDS = ["ON", "off", "Online", "true", "open", "close", "LOCKED", "JAMMED", "nan", "-1", "1e999",
-         "3.0", "74-10-37-94", "", " ", "0x", "null", "{}", "[]", "\u00e9t\u00e9", "\x00"]
+WORDS = [
+    "ON",
+    "off",
+    "Online",
+    "true",
+    "open",
+    "close",
+    "LOCKED",
+    "JAMMED",
+    "nan",
+    "-1",
+    "1e999",
+    "3.0",
+    "74-10-37-94",
+    "",
+    " ",
+    "0x",
+    "null",
+    "{}",
+    "[]",
+    "\u00e9t\u00e9",
+    "\x00",
+]
 
 scalars = (
-    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=False) | st.text(max_size=16) | st.sampled_from(WORDS)
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=16)
+    | st.sampled_from(WORDS)
 )
 json_values = st.recursive(
     scalars,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=8), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=8), children, max_size=5)
+    ),
     max_leaves=25,
 )
 
@@ -111,8 +138,10 @@ payloads = st.one_of(
 
 @st.composite
 def topics(draw: st.DrawFn, device: DeviceRef) -> str:
-    own = [f.replace("+", draw(st.sampled_from(["SENSOR", "RESULT", "x"]))) for f in
-           TEST_BRIDGES[device.bridge].subscriptions(device)]
+    own = [
+        f.replace("+", draw(st.sampled_from(["SENSOR", "RESULT", "x"])))
+        for f in TEST_BRIDGES[device.bridge].subscriptions(device)
+    ]
     return draw(st.sampled_from(own + FIXTURE_TOPICS) | st.text(max_size=60))
 
 
@@ -186,15 +215,39 @@ def test_tasmota_pulse_time_is_close_to_what_was_asked(pulse: float) -> None:
 @settings(max_examples=200, deadline=None)
 @given(pulse=st.floats(min_value=0.001, max_value=600), data=st.data())
 def test_any_valid_pulse_encodes_for_every_door(pulse: float, data: st.DataObject) -> None:
-    doors = [case.device for case in COMMAND_CASES if Unlock in TEST_BRIDGES[case.device.bridge]
-             .supported_commands(case.device)]
+    doors = [
+        case.device
+        for case in COMMAND_CASES
+        if Unlock in TEST_BRIDGES[case.device.bridge].supported_commands(case.device)
+    ]
     device = data.draw(st.sampled_from(doors))
     messages = TEST_BRIDGES[device.bridge].encode(device, Unlock(pulse))
     assert messages and all(isinstance(message, MqttMessage) for message in messages)
 
 
-NASTY_VALUES: list[Any] = [None, True, False, 0, -1, 101, 2**64, -(2**64), 0.5, 1e308, -1e308, "", "x",
-                           "ON", "nan", "-1", [], [1], {}, {"UID": None}, {"Action": 3}]
+NASTY_VALUES: list[Any] = [
+    None,
+    True,
+    False,
+    0,
+    -1,
+    101,
+    2**64,
+    -(2**64),
+    0.5,
+    1e308,
+    -1e308,
+    "",
+    "x",
+    "ON",
+    "nan",
+    "-1",
+    [],
+    [1],
+    {},
+    {"UID": None},
+    {"Action": 3},
+]
 
 
 def test_every_recorded_field_with_every_wrong_value() -> None:
@@ -208,8 +261,9 @@ def test_every_recorded_field_with_every_wrong_value() -> None:
         except ValueError:
             variants = [word.encode() for word in WORDS]
         else:
-            variants = [json.dumps(_replaced(value, path, nasty)).encode()
-                        for path in _paths(value) for nasty in NASTY_VALUES]
+            variants = [
+                json.dumps(_replaced(value, path, nasty)).encode() for path in _paths(value) for nasty in NASTY_VALUES
+            ]
         for payload in variants:
             tried += 1
             try:

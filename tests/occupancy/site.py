@@ -58,8 +58,15 @@ def add_booking(
         session.flush()
         assert member.id is not None
         block_start, block_end = block_of(start, end, 0)
-        booking = Booking(resource_id=resource_id, member_id=member.id, start=start, end=end,
-                          block_start=block_start, block_end=block_end, status=status)
+        booking = Booking(
+            resource_id=resource_id,
+            member_id=member.id,
+            start=start,
+            end=end,
+            block_start=block_start,
+            block_end=block_end,
+            status=status,
+        )
         session.add(booking)
         session.commit()
         assert booking.id is not None

@@ -65,11 +65,15 @@ def _seed_history(api: AppHarness) -> tuple[int, datetime]:
     start = bucket_start(utcnow() - timedelta(hours=2))
     with api.runtime.db.session() as session:
         layout = load_layout(session)
-    write_buckets(api.runtime.db, layout, [
-        Bucket(hall, start, 12, 600),
-        Bucket(hall, start + timedelta(minutes=15), 30, 900),
-        Bucket(ids.spaces["FabLab"], start, 2, 90),
-    ])
+    write_buckets(
+        api.runtime.db,
+        layout,
+        [
+            Bucket(hall, start, 12, 600),
+            Bucket(hall, start + timedelta(minutes=15), 30, 900),
+            Bucket(ids.spaces["FabLab"], start, 2, 90),
+        ],
+    )
     return hall, start
 
 
@@ -89,8 +93,9 @@ def test_report_json(api_any_db: AppHarness) -> None:
 
 def test_report_csv(api: AppHarness) -> None:
     hall, _ = _seed_history(api)
-    response = api.client.get(f"/api/v1/reports/occupancy?space_id={hall}&format=csv",
-                              headers=api.users["staff"].headers)
+    response = api.client.get(
+        f"/api/v1/reports/occupancy?space_id={hall}&format=csv", headers=api.users["staff"].headers
+    )
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]

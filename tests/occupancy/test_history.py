@@ -87,12 +87,22 @@ def test_write_buckets_upserts_and_measures_bookings(db_url: str) -> None:
             session.add_all([resource, member])
             session.flush()
             assert resource.id and member.id and room.id and floor.id
-            session.add(Booking(resource_id=resource.id, member_id=member.id, start=_at(5), end=_at(10),
-                                block_start=_at(5), block_end=_at(10), status="confirmed"))
+            session.add(
+                Booking(
+                    resource_id=resource.id,
+                    member_id=member.id,
+                    start=_at(5),
+                    end=_at(10),
+                    block_start=_at(5),
+                    block_end=_at(10),
+                    status="confirmed",
+                )
+            )
             session.commit()
             room_id, floor_id = room.id, floor.id
-        layout = Layout({floor_id: SpaceInfo(floor_id, "Étage", None), room_id: SpaceInfo(room_id, "Salle", floor_id)},
-                        {})
+        layout = Layout(
+            {floor_id: SpaceInfo(floor_id, "Étage", None), room_id: SpaceInfo(room_id, "Salle", floor_id)}, {}
+        )
         write_buckets(db, layout, [Bucket(room_id, _at(0), 2, 300.4), Bucket(floor_id, _at(0), 2, 300)])
         write_buckets(db, layout, [Bucket(room_id, _at(0), 3, 400)])  # the same quarter, later
         write_buckets(db, layout, [Bucket(999_999, _at(0), 1, 1)])  # a space deleted meanwhile: skipped

@@ -31,8 +31,13 @@ def service(mosquitto: MosquittoServer) -> Iterator[tuple[LiveServer, dict[str, 
     url = f"sqlite:///{tmp / 'live.db'}"
     upgrade_database(url)
     settings = make_settings(
-        url, tmp, run_background=True, mqtt_url=mosquitto.url, mqtt_client_id=f"tl-{uuid.uuid4().hex[:8]}",
-        occupancy_keepalive_seconds=0.5, occupancy_debounce_seconds=0.05,
+        url,
+        tmp,
+        run_background=True,
+        mqtt_url=mosquitto.url,
+        mqtt_client_id=f"tl-{uuid.uuid4().hex[:8]}",
+        occupancy_keepalive_seconds=0.5,
+        occupancy_debounce_seconds=0.05,
     )
     # Everything written before the service starts: its background writers would make SQLite
     # refuse create_user's deferred write transaction.
@@ -69,8 +74,12 @@ def test_stream_pushes_sensor_changes(service: Service, mosquitto: MosquittoServ
     fablab = ids.spaces["FabLab"]
     device = TestClient(mosquitto.port)
     try:
-        with httpx.stream("GET", f"{server.url}/api/v1/occupancy/stream", timeout=20,
-                          headers={**headers, "Accept": "text/event-stream"}) as response:
+        with httpx.stream(
+            "GET",
+            f"{server.url}/api/v1/occupancy/stream",
+            timeout=20,
+            headers={**headers, "Accept": "text/event-stream"},
+        ) as response:
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("text/event-stream")
             frames = _frames(response)
@@ -103,8 +112,9 @@ def test_plain_get_of_the_stream_ends_after_the_snapshot(service: Service) -> No
     response = httpx.get(f"{server.url}/api/v1/occupancy/stream", headers=headers, timeout=10)
     assert response.status_code == 200
     assert response.text.startswith("event: snapshot")
-    refused = httpx.get(f"{server.url}/api/v1/occupancy/stream", timeout=10,
-                        headers={**users["member"], "Accept": "text/event-stream"})
+    refused = httpx.get(
+        f"{server.url}/api/v1/occupancy/stream", timeout=10, headers={**users["member"], "Accept": "text/event-stream"}
+    )
     assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
     assert httpx.get(f"{server.url}/api/v1/occupancy/stream", timeout=10).status_code == 401
 
@@ -117,8 +127,10 @@ def test_home_assistant_finds_spaces_and_doors(service: Service, mosquitto: Mosq
         expected = {f"homeassistant/binary_sensor/tierslieu_{sid}_occupancy/config" for sid in ids.spaces.values()}
         expected |= {f"homeassistant/sensor/tierslieu_{sid}_people/config" for sid in ids.spaces.values()}
         entrance = ids.devices["Porte d'entrée"]
-        expected |= {f"homeassistant/binary_sensor/tierslieu_door_{entrance}_lock/config",
-                     f"homeassistant/binary_sensor/tierslieu_door_{entrance}_open/config"}
+        expected |= {
+            f"homeassistant/binary_sensor/tierslieu_door_{entrance}_lock/config",
+            f"homeassistant/binary_sensor/tierslieu_door_{entrance}_open/config",
+        }
         seen = watcher.wait_for(lambda got: expected <= set(got))
         for topic in expected:
             config = json.loads(seen[topic])

@@ -33,8 +33,10 @@ class Rig:
     ids: Ids
 
     def send(self, topic: str, payload: object) -> None:
-        data = payload if isinstance(payload, bytes) else (
-            payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
+        data = (
+            payload
+            if isinstance(payload, bytes)
+            else (payload.encode() if isinstance(payload, str) else json.dumps(payload).encode())
         )
         self.transport.publish(topic, data)
 

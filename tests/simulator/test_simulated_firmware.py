@@ -115,8 +115,9 @@ def _obey(device: DeviceRef, state: DoorState, messages: list[MqttMessage]) -> t
     return state, relock
 
 
-@pytest.mark.parametrize("device", [d for d in DEVICES if d.kind == DeviceKind.DOOR],
-                         ids=lambda d: f"{d.name}{d.options or ''}")
+@pytest.mark.parametrize(
+    "device", [d for d in DEVICES if d.kind == DeviceKind.DOOR], ids=lambda d: f"{d.name}{d.options or ''}"
+)
 def test_a_simulated_door_obeys_what_the_bridge_encodes(device: DeviceRef) -> None:
     bridge = BRIDGES[device.bridge]
     state, relock = _obey(device, DoorState(), bridge.encode(device, Unlock(4)))

@@ -52,8 +52,14 @@ def _rig(runtime: Runtime, broker: MosquittoServer, faults: Faults) -> Generator
     service.start()
     assert service.wait_connected(10)
     tracker.load()
-    site = SimulatedSite(_transport(broker, "devices"), hub.devices(), ["74103794", "A1B2C3D4"], faults=faults,
-                         interval_seconds=3600, seed=7)
+    site = SimulatedSite(
+        _transport(broker, "devices"),
+        hub.devices(),
+        ["74103794", "A1B2C3D4"],
+        faults=faults,
+        interval_seconds=3600,
+        seed=7,
+    )
     site.start()
     try:
         yield Rig(hub, tracker, site, ids)
@@ -89,8 +95,9 @@ def test_simulated_devices_move_occupancy(rig: Rig) -> None:
     assert rig.hub.metrics.bad_payload == 0 and rig.hub.metrics.events > 100
 
 
-@pytest.mark.parametrize("door", ["Porte d'entrée", "Porte grande salle", "Porte FabLab", "Serrure salle de visio",
-                                  "Porte coworking"])
+@pytest.mark.parametrize(
+    "door", ["Porte d'entrée", "Porte grande salle", "Porte FabLab", "Serrure salle de visio", "Porte coworking"]
+)
 def test_simulated_doors_obey_and_report(rig: Rig, door: str) -> None:
     door_id = rig.ids.devices[door]
 

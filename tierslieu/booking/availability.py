@@ -61,11 +61,7 @@ def grid_points(day: date, slot_minutes: int, tz: ZoneInfo) -> list[datetime]:
 
 def _points_around(moment: datetime, slot_minutes: int, tz: ZoneInfo) -> list[datetime]:
     day = moment.astimezone(tz).date()
-    return [
-        point
-        for offset in (-1, 0, 1)
-        for point in grid_points(day + timedelta(days=offset), slot_minutes, tz)
-    ]
+    return [point for offset in (-1, 0, 1) for point in grid_points(day + timedelta(days=offset), slot_minutes, tz)]
 
 
 def align_up(moment: datetime, slot_minutes: int, tz: ZoneInfo) -> datetime:
@@ -148,9 +144,7 @@ def slot_grid(
     closure = schedule.day_closure(day)
     now = utc(now)
     notice_end = now + timedelta(minutes=rules.min_notice_minutes)
-    too_far = rules.advance_days is not None and day > now.astimezone(tz).date() + timedelta(
-        days=rules.advance_days
-    )
+    too_far = rules.advance_days is not None and day > now.astimezone(tz).date() + timedelta(days=rules.advance_days)
     slots = []
     for start, end in itertools.pairwise(boundaries):
         reason: str | None

@@ -86,15 +86,11 @@ def _positive(parts: dict[str, str], name: str) -> int | None:
     if name not in parts:
         return None
     if not parts[name].isdigit() or int(parts[name]) < 1:
-        raise RecurrenceError(
-            f"{name} doit être un nombre entier positif.", f"{name} must be a positive whole number."
-        )
+        raise RecurrenceError(f"{name} doit être un nombre entier positif.", f"{name} must be a positive whole number.")
     return int(parts[name])
 
 
-def _bounded_rule(
-    text: str, local_start: datetime, tz: ZoneInfo, horizon: datetime
-) -> tuple[rrule, int | None]:
+def _bounded_rule(text: str, local_start: datetime, tz: ZoneInfo, horizon: datetime) -> tuple[rrule, int | None]:
     """The rule bounded by ``UNTIL`` (the user's or the horizon), and the user's ``COUNT``."""
     parts = _parts(text)
     if "FREQ" not in parts:
@@ -152,9 +148,7 @@ def _check_reachable(parts: dict[str, str]) -> None:
     if any(not 1 <= month <= 12 for month in months) or any(not 1 <= abs(day) <= 31 for day in days):
         raise _unreadable(parts.get("BYMONTH", "") + ";" + parts.get("BYMONTHDAY", ""))
     if days and not any(abs(day) <= _DAYS_IN_MONTH[month - 1] for month in months for day in days):
-        raise RecurrenceError(
-            "Cette règle ne donne aucune date.", "This rule does not produce any occurrence."
-        )
+        raise RecurrenceError("Cette règle ne donne aucune date.", "This rule does not produce any occurrence.")
     positions = _integers(parts, "BYSETPOS")
     if positions and (frequency in {"DAILY", "WEEKLY"} or any(not 1 <= abs(p) <= 366 for p in positions)):
         raise _unreadable(parts["BYSETPOS"])
@@ -189,8 +183,7 @@ def expand_rrule(
     """
     if start.tzinfo is None or end.tzinfo is None or end <= start:
         raise RecurrenceError(
-            "La première occurrence doit avoir un début et une fin avec fuseau horaire, "
-            "la fin après le début.",
+            "La première occurrence doit avoir un début et une fin avec fuseau horaire, la fin après le début.",
             "The first occurrence needs a timezone-aware start and end, the end after the start.",
         )
     local_start, local_end = start.astimezone(tz), end.astimezone(tz)
@@ -210,9 +203,7 @@ def expand_rrule(
     if count is not None and len(starts) < count:
         raise _beyond_horizon()
     if not starts:
-        raise RecurrenceError(
-            "Cette règle ne donne aucune date.", "This rule does not produce any occurrence."
-        )
+        raise RecurrenceError("Cette règle ne donne aucune date.", "This rule does not produce any occurrence.")
     occurrences = [_occurrence(s, wall_length, tz) for s in starts]
     for (_, previous_end), (next_start, _) in itertools.pairwise(occurrences):
         if next_start < previous_end:
@@ -224,9 +215,7 @@ def expand_rrule(
 
 
 def _too_many(limit: int) -> RecurrenceError:
-    return RecurrenceError(
-        f"Trop de répétitions : {limit} au maximum.", f"Too many occurrences: at most {limit}."
-    )
+    return RecurrenceError(f"Trop de répétitions : {limit} au maximum.", f"Too many occurrences: at most {limit}.")
 
 
 def _real(wall: datetime, tz: ZoneInfo) -> datetime:

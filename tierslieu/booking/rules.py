@@ -66,9 +66,7 @@ class BookingStatus(StrEnum):
     NO_SHOW = "no_show"
 
 
-ACTIVE_STATUSES: frozenset[str] = frozenset(
-    {BookingStatus.PENDING, BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN}
-)
+ACTIVE_STATUSES: frozenset[str] = frozenset({BookingStatus.PENDING, BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN})
 """Statuses that hold a slot. A booking completed early is ``completed`` and frees the rest."""
 
 # Hours already used this week: active bookings plus the ones that took place.
@@ -84,9 +82,7 @@ def buffered_interval(start: datetime, end: datetime, buffer_minutes: int = 0) -
     return utc(start) - pad, utc(end) + pad
 
 
-def overlaps(
-    a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime, buffer_minutes: int = 0
-) -> bool:
+def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime, buffer_minutes: int = 0) -> bool:
     """Whether two half-open bookings clash once either one's buffer is added around it.
 
     Nobody else may use the resource during the buffer before and after a booking, so two
@@ -311,15 +307,12 @@ def _opening_hours_text(ctx: _Context) -> w.Bilingual:
     hours_fr = " et ".join(f"de {w.hm(a, ctx.tz)} à {w.hm(b, ctx.tz)}" for a, b in ranges)
     hours_en = " and ".join(f"{w.hm(a, ctx.tz)}–{w.hm(b, ctx.tz)}" for a, b in ranges)
     return (
-        f"Ce créneau est en dehors des heures d'ouverture. Le {w.weekday_fr(day)}, l'espace est ouvert "
-        f"{hours_fr}.",
+        f"Ce créneau est en dehors des heures d'ouverture. Le {w.weekday_fr(day)}, l'espace est ouvert {hours_fr}.",
         f"This time is outside opening hours. On {w.weekday_en(day)}s the space is open {hours_en}.",
     )
 
 
-def _counted(
-    bookings: Sequence[ExistingBooking], ctx: _Context, statuses: frozenset[str]
-) -> list[ExistingBooking]:
+def _counted(bookings: Sequence[ExistingBooking], ctx: _Context, statuses: frozenset[str]) -> list[ExistingBooking]:
     own = ctx.request.booking_id
     return [
         replace(b, start=utc(b.start), end=utc(b.end))
@@ -495,6 +488,4 @@ def _accepted(ctx: _Context, status: Literal["confirmed", "pending"], overridden
         )
     else:
         text = (f"Réservation confirmée {when_fr}.", f"Booking confirmed {when_en}.")
-    return Verdict(
-        ok=True, status=status, code=None, message_fr=text[0], message_en=text[1], overridden=overridden
-    )
+    return Verdict(ok=True, status=status, code=None, message_fr=text[0], message_en=text[1], overridden=overridden)

@@ -127,9 +127,7 @@ class EffectiveRules(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    opening_hours: dict[Weekday, list[str]] = Field(
-        default_factory=lambda: {day: [ALL_DAY] for day in Weekday}
-    )
+    opening_hours: dict[Weekday, list[str]] = Field(default_factory=lambda: {day: [ALL_DAY] for day in Weekday})
     closures: list[Closure] = Field(default_factory=list)
     public_holidays_closed: bool = True
     min_duration: int | None = None

@@ -223,8 +223,9 @@ def door_open_too_long(facts: SpaceFacts, limits: Limits) -> Iterator[Alert]:
     for door in facts.doors:
         if door.open and door.open_since is not None and limits.now - door.open_since >= timedelta(minutes=limit):
             params = {"space": facts.name, "door": door.name, "minutes": limit}
-            yield Alert(AlertCode.DOOR_OPEN_TOO_LONG, facts.space_id, door.open_since, device_id=door.device_id,
-                        params=params)
+            yield Alert(
+                AlertCode.DOOR_OPEN_TOO_LONG, facts.space_id, door.open_since, device_id=door.device_id, params=params
+            )
 
 
 def presence_outside_hours(facts: SpaceFacts, limits: Limits) -> Iterator[Alert]:
@@ -243,8 +244,9 @@ def booked_but_empty(facts: SpaceFacts, limits: Limits) -> Iterator[Alert]:
         empty = not facts.occupied if facts.has_sensing else not booking.checked_in
         if empty:
             params = {"space": facts.name, "minutes": window}
-            yield Alert(AlertCode.BOOKED_BUT_EMPTY, facts.space_id, deadline, booking_id=booking.booking_id,
-                        params=params)
+            yield Alert(
+                AlertCode.BOOKED_BUT_EMPTY, facts.space_id, deadline, booking_id=booking.booking_id, params=params
+            )
 
 
 def device_offline(facts: SpaceFacts, limits: Limits) -> Iterator[Alert]:

@@ -116,8 +116,15 @@ def _space_configs(space: SpaceStatus, prefix: str, status_topic: str) -> dict[s
 
 def _door_configs(door: DoorStatus, space: SpaceStatus, prefix: str, status_topic: str) -> dict[str, dict[str, Any]]:
     state = door_state_topic(door.device_id)
-    common = {**_availability(status_topic), "state_topic": state, "device": _door_device(door, space),
-              "origin": _ORIGIN, "json_attributes_topic": state, "payload_on": "ON", "payload_off": "OFF"}
+    common = {
+        **_availability(status_topic),
+        "state_topic": state,
+        "device": _door_device(door, space),
+        "origin": _ORIGIN,
+        "json_attributes_topic": state,
+        "payload_on": "ON",
+        "payload_off": "OFF",
+    }
     did = door.device_id
     configs: dict[str, dict[str, Any]] = {}
     if door.kind == "door":

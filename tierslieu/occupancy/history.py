@@ -173,8 +173,9 @@ def write_buckets(db: Database, layout: Layout, buckets: Sequence[Bucket]) -> No
             statement = insert(OccupancyBucket).values(**values)
             statement = statement.on_conflict_do_update(
                 index_elements=["space_id", "bucket_start"],
-                set_={k: statement.excluded[k] for k in ("max_people", "occupied_seconds", "booked_seconds",
-                                                          "updated_at")},
+                set_={
+                    k: statement.excluded[k] for k in ("max_people", "occupied_seconds", "booked_seconds", "updated_at")
+                },
             )
             session.execute(statement)
         session.commit()

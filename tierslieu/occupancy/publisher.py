@@ -64,8 +64,9 @@ class HomeAssistantPublisher:
     def _on_changes(self, changed: list[SpaceStatus]) -> None:
         if not self._running:
             return
-        expected = frozenset(m.topic for m in config_messages(self._tracker.snapshot(), self._status_topic,
-                                                              self._prefix))
+        expected = frozenset(
+            m.topic for m in config_messages(self._tracker.snapshot(), self._status_topic, self._prefix)
+        )
         if expected != self._config_topics:
             self.publish_all()  # a space or a door was added or removed
             return

@@ -347,11 +347,14 @@ def compute_statuses(
         else:
             t.people = own_checked_in + kids_people
             source = "check_ins" if t.people else "none"
-        sensed = any(
-            readings.get(d.id, empty).occupied is True and readings.get(d.id, empty).online is not False
-            for d in devices
-            if d.kind == DeviceKind.OCCUPANCY_SENSOR
-        ) or sum(counted) > 0
+        sensed = (
+            any(
+                readings.get(d.id, empty).occupied is True and readings.get(d.id, empty).online is not False
+                for d in devices
+                if d.kind == DeviceKind.OCCUPANCY_SENSOR
+            )
+            or sum(counted) > 0
+        )
         own_sensing = any(d.kind in _SENSING_KINDS for d in devices)
         t.sensing = own_sensing or any(k.sensing for k in kids)
         doors = _doors(layout, devices, readings, limits)
@@ -371,8 +374,9 @@ def compute_statuses(
             if health.online:
                 t.online += 1
             elif health.reason is not None:  # not heard from yet is not "offline" yet
-                t.offline.append(DeviceBrief(device.id, device.name, device.kind.value, sid, health.reason,
-                                             dfacts.last_seen))
+                t.offline.append(
+                    DeviceBrief(device.id, device.name, device.kind.value, sid, health.reason, dfacts.last_seen)
+                )
         for k in kids:
             t.online, t.total = t.online + k.online, t.total + k.total
             t.offline.extend(k.offline)
@@ -429,9 +433,23 @@ def _doors(
         online = device_health(DeviceFacts(device.id, device.name, reading.online, reading.last_seen), limits).online
         if device.kind == DeviceKind.DOOR:
             contact = readings.get(device.contact_sensor_id, empty) if device.contact_sensor_id else empty
-            doors.append(DoorStatus(device.id, device.name, "door", online, reading.locked, reading.lock_state,
-                                    contact.open, contact.open_since, device.contact_sensor_id is not None))
+            doors.append(
+                DoorStatus(
+                    device.id,
+                    device.name,
+                    "door",
+                    online,
+                    reading.locked,
+                    reading.lock_state,
+                    contact.open,
+                    contact.open_since,
+                    device.contact_sensor_id is not None,
+                )
+            )
         elif device.kind == DeviceKind.CONTACT_SENSOR and device.id not in layout.watched_contacts:
-            doors.append(DoorStatus(device.id, device.name, "contact_sensor", online, None, "",
-                                    reading.open, reading.open_since, True))
+            doors.append(
+                DoorStatus(
+                    device.id, device.name, "contact_sensor", online, None, "", reading.open, reading.open_since, True
+                )
+            )
     return tuple(doors)

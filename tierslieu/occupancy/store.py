@@ -114,9 +114,9 @@ def space_contexts(rules: Mapping[int, EffectiveRules], now: datetime, tz: ZoneI
     return {sid: SpaceContext(_is_open(r, now, tz), r.door_open_alert_minutes) for sid, r in rules.items()}
 
 
-def _resource_checkin(session: Session, resource_ids: Iterable[int], rules: Mapping[int, EffectiveRules]) -> dict[
-    int, tuple[int | None, int | None]
-]:
+def _resource_checkin(
+    session: Session, resource_ids: Iterable[int], rules: Mapping[int, EffectiveRules]
+) -> dict[int, tuple[int | None, int | None]]:
     """resource id -> (space id, checkin_minutes), the resource's own rule winning."""
     found: dict[int, tuple[int | None, int | None]] = {}
     ids = list(resource_ids)
@@ -143,8 +143,15 @@ def bookings_now(session: Session, now: datetime, rules: Mapping[int, EffectiveR
         if booking.id is None or space_id is None:
             continue
         found.append(
-            BookingNow(booking.id, space_id, booking.resource_id, booking.start, booking.end,
-                       booking.status == "checked_in", checkin)
+            BookingNow(
+                booking.id,
+                space_id,
+                booking.resource_id,
+                booking.start,
+                booking.end,
+                booking.status == "checked_in",
+                checkin,
+            )
         )
     return found
 

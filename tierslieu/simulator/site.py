@@ -110,8 +110,9 @@ class SimulatedSite:
             self._send(simulated.people_messages(device, count))
         elif kind == DeviceKind.CONTACT_SENSOR:
             self._send(simulated.contact_messages(device, True))
-            self._timers.call_later(self._rng.uniform(2, 8), lambda: self._send(simulated.contact_messages(device,
-                                                                                                            False)))
+            self._timers.call_later(
+                self._rng.uniform(2, 8), lambda: self._send(simulated.contact_messages(device, False))
+            )
         elif kind == DeviceKind.DOOR:
             with self._lock:
                 state = self.doors.get(device.id, simulated.DoorState())

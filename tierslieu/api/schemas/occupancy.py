@@ -8,8 +8,9 @@ from pydantic import BaseModel, Field
 
 
 class AlertPublic(BaseModel):
-    code: str = Field(description="over_capacity | door_open_too_long | presence_outside_hours | "
-                                  "booked_but_empty | device_offline")
+    code: str = Field(
+        description="over_capacity | door_open_too_long | presence_outside_hours | booked_but_empty | device_offline"
+    )
     severity: str = Field(description="info | warning | critical")
     space_id: int
     device_id: int | None = None
@@ -49,8 +50,10 @@ class SpaceOccupancyPublic(BaseModel):
     people_source: str = Field(description="counter | check_ins | none")
     booked_now: bool
     checked_in: int
-    devices_online: int = Field(description="devices of the space and the spaces inside it that are online "
-                                            "(a device not heard from yet is neither online nor offline)")
+    devices_online: int = Field(
+        description="devices of the space and the spaces inside it that are online "
+        "(a device not heard from yet is neither online nor offline)"
+    )
     devices_total: int
     devices_offline: list[OfflineDevicePublic]
     doors: list[DoorPublic]
