@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import sys
 from collections.abc import Iterator
@@ -69,6 +70,7 @@ def _serve(settings: Settings, host: str, port: int, log_level: str) -> None:
     import uvicorn
 
     from tierslieu.api import create_app
+    from tierslieu.api.http_protocol import KEEP_ALIVE_S, MAX_HEADER_BYTES, GuardedH11Protocol
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _say(f"base de données : {settings.resolved_database_url}")
@@ -80,9 +82,37 @@ def _serve(settings: Settings, host: str, port: int, log_level: str) -> None:
         )
     if settings.site:
         _load_site_file(settings, settings.site)
+    _warn_if_exposed(settings, host)
     _say(f"http://{host}:{port}/  (API : http://{host}:{port}/docs)")
-    # Open event streams (live occupancy) must not hold a shutdown forever.
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level.lower(), timeout_graceful_shutdown=5)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=log_level.lower(),
+        # Open event streams (live occupancy) must not hold a shutdown forever.
+        timeout_graceful_shutdown=5,
+        # Slow clients: headers within a deadline and a size, idle connections closed.
+        http=GuardedH11Protocol,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        timeout_keep_alive=KEEP_ALIVE_S,
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _warn_if_exposed(settings: Settings, host: str) -> None:
+    """Passwords and session cookies cross the network in clear unless TLS stands in front."""
+    if not _is_loopback(host) and not settings.behind_tls_proxy:
+        logging.getLogger("tierslieu").warning(
+            "écoute sur %s sans TLS : les mots de passe et cookies de session circulent en clair. "
+            "Placez un proxy HTTPS devant (puis TIERSLIEU_BEHIND_TLS_PROXY=true) ou écoutez sur 127.0.0.1.",
+            host,
+        )
 
 
 # The Trilport description shipped beside the package (a checkout or an editable install).

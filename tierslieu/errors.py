@@ -10,6 +10,7 @@ a French message and an English one. The API turns them into RFC 9457 problem de
     │   └── RuleViolation     409  a booking rule refuses the request
     ├── AuthenticationFailed  401  no, bad or expired credentials
     ├── PermissionDenied      403  the caller's role does not allow this
+    ├── TooManyRequests       429  slow down (log-in throttling); carries ``retry_after`` seconds
     └── Unavailable           503  an external system (broker, printer) cannot be reached
 """
 
@@ -26,6 +27,7 @@ __all__ = [
     "PermissionDenied",
     "RuleViolation",
     "TiersLieuError",
+    "TooManyRequests",
     "Unavailable",
 ]
 
@@ -79,6 +81,15 @@ class AuthenticationFailed(TiersLieuError):
 class PermissionDenied(TiersLieuError):
     status = 403
     title = "Forbidden"
+
+
+class TooManyRequests(TiersLieuError):
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, code: str, message_fr: str, message_en: str | None = None, *, retry_after: int) -> None:
+        super().__init__(code, message_fr, message_en, extra={"retry_after": retry_after})
+        self.retry_after = retry_after
 
 
 class Unavailable(TiersLieuError):

@@ -48,6 +48,11 @@ def request_language(request: Request) -> str:
 LanguageDep = Annotated[str, Depends(request_language)]
 
 
+def client_address(request: Request) -> str:
+    """The client's address (uvicorn takes it from X-Forwarded-For only when sent by a trusted proxy)."""
+    return request.client.host if request.client else "unknown"
+
+
 def get_session(request: Request, runtime: RuntimeDep) -> Iterator[Session]:
     """One session per request, committed when the handler returns (before the response is
     sent, so a client never reads its own write late), rolled back on error."""

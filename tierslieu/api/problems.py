@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tierslieu.api.i18n import pick_language
-from tierslieu.errors import TiersLieuError
+from tierslieu.errors import TiersLieuError, TooManyRequests
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,10 @@ def language_of(request: Request) -> str:
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TiersLieuError)
-    return problem(request, exc.status, exc.code, exc.title, exc.message(language_of(request)), exc.extra)
+    response = problem(request, exc.status, exc.code, exc.title, exc.message(language_of(request)), exc.extra)
+    if isinstance(exc, TooManyRequests):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
