@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 from tierslieu import __version__
 from tierslieu.api.problems import install_problem_handlers
 from tierslieu.api.routes import ROUTERS
+from tierslieu.api.security_headers import SecurityHeadersMiddleware
 from tierslieu.api.write_gate import WriteGateMiddleware
 from tierslieu.background import build_components
 from tierslieu.migrations import upgrade_database
@@ -66,6 +67,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         max_body_bytes=settings.max_upload_bytes + MULTIPART_OVERHEAD,
         body_timeout_s=settings.request_body_timeout_seconds,
     )
+    # Added last, so outermost: even the write gate's 408/413 answers carry the headers.
+    app.add_middleware(SecurityHeadersMiddleware)
     api = APIRouter(prefix=API_PREFIX)
 
     @api.get("/health", tags=["health"])

@@ -13,6 +13,7 @@ from fastapi import Depends, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
+from tierslieu.api.csrf import Csrf
 from tierslieu.api.i18n import pick_language
 from tierslieu.errors import AuthenticationFailed, PermissionDenied
 from tierslieu.models import ROLES, Member
@@ -69,9 +70,15 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_current_member(
-    request: Request, session: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    bearer: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Member:
-    token = token or request.cookies.get(SESSION_COOKIE)
+    token = bearer or request.cookies.get(SESSION_COOKIE)
+    if token and not bearer and request.method not in READ_METHODS:
+        # The browser sent the session cookie on its own: prove the page is ours (CSRF).
+        Csrf(runtime.secrets).check_header(request)
     if not token:
         raise AuthenticationFailed("not_authenticated", "Connexion requise.", "Authentication required.")
     member = member_service.member_for_token(session, token)
