@@ -17,7 +17,8 @@ TOKEN_URL = "/api/v1/auth/token"
 
 
 def _try(api: AppHarness, email: str, password: str) -> int:
-    return api.client.post(TOKEN_URL, data={"username": email, "password": password}).status_code
+    status: int = api.client.post(TOKEN_URL, data={"username": email, "password": password}).status_code
+    return status
 
 
 def _unlock(api: AppHarness, key: str) -> None:
@@ -128,8 +129,8 @@ def test_personal_tokens_expire_and_are_listed_and_revoked_by_owner_and_admin(ap
     assert api.client.get("/api/v1/members/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     # The owner revokes their own; another member's token id is not found under their id.
     second = _personal_token(api, "member")
-    second_id = [t for t in api.client.get(f"/api/v1/members/{member.id}/tokens", headers=member.headers).json()
-                 if t["kind"] == "personal"][0]["id"]  # fmt: skip
+    listed = api.client.get(f"/api/v1/members/{member.id}/tokens", headers=member.headers).json()
+    second_id = next(t["id"] for t in listed if t["kind"] == "personal")
     other = api.client.delete(f"/api/v1/members/{staff.id}/tokens/{second_id}", headers=staff.headers)
     assert other.status_code == 404
     own = api.client.delete(f"/api/v1/members/{member.id}/tokens/{second_id}", headers=member.headers)
