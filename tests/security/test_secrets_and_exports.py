@@ -33,7 +33,7 @@ OLD_SHIPPED_KEY = "change-me-tierslieu-development-only"
 @pytest.mark.parametrize("key", [*sorted(KNOWN_DEFAULT_KEYS), "  CHANGE-ME  "])
 def test_a_known_default_key_is_refused_in_every_environment(environment: str, key: str) -> None:
     with pytest.raises(ValidationError, match="published default"):
-        Settings(environment=environment, secret_key=key)  # type: ignore[arg-type]
+        Settings(environment=environment, secret_key=key)
 
 
 def test_production_needs_an_explicit_long_key() -> None:
