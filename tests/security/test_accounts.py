@@ -220,3 +220,20 @@ def test_animators_see_names_not_emails_or_badges(api: AppHarness) -> None:
     login(api.client, animator.email)
     assert api.client.get("/admin/membres").status_code == 403
     assert member.email not in api.client.get("/fablab").text
+
+
+def test_staff_set_their_own_password_on_the_web_only_with_the_current_one(api: AppHarness) -> None:
+    staff = api.users["staff"]
+    login(api.client, staff.email)
+    page = api.client.get(f"/admin/membres/{staff.id}")
+    assert 'name="current_password"' in page.text
+    url = f"/admin/membres/{staff.id}/mot-de-passe"
+    data = {"password": "nouveau-secret", "csrf_token": csrf_of(page.text)}
+    refused = api.client.post(url, data=data, follow_redirects=False)
+    assert refused.status_code == 403 and "actuel" in refused.text
+    done = api.client.post(url, data={**data, "current_password": PASSWORD}, follow_redirects=False)
+    assert done.status_code == 303
+    assert _try(api, staff.email, "nouveau-secret") == 200
+    # Someone else's password: no current password asked (a front-desk reset).
+    other = api.client.get(f"/admin/membres/{api.users['member'].id}")
+    assert 'name="current_password"' not in other.text

@@ -52,3 +52,4 @@ async def csrf_guard(request: Request) -> None:
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
     await Csrf(request.app.state.runtime.secrets).check(request)
+    request.state.csrf_verified = True  # the API's cookie check (get_current_member) then passes
