@@ -150,4 +150,3 @@ class TokenPublic(BaseModel):
     name: str
     created_at: datetime
     expires_at: datetime | None
-    last_used_at: datetime | None = None
