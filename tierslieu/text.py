@@ -19,9 +19,5 @@ def clean_name(value: str) -> str:
     if not name:
         raise InvalidInput("invalid_name", "Le nom ne peut pas être vide.", "The name cannot be empty.")
     if CONTROL_CHARACTERS.search(name):
-        raise InvalidInput(
-            "name_control_characters",
-            "Le nom ne peut pas contenir de saut de ligne ni de caractère de contrôle.",
-            "The name cannot contain a line break or a control character.",
-        )
+        raise InvalidInput("name_control_characters")
     return name

@@ -31,11 +31,7 @@ def secure_cookies(request: Request) -> bool:
 
 
 def csrf_failed() -> PermissionDenied:
-    return PermissionDenied(
-        "csrf_failed",
-        "Le formulaire a expiré ou ne vient pas de ce site : rechargez la page et recommencez.",
-        "The form expired or did not come from this site: reload the page and try again.",
-    )
+    return PermissionDenied("csrf_failed")
 
 
 class Csrf:

@@ -27,8 +27,8 @@ from typing import IO
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tierslieu.api.i18n import pick_language
 from tierslieu.api.problems import problem
+from tierslieu.i18n import pick_language, render
 
 __all__ = ["BODY_TIMEOUT_S", "POSTGRES_WRITERS", "WriteGateMiddleware"]
 
@@ -40,19 +40,13 @@ REPLAY_CHUNK = 64 * 1024
 
 
 class _BodyRefused(Exception):
-    def __init__(self, status: int, code: str, fr: str, en: str) -> None:
+    def __init__(self, status: int, code: str, **params: object) -> None:
         super().__init__(code)
-        self.status, self.code, self.fr, self.en = status, code, fr, en
+        self.status, self.code, self.params = status, code, params
 
 
 def _too_large(limit: int) -> _BodyRefused:
-    megabytes = limit / 1024 / 1024
-    return _BodyRefused(
-        413,
-        "request_too_large",
-        f"La requête dépasse la taille permise ({megabytes:.0f} Mo).",
-        f"The request is larger than allowed ({megabytes:.0f} MB).",
-    )
+    return _BodyRefused(413, "request_too_large", megabytes=round(limit / 1024 / 1024))
 
 
 def _declared_length(scope: Scope) -> int | None:
@@ -78,12 +72,7 @@ async def _read_body(receive: Receive, scope: Scope, limit: int, timeout_s: floa
             try:
                 message = await asyncio.wait_for(receive(), max(deadline - time.monotonic(), 0.001))
             except TimeoutError:
-                raise _BodyRefused(
-                    408,
-                    "request_timeout",
-                    "La requête est arrivée trop lentement : réessayez.",
-                    "The request arrived too slowly: please retry.",
-                ) from None
+                raise _BodyRefused(408, "request_timeout") from None
             if message["type"] == "http.disconnect":
                 spool.close()
                 return None
@@ -139,7 +128,7 @@ class WriteGateMiddleware:
             spool = await _read_body(receive, scope, self.max_body_bytes, self.body_timeout_s)
         except _BodyRefused as refused:
             request = Request(scope)
-            detail = refused.en if pick_language(request.headers.get("accept-language")) == "en" else refused.fr
+            detail = render(refused.code, refused.params, pick_language(request.headers.get("accept-language")))
             response = problem(request, refused.status, refused.code, refused.code.replace("_", " "), detail)
             response.headers["Connection"] = "close"
             await response(scope, receive, send)

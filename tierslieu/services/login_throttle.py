@@ -62,14 +62,7 @@ def delay_after(failures: int, free: int) -> int:
 
 
 def _too_many(seconds: int) -> TooManyRequests:
-    minutes = max(1, math.ceil(seconds / 60))
-    return TooManyRequests(
-        "too_many_login_attempts",
-        f"Trop de tentatives de connexion : réessayez dans {seconds} s"
-        + (f" (environ {minutes} min)." if seconds >= 90 else "."),
-        f"Too many log-in attempts: try again in {seconds} s.",
-        retry_after=seconds,
-    )
+    return TooManyRequests("too_many_login_attempts", retry_after=seconds, seconds=seconds)
 
 
 def check_allowed(session: Session, keys: AttemptKeys, now: datetime) -> None:

@@ -171,11 +171,7 @@ def check_current_password(session: Session, secrets: Secrets, member: Member, p
     if not secrets.verify_password(member.password_hash, password):
         record_failure(session, keys, now, member)
         session.commit()
-        raise PermissionDenied(
-            "current_password_incorrect",
-            "Le mot de passe actuel est incorrect.",
-            "The current password is incorrect.",
-        )
+        raise PermissionDenied("current_password_incorrect")
 
 
 def issue_token(
