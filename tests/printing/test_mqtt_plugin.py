@@ -13,8 +13,8 @@ from dataclasses import replace
 import pytest
 from sqlmodel import select
 
+from devices.memory import InMemoryTransport
 from devices.mqtt import MqttSettings, PahoTransport
-from devices.transport import InMemoryTransport
 from firmware_bridges.octoprint import OctoPrintClient, OctoPrintProtocolError
 from tests.conftest import AppHarness
 from tests.printing.fake_octoprint import FakeOctoPrint
