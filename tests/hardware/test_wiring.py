@@ -10,8 +10,8 @@ import pytest
 
 from devices.mqtt import PahoTransport
 from tests.conftest import make_settings
-from tests.hardware.fakes import Inbox, client
 from tests.support.mosquitto import MosquittoServer
+from tests.support.mqtt import Inbox, client
 from tierslieu.hardware.wiring import TransportComponent, build_device_components
 from tierslieu.runtime import Component, Runtime
 
