@@ -54,9 +54,10 @@ def test_topic_matches_agrees_with_paho_on_random_filters() -> None:
     for _ in range(5000):
         topic_filter = "/".join(rng.choice(levels) for _ in range(rng.randint(1, 4)))
         topic = "/".join(rng.choice(levels[:4]) for _ in range(rng.randint(1, 4)))
-        if "#" in topic_filter[:-1]:
-            continue  # "#" must be the last level: not a filter
+        if not topic_filter or not topic or "#" in topic_filter[:-1]:
+            continue  # not a filter ("#" must be the last level), or not a topic
         validate_topic_filter(topic_filter)
+        validate_topic(topic)
         assert topic_matches(topic_filter, topic) is topic_matches_sub(topic_filter, topic), (topic_filter, topic)
 
 
