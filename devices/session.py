@@ -10,7 +10,9 @@ A `Session` knows nothing of sockets. A transport tells it what happened on the 
 - which handlers a message goes to: those whose filter matches, each handler once;
 - when publishes go out: at once when READY; otherwise QoS 1/2 messages are held, in order,
   until the broker has acknowledged the subscriptions sent on connection, and QoS 0 ones are
-  dropped (at most once).
+  dropped (at most once). Held, not handed to paho early: a PUBLISH racing the resumption of
+  the session can make paho drop the connection, and an answer to it could reach the broker
+  before our subscription and be lost to us.
 """
 
 from __future__ import annotations
