@@ -97,7 +97,7 @@ def test_purge_keeps_the_counts_and_forgets_the_people(api_any_db: AppHarness) -
 
 
 def test_the_scheduler_runs_the_purge_with_the_setting(api: AppHarness) -> None:
-    session_id, start = _roll_call(api)
+    session_id, _start = _roll_call(api)
     with api.runtime.db.session(write=True) as session:
         ws = session.get(WorkshopSession, session_id)
         assert ws is not None
