@@ -21,7 +21,7 @@ from tierslieu.models import (
     WorkshopSession,
 )
 from tierslieu.programme import attendance, registrations
-from tierslieu.programme.holders import GroupHolder, MemberHolder, PersonHolder
+from tierslieu.programme.holders import GroupHolder, Holder, MemberHolder, PersonHolder
 from tierslieu.programme.retention import months_before, purge_attendance
 
 
@@ -44,7 +44,7 @@ def _roll_call(api: AppHarness) -> tuple[int, datetime]:
         staff = session.get(Member, api.users["staff"].id)
         assert staff is not None
         events = runtime.programme_events
-        holders = [
+        holders: list[Holder] = [
             MemberHolder(api.users["member"].id),
             PersonHolder("Odette", birth_year=1950, consent=False),
             GroupHolder("Mme Leroy", 24, "Collège de Trilport", "scolaires", "12-17"),
