@@ -208,6 +208,30 @@ class AttendancePublic(BaseModel):
     recorded_at: datetime
 
 
+class TallyPublic(BaseModel):
+    """A session's counts, in seats (a class of 28 present counts 28); the same after the
+    attendance list is reduced to counts."""
+
+    seats_confirmed: int
+    registrations: int = Field(description="inscriptions nominatives confirmées (membres et personnes)")
+    group_head_count: int = Field(description="places confirmées des groupes (personne n'y est nommé)")
+    present: int
+    absent: int
+    no_shows: int = Field(description="places confirmées sans présence")
+    walk_ins: int
+    by_public: dict[str, int]
+    by_age_band: dict[str, int]
+
+
+class AttendanceSheet(BaseModel):
+    """The roll-call's state: the counts and, until the retention period ends, the rows."""
+
+    session_id: int
+    purged: bool
+    tally: TallyPublic
+    rows: list[AttendancePublic]
+
+
 # Appointments and reports -------------------------------------------------------------------
 
 
