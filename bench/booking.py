@@ -1,6 +1,15 @@
 """Booking engine benchmark: prints one JSON object.
 
-For SQLite and PostgreSQL (a throwaway cluster, or ``TIERSLIEU_TEST_POSTGRES_URL``):
+For SQLite and PostgreSQL (a throwaway cluster, or ``TIERSLIEU_TEST_POSTGRES_URL``), on the app
+as production runs it (background components on, the Trilport site loaded, embedded broker):
+
+- ``idle``: CPU of the service with no traffic, in % of one core, per thread, right after start;
+- ``rates``: health (the constant endpoint), authenticated ``GET /members/me``, ``POST /bookings``
+  and ``POST /sessions/{id}/registrations`` per second, measured in interleaved rounds in the same
+  run (the machine's load then weighs on all four alike), and their ratios;
+- ``burst_cpu``: per-thread CPU time during the creates and registrations, split into the client,
+  the HTTP server (event loop + worker threads) and background components, with the background
+  share of the service's CPU;
 
 - ``create_per_s``: bookings created per second through the HTTP API (auth, rules, conflict
   check, insert, commit) by one keep-alive client, against two floors measured in the same run:
@@ -10,7 +19,7 @@ For SQLite and PostgreSQL (a throwaway cluster, or ``TIERSLIEU_TEST_POSTGRES_URL
   (``--quick``: 100,000), bulk-loaded over many resources and years; ``conflict_query_plan``
   shows the overlap query uses ``ix_booking_resource_block``.
 
-Run: ``.venv/bin/python bench/booking.py [--quick] [--only sqlite|postgres]``.
+Run: ``.venv/bin/python bench/booking.py [--quick] [--floors-only] [--only sqlite|postgres]``.
 """
 
 from __future__ import annotations
@@ -18,9 +27,11 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Generator, Iterator
@@ -34,6 +45,12 @@ from sqlalchemy import insert, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+SITE = ROOT / "config" / "trilport.yaml"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# Threads of the HTTP server: uvicorn's event loop (the live server's thread) and the worker
+# threads that run sync handlers. The benchmark's own client is the main thread.
+SERVER_THREADS = ("live-server", "AnyIO worker thread")
 
 from tests.conftest import create_user, make_settings  # noqa: E402
 from tests.support.postgres import postgres_server  # noqa: E402
@@ -216,16 +233,154 @@ def _conflict_plan(srv: LiveServer, resource_id: int) -> str:
         return " | ".join(r[0].strip() for r in rows)
 
 
-def run_database(name: str, url: str, tmp: Path, quick: bool) -> dict[str, Any]:
+def _thread_cpu() -> dict[int, float]:
+    """CPU seconds (user + system) of every thread of this process, from /proc."""
+    seconds: dict[int, float] = {}
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        seconds[int(task.name)] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return seconds
+
+
+def _thread_role(name: str) -> str:
+    if name == "MainThread":
+        return "client"
+    if name.startswith(SERVER_THREADS):
+        return "server"
+    return "background"
+
+
+class CpuMeter:
+    """Accumulates per-thread CPU over the measured phases only."""
+
+    def __init__(self) -> None:
+        self.by_thread: dict[str, float] = {}
+        self.wall = 0.0
+        self._start: tuple[float, dict[int, float]] | None = None
+
+    def __enter__(self) -> CpuMeter:
+        self._start = (time.perf_counter(), _thread_cpu())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._start is not None
+        began, before = self._start
+        after = _thread_cpu()
+        self.wall += time.perf_counter() - began
+        names = {t.native_id: t.name for t in threading.enumerate()}
+        for tid, cpu in after.items():
+            name = names.get(tid, f"thread-{tid}")
+            self.by_thread[name] = self.by_thread.get(name, 0.0) + cpu - before.get(tid, 0.0)
+
+    def report(self) -> dict[str, Any]:
+        roles: dict[str, float] = {"client": 0.0, "server": 0.0, "background": 0.0}
+        for name, cpu in self.by_thread.items():
+            roles[_thread_role(name)] += cpu
+        service = roles["server"] + roles["background"]
+        return {
+            "wall_s": round(self.wall, 2),
+            "cpu_s": {role: round(cpu, 3) for role, cpu in roles.items()},
+            "background_share_of_service": round(roles["background"] / service, 3) if service else 0.0,
+            "service_core_percent": round(100 * service / self.wall, 1) if self.wall else 0.0,
+            "per_thread_s": {n: round(c, 3) for n, c in sorted(self.by_thread.items(), key=lambda kv: -kv[1]) if c},
+        }
+
+
+def _measure_idle(seconds: float) -> dict[str, Any]:
+    """The service's CPU with no traffic: every thread but the (sleeping) client's."""
+    meter = CpuMeter()
+    with meter:
+        time.sleep(seconds)
+    report = meter.report()
+    return {
+        "seconds": report["wall_s"],
+        "core_percent": report["service_core_percent"],
+        "per_thread_s": report["per_thread_s"],
+    }
+
+
+def _timed(rates: dict[str, list[float]], kind: str, count: int, began: float) -> None:
+    totals = rates.setdefault(kind, [0.0, 0.0])
+    totals[0] += count
+    totals[1] += time.perf_counter() - began
+
+
+def _measure_me(client: httpx.Client, headers: dict[str, str], count: int) -> None:
+    for _ in range(count):
+        assert client.get("/api/v1/members/me", headers=headers).status_code == 200
+
+
+def measure_floors(
+    srv: LiveServer, client: httpx.Client, resources: list[int], rounds: int, per_round: int
+) -> dict[str, Any]:
+    """Health, members/me, booking create and session registration, in interleaved rounds."""
+    from programme import _registrants, _session
+
+    booker = create_user(srv.runtime, "member", email=f"floors-{uuid.uuid4().hex[:6]}@bench.test")
+    registrants = _registrants(srv, rounds * per_round + 10)
+    session_id = _session(srv, client, capacity=rounds * per_round + 10)
+    # Warm-up of every path, then the interleaved rounds.
+    _measure_health(client, 20)
+    _measure_me(client, booker.headers, 20)
+    first = 100_000  # odd hours far from the latency phase's slots
+    _measure_creates(client, booker.headers, resources, first, 10)
+    first += 10
+    for headers in registrants[:10]:
+        client.post(f"/api/v1/sessions/{session_id}/registrations", json={}, headers=headers)
+    queue = registrants[10:]
+    rates: dict[str, list[float]] = {}
+    meter = CpuMeter()
+    for _ in range(rounds):
+        began = time.perf_counter()
+        _measure_health(client, per_round)
+        _timed(rates, "health", per_round, began)
+        began = time.perf_counter()
+        _measure_me(client, booker.headers, per_round)
+        _timed(rates, "members_me", per_round, began)
+        with meter:
+            began = time.perf_counter()
+            _measure_creates(client, booker.headers, resources, first, per_round)
+            _timed(rates, "booking_create", per_round, began)
+            first += per_round
+            began = time.perf_counter()
+            batch, queue = queue[:per_round], queue[per_round:]
+            for headers in batch:
+                response = client.post(f"/api/v1/sessions/{session_id}/registrations", json={}, headers=headers)
+                assert response.status_code == 201, response.text
+            _timed(rates, "registration", per_round, began)
+    per_s = {kind: round(n / t, 1) for kind, (n, t) in rates.items()}
+    return {
+        "per_s": per_s,
+        "ratios": {
+            "members_me_vs_health": round(per_s["members_me"] / per_s["health"], 3),
+            "create_vs_members_me": round(per_s["booking_create"] / per_s["members_me"], 3),
+            "create_vs_health": round(per_s["booking_create"] / per_s["health"], 3),
+            # "within 1.2x of a booking create": registration time / booking time
+            "registration_time_vs_create": round(per_s["booking_create"] / per_s["registration"], 3),
+        },
+        "burst_cpu": meter.report(),
+    }
+
+
+def run_database(name: str, url: str, tmp: Path, quick: bool, large_phase: bool = True) -> dict[str, Any]:
     small, large = 1_000, (100_000 if quick else 1_000_000)
     requests = 200 if quick else 500
     samples = 100 if quick else 300
-    settings = make_settings(url, tmp, data_dir=tmp / name)
+    # As production runs: background components on, the Trilport site, the embedded broker.
+    settings = make_settings(url, tmp, data_dir=tmp / name, run_background=True, site=SITE)
     with live_server(create_app(settings)) as srv:
+        result: dict[str, Any] = {}
+        time.sleep(3)  # start-up passes settle
+        result["idle"] = _measure_idle(5 if quick else 15)
         resources, owners = _seed(srv)
         user = create_user(srv.runtime, "member", email=f"bench-{uuid.uuid4().hex[:6]}@bench.test")
-        result: dict[str, Any] = {}
         with httpx.Client(base_url=srv.url, timeout=60) as client:
+            result["floors"] = measure_floors(srv, client, resources, rounds=5, per_round=40 if quick else 100)
+            if not large_phase:
+                return result
             _measure_health(client, 20)  # warm-up
             result["health_per_s"] = round(_measure_health(client, requests), 1)
             result["load_s"] = {str(small): round(_bulk_load(srv, 0, small, resources, owners), 2)}
@@ -247,6 +402,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100,000 instead of 1,000,000 existing bookings")
     parser.add_argument("--only", choices=["sqlite", "postgres"])
+    parser.add_argument("--floors-only", action="store_true", help="skip the bulk-load latency phase")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="tierslieu-bench-"))
     report: dict[str, Any] = {"quick": args.quick, "client": "one keep-alive HTTP client, sequential requests"}
@@ -255,10 +411,10 @@ def main() -> None:
     if args.only in (None, "sqlite"):
         url = f"sqlite:///{tmp / 'bench.db'}"
         upgrade_database(url)
-        report["sqlite"] = run_database("sqlite", url, tmp, args.quick)
+        report["sqlite"] = run_database("sqlite", url, tmp, args.quick, not args.floors_only)
     if args.only in (None, "postgres"):
         with _postgres() as url:
-            report["postgres"] = run_database("postgres", url, tmp, args.quick)
+            report["postgres"] = run_database("postgres", url, tmp, args.quick, not args.floors_only)
     print(json.dumps(report, indent=2, ensure_ascii=False))
 
 

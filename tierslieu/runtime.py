@@ -15,6 +15,8 @@ from tierslieu.events import EventHub
 from tierslieu.programme.events import ProgrammeEvents
 from tierslieu.secret_key import load_or_create_key
 from tierslieu.security import Secrets
+from tierslieu.services.identity import IdentityCache
+from tierslieu.services.rules_cache import RulesCache
 from tierslieu.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,8 +43,16 @@ class Runtime:
     # Filled by start_background(); optional so the API can run without devices (tools, tests).
     services: dict[str, object] = field(default_factory=dict)
 
+    # Callers' identities per token, revoked at once through the database's identity generation.
+    identities: IdentityCache = field(default_factory=IdentityCache)
+    # The merged booking rules of each resource, until a space or resource changes.
+    rules: RulesCache = field(default_factory=RulesCache)
+
     def __post_init__(self) -> None:
         self.programme_events = ProgrammeEvents(self.events)
+        self.identities.install(self.db.changes)
+        self.db.changes.subscribe(self.rules.on_change)
+        self.db.on_session(self.rules.attach)
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
+
+from tierslieu.db.changes import ChangeFeed, TrackedSession
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -61,6 +64,14 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = _normalize_url(url)
         self.engine = make_engine(self.url, echo=echo)
+        # What each committed transaction wrote, announced to whoever listens (caches, controllers).
+        self.changes = ChangeFeed()
+        self._write_bind = self.engine.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+        self._session_hooks: list[Callable[[Session], None]] = []
+
+    def on_session(self, hook: Callable[[Session], None]) -> None:
+        """Call ``hook`` on every new session (to reach a per-process cache from ``session.info``)."""
+        self._session_hooks.append(hook)
 
     @property
     def dialect(self) -> str:
@@ -78,8 +89,12 @@ class Database:
         its first statement (``BEGIN IMMEDIATE``) and waits for it up to the busy timeout.
         PostgreSQL needs nothing here: its constraints and row locks do that job.
         """
-        bind = self.engine.execution_options(sqlite_begin="BEGIN IMMEDIATE") if write else self.engine
-        return Session(bind, expire_on_commit=False)
+        bind = self._write_bind if write else self.engine
+        session = TrackedSession(bind, expire_on_commit=False)
+        self.changes.attach(session)
+        for hook in self._session_hooks:
+            hook(session)
+        return session
 
     def dispose(self) -> None:
         self.engine.dispose()

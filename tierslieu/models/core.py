@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Integer, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from tierslieu.db.types import UTCDateTime, utcnow
@@ -85,6 +85,20 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = _instant(nullable=False, default_now=True)
     expires_at: datetime | None = _instant()
     last_used_at: datetime | None = _instant()
+
+
+class IdentityGeneration(SQLModel, table=True):
+    """One row whose ``value`` grows in the same transaction as any change to a member or a token.
+
+    Every process caches callers' identities for a few seconds, tagged with this value, and reads
+    it on each request: a revocation, a disabled account or a role change is seen at once, by
+    every process, at the cost of one primary-key read.
+    """
+
+    __tablename__ = "identity_generation"
+
+    id: int = Field(default=1, primary_key=True)
+    value: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
 
 
 class Training(SQLModel, table=True):

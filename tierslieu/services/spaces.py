@@ -10,8 +10,10 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from tierslieu.booking.rules import BookingRules, EffectiveRules, merge_rules, patch_rules
+from tierslieu.db.changes import written_in_transaction
 from tierslieu.errors import Conflict, InvalidInput, not_found
 from tierslieu.models import RESOURCE_KINDS, SPACE_KINDS, Device, Printer, Resource, Space
+from tierslieu.services.rules_cache import RULES_TABLES, rules_cache_of
 from tierslieu.text import clean_name
 
 MAX_DEPTH = 8
@@ -245,6 +247,21 @@ def delete_resource(session: Session, resource: Resource) -> None:
 
 
 def resource_rules(session: Session, resource: Resource) -> EffectiveRules:
+    """The resource's rules merged over its spaces'; cached per resource until a space or resource changes."""
+    assert resource.id is not None
+    cache = rules_cache_of(session)
+    if cache is None or _rules_edited_here(session):
+        return _merged_rules(session, resource)
+    return cache.get(resource.id, lambda: _merged_rules(session, resource))
+
+
+def _rules_edited_here(session: Session) -> bool:
+    """This transaction changed a space or a resource: the cache cannot know it yet."""
+    unflushed = any(isinstance(obj, (Space, Resource)) for obj in (*session.new, *session.dirty, *session.deleted))
+    return unflushed or bool(written_in_transaction(session) & set(RULES_TABLES))
+
+
+def _merged_rules(session: Session, resource: Resource) -> EffectiveRules:
     assert resource.space_id is not None
     space = get_space(session, resource.space_id)
     levels = [BookingRules.model_validate(s.rules) for s in ancestors(session, space)]

@@ -1,0 +1,160 @@
+"""Writes announce what changed, after commit, with the ids: one typed mechanism for every writer.
+
+Every session that :class:`~tierslieu.db.Database` hands out records, at each flush, the rows it
+inserted, updated or deleted, by table. When the transaction commits, the feed calls each
+subscriber once with one :class:`Changes`; a rollback announces nothing. Writers therefore never
+have to remember whom to wake, and a listener (a cache, a controller) receives ids it can act on
+incrementally, or simply coalesces its wake-ups.
+
+A bulk ``UPDATE``/``DELETE`` statement run through the ORM is recorded with unknown ids
+(:meth:`Changes.ids` returns ``None``): listeners then treat the whole table as changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState
+from sqlmodel import Session
+
+__all__ = ["ChangeFeed", "Changes", "Listener", "TrackedSession", "written_in_transaction"]
+
+log = logging.getLogger(__name__)
+
+_FEED = "tierslieu.change_feed"
+_PENDING = "tierslieu.pending_changes"
+_UNKNOWN: frozenset[int] = frozenset({-1})  # marks a bulk statement: ids unknown
+
+
+@dataclass(frozen=True)
+class Changes:
+    """The tables one committed transaction wrote, with the ids of the rows it touched.
+
+    ``rows``: every row inserted, updated or deleted; ``altered``: only those updated or deleted
+    (an insert cannot make a cached copy of another row stale).
+    """
+
+    rows: Mapping[str, frozenset[int]] = field(default_factory=dict)
+    altered: Mapping[str, frozenset[int]] = field(default_factory=dict)
+
+    def touches(self, *tables: str) -> bool:
+        return any(table in self.rows for table in tables)
+
+    def ids(self, table: str) -> frozenset[int] | None:
+        """The ids written in ``table`` (empty if untouched); ``None`` when a bulk statement hid them."""
+        found = self.rows.get(table, frozenset())
+        return None if found >= _UNKNOWN else found
+
+
+Listener = Callable[[Changes], None]
+
+
+class ChangeFeed:
+    """Subscribers to the committed changes of one database."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._listeners: tuple[Listener, ...] = ()
+        # Called during the flush, in the writing transaction (e.g. to bump a counter that other
+        # processes read): ``(session, tables whose rows were updated or deleted)``.
+        self._in_transaction: tuple[Callable[[Session, frozenset[str]], None], ...] = ()
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` after each commit that wrote something; returns the unsubscribe."""
+        with self._lock:
+            self._listeners = (*self._listeners, listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                self._listeners = tuple(x for x in self._listeners if x is not listener)
+
+        return unsubscribe
+
+    def on_flush(self, hook: Callable[[Session, frozenset[str]], None]) -> None:
+        with self._lock:
+            self._in_transaction = (*self._in_transaction, hook)
+
+    def announce(self, changes: Changes) -> None:
+        for listener in self._listeners:
+            try:
+                listener(changes)
+            except Exception:  # one listener's bug must not hide the change from the others
+                log.exception("change listener %r failed", listener)
+
+    def attach(self, session: Session) -> None:
+        session.info[_FEED] = self
+
+    def altered_in_transaction(self, session: Session, tables: frozenset[str]) -> None:
+        for hook in self._in_transaction:
+            hook(session, tables)
+
+
+class TrackedSession(Session):
+    """The session class of the application: it records its writes for the :class:`ChangeFeed`."""
+
+
+def _record(session: Session, rows: Iterable[tuple[str, int, bool]]) -> None:
+    """Note ``(table, id, altered)`` rows in the session's pending changes."""
+    pending: tuple[dict[str, set[int]], dict[str, set[int]]] = session.info.setdefault(_PENDING, ({}, {}))
+    for table, row_id, altered in rows:
+        pending[0].setdefault(table, set()).add(row_id)
+        if altered:
+            pending[1].setdefault(table, set()).add(row_id)
+
+
+def written_in_transaction(session: Session) -> frozenset[str]:
+    """The tables this session has flushed writes to in its current transaction."""
+    pending: tuple[dict[str, set[int]], dict[str, set[int]]] | None = session.info.get(_PENDING)
+    return frozenset(pending[0]) if pending else frozenset()
+
+
+def _row(obj: Any, altered: bool) -> tuple[str, int, bool]:
+    row_id = getattr(obj, "id", None)
+    return str(obj.__table__.name), row_id if isinstance(row_id, int) else -1, altered
+
+
+@event.listens_for(TrackedSession, "after_flush")
+def _after_flush(session: Session, _context: Any) -> None:
+    feed: ChangeFeed | None = session.info.get(_FEED)
+    if feed is None:
+        return
+    rows = [_row(obj, False) for obj in session.new]
+    rows += [_row(obj, True) for obj in session.dirty if session.is_modified(obj)]
+    rows += [_row(obj, True) for obj in session.deleted]
+    if not rows:
+        return
+    _record(session, rows)
+    altered = frozenset(table for table, _id, was_altered in rows if was_altered)
+    if altered:
+        feed.altered_in_transaction(session, altered)
+
+
+@event.listens_for(TrackedSession, "do_orm_execute")
+def _bulk_statement(state: ORMExecuteState) -> None:
+    feed: ChangeFeed | None = state.session.info.get(_FEED)
+    if not (state.is_update or state.is_delete) or feed is None or state.bind_mapper is None:
+        return
+    table = str(getattr(state.bind_mapper.local_table, "name", ""))
+    session = state.session
+    assert isinstance(session, TrackedSession)
+    _record(session, [(table, -1, True)])
+    feed.altered_in_transaction(session, frozenset({table}))
+
+
+@event.listens_for(TrackedSession, "after_commit")
+def _after_commit(session: Session) -> None:
+    pending: tuple[dict[str, set[int]], dict[str, set[int]]] | None = session.info.pop(_PENDING, None)
+    feed: ChangeFeed | None = session.info.get(_FEED)
+    if pending and feed is not None:
+        rows, altered = ({table: frozenset(ids) for table, ids in found.items()} for found in pending)
+        feed.announce(Changes(rows, altered))
+
+
+@event.listens_for(TrackedSession, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)

@@ -1,0 +1,106 @@
+"""Who is calling: the member behind a token, cached per token for a few seconds.
+
+Authenticating a request used to cost two queries and two ORM loads (the token by its digest,
+then the member). Here each process keeps, per token digest, a detached copy of the member and the
+token's expiry, tagged with the *identity generation*: one row that every transaction changing a
+member or a token (revocation, log-out, password change, disabled account, role change, erasure)
+bumps in that same transaction (see :meth:`IdentityCache.install`). Each request reads the
+generation (one primary-key read, first, so a revocation committed meanwhile can only make the
+entry older) and trusts its cached entry only if the tags match, the entry is younger than
+``ttl`` and the token has not expired. So a revocation takes effect at once in every process
+sharing the database, on PostgreSQL as on SQLite, without any message between processes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.orm import make_transient_to_detached
+from sqlmodel import Session, select
+
+from tierslieu.db.changes import ChangeFeed
+from tierslieu.errors import AuthenticationFailed
+from tierslieu.models import ApiToken, Member
+from tierslieu.security import token_digest
+
+__all__ = ["IDENTITY_TABLES", "IdentityCache"]
+
+# A change to a row of these tables may revoke or change someone's identity.
+IDENTITY_TABLES = frozenset({"member", "api_token"})
+_READ = text("SELECT value FROM identity_generation WHERE id = 1")
+_BUMP = text("UPDATE identity_generation SET value = value + 1 WHERE id = 1")
+
+
+@dataclass(frozen=True)
+class _Entry:
+    member: Member  # detached; merged into each request's session, never handed out itself
+    expires_at: datetime | None
+    generation: int
+    cached_at: float
+
+
+class IdentityCache:
+    def __init__(self, *, ttl_seconds: float = 5.0, max_entries: int = 10_000) -> None:
+        self.ttl_seconds = ttl_seconds
+        self.max_entries = max_entries
+        self._lock = threading.Lock()
+        self._entries: dict[str, _Entry] = {}
+
+    def install(self, changes: ChangeFeed) -> None:
+        """Bump the generation in every transaction that updates or deletes a member or a token."""
+        changes.on_flush(self._bump_if_identity)
+
+    @staticmethod
+    def _bump_if_identity(session: Session, altered: frozenset[str]) -> None:
+        if altered & IDENTITY_TABLES:
+            session.connection().execute(_BUMP)
+
+    def member_for_token(self, session: Session, token: str, now: datetime) -> Member:
+        digest = token_digest(token)
+        generation = session.connection().execute(_READ).scalar_one_or_none()
+        entry = self._entries.get(digest)
+        if (
+            entry is not None
+            and generation is not None
+            and entry.generation == generation
+            and time.monotonic() - entry.cached_at < self.ttl_seconds
+        ):
+            _check_expiry(entry.expires_at, now)
+            return session.merge(entry.member, load=False)
+        member, expires_at = _load(session, digest, now)
+        if generation is not None:  # no generation row (tables built without migrations): no cache
+            self._store(digest, _Entry(_detached_copy(member), expires_at, generation, time.monotonic()))
+        return member
+
+    def _store(self, digest: str, entry: _Entry) -> None:
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()  # rare; a full reload is cheaper than an LRU's bookkeeping
+            self._entries[digest] = entry
+
+
+def _check_expiry(expires_at: datetime | None, now: datetime) -> None:
+    if expires_at is not None and expires_at <= now:
+        raise AuthenticationFailed("token_expired", "Votre session a expiré : reconnectez-vous.", "Token expired.")
+
+
+def _load(session: Session, digest: str, now: datetime) -> tuple[Member, datetime | None]:
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == digest)).first()
+    if row is None:
+        raise AuthenticationFailed("invalid_token", "Jeton inconnu ou révoqué.", "Unknown or revoked token.")
+    _check_expiry(row.expires_at, now)
+    member = session.get(Member, row.member_id)
+    if member is None or not member.active:
+        raise AuthenticationFailed("account_disabled", "Ce compte est désactivé.", "This account is disabled.")
+    return member, row.expires_at
+
+
+def _detached_copy(member: Member) -> Member:
+    """A copy no session holds, marked as the persistent row it mirrors (so ``merge`` needs no query)."""
+    copy = Member(**member.model_dump())
+    make_transient_to_detached(copy)
+    return copy
