@@ -55,7 +55,7 @@ SERVER_THREADS = ("live-server", "AnyIO worker thread")
 from tests.conftest import create_user, make_settings  # noqa: E402
 from tests.support.postgres import postgres_server  # noqa: E402
 from tests.support.server import LiveServer, live_server  # noqa: E402
-from tierslieu.api import create_app  # noqa: E402
+from tierslieu.app import create_app  # noqa: E402
 from tierslieu.models import Booking  # noqa: E402
 from tierslieu.services import members as member_service  # noqa: E402
 from tierslieu.services import spaces as space_service  # noqa: E402

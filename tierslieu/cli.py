@@ -72,7 +72,7 @@ def serve(
 def _serve(settings: Settings, host: str, port: int, log_level: str) -> None:
     import uvicorn
 
-    from tierslieu.api import create_app
+    from tierslieu.app import create_app
     from tierslieu.api.http_protocol import KEEP_ALIVE_S, MAX_HEADER_BYTES, GuardedH11Protocol
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")

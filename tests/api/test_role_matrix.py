@@ -14,9 +14,9 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from tests.conftest import ROLE_NAMES, AppHarness
-from tierslieu.api.app import API_PREFIX
 from tierslieu.api.deps import Allow
 from tierslieu.api.routes import ROUTERS
+from tierslieu.app import API_PREFIX
 
 # Routes anyone may call without a token (log in, health, feeds protected by a URL secret, kiosk).
 PUBLIC = {

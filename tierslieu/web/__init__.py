@@ -1,6 +1,6 @@
 """The server-rendered web app: French-first, accessible pages over the same services as the API.
 
-``mount_web(app)`` is called by :func:`tierslieu.api.app.create_app`: it adds the page routes,
+``mount_web(app)`` is called by :func:`tierslieu.app.create_app`: it adds the page routes,
 the static files, and HTML error pages for everything outside ``/api``.
 """
 

@@ -1,4 +1,8 @@
-"""The application factory: ``create_app(settings)`` builds the FastAPI app and its lifespan."""
+"""The application factory: ``create_app(settings)`` builds the FastAPI app and its lifespan.
+
+It lives beside the packages it composes (the HTTP API, the web app, the background
+components), not inside one of them.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from tierslieu.background import build_components
 from tierslieu.migrations import upgrade_database
 from tierslieu.runtime import Runtime
 from tierslieu.settings import Settings
+from tierslieu.web import mount_web
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +83,6 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     for router in ROUTERS:
         api.include_router(router)
     app.include_router(api)
-    _mount_web(app)
-    return app
-
-
-def _mount_web(app: FastAPI) -> None:
-    """The server-rendered web app lives in ``tierslieu.web``; absent, the API still runs."""
-    try:
-        from tierslieu.web import mount_web
-    except ImportError:
-        return
+    # The web app is part of the product: a broken import must fail the start, loudly.
     mount_web(app)
+    return app
