@@ -5,9 +5,9 @@ as production runs it (background components on, the Trilport site loaded, embed
 
 - ``idle``: CPU of the service with no traffic, in % of one core, per thread, right after start;
 - ``rates``: health (the constant endpoint), authenticated ``GET /members/me``, ``POST /bookings``
-  and ``POST /sessions/{id}/registrations`` per second, measured in interleaved rounds in the same
-  run (the machine's load then weighs on all four alike), and their ratios;
-- ``burst_cpu``: per-thread CPU time during the creates and registrations, split into the client,
+  and ``POST /sessions/{id}/registrations`` per second, measured request by request in turn in
+  the same run (the machine's load then weighs on all four alike), and their ratios;
+- ``burst_cpu``: per-thread CPU time during a burst of creates, split into the client,
   the HTTP server (event loop + worker threads) and background components, with the background
   share of the service's CPU;
 
@@ -316,7 +316,7 @@ def _measure_me(client: httpx.Client, headers: dict[str, str], count: int) -> No
 def measure_floors(
     srv: LiveServer, client: httpx.Client, resources: list[int], rounds: int, per_round: int
 ) -> dict[str, Any]:
-    """Health, members/me, booking create and session registration, in interleaved rounds."""
+    """Health, members/me, booking create and session registration in turn; then a burst of creates."""
     from programme import _registrants, _session
 
     booker = create_user(srv.runtime, "member", email=f"floors-{uuid.uuid4().hex[:6]}@bench.test")
@@ -330,27 +330,29 @@ def measure_floors(
     first += 10
     for headers in registrants[:10]:
         client.post(f"/api/v1/sessions/{session_id}/registrations", json={}, headers=headers)
-    queue = registrants[10:]
+    queue = iter(registrants[10:])
     rates: dict[str, list[float]] = {}
+    url = f"/api/v1/sessions/{session_id}/registrations"
+    # One request of each kind in turn, so that the machine's load weighs on the four alike.
+    for _ in range(rounds * per_round):
+        began = time.perf_counter()
+        assert client.get("/api/v1/health").status_code == 200
+        _timed(rates, "health", 1, began)
+        began = time.perf_counter()
+        assert client.get("/api/v1/members/me", headers=booker.headers).status_code == 200
+        _timed(rates, "members_me", 1, began)
+        began = time.perf_counter()
+        _measure_creates(client, booker.headers, resources, first, 1)
+        _timed(rates, "booking_create", 1, began)
+        first += 1
+        began = time.perf_counter()
+        response = client.post(url, json={}, headers=next(queue))
+        _timed(rates, "registration", 1, began)
+        assert response.status_code == 201, response.text
+    # The background components' share of the CPU during a burst of creates alone.
     meter = CpuMeter()
-    for _ in range(rounds):
-        began = time.perf_counter()
-        _measure_health(client, per_round)
-        _timed(rates, "health", per_round, began)
-        began = time.perf_counter()
-        _measure_me(client, booker.headers, per_round)
-        _timed(rates, "members_me", per_round, began)
-        with meter:
-            began = time.perf_counter()
-            _measure_creates(client, booker.headers, resources, first, per_round)
-            _timed(rates, "booking_create", per_round, began)
-            first += per_round
-            began = time.perf_counter()
-            batch, queue = queue[:per_round], queue[per_round:]
-            for headers in batch:
-                response = client.post(f"/api/v1/sessions/{session_id}/registrations", json={}, headers=headers)
-                assert response.status_code == 201, response.text
-            _timed(rates, "registration", per_round, began)
+    with meter:
+        _measure_creates(client, booker.headers, resources, first, rounds * per_round)
     per_s = {kind: round(n / t, 1) for kind, (n, t) in rates.items()}
     return {
         "per_s": per_s,
