@@ -72,8 +72,8 @@ def serve(
 def _serve(settings: Settings, host: str, port: int, log_level: str) -> None:
     import uvicorn
 
-    from tierslieu.app import create_app
     from tierslieu.api.http_protocol import KEEP_ALIVE_S, MAX_HEADER_BYTES, GuardedH11Protocol
+    from tierslieu.app import create_app
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _say(f"base de données : {settings.resolved_database_url}")
