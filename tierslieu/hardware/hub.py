@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from devices.errors import DeviceError, PayloadError, UnsupportedCommand
+from devices.errors import DeviceError, PartialPayload, PayloadError, UnsupportedCommand
 from devices.model import (
     MAX_PAYLOAD_BYTES,
     BadgeScanned,
@@ -27,6 +27,7 @@ from devices.model import (
     DeviceEvent,
     DeviceKind,
     DeviceRef,
+    FireAlarmChanged,
     Illuminance,
     LockStateChanged,
     OccupancyChanged,
@@ -55,8 +56,9 @@ ALLOWED_EVENTS: Mapping[DeviceKind, tuple[type, ...]] = {
     DeviceKind.DOOR: (LockStateChanged, RelayStateChanged, ContactChanged, *_COMMON),
     DeviceKind.BADGE_READER: (BadgeScanned, *_COMMON),
     DeviceKind.OCCUPANCY_SENSOR: (OccupancyChanged, Illuminance, *_COMMON),
-    DeviceKind.CONTACT_SENSOR: (ContactChanged, *_COMMON),
+    DeviceKind.CONTACT_SENSOR: (ContactChanged, Illuminance, *_COMMON),  # Shelly D/W reports lux
     DeviceKind.PEOPLE_COUNTER: (PeopleCount, OccupancyChanged, *_COMMON),
+    DeviceKind.FIRE_PANEL: (FireAlarmChanged, *_COMMON),
 }
 
 
@@ -218,6 +220,10 @@ class DeviceHub:
     def _deliver(self, bridge: Bridge, entry: RegisteredDevice, topic: str, payload: bytes, at: datetime) -> None:
         try:
             events = bridge.parse(entry.ref, topic, payload)
+        except PartialPayload as error:  # one bad field: the others still count
+            self._count("bad_payload")
+            log.warning("device %r, %s: %s", entry.ref.name, topic[:200], error.message("en"))
+            events = list(error.events)
         except PayloadError as error:
             self._count("bad_payload")
             log.warning("device %r, %s: %s", entry.ref.name, topic[:200], error.message("en"))
