@@ -164,6 +164,14 @@ class DeviceHub:
     def state(self, device_id: int) -> DeviceState | None:
         return self._states.get(device_id)
 
+    def fire_panels_in_alarm(self) -> list[DeviceRef]:
+        """The fire panels whose last report was an alarm (offline ones included: unknown)."""
+        return [
+            entry.ref
+            for entry in self._registry.of_kind(DeviceKind.FIRE_PANEL)
+            if (state := self._states.get(entry.id)) is not None and state.reported.get("alarm") is True
+        ]
+
     def send(self, device_id: int, command: DeviceCommand) -> None:
         """Encode through the device's bridge and publish. Failures are logged, never raised:
         callers are controllers that will try again on their next pass."""
