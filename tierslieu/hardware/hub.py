@@ -89,6 +89,7 @@ class DeviceHub:
         self._bridges = bridges
         self._registry = DeviceRegistry()
         self._listeners: tuple[EventListener, ...] = ()  # replaced, never mutated: read unlocked
+        self._reload_listeners: list[Callable[[DeviceRegistry], None]] = []
         self._states = StateBook()
         self._metrics_lock = threading.Lock()
         self.metrics = HubMetrics()
@@ -133,6 +134,10 @@ class DeviceHub:
         with self._reload_lock:
             self._listeners = (*self._listeners, listener)
 
+    def add_reload_listener(self, listener: Callable[[DeviceRegistry], None]) -> None:
+        """Called with the new registry after each reload (the broker's ACL follows the devices)."""
+        self._reload_listeners.append(listener)
+
     def reload(self) -> None:
         """Re-read the devices from the database (after API changes) and fix the subscriptions."""
         with self._reload_lock:
@@ -146,6 +151,11 @@ class DeviceHub:
                 self._transport.unsubscribe(topic_filter)
             self._subscribed = registry.subscriptions
         log.info("device hub: %d device(s), %d topic filter(s)", len(registry.devices), len(registry.subscriptions))
+        for listener in self._reload_listeners:
+            try:
+                listener(registry)
+            except Exception:
+                log.exception("reload listener %r failed", listener)
 
     def device(self, device_id: int) -> DeviceRef | None:
         entry = self._registry.get(device_id)
