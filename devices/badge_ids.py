@@ -17,9 +17,12 @@ from typing import Literal
 
 __all__ = [
     "PIN_PREFIX",
+    "WRITTEN_FORMATS",
     "UidFormat",
+    "WrittenFormat",
     "badge_id",
     "canonical_uid",
+    "from_written",
     "pin_id",
     "uid_from_decimal",
     "uid_from_number",
@@ -28,6 +31,11 @@ __all__ = [
 
 PIN_PREFIX = "PIN:"
 UidFormat = Literal["hex", "decimal"]
+# How people write a badge on an enrolment form: hex (with or without separators), the decimal
+# number printed on 125 kHz cards, a Wiegand facility and card ("118,15080"), a keypad PIN.
+WrittenFormat = Literal["hex", "decimal", "wiegand26", "wiegand34", "pin"]
+WRITTEN_FORMATS: tuple[WrittenFormat, ...] = ("hex", "decimal", "wiegand26", "wiegand34", "pin")
+_FACILITY_CARD = re.compile(r"\s*(\d{1,5})\s*[,:/ ]\s*(\d{1,5})\s*")
 
 _SEPARATORS = re.compile(r"[-:\s]+")
 _HEX = re.compile(r"[0-9A-F]+")
@@ -99,3 +107,15 @@ def pin_id(digits: str) -> str:
     if not _DIGITS.fullmatch(text) or len(text) > _MAX_PIN_DIGITS:
         raise ValueError(f"not a PIN: {str(digits)[:20]!r}")
     return PIN_PREFIX + text
+
+
+def from_written(text: str, written: WrittenFormat = "hex") -> str:
+    """A badge as written on an enrolment form, in canonical form; ValueError if it is not one."""
+    if written == "pin":
+        return pin_id(text)
+    if written in ("wiegand26", "wiegand34"):
+        found = _FACILITY_CARD.fullmatch(text) if isinstance(text, str) else None
+        if found is None:
+            raise ValueError(f"not a facility,card pair: {str(text)[:40]!r}")
+        return wiegand_id(int(found[1]), int(found[2]), 26 if written == "wiegand26" else 34)
+    return badge_id(text, "decimal" if written == "decimal" else "hex")

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from devices.memory import InMemoryTransport
 from devices.model import DeviceEvent, DeviceRef
-from devices.transport import InMemoryTransport
 from tests.conftest import make_settings
 from tests.firmware_bridges.cases import COMMAND_CASES, EVENT_CASES, CommandCase, EventCase
 from tierslieu.hardware.hub import DeviceHub

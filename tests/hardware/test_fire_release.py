@@ -15,10 +15,12 @@ from sqlmodel import select
 
 from devices.mqtt import PahoTransport
 from tests.conftest import make_settings
-from tests.hardware.fakes import Inbox, TasmotaRelay, client
-from tests.hardware.rig import Site, book, build_site, running_stack
+from tests.hardware.fakes import TasmotaRelay
+from tests.hardware.rig import Site, build_site, running_stack
 from tests.hardware.test_real_broker import service_transport, wait_until
+from tests.support.bookings import insert_booking
 from tests.support.mosquitto import MosquittoServer
+from tests.support.mqtt import Inbox, client
 from tierslieu.api.routes.emergency import reset_emergency
 from tierslieu.db.types import utcnow
 from tierslieu.errors import Conflict
@@ -95,10 +97,9 @@ def test_alarm_holds_egress_doors_through_booking_end_and_override_until_reset(
     rt: Runtime, site: Site, mosquitto: MosquittoServer, tool: PahoTransport
 ) -> None:
     inbox = Inbox()
-    tool.add_handler(inbox)
-    tool.subscribe("zigbee2mqtt/serrure_salle/set", 1)
+    tool.subscribe("zigbee2mqtt/serrure_salle/set", inbox, 1)
     now = utcnow()
-    visio_booking = book(
+    visio_booking = insert_booking(
         rt, site.resources["visio"], site.members["bob"], now - timedelta(minutes=5), now + timedelta(hours=1)
     )
     with rt.db.session(write=True) as session:
@@ -124,7 +125,9 @@ def test_alarm_holds_egress_doors_through_booking_end_and_override_until_reset(
             time.sleep(1.5)  # several passes
             assert visio.on and entrance.on
             assert stack.doors.emergency.active
-            assert not any(b"UNLOCK" in payload for _topic, payload in inbox.messages), "a non-egress door was opened"
+            assert not any(b"UNLOCK" in payload for _topic, payload, _retained in inbox.messages), (
+                "a non-egress door was opened"
+            )
             with rt.db.session(write=True) as session:
                 response = reset_emergency(session, rt, _staff(rt, site))
             assert response.alarm is False

@@ -21,9 +21,9 @@ from devices.model import DeviceRef
 from devices.mqtt import MqttSettings, PahoTransport
 from firmware_bridges import BRIDGES
 from tests.conftest import make_settings
-from tests.hardware.fakes import Inbox
 from tests.hardware.rig import UIDS, Site, build_site
 from tests.hardware.test_real_broker import wait_until
+from tests.support.mqtt import Inbox
 from tierslieu.hardware.broker_acl import SERVICE_USER, build_access
 from tierslieu.hardware.wiring import build_device_components, credentials_file, embedded_broker_url_file
 from tierslieu.models import AccessEvent
@@ -103,8 +103,7 @@ def test_anonymous_and_other_clients_cannot_forge_a_scan(rt: Runtime, served: tu
     door_user = "tasmota-porte-entree"
     door = connect(url, "porte", door_user, passwords[door_user])
     inbox = Inbox()
-    door.add_handler(inbox)
-    door.subscribe("cmnd/porte-entree/#", 1)
+    door.subscribe("cmnd/porte-entree/#", inbox, 1)
     assert door.wait_connected(10)
     scan = f'{{"PN532":{{"UID":"{UIDS["alice"]}"}}}}'.encode()
     door.publish("tele/lecteur-entree/SENSOR", scan)
@@ -123,7 +122,7 @@ def test_anonymous_and_other_clients_cannot_forge_a_scan(rt: Runtime, served: tu
         reader.publish("cmnd/porte-entree/POWER1", b"ON")
         assert reader.flush(5)
         time.sleep(0.5)
-        assert inbox.messages.count(("cmnd/porte-entree/POWER1", b"ON")) == 1
+        assert [m[:2] for m in inbox.messages].count(("cmnd/porte-entree/POWER1", b"ON")) == 1
     finally:
         reader.stop(timeout=1)
         door.stop(timeout=1)

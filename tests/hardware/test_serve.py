@@ -12,10 +12,11 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from tests.cli.test_cli import TRILPORT, run
 from tests.cli.test_cli import env as env  # the fixture
-from tests.hardware.fakes import Inbox, client
+from tests.cli.test_cli import run
+from tests.support.mqtt import Inbox, client
 from tests.support.serve import tierslieu_process
+from tests.support.site import TRILPORT
 from tierslieu.models import Badge, Member
 from tierslieu.runtime import Runtime
 from tierslieu.settings import Settings
@@ -59,15 +60,14 @@ def test_serve_with_embedded_broker_opens_the_entrance_for_staff(env: dict[str, 
 
         door = client(account("shelly_gen2-shellyplus1-entree"), "door")
         inbox = Inbox()
-        door.add_handler(inbox)
-        door.subscribe("shellyplus1-entree/rpc", 1)
+        door.subscribe("shellyplus1-entree/rpc", inbox, 1)
         door.start()
         assert door.wait_connected(10)  # connected means our subscription is acknowledged
         reader = client(account("esphome-entree-lecteur"), "reader")
         reader.start()
         assert reader.wait_connected(10)
         reader.publish("entree-lecteur/text_sensor/badge/state", STAFF_UID.encode())
-        assert inbox.wait_for(lambda messages: any(b'"toggle_after":5' in p for _, p in messages), timeout=20)
+        assert inbox.wait_for(lambda messages: any(b'"toggle_after":5' in p for _, p, _ in messages), timeout=20)
         reader.stop(timeout=2)
         door.stop(timeout=2)
     assert not url_file.exists()  # the broker said goodbye

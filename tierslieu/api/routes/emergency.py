@@ -32,17 +32,9 @@ def reset_emergency(session: SessionDep, runtime: RuntimeDep, actor: StaffMember
     if since is None and isinstance(doors, DoorController):
         since = doors.emergency.since  # raised a moment ago, its line not written yet
     if since is None:
-        raise Conflict(
-            "emergency.no_alarm",
-            "Aucune alarme incendie en cours : rien à réarmer.",
-            "No fire alarm in force: nothing to reset.",
-        )
+        raise Conflict("emergency.no_alarm")
     if isinstance(hub, DeviceHub) and hub.fire_panels_in_alarm():
-        raise Conflict(
-            "emergency.still_in_alarm",
-            "Une centrale incendie est toujours en alarme : réarmez-la d'abord.",
-            "A fire panel still reports the alarm: reset it first.",
-        )
+        raise Conflict("emergency.still_in_alarm", panels=", ".join(panel.name for panel in hub.fire_panels_in_alarm()))
     now = utcnow()
     session.add(emergency_line(FIRE_RESET, now, None, None, member_id=actor.id))
     session.commit()
