@@ -11,6 +11,9 @@ the door is left alone, and a door that does not relock itself gets ``Lock()`` w
 A fire alarm comes first: while it is latched (``emergency.py``), every door marked ``egress``
 (the default) should be unlocked, whatever its bookings or a staff override say, until staff
 reset it. The alarm, each door's release and the reset are written to the access log.
+
+Each door's ``fail_mode`` (``down_modes.py``) is sent to it on every (re)connection, and the
+holds of fail-secure doors are timed and renewed, so a door relocks if the service is gone.
 """
 
 from __future__ import annotations
@@ -33,9 +36,11 @@ from devices.model import (
     RelayStateChanged,
     Unlock,
 )
+from firmware_bridges import Bridge
 from firmware_bridges.options import EGRESS, PULSE_SECONDS
 from tierslieu.db.types import utcnow
 from tierslieu.events import Event
+from tierslieu.hardware.down_modes import down_mode_command, hold_command, renews_hold
 from tierslieu.hardware.emergency import EmergencyLatch, alarm_in_log, emergency_line
 from tierslieu.hardware.facts import FactsCache, SiteFacts
 from tierslieu.hardware.hub import DeviceHub
@@ -101,6 +106,7 @@ class DoorController:
         self._lock = threading.Lock()
         self._pulses: dict[int, float] = {}  # door id -> monotonic end of its pulse
         self._sent: dict[int, Sent] = {}
+        self._holds: dict[int, float] = {}  # door id -> monotonic time its timed hold was sent
         # Set on every (re)connection: the next pass commands every door once, whatever it
         # reported, since reports kept from before may be stale.
         self._resync = True
@@ -172,16 +178,40 @@ class DoorController:
         fire_alarm = self.emergency.active
         sent: list[tuple[int, str]] = []
         for door in self._hub.registry.of_kind(DeviceKind.DOOR):
+            if resync:
+                self._hub.send(door.id, down_mode_command(door.ref))
             wanted = wanted_state(door, facts, now, fire_alarm)
-            if self._needs_command(door, wanted, resync):
-                command = HoldOpen() if wanted == UNLOCKED else Lock()
+            bridge, released = self._hub.bridge_of(door.ref), fire_alarm and is_egress(door.ref)
+            timed = wanted == UNLOCKED and renews_hold(door.ref, bridge, released)
+            if self._needs_command(door, wanted, resync) or (timed and self._hold_expiring(door)):
+                command = self._hold(door, bridge, released) if wanted == UNLOCKED else Lock()
                 if self._hub.try_send(door.id, command):
                     sent.append((door.id, wanted))
-            if fire_alarm and is_egress(door.ref):
+                    with self._lock:
+                        if timed:
+                            self._holds[door.id] = time.monotonic()
+                        else:
+                            self._holds.pop(door.id, None)
+            if released:
                 self.emergency.released(door.ref, door.space_id, now)
         self._write_emergency_lines()
         self.passes += 1
         return sent
+
+    def _hold_expiring(self, door: RegisteredDevice) -> bool:
+        """A timed hold half-way through: renew it (if the door is reachable and not pulsing)."""
+        state = self._hub.state(door.id)
+        if state is not None and state.online is False:
+            return False
+        clock = time.monotonic()
+        with self._lock:
+            if door.id in self._pulses and clock < self._pulses[door.id]:
+                return False
+            sent_at = self._holds.get(door.id)
+            return sent_at is not None and clock - sent_at > self._settings.door_secure_hold_seconds / 2
+
+    def _hold(self, door: RegisteredDevice, bridge: Bridge, released: bool) -> HoldOpen:
+        return hold_command(door.ref, bridge, released, self._settings.door_secure_hold_seconds)
 
     def _write_emergency_lines(self) -> None:
         pending = self.emergency.take_pending()
@@ -261,6 +291,7 @@ class DoorController:
             # What we sent before may have been lost with the broker: converge from scratch.
             with self._lock:
                 self._sent.clear()
+                self._holds.clear()
                 self._resync = True
             self._wake.set()
 
