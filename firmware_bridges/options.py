@@ -179,5 +179,5 @@ def check_names(device: DeviceRef, declared: Iterable[Option[Any]]) -> None:
     for name in device.options:
         if name not in known:
             raise DeviceConfigError(
-                "config.unknown_option", device=device.name, option=shorten(name, 40), known=", ".join(known) or "—"
+                "config.unknown_option", device=device.name, option=str(name)[:40], known=", ".join(known) or "—"
             )
