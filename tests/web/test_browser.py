@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 from sqlmodel import select
 
 from tests.conftest import PASSWORD, create_user, make_settings
@@ -217,7 +217,8 @@ def test_staff_see_the_fire_alarm_and_reset_it_without_javascript(site: Site, br
         session.add(emergency_line(FIRE_ALARM, now, None, None, "Centrale incendie"))
         session.add(emergency_line(FIRE_RELEASE, now, None, None))
         session.commit()
-    for viewport in (DESKTOP, {"width": 390, "height": 844}):
+    phone: ViewportSize = {"width": 390, "height": 844}
+    for viewport in (DESKTOP, phone):
         context = browser.new_context(locale="fr-FR", viewport=viewport)  # axe runs as a script
         tab = context.new_page()
         log_in(tab, site.server.url, site.staff, PASSWORD)
