@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, ViewportSize, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlmodel import select
 
 from tests.conftest import PASSWORD, create_user, make_settings
 from tests.support.server import LiveServer, live_server
 from tests.support.site import load_trilport
-from tests.web.browser import DESKTOP, axe_violations, describe, log_in, screenshot
+from tests.web.browser import DESKTOP, PHONE, axe_violations, describe, log_in, screenshot
 from tests.web.support import next_open_weekday
 from tierslieu.api import create_app
 from tierslieu.db.types import utcnow
@@ -217,8 +217,7 @@ def test_staff_see_the_fire_alarm_and_reset_it_without_javascript(site: Site, br
         session.add(emergency_line(FIRE_ALARM, now, None, None, "Centrale incendie"))
         session.add(emergency_line(FIRE_RELEASE, now, None, None))
         session.commit()
-    phone: ViewportSize = {"width": 390, "height": 844}
-    for viewport in (DESKTOP, phone):
+    for viewport in (DESKTOP, PHONE):
         context = browser.new_context(locale="fr-FR", viewport=viewport)  # axe runs as a script
         tab = context.new_page()
         log_in(tab, site.server.url, site.staff, PASSWORD)
