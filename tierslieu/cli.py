@@ -12,9 +12,11 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from tierslieu import __version__
 from tierslieu.errors import TiersLieuError
 from tierslieu.runtime import Runtime
 from tierslieu.settings import Settings
+from tierslieu.sites import TRILPORT
 
 app = typer.Typer(help="tierslieu — le tiers-lieu et son FabLab.", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Base de données.", no_args_is_help=True)
@@ -23,6 +25,21 @@ users_app = typer.Typer(help="Comptes.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(site_app, name="site")
 app.add_typer(users_app, name="users")
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"tierslieu {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="affiche la version et quitte")
+    ] = False,
+) -> None:
+    """tierslieu — le tiers-lieu et son FabLab."""
 
 
 def _settings() -> Settings:
@@ -85,13 +102,9 @@ def _serve(settings: Settings, host: str, port: int, log_level: str) -> None:
     uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level.lower(), timeout_graceful_shutdown=5)
 
 
-# The Trilport description shipped beside the package (a checkout or an editable install).
-TRILPORT_SITE = Path(__file__).resolve().parents[1] / "config" / "trilport.yaml"
-
-
 @app.command()
 def demo(
-    site: Annotated[Path, typer.Option(help="fichier YAML du site")] = TRILPORT_SITE,
+    site: Annotated[Path, typer.Option(help="fichier YAML du site")] = TRILPORT,
     host: Annotated[str, typer.Option(help="adresse d'écoute")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port HTTP")] = 8000,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
