@@ -131,11 +131,15 @@ def main() -> None:
         try:
             _run(*install, "--no-index", "--find-links", wheels)
         except SystemExit:
-            _run(*pip, "download", "--only-binary", ":all:", "-d", wheels, "-c", work / "constraints.txt", *build, *core)
+            _run(
+                *pip, "download", "--only-binary", ":all:", "-d", wheels, "-c", work / "constraints.txt", *build, *core
+            )
             _run(*install, "--no-index", "--find-links", wheels)
         # The build backend at its lowest version too: no build isolation, so the pinned setuptools builds.
         _run(*pip, "install", "--no-deps", "--no-build-isolation", work / "src")
-        installed = {_key(line) for line in _run(venv / "bin" / "python", "-m", "pip", "list", "--format=freeze").splitlines()}
+        installed = {
+            _key(line) for line in _run(venv / "bin" / "python", "-m", "pip", "list", "--format=freeze").splitlines()
+        }
         missing = [pin for pin in pins if _key(pin) not in installed]
         assert not missing, f"not installed at their lowest version: {missing}; installed: {sorted(installed)}"
         print(f"installed in {time.monotonic() - started:.0f} s")
