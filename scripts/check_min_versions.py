@@ -49,6 +49,8 @@ def _key(pin: str) -> tuple[str, str]:
 
 
 def _run(*command: str | Path, cwd: Path | str = "/", env: dict[str, str] | None = None) -> str:
+    if env is None:  # the installed package, never the checkout on PYTHONPATH
+        env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
     done = subprocess.run(
         [str(part) for part in command], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
