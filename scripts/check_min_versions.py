@@ -24,6 +24,9 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.support.ports import free_port  # noqa: E402  (the one copy of this helper)
+
 _REQUIREMENT = re.compile(r"^\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(?P<spec>[^;]*)")
 _LOWER_BOUND = re.compile(r">=\s*(?P<version>[0-9][^,\s]*)")
 
@@ -111,14 +114,6 @@ def _demo_answers(venv: Path, data_dir: Path, port: int) -> None:
         demo.wait(20)
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _timed(label: str, started: float) -> float:
     now = time.monotonic()
     print(f"  {label}: {now - started:.0f} s")
@@ -128,8 +123,8 @@ def _timed(label: str, started: float) -> float:
 def main() -> None:
     started = step = time.monotonic()
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    core = project["project"]["dependencies"]
-    build = project["build-system"]["requires"]
+    core: list[str] = project["project"]["dependencies"]
+    build: list[str] = project["build-system"]["requires"]
     pins = lowest_pins(core) + lowest_pins(build)
     print("lowest declared versions:", ", ".join(pins))
     # In memory where the machine has a tmpfs: thousands of small files written, then deleted.
@@ -141,10 +136,17 @@ def main() -> None:
         venv = work / "venv"
         # No pip inside: this interpreter's pip installs into it (--python), which saves its set-up.
         _run(sys.executable, "-m", "venv", "--without-pip", venv)
-        pip = [sys.executable, "-m", "pip", "--python", venv / "bin" / "python", "--disable-pip-version-check"]
+        pip: list[str | Path] = [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            venv / "bin" / "python",
+            "--disable-pip-version-check",
+        ]
         # The wheels are kept between runs (a rerun resolves offline in seconds); fetched when one is missing.
         wheels = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "tierslieu" / "lowest-wheels"
-        constraints = ["-c", work / "constraints.txt", *build, *core]
+        constraints: list[str | Path] = ["-c", work / "constraints.txt", *build, *core]
         install = [*pip, "--quiet", "install", "--no-compile", *constraints]
         try:
             _run(*install, "--no-index", "--find-links", wheels)
@@ -161,7 +163,7 @@ def main() -> None:
         print(" ", _run(venv / "bin" / "tierslieu", "--version").strip())
         print(" ", _run(venv / "bin" / "python", "-c", _IMPORT_EVERYTHING).strip())
         step = _timed("--version and every module imported", step)
-        _demo_answers(venv, work / "demo", _free_port())  # it migrates its database and loads the site first
+        _demo_answers(venv, work / "demo", free_port())  # it migrates its database and loads the site first
         step = _timed("`tierslieu demo` answered, from /", step)
     print(f"lowest declared versions: install, imports and demo OK in {time.monotonic() - started:.0f} s")
 
