@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from tierslieu import __version__
 from tierslieu.errors import TiersLieuError
+from tierslieu.extras import MissingExtra
 from tierslieu.runtime import Runtime
 from tierslieu.settings import Settings
 from tierslieu.sites import TRILPORT
@@ -196,6 +197,12 @@ def users_create(
     typer.echo(f"compte {member.email} créé (id {member.id}, rôles : {', '.join(member.roles)}).")
 
 
-def main() -> None:  # pragma: no cover - entry point
-    app(prog_name="tierslieu")
+def main() -> None:
+    """The `tierslieu` program: the commands above, and one line instead of a traceback when an
+    optional dependency (an extra) is missing."""
+    try:
+        app(prog_name="tierslieu")
+    except MissingExtra as missing:
+        typer.secho(str(missing), fg="red", err=True)
+        sys.exit(2)
     sys.exit(0)

@@ -61,3 +61,19 @@ def test_the_fallback_broker_without_its_extra_names_the_extra(monkeypatch: pyte
     assert raised.value.code == "broker.amqtt_missing"
     for locale in ("fr", "en"):
         assert "pip install 'tierslieu[embedded-broker]'" in raised.value.message(locale)
+
+
+def test_the_command_says_which_extra_to_install_in_one_line(tmp_path: Path) -> None:
+    hide_psycopg = (
+        "import sys; sys.modules['psycopg'] = None; from tierslieu.cli import main; "
+        "sys.argv = ['tierslieu', 'db', 'upgrade']; main()"
+    )
+    env = {"PATH": "/usr/bin:/bin", "TIERSLIEU_DATABASE_URL": "postgresql://tierslieu@127.0.0.1:1/tierslieu"}
+    env["TIERSLIEU_DATA_DIR"] = str(tmp_path)
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run([sys.executable, "-c", hide_psycopg], capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "PostgreSQL needs the Python package 'psycopg', which is not installed: pip install 'tierslieu[postgres]'"
+    )
