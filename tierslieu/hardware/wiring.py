@@ -11,12 +11,11 @@ generated from the devices (and regenerated when they change), no anonymous clie
 from __future__ import annotations
 
 import logging
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from devices.broker import BrokerSecurity, EmbeddedBroker, find_mosquitto
+from devices.broker import BrokerSecurity, EmbeddedBroker
 from devices.mqtt import MqttSettings, PahoTransport
 from devices.transport import Transport
 from firmware_bridges import BRIDGES
@@ -102,25 +101,17 @@ class TransportComponent:
         self.transport.stop()
 
 
-def _free_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _embedded_broker(runtime: Runtime) -> tuple[BrokerComponent, str]:
-    # The port is chosen now (not by the broker at start) because the transport needs its URL
-    # when it is built; amqtt, the fallback without mosquitto, speaks MQTT 3.1.1 only.
+    # The transport needs the broker's URL when it is built: the broker plans it now (its kind,
+    # hence the protocol, and its port), before it starts; tierslieu logs in with its account.
     settings = runtime.settings
-    port = settings.mqtt_embedded_port or _free_loopback_port()
     folder = settings.data_dir / "mqtt"
     security = BrokerSecurity(folder / "passwd", folder / "acl")
-    broker = EmbeddedBroker(data_dir=folder, port=port, security=security)
+    broker = EmbeddedBroker(data_dir=folder, port=settings.mqtt_embedded_port, security=security)
     credentials = Credentials.load(credentials_file(settings))
     password = quote(credentials.password(SERVICE_USER), safe="")
-    query = "" if find_mosquitto() else "?protocol=3.1.1"
-    component = BrokerComponent(broker, embedded_broker_url_file(settings), runtime, credentials)
-    return component, f"mqtt://{SERVICE_USER}:{password}@127.0.0.1:{port}{query}"
+    url = broker.planned_url().replace("mqtt://", f"mqtt://{SERVICE_USER}:{password}@", 1)
+    return BrokerComponent(broker, embedded_broker_url_file(settings), runtime, credentials), url
 
 
 @dataclass(frozen=True)
