@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from tierslieu import __version__
 from tierslieu.errors import TiersLieuError
 from tierslieu.extras import MissingExtra
+from tierslieu.models.enums import ROLES
 from tierslieu.runtime import Runtime
 from tierslieu.settings import Settings
 from tierslieu.sites import TRILPORT
@@ -285,7 +286,7 @@ def mqtt_acl(
 def users_create(
     email: Annotated[str, typer.Option(help="adresse e-mail (identifiant)")],
     password: Annotated[str, typer.Option(help="mot de passe (8 caractères minimum)")],
-    role: Annotated[list[str], typer.Option(help="rôle(s) : admin, staff, animator, municipal, member")] = ["member"],  # noqa: B006
+    role: Annotated[list[str], typer.Option(help=f"rôle(s) : {', '.join(ROLES)}")] = ["member"],  # noqa: B006
     name: Annotated[str | None, typer.Option(help="nom affiché")] = None,
 ) -> None:
     """Create an account non-interactively (for example the first admin)."""

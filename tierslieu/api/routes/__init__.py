@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from tierslieu.api.routes import (
     access_events,
+    appointments,
     auth,
     availability,
     bookings,
@@ -12,12 +13,16 @@ from tierslieu.api.routes import (
     emergency,
     members,
     occupancy,
+    persons,
     print_jobs,
     printers,
+    registrations,
     reports_occupancy,
     reports_printing,
     resources,
+    sessions,
     spaces,
+    workshops,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -36,4 +41,9 @@ ROUTERS: list[APIRouter] = [
     print_jobs.router,
     reports_printing.router,
     reports_occupancy.router,
+    workshops.router,
+    sessions.router,
+    registrations.router,
+    appointments.router,
+    persons.router,
 ]
