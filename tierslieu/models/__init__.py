@@ -26,6 +26,7 @@ from tierslieu.models.enums import (
     Role,
 )
 from tierslieu.models.occupancy import OccupancyBucket
+from tierslieu.models.outbox import OutboxMessage, SiteProfile
 from tierslieu.models.printing import PrintJob, PrintRun
 
 __all__ = [
@@ -43,11 +44,13 @@ __all__ = [
     "DoorOverride",
     "Member",
     "OccupancyBucket",
+    "OutboxMessage",
     "PrintJob",
     "PrintRun",
     "Printer",
     "Resource",
     "Role",
+    "SiteProfile",
     "Space",
     "Training",
     "WaitlistEntry",

@@ -11,6 +11,7 @@ from tierslieu.api.routes import (
     devices,
     members,
     occupancy,
+    outbox,
     print_jobs,
     printers,
     reports_occupancy,
@@ -34,4 +35,5 @@ ROUTERS: list[APIRouter] = [
     print_jobs.router,
     reports_printing.router,
     reports_occupancy.router,
+    outbox.router,
 ]
