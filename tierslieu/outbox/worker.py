@@ -77,10 +77,10 @@ def deliver_pass(
             error = f"{type(exc).__name__}: {exc}"
         with db.session(write=True) as session:
             if error is None:
-                store.mark_sent(session, message.id, token, transport=transport.name, now=utcnow())
+                store.mark_sent(session, message.id, token, transport=transport.name, now=now)
                 report.sent.append(message.id)
             else:
-                status = store.mark_failed(session, message, token, error, now=utcnow(), max_attempts=max_attempts)
+                status = store.mark_failed(session, message, token, error, now=now, max_attempts=max_attempts)
                 (report.failed if status == "failed" else report.retrying).append(message.id)
             session.commit()
     return report
