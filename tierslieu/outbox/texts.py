@@ -137,6 +137,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Nous vous rappelons votre rendez-vous avec {advisor}, demain {start:date} à {start:time}, {place}.",
         "en": "A reminder of your appointment with {advisor}, tomorrow {start:date} at {start:time}, {place}.",
     },
+    "mail.appointment_cancelled.subject": {
+        "fr": "Rendez-vous annulé : {start:datetime}",
+        "en": "Appointment cancelled: {start:datetime}",
+    },
+    "mail.appointment_cancelled.body": {
+        "fr": "Votre rendez-vous avec {advisor} du {start:datetime} est annulé. Pour en prendre un autre, "
+        "appelez ou passez à l'accueil.",
+        "en": "Your appointment with {advisor} on {start:datetime} is cancelled. To make another one, call or "
+        "come to the front desk.",
+    },
     "ics.booking_offered": {"fr": "Créneau proposé : {resource}", "en": "Slot offered: {resource}"},
     "ics.booking": {"fr": "Réservation : {resource}", "en": "Booking: {resource}"},
     "ics.session": {"fr": "Atelier : {title}", "en": "Workshop: {title}"},

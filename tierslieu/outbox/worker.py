@@ -22,6 +22,7 @@ from tierslieu.db.types import utcnow
 from tierslieu.models import SiteProfile
 from tierslieu.outbox import store
 from tierslieu.outbox.compose import compose
+from tierslieu.outbox.programme import enqueue_reminders
 from tierslieu.outbox.transports import DeliveryError, FileTransport, SmtpTransport, Transport
 from tierslieu.runtime import Runtime
 from tierslieu.settings import Settings
@@ -30,6 +31,7 @@ __all__ = ["DeliveryReport", "OutboxWorker", "deliver_pass", "transport_for"]
 
 log = logging.getLogger(__name__)
 DEFAULT_SITE_NAME = "Tiers-lieu"
+REMINDER_PASS_SECONDS = 300.0
 
 
 @dataclass
@@ -107,6 +109,15 @@ class OutboxWorker:
             max_instances=1,
             coalesce=True,
         )
+        scheduler.add_job(
+            self.remind,
+            "interval",
+            seconds=REMINDER_PASS_SECONDS,
+            id="outbox-reminders",
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+        )
         scheduler.start()
         self._scheduler = scheduler
 
@@ -114,6 +125,15 @@ class OutboxWorker:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)
             self._scheduler = None
+
+    def remind(self) -> None:
+        """Write the reminders of tomorrow's sessions and appointments (once each)."""
+        try:
+            with self._runtime.db.session(write=True) as session:
+                enqueue_reminders(session, utcnow(), self._runtime.settings.tz)
+                session.commit()
+        except Exception:
+            log.exception("reminder pass failed; retrying at the next one")
 
     def tick(self) -> DeliveryReport | None:
         settings = self._runtime.settings
