@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlmodel import Session
 
@@ -28,6 +28,14 @@ from tierslieu.models import (
 __all__ = ["ProgrammeRows"]
 
 
+T = TypeVar("T")
+
+
+def _id(row: Any) -> int:
+    assert row.id is not None
+    return int(row.id)
+
+
 def _tag() -> str:
     return uuid.uuid4().hex[:8]
 
@@ -38,7 +46,7 @@ class ProgrammeRows:
 
     session: Session
 
-    def _add(self, row: Any) -> Any:
+    def _add(self, row: T) -> T:
         self.session.add(row)
         self.session.flush()
         return row
@@ -92,7 +100,7 @@ class ProgrammeRows:
         seats = group.head_count if group else 1
         registration = self._add(
             Registration(
-                session_id=ws.id,
+                session_id=_id(ws),
                 member_id=member.id if member else None,
                 person_id=person.id if person else None,
                 group_id=group.id if group else None,
@@ -134,7 +142,7 @@ class ProgrammeRows:
     ) -> Attendance:
         return self._add(
             Attendance(
-                session_id=ws.id,
+                session_id=_id(ws),
                 member_id=member.id if member else None,
                 present=True,
                 seats=1,
@@ -157,8 +165,8 @@ class ProgrammeRows:
     ) -> Appointment:
         return self._add(
             Appointment(
-                advisor_id=advisor.id,
-                resource_id=room.id,
+                advisor_id=_id(advisor),
+                resource_id=_id(room),
                 start=start,
                 end=end,
                 member_id=member.id if member else None,
