@@ -147,6 +147,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Your appointment with {advisor} on {start:datetime} is cancelled. To make another one, call or "
         "come to the front desk.",
     },
+    "ics.agenda": {"fr": "Agenda des ateliers", "en": "Workshop agenda"},
     "ics.booking_offered": {"fr": "Créneau proposé : {resource}", "en": "Slot offered: {resource}"},
     "ics.booking": {"fr": "Réservation : {resource}", "en": "Booking: {resource}"},
     "ics.session": {"fr": "Atelier : {title}", "en": "Workshop: {title}"},

@@ -14,6 +14,7 @@ from tierslieu.api.routes import (
     outbox,
     print_jobs,
     printers,
+    public,
     reports_occupancy,
     reports_printing,
     resources,
@@ -36,4 +37,5 @@ ROUTERS: list[APIRouter] = [
     reports_printing.router,
     reports_occupancy.router,
     outbox.router,
+    public.router,
 ]
