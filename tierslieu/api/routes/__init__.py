@@ -15,6 +15,7 @@ from tierslieu.api.routes import (
     print_jobs,
     printers,
     public,
+    reports_inclusion,
     reports_occupancy,
     reports_printing,
     resources,
@@ -38,4 +39,5 @@ ROUTERS: list[APIRouter] = [
     reports_occupancy.router,
     outbox.router,
     public.router,
+    reports_inclusion.router,
 ]
