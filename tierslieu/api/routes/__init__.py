@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from tierslieu.api.routes import (
     access_events,
+    appointments,
     auth,
     availability,
     bookings,
@@ -12,14 +13,18 @@ from tierslieu.api.routes import (
     members,
     occupancy,
     outbox,
+    persons,
     print_jobs,
     printers,
     public,
+    registrations,
     reports_inclusion,
     reports_occupancy,
     reports_printing,
     resources,
+    sessions,
     spaces,
+    workshops,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -37,7 +42,12 @@ ROUTERS: list[APIRouter] = [
     print_jobs.router,
     reports_printing.router,
     reports_occupancy.router,
-    outbox.router,
+    workshops.router,
+    sessions.router,
+    registrations.router,
+    appointments.router,
+    persons.router,
     public.router,
     reports_inclusion.router,
+    outbox.router,
 ]
