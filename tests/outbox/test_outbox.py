@@ -16,8 +16,11 @@ from sqlmodel import select
 
 from tests.support.smtp import smtp_server
 from tierslieu.db import Database
+from tierslieu.i18n import SUPPORTED
+from tierslieu.i18n.catalogue import catalogues
 from tierslieu.models import OutboxMessage
 from tierslieu.outbox import Recipient, enqueue
+from tierslieu.outbox.compose import MAIL_KINDS
 from tierslieu.outbox.store import backoff
 from tierslieu.outbox.transports import DeliveryError, FileTransport, SmtpTransport, parse_smtp_url
 from tierslieu.outbox.worker import deliver_pass
@@ -107,8 +110,8 @@ def test_message_in_the_persons_language_with_its_calendar(db: Database) -> None
     assert len(report.sent) == 2
     by_key = dict(transport.sent)
     french, english = by_key["booking_offered:3"], by_key["booking_offered:4"]
-    assert french["Subject"] == "Un créneau s'est libéré : Salle du conseil, mardi 5 mars 2030, 10:00"
-    assert english["Subject"] == "A slot is free: Salle du conseil, Tuesday 5 March 2030, 10:00"
+    assert french["Subject"] == "Un créneau s'est libéré : Salle du conseil, mardi 5 mars 2030 à 10:00"
+    assert english["Subject"] == "A slot is free: Salle du conseil, Tuesday March 5, 2030 at 10:00"
     body = french.get_body(("plain",))
     assert body is not None and body.get_content().startswith("Bonjour Alice Martin,")
     assert "jusqu'à 09:30" in body.get_content()  # the offer expires 08:30 UTC = 09:30 in Paris
@@ -233,3 +236,15 @@ def test_smtp_urls(url: str, expected: tuple[object, ...]) -> None:
 def test_bad_smtp_urls_are_refused(url: str) -> None:
     with pytest.raises(ValueError, match="TIERSLIEU_SMTP_URL"):
         parse_smtp_url(url)
+
+
+def test_every_kind_has_its_texts_in_both_languages() -> None:
+    catalogue = catalogues()
+    missing = [
+        (language, f"mail.{kind}.{part}")
+        for kind in MAIL_KINDS
+        for part in ("subject", "body")
+        for language in SUPPORTED
+        if not catalogue.has(language, f"mail.{kind}.{part}")
+    ]
+    assert missing == []

@@ -96,8 +96,8 @@ def test_registrations_and_cancellations_write_their_messages(runtime: Runtime) 
     report = deliver_pass(runtime.db, transport, START - timedelta(days=2), sender=SENDER, tz=TZ)
     assert len(report.sent) == 4  # alice ×2, marc ×2; Jeanne and the class get a printed slip
     subjects = sorted(str(email["Subject"]) for _key, email in transport.sent)
-    assert "Une place s'est libérée : Premiers pas sur la tablette, mardi 5 mars 2030, 14:30" in subjects
-    assert "Atelier annulé : Premiers pas sur la tablette, mardi 5 mars 2030, 14:30" in subjects
+    assert "Une place s'est libérée : Premiers pas sur la tablette, mardi 5 mars 2030 à 14:30" in subjects
+    assert "Atelier annulé : Premiers pas sur la tablette, mardi 5 mars 2030 à 14:30" in subjects
 
 
 def test_reminders_the_day_before_are_written_once(runtime: Runtime) -> None:
@@ -126,4 +126,4 @@ def test_reminders_the_day_before_are_written_once(runtime: Runtime) -> None:
     transport = Recording()
     deliver_pass(runtime.db, transport, evening_before, sender=SENDER, tz=TZ)
     ((_key, email),) = transport.sent  # Léon has no address
-    assert email["Subject"] == "Reminder: Sécuriser ses comptes, Tuesday 5 March 2030, 14:30"
+    assert email["Subject"] == "Reminder: Sécuriser ses comptes, Tuesday March 5, 2030 at 14:30"

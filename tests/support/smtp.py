@@ -15,7 +15,7 @@ from urllib.parse import quote
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from tests.support.postgres import free_port
+from tests.support.ports import free_port
 
 __all__ = ["SmtpInbox", "smtp_server"]
 

@@ -9,9 +9,9 @@ from sqlmodel import Session
 
 from tierslieu.booking.calendar import event_ics
 from tierslieu.db.types import utcnow
+from tierslieu.i18n import render
 from tierslieu.models import Booking, Member, Resource, WaitlistEntry
 from tierslieu.outbox.store import enqueue, recipient_of
-from tierslieu.outbox.texts import render
 
 __all__ = ["booking_decided", "waitlist_offered"]
 

@@ -8,10 +8,26 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from zoneinfo import ZoneInfo
 
+from tierslieu.i18n import render
 from tierslieu.models import OutboxMessage
-from tierslieu.outbox.texts import render
 
-__all__ = ["compose", "message_id"]
+__all__ = ["MAIL_KINDS", "compose", "message_id"]
+
+# Every kind of message; each has ``mail.<kind>.subject`` and ``mail.<kind>.body`` in the catalogue.
+MAIL_KINDS = (
+    "booking_offered",
+    "booking_approved",
+    "booking_rejected",
+    "registration_confirmed",
+    "registration_waitlisted",
+    "registration_promoted",
+    "registration_cancelled",
+    "session_cancelled",
+    "session_reminder",
+    "appointment_confirmed",
+    "appointment_cancelled",
+    "appointment_reminder",
+)
 
 
 def message_id(key: str, domain: str) -> str:

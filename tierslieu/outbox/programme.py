@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from tierslieu.booking.calendar import event_ics
 from tierslieu.db.types import utcnow
+from tierslieu.i18n import render
 from tierslieu.models import (
     Appointment,
     GroupRegistration,
@@ -30,7 +31,6 @@ from tierslieu.models import (
 )
 from tierslieu.models.programme import AppointmentStatus, RegistrationStatus, SessionStatus
 from tierslieu.outbox.store import Recipient, enqueue, recipient_of
-from tierslieu.outbox.texts import render
 from tierslieu.programme.events import ProgrammeEvent, ProgrammeEventKind
 
 __all__ = ["enqueue_reminders", "on_programme_event"]

@@ -32,6 +32,8 @@ __all__ = [
     "retry",
 ]
 
+# Why a message is ``undeliverable`` (a catalogue code: staff read it in their language).
+NO_ADDRESS = "outbox.no_address"
 # A claim older than this is taken for a worker that died while sending.
 CLAIM_LEASE = timedelta(minutes=10)
 
@@ -75,7 +77,7 @@ def enqueue(
         "attempts": 0,
         "next_attempt_at": now,
         "transport": "",
-        "last_error": "" if email else "outbox.no_address",
+        "last_error": "" if email else NO_ADDRESS,
         "created_at": now,
     }
     table = OutboxMessage.__table__  # type: ignore[attr-defined]

@@ -11,9 +11,10 @@ from tierslieu.api.deps import Allow, IdPath, LanguageDep, SessionDep
 from tierslieu.api.schemas.outbox import OutboxMessagePublic, OutboxPage
 from tierslieu.db.types import utcnow
 from tierslieu.errors import not_found
+from tierslieu.i18n import render
 from tierslieu.models import OutboxMessage
 from tierslieu.outbox import store
-from tierslieu.outbox.texts import MESSAGES, render
+from tierslieu.outbox.store import NO_ADDRESS
 
 router = APIRouter(prefix="/outbox", tags=["notifications"])
 
@@ -24,7 +25,7 @@ Status = Literal["pending", "sending", "sent", "failed", "undeliverable"]
 def _public(message: OutboxMessage, language: str) -> OutboxMessagePublic:
     assert message.id is not None
     # A code (no address) is said in the reader's language; a transport error as it came.
-    error = render(message.last_error, {}, language) if message.last_error in MESSAGES else message.last_error
+    error = render(NO_ADDRESS, {}, language) if message.last_error == NO_ADDRESS else message.last_error
     return OutboxMessagePublic(
         id=message.id,
         kind=message.kind,

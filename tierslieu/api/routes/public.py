@@ -14,7 +14,7 @@ from tierslieu.api.schemas.public import PublicSessionOut
 from tierslieu.booking.schedule import at_local_minute
 from tierslieu.db.types import utcnow
 from tierslieu.errors import InvalidInput
-from tierslieu.outbox.texts import render
+from tierslieu.i18n import render
 from tierslieu.programme.public_agenda import DEFAULT_AHEAD, PublicSession, agenda_ics, public_sessions
 from tierslieu.runtime import Runtime
 
@@ -32,9 +32,7 @@ def _sessions(
     until = at_local_minute(last + timedelta(days=1), 0, tz) if last else now + DEFAULT_AHEAD
     if until <= since or until - since > timedelta(days=MAX_DAYS):
         raise InvalidInput(
-            "invalid_period",
-            f"Période invalide (au plus {MAX_DAYS} jours, début avant la fin).",
-            f"Invalid period (at most {MAX_DAYS} days, start before end).",
+            "invalid_period", first=since.astimezone(tz).date(), last=until.astimezone(tz).date(), days=MAX_DAYS
         )
     return public_sessions(session, since=max(since, now), until=until, only_available=available)
 
