@@ -4,6 +4,7 @@ its .ics — on a real SMTP server, or as an .eml file when no server is configu
 
 from __future__ import annotations
 
+from datetime import timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,9 @@ from tierslieu.booking.calendar import parse_feed
 DAY = future_weekday(2)
 
 
-def _resource(server: LiveServer) -> int:
+def _resource(server: LiveServer, kind: str = "desk") -> int:
     with server.runtime.db.session(write=True) as session:
-        resource = make_resource(session)
+        resource = make_resource(session, kind=kind)
         session.commit()
         assert resource.id is not None
         return resource.id
@@ -113,3 +114,55 @@ def test_outbox_is_for_admin_and_staff_only(sqlite_url: str, tmp_path: Path) -> 
             user = create_user(server.runtime, role)
             assert httpx.get(f"{server.url}/api/v1/outbox", headers=user.headers).status_code == expected
         assert httpx.get(f"{server.url}/api/v1/outbox").status_code == 401
+
+
+def test_registration_cancelled_promotes_the_waitlist_and_mails_it(sqlite_url: str, tmp_path: Path) -> None:
+    """Through the programme's API: a seat freed by a cancellation goes to the first waiting,
+    and the real SMTP server receives the promotion with its .ics."""
+    with smtp_server() as inbox:
+        settings = make_settings(sqlite_url, tmp_path, run_background=True, smtp_url=inbox.url, outbox_pass_seconds=0.2)
+        with live_server(create_app(settings)) as server:
+            url, runtime = server.url, server.runtime
+            staff = create_user(runtime, "staff", email="accueil@trilport.test")
+            first = create_user(runtime, "member", email="first@trilport.test", name="Françoise First")
+            second = create_user(runtime, "member", email="second@trilport.test", name="Samuel Second")
+            workshop = httpx.post(
+                f"{url}/api/v1/workshops",
+                json={"title": "Tablette : premiers pas", "themes": ["Maîtrise des outils numériques du quotidien"],
+                      "publics": ["seniors"], "duration_minutes": 90, "capacity": 1},
+                headers=staff.headers,
+            )  # fmt: skip
+            assert workshop.status_code == 201, workshop.text
+            start = at(DAY, "14:00")
+            created = httpx.post(
+                f"{url}/api/v1/workshops/{workshop.json()['id']}/sessions",
+                json={"resource_id": _resource(server, "room"), "start": start.isoformat()},
+                headers=staff.headers,
+            )
+            assert created.status_code == 201, created.text
+            session_id = created.json()["id"]
+            path = f"{url}/api/v1/sessions/{session_id}/registrations"
+            held = httpx.post(path, json={}, headers=first.headers)
+            waiting = httpx.post(path, json={}, headers=second.headers)
+            assert (held.json()["status"], waiting.json()["status"]) == ("confirmed", "waitlisted"), waiting.text
+            cancelled = httpx.post(
+                f"{url}/api/v1/registrations/{held.json()['id']}/cancel", json={}, headers=first.headers
+            )
+            assert cancelled.status_code == 200, cancelled.text
+            messages = inbox.wait_for(4)
+    subjects = {str(m["Subject"]).split(" :")[0]: m for m in messages}
+    assert set(subjects) == {
+        "Inscription confirmée",
+        "Liste d'attente",
+        "Inscription annulée",
+        "Une place s'est libérée",
+    }
+    promotion = subjects["Une place s'est libérée"]
+    assert promotion["To"] == "Samuel Second <second@trilport.test>"
+    assert str(promotion["Subject"]).startswith("Une place s'est libérée : Tablette : premiers pas, ")
+    (attachment,) = list(promotion.iter_attachments())
+    payload = attachment.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    (event,) = parse_feed(payload)
+    assert event.decoded("dtstart") == start and event.decoded("dtend") == start + timedelta(minutes=90)
+    assert str(event["uid"]) == f"registration-{waiting.json()['id']}@tierslieu"
