@@ -11,13 +11,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, select
 
 from tests.conftest import AppHarness
 from tests.support.programme_rows import ProgrammeRows
 from tierslieu.models import Attendance, WorkshopSession
-from tierslieu.programme.inclusion_report import age_band, session_counts
+from tierslieu.programme import activity
+from tierslieu.programme.attendance import compute_tally
 from tierslieu.programme.report_csv import safe_cell
+from tierslieu.programme.retention import purge_attendance
 
 TZ = ZoneInfo("Europe/Paris")
 OUTILS = "Maîtrise des outils numériques du quotidien"
@@ -59,8 +61,7 @@ def _programme(api: AppHarness) -> None:
         s3 = rows.session_of(fablab, conteneur, local("2025-04-08", "09:00"), local("2025-04-08", "11:00"))
         classe = rows.register(s3, group=rows.group("M. Durand", "Collège Jean-Jaurès", 28, "scolaires", "11-14"))
         rows.attend(classe)
-        rows.report(s3.start, kind="collective", minutes=120, themes=[LOISIRS, MONDE], publics=["scolaires"],
-                    people=28, ws=s3, room=conteneur)  # fmt: skip
+        rows.attend(rows.register(s3, person=jeanne))  # Jeanne again: still one person, after the purge too
         # Cancelled: not held, not counted.
         rows.session_of(seniors, salle, local("2025-03-18", "14:00"), local("2025-03-18", "15:30"), status="cancelled")
         # 20 March: Marc's appointment with the advisor, done, sent on to France Services.
@@ -70,7 +71,14 @@ def _programme(api: AppHarness) -> None:
         appointment.status = "done"
         rows.report(appointment.start, kind="individual", minutes=45, themes=[DEMARCHES], publics=["habitants"],
                     appointment=appointment, room=conteneur, referred_to=["France Services"])  # fmt: skip
+        for ws in (s0, s1, s2, s3):  # what the roll-call does: the session's collective report
+            activity.refresh_session_report(session, ws, compute_tally(session, ws))
         session.commit()
+
+
+def report_ids(session: Session) -> dict[str, int]:
+    april = session.exec(select(WorkshopSession.id).where(col(WorkshopSession.start) > local("2025-04-01", "00:00")))
+    return {"april": int(april.one() or 0)}
 
 
 def _report(api: AppHarness, **extra: str) -> Any:
@@ -85,18 +93,6 @@ def _by_key(lines: list[dict[str, Any]]) -> dict[str, tuple[int, float, int]]:
     return {line["key"]: (line["sessions"], line["hours"], line["present"]) for line in lines}
 
 
-def _purge(session: Session, before: datetime) -> int:
-    """What the retention purge does: counts into the tally (computed for all first), rows gone."""
-    old = session.exec(select(WorkshopSession).where(WorkshopSession.end < before)).all()
-    tallies = {ws.id: session_counts(session, ws, TZ).as_tally() for ws in old}
-    for ws in old:
-        session.execute(delete(Attendance).where(col(Attendance.session_id) == ws.id))
-        ws.tally, ws.attendance_purged_at = tallies[ws.id], datetime.now(UTC)
-        session.add(ws)
-    session.commit()
-    return len(old)
-
-
 def test_report_adds_up_and_survives_the_purge(api_any_db: AppHarness) -> None:
     api = api_any_db
     _programme(api)
@@ -106,35 +102,47 @@ def test_report_adds_up_and_survives_the_purge(api_any_db: AppHarness) -> None:
         "first_time": 2,  # Jeanne and Marc
         "returning": 1,  # Alice came in February
         "group_heads": 28,
-        "anonymous_walk_ins": 1,
+        "walk_ins": 1,
         "sessions_held": 3,
         "appointments_held": 1,
         "session_hours": 5.0,
         "appointment_hours": 0.75,
         "hours": 5.75,
-        "present": 33,
+        "present": 34,
         "absent": 1,
         "no_shows": 1,
-        "seats_confirmed": 33,
-        "registered_present": 32,
-        "attendance_rate": round(32 / 33, 4),
+        "seats_confirmed": 34,
+        "registered_present": 33,
+        "attendance_rate": round(33 / 34, 4),
     }
     assert {k: report[k] for k in expected_totals} == expected_totals
-    assert _by_key(report["by_theme"]) == {OUTILS: (2, 3.0, 5), LOISIRS: (1, 2.0, 28), MONDE: (1, 2.0, 28)}
-    assert _by_key(report["by_place"]) == {"Grande salle": (2, 3.0, 5), INJECTED_PLACE: (1, 2.0, 28)}
-    assert _by_key(report["by_month"]) == {"2025-03": (2, 3.0, 5), "2025-04": (1, 2.0, 28)}
-    assert {b["key"]: b["present"] for b in report["by_public"]} == {"habitants": 1, "scolaires": 28, "seniors": 4}
-    assert {b["key"]: b["present"] for b in report["by_age_band"]} == {"11-14": 28, "60-69": 1, "70+": 2, "inconnu": 2}
+    assert _by_key(report["by_theme"]) == {OUTILS: (2, 3.0, 5), LOISIRS: (1, 2.0, 29), MONDE: (1, 2.0, 29)}
+    assert _by_key(report["by_place"]) == {"Grande salle": (2, 3.0, 5), INJECTED_PLACE: (1, 2.0, 29)}
+    assert _by_key(report["by_month"]) == {"2025-03": (2, 3.0, 5), "2025-04": (1, 2.0, 29)}
+    assert {b["key"]: b["present"] for b in report["by_public"]} == {"habitants": 1, "scolaires": 29, "seniors": 4}
+    ages = {b["key"]: b["present"] for b in report["by_age_band"]}
+    assert ages == {"11-14": 28, "60-69": 1, "70+": 3, "non_renseigne": 2}
     # Breakdowns of people add up to the people present; places and months to everything.
     for section in ("by_public", "by_age_band", "by_place", "by_month"):
         assert sum(b["present"] for b in report[section]) == report["present"], section
     assert sum(b["sessions"] for b in report["by_month"]) == report["sessions_held"]
     kinds = [(a["kind"], a["duration_minutes"], a["people"], a["referred_to"]) for a in report["activities"]]
-    assert kinds == [("individual", 45, 1, ["France Services"]), ("collective", 120, 28, [])]
+    assert kinds == [
+        ("collective", 90, 3, []),
+        ("collective", 90, 2, []),
+        ("individual", 45, 1, ["France Services"]),
+        ("collective", 120, 29, []),
+    ]
     assert "Alice" not in _report(api).text and "Jeanne" not in _report(api).text  # counts, never names
 
+    # A year later the retention purge (12 months) reduces February's and March's lists to counts.
     with api.runtime.db.session(write=True) as session:
-        assert _purge(session, local("2025-03-31", "00:00")) == 4  # February, the two March sessions, the cancelled one
+        purged = purge_attendance(session, now=local("2026-03-31", "12:00"), months=12)
+        session.commit()
+    assert len(purged) == 4  # February, the two March sessions, the cancelled one
+    with api.runtime.db.session() as session:
+        assert session.exec(select(Attendance)).all() != []  # April's list is still there
+        assert {a.session_id for a in session.exec(select(Attendance)).all()} == {report_ids(session)["april"]}
     after = _report(api).json()
     assert after == report
     assert _report(api, format="csv").content == _report(api, format="csv").content
@@ -163,13 +171,6 @@ def test_csv_is_one_table_with_formulas_neutralised(api: AppHarness) -> None:
 )  # fmt: skip
 def test_safe_cell(value: object, safe: str) -> None:
     assert safe_cell(value) == safe
-
-
-def test_age_bands() -> None:
-    on = datetime(2025, 3, 4).date()
-    assert [age_band(y, on) for y in (None, 2015, 2010, 2005, 1990, 1970, 1960, 1950)] == [
-        "inconnu", "0-11", "12-17", "18-24", "25-39", "40-59", "60-69", "70+",
-    ]  # fmt: skip
 
 
 def test_only_report_readers(api: AppHarness) -> None:

@@ -128,7 +128,7 @@ class ProgrammeRows:
                 member_id=registration.member_id,
                 person_id=registration.person_id,
                 present=present,
-                seats=registration.seats if present else 0,
+                seats=registration.seats,
             )
         )
 

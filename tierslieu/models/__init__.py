@@ -26,7 +26,7 @@ from tierslieu.models.enums import (
     Role,
 )
 from tierslieu.models.occupancy import OccupancyBucket
-from tierslieu.models.outbox import OutboxMessage, SiteProfile
+from tierslieu.models.outbox import OutboxMessage, SessionVisits, SiteProfile, VisitTrace
 from tierslieu.models.printing import PrintJob, PrintRun
 from tierslieu.models.programme import (
     ActivityReport,
@@ -68,9 +68,11 @@ __all__ = [
     "Resource",
     "Role",
     "SessionPrinter",
+    "SessionVisits",
     "SiteProfile",
     "Space",
     "Training",
+    "VisitTrace",
     "WaitlistEntry",
     "Workshop",
     "WorkshopSession",

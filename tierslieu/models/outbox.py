@@ -58,3 +58,33 @@ class SiteProfile(SQLModel, table=True):
     name: str = Field(max_length=200, unique=True)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class SessionVisits(SQLModel, table=True):
+    """For a session whose attendance was purged: when each person present had come before
+    (``{"2025-02-10T13:00:00+00:00": 1, "none": 2}``) — counts, no one named — so the inclusion
+    report still counts each person once and tells first-timers apart."""
+
+    __tablename__ = "session_visits"
+
+    session_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("workshop_session.id", ondelete="CASCADE"), primary_key=True)
+    )
+    previous_visits: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class VisitTrace(SQLModel, table=True):
+    """The last purged visit of a person still known (one instant, nothing else), so a visit
+    after the purge is not taken for a first one. Deleted with the member or the person."""
+
+    __tablename__ = "visit_trace"
+
+    id: int | None = Field(default=None, primary_key=True)
+    who: str = Field(max_length=24, unique=True)  # "m12" or "p7"
+    member_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=True)
+    )
+    person_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=True)
+    )
+    last_visit_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

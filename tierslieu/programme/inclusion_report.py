@@ -1,16 +1,17 @@
 """What the programme achieved over a period: people reached, sessions held, hours, attendance,
 by theme, public, age band, place and month, and the advisor's activity reports.
 
-Counts come from one :class:`SessionCounts` per session held: computed from the attendance
-rows while they exist, read back from ``WorkshopSession.tally`` once the retention purge has
-reduced them to counts (the purge stores :meth:`SessionCounts.as_tally`), so a report adds up
-the same before and after the purge.
+The counts of each session are its :class:`~tierslieu.programme.attendance.Tally`, computed
+from the attendance rows while they exist and kept in ``WorkshopSession.tally`` once the
+retention purge has reduced them to counts — so a report adds up the same before and after.
 
 People are counted without keeping who they are: each *visit* of a member or a person (present
-at a session, or an appointment done) knows the day of that person's previous visit. Over a
-period, the people reached are the visits whose previous visit is before the period (each
-person once, at their first visit in it); first-timers are those with no previous visit at all.
-Groups (a class counted by head) and anonymous walk-ins are counted apart, as head counts.
+at a session, or an appointment done) knows when that person came last before. Over a period,
+the people reached are the visits whose previous visit is before the period (each person once,
+at their first visit in it); first-timers are those with no previous visit at all. The purge
+keeps these instants as counts (:func:`keep_visits`, table ``session_visits``) and, per person
+still known, the instant of their last purged visit (``visit_trace``). Groups (a class counted
+by head) and walk-ins without a name are counted apart.
 """
 
 from __future__ import annotations
@@ -28,37 +29,19 @@ from tierslieu.models import (
     ActivityReport,
     Appointment,
     Attendance,
-    GroupRegistration,
-    Person,
-    Registration,
     Resource,
+    SessionVisits,
+    VisitTrace,
     Workshop,
     WorkshopSession,
 )
-from tierslieu.models.programme import AppointmentStatus, RegistrationStatus, SessionStatus
+from tierslieu.models.programme import AppointmentStatus, SessionStatus
+from tierslieu.programme.attendance import UNKNOWN, Tally, session_tally
 
-__all__ = [
-    "AGE_BANDS",
-    "Breakdown",
-    "InclusionReport",
-    "SessionCounts",
-    "age_band",
-    "inclusion_report",
-    "session_counts",
-]
+__all__ = ["Breakdown", "InclusionReport", "inclusion_report", "keep_visits"]
 
-UNKNOWN = "inconnu"
 NONE = "none"  # no previous visit: a first-timer
-# The age bands of the national activity report of digital-mediation advisors.
-AGE_BANDS = (("0-11", 0, 11), ("12-17", 12, 17), ("18-24", 18, 24), ("25-39", 25, 39), ("40-59", 40, 59),
-             ("60-69", 60, 69), ("70+", 70, 200))  # fmt: skip
-
-
-def age_band(birth_year: int | None, on: date) -> str:
-    if birth_year is None:
-        return UNKNOWN
-    age = on.year - birth_year
-    return next((name for name, low, high in AGE_BANDS if low <= age <= high), UNKNOWN)
+_SESSION, _APPOINTMENT, _TRACE = 1, 2, 0  # visit kinds; a trace is older than every visit kept
 
 
 # Visits of people (members and persons) ------------------------------------------------------
@@ -66,14 +49,17 @@ def age_band(birth_year: int | None, on: date) -> str:
 
 @dataclass(frozen=True, order=True)
 class _Visit:
-    start: datetime
-    order: int  # 0 session, 1 appointment: a stable order between visits at the same instant
+    at: datetime
+    kind: int
     ident: int
-    who: str  # "m12" or "p7": never leaves this module
+
+
+def _who(member_id: int | None, person_id: int | None) -> str | None:
+    return f"m{member_id}" if member_id is not None else f"p{person_id}" if person_id is not None else None
 
 
 def _visits(session: Session, until: datetime) -> dict[str, list[_Visit]]:
-    """Every visit of every identified person still recorded, oldest first, per person."""
+    """Every visit still recorded before ``until``, oldest first, per person."""
     by_who: dict[str, list[_Visit]] = defaultdict(list)
     rows = session.exec(
         select(Attendance.session_id, Attendance.member_id, Attendance.person_id, WorkshopSession.start)
@@ -85,141 +71,59 @@ def _visits(session: Session, until: datetime) -> dict[str, list[_Visit]]:
         )
     ).all()
     for session_id, member_id, person_id, start in rows:
-        who = f"m{member_id}" if member_id is not None else f"p{person_id}" if person_id is not None else None
-        if who is not None:
-            by_who[who].append(_Visit(start, 0, session_id, who))
+        if (who := _who(member_id, person_id)) is not None:
+            by_who[who].append(_Visit(start, _SESSION, session_id))
     appointments = session.exec(
         select(Appointment.id, Appointment.member_id, Appointment.person_id, Appointment.start).where(
             Appointment.status == AppointmentStatus.done.value, col(Appointment.start) < until
         )
     ).all()
     for appointment_id, member_id, person_id, start in appointments:
-        who = f"m{member_id}" if member_id is not None else f"p{person_id}" if person_id is not None else None
-        if who is not None and appointment_id is not None:
-            by_who[who].append(_Visit(start, 1, appointment_id, who))
+        if (who := _who(member_id, person_id)) is not None and appointment_id is not None:
+            by_who[who].append(_Visit(start, _APPOINTMENT, appointment_id))
+    for trace in session.exec(select(VisitTrace)).all():
+        by_who[trace.who].append(_Visit(trace.last_visit_at, _TRACE, 0))
     for visits in by_who.values():
         visits.sort()
     return by_who
 
 
-def _previous_days(visits: dict[str, list[_Visit]], tz: ZoneInfo) -> dict[tuple[int, int], Counter[str]]:
-    """For each session (0, id) or appointment (1, id): how many of its visitors came last on
-    which local day before (``none``: never)."""
+def _previous(visits: dict[str, list[_Visit]]) -> dict[tuple[int, int], Counter[str]]:
+    """Per session ``(_SESSION, id)`` or appointment ``(_APPOINTMENT, id)``: how many of its
+    visitors came last before at which instant (``none``: never)."""
     out: dict[tuple[int, int], Counter[str]] = defaultdict(Counter)
     for person_visits in visits.values():
         previous: _Visit | None = None
         for visit in person_visits:
-            day = previous.start.astimezone(tz).date().isoformat() if previous else NONE
-            out[(visit.order, visit.ident)][day] += 1
+            if visit.kind != _TRACE:
+                out[(visit.kind, visit.ident)][previous.at.isoformat() if previous else NONE] += 1
             previous = visit
     return out
 
 
-# Counts of one session ------------------------------------------------------------------------
-
-
-@dataclass
-class SessionCounts:
-    """The counts of one session held, the same from its attendance rows or from its tally."""
-
-    seats_confirmed: int = 0
-    present: int = 0  # people present: registered (groups by head) and walk-ins
-    absent: int = 0
-    walk_ins: int = 0
-    groups_present: int = 0  # heads present in groups (counted apart from people)
-    anonymous_present: int = 0  # walk-ins without a name
-    by_public: Counter[str] = field(default_factory=Counter)
-    by_age_band: Counter[str] = field(default_factory=Counter)
-    previous_visits: Counter[str] = field(default_factory=Counter)  # day of each visitor's previous visit
-
-    @property
-    def registered_present(self) -> int:
-        return self.present - self.walk_ins
-
-    @property
-    def no_shows(self) -> int:
-        return max(self.seats_confirmed - self.registered_present, 0)
-
-    def as_tally(self) -> dict[str, Any]:
-        """What the retention purge keeps in ``WorkshopSession.tally`` (counts only)."""
-        return {
-            "seats_confirmed": self.seats_confirmed,
-            "present": self.present,
-            "absent": self.absent,
-            "walk_ins": self.walk_ins,
-            "no_shows": self.no_shows,
-            "groups_present": self.groups_present,
-            "anonymous_present": self.anonymous_present,
-            "by_public": dict(self.by_public),
-            "by_age_band": dict(self.by_age_band),
-            "previous_visits": dict(self.previous_visits),
-        }
-
-    @classmethod
-    def from_tally(cls, tally: dict[str, Any]) -> SessionCounts:
-        return cls(
-            seats_confirmed=int(tally.get("seats_confirmed", 0)),
-            present=int(tally.get("present", 0)),
-            absent=int(tally.get("absent", 0)),
-            walk_ins=int(tally.get("walk_ins", 0)),
-            groups_present=int(tally.get("groups_present", 0)),
-            anonymous_present=int(tally.get("anonymous_present", 0)),
-            by_public=Counter({str(k): int(v) for k, v in dict(tally.get("by_public", {})).items()}),
-            by_age_band=Counter({str(k): int(v) for k, v in dict(tally.get("by_age_band", {})).items()}),
-            previous_visits=Counter({str(k): int(v) for k, v in dict(tally.get("previous_visits", {})).items()}),
+def keep_visits(session: Session, ws: WorkshopSession) -> None:
+    """Before the attendance of ``ws`` is deleted (retention purge): keep when each person
+    present had come before, as counts, and each one's last purged visit."""
+    assert ws.id is not None
+    previous = _previous(_visits(session, ws.end)).get((_SESSION, ws.id), Counter())
+    row = session.get(SessionVisits, ws.id) or SessionVisits(session_id=ws.id)
+    row.previous_visits = dict(previous)
+    session.add(row)
+    present = session.exec(
+        select(Attendance.member_id, Attendance.person_id).where(
+            Attendance.session_id == ws.id, col(Attendance.present).is_(True)
         )
-
-
-def _default_public(workshop: Workshop) -> str:
-    return workshop.publics[0] if len(workshop.publics) == 1 else UNKNOWN
-
-
-def session_counts(
-    session: Session, ws: WorkshopSession, tz: ZoneInfo, previous: Counter[str] | None = None
-) -> SessionCounts:
-    """The counts of ``ws`` from its rows (or its tally once purged). ``previous``: the
-    previous-visit days of its visitors, when the caller has computed them for many sessions."""
-    if ws.attendance_purged_at is not None and ws.tally is not None:
-        return SessionCounts.from_tally(ws.tally)
-    workshop = session.get(Workshop, ws.workshop_id)
-    assert workshop is not None
-    counts = SessionCounts()
-    registrations = {
-        r.id: r
-        for r in session.exec(
-            select(Registration).where(
-                Registration.session_id == ws.id, Registration.status == RegistrationStatus.confirmed.value
-            )
-        ).all()
-    }
-    counts.seats_confirmed = sum(r.seats for r in registrations.values())
-    day = ws.start.astimezone(tz).date()
-    for row in session.exec(select(Attendance).where(Attendance.session_id == ws.id)).all():
-        registration = registrations.get(row.registration_id) if row.registration_id else None
-        group = (
-            session.get(GroupRegistration, registration.group_id) if registration and registration.group_id else None
-        )
-        if not row.present:
-            counts.absent += registration.seats if registration else 1
+    ).all()
+    for member_id, person_id in present:
+        who = _who(member_id, person_id)
+        if who is None:
             continue
-        counts.present += row.seats
-        if row.registration_id is None:
-            counts.walk_ins += row.seats
-        if group is not None:
-            counts.groups_present += row.seats
-            counts.by_public[group.public or _default_public(workshop)] += row.seats
-            counts.by_age_band[group.age_band or UNKNOWN] += row.seats
-            continue
-        if row.member_id is None and row.person_id is None:
-            counts.anonymous_present += row.seats
-        counts.by_public[row.public or _default_public(workshop)] += row.seats
-        person = session.get(Person, row.person_id) if row.person_id is not None else None
-        counts.by_age_band[row.age_band or age_band(person.birth_year if person else None, day)] += row.seats
-    if previous is None:
-        assert ws.id is not None
-        previous = _previous_days(_visits(session, ws.end), tz).get((0, ws.id), Counter())
-    counts.previous_visits = Counter(previous)
-    return counts
+        trace = session.exec(select(VisitTrace).where(VisitTrace.who == who)).first()
+        if trace is None:
+            trace = VisitTrace(who=who, member_id=member_id, person_id=person_id, last_visit_at=ws.start)
+        trace.last_visit_at = max(trace.last_visit_at, ws.start)
+        session.add(trace)
+    session.flush()
 
 
 # The report -------------------------------------------------------------------------------------
@@ -262,8 +166,8 @@ class InclusionReport:
     people_reached: int = 0  # distinct members and persons
     first_time: int = 0
     returning: int = 0
-    group_heads: int = 0  # counted apart
-    anonymous_walk_ins: int = 0
+    group_heads: int = 0  # seats of groups (a class by head count), counted apart
+    walk_ins: int = 0
     sessions_held: int = 0
     appointments_held: int = 0
     session_hours: float = 0.0
@@ -289,17 +193,15 @@ class InclusionReport:
         return round(self.registered_present / self.seats_confirmed, 4) if self.seats_confirmed else None
 
 
-def _add(
-    table: dict[str, Breakdown], key: str, hours: float, counts: SessionCounts, *, share: int | None = None
-) -> None:
+def _add(table: dict[str, Breakdown], key: str, hours: float, tally: Tally, *, share: int | None = None) -> None:
     line = table.setdefault(key, Breakdown(key))
     line.sessions += 1
     line.hours += hours
     if share is None:  # the whole session counts under this key
-        line.present += counts.present
-        line.seats_confirmed += counts.seats_confirmed
-        line.registered_present += counts.registered_present
-    else:  # the people of this key only (public, age band): no seats to compare with
+        line.present += tally.present
+        line.seats_confirmed += tally.seats_confirmed
+        line.registered_present += tally.present - tally.walk_ins
+    else:  # only the people of this key (a public, an age band): no seats to compare with
         line.present += share
 
 
@@ -324,15 +226,14 @@ def _held_sessions(session: Session, start: datetime, end: datetime, now: dateti
     ).all()
 
 
-def _people(report: InclusionReport, previous_days: Iterable[Counter[str]]) -> None:
+def _people(report: InclusionReport, start: datetime, previous_visits: Iterable[Counter[str]]) -> None:
     """Each person once, at their first visit in the period (see the module's docstring)."""
-    first = report.first.isoformat()
-    for days in previous_days:
-        for day, count in days.items():
-            if day == NONE:
+    for visits in previous_visits:
+        for previous, count in visits.items():
+            if previous == NONE:
                 report.first_time += count
                 report.people_reached += count
-            elif day < first:
+            elif datetime.fromisoformat(previous) < start:
                 report.people_reached += count
     report.returning = report.people_reached - report.first_time
 
@@ -342,33 +243,37 @@ def inclusion_report(
 ) -> InclusionReport:
     """The report of the local days ``first``…``last`` (``[start, end)`` in UTC)."""
     report = InclusionReport(first, last)
-    previous = _previous_days(_visits(session, end), tz)
+    previous = _previous(_visits(session, end))
     tables: dict[str, dict[str, Breakdown]] = {n: {} for n in ("theme", "public", "age", "place", "month")}
-    visit_days: list[Counter[str]] = []
+    visits: list[Counter[str]] = []
     for ws, workshop, place in _held_sessions(session, start, end, now):
         assert ws.id is not None
-        counts = session_counts(session, ws, tz, previous.get((0, ws.id), Counter()))
+        tally = session_tally(session, ws)
+        if ws.attendance_purged_at is not None:
+            kept = session.get(SessionVisits, ws.id)
+            visits.append(Counter(kept.previous_visits if kept else {}))
+        else:
+            visits.append(previous.get((_SESSION, ws.id), Counter()))
         hours = (ws.end - ws.start).total_seconds() / 3600
         report.sessions_held += 1
         report.session_hours += hours
-        report.present += counts.present
-        report.absent += counts.absent
-        report.no_shows += counts.no_shows
-        report.seats_confirmed += counts.seats_confirmed
-        report.registered_present += counts.registered_present
-        report.group_heads += counts.groups_present
-        report.anonymous_walk_ins += counts.anonymous_present
-        visit_days.append(counts.previous_visits)
+        report.present += tally.present
+        report.absent += tally.absent
+        report.no_shows += tally.no_shows
+        report.seats_confirmed += tally.seats_confirmed
+        report.registered_present += tally.present - tally.walk_ins
+        report.group_heads += tally.group_head_count
+        report.walk_ins += tally.walk_ins
         for theme in workshop.themes or [UNKNOWN]:
-            _add(tables["theme"], theme, hours, counts)
-        _add(tables["place"], place, hours, counts)
-        _add(tables["month"], ws.start.astimezone(tz).strftime("%Y-%m"), hours, counts)
-        for public, people in counts.by_public.items():
-            _add(tables["public"], public, hours, counts, share=people)
-        for band, people in counts.by_age_band.items():
-            _add(tables["age"], band, hours, counts, share=people)
-    _appointments(session, report, start, end, previous, visit_days)
-    _people(report, visit_days)
+            _add(tables["theme"], theme, hours, tally)
+        _add(tables["place"], place, hours, tally)
+        _add(tables["month"], ws.start.astimezone(tz).strftime("%Y-%m"), hours, tally)
+        for public, people in tally.by_public.items():
+            _add(tables["public"], public, hours, tally, share=people)
+        for band, people in tally.by_age_band.items():
+            _add(tables["age"], band, hours, tally, share=people)
+    _appointments(session, report, start, end, previous, visits)
+    _people(report, start, visits)
     report.session_hours = round(report.session_hours, 2)
     report.appointment_hours = round(report.appointment_hours, 2)
     report.by_theme, report.by_public, report.by_age_band = (
@@ -387,7 +292,7 @@ def _appointments(
     start: datetime,
     end: datetime,
     previous: dict[tuple[int, int], Counter[str]],
-    visit_days: list[Counter[str]],
+    visits: list[Counter[str]],
 ) -> None:
     rows = session.exec(
         select(Appointment, ActivityReport.duration_minutes)
@@ -402,14 +307,20 @@ def _appointments(
         assert appointment.id is not None
         report.appointments_held += 1
         report.appointment_hours += (minutes or (appointment.end - appointment.start).total_seconds() / 60) / 60
-        visit_days.append(previous.get((1, appointment.id), Counter()))
+        visits.append(previous.get((_APPOINTMENT, appointment.id), Counter()))
 
 
 def _activities(session: Session, start: datetime, end: datetime, tz: ZoneInfo) -> list[ActivityLine]:
+    # A cancelled session accompanied nobody, whatever report it may have.
+    cancelled = select(WorkshopSession.id).where(WorkshopSession.status == SessionStatus.cancelled.value)
     rows = session.exec(
         select(ActivityReport, Resource.name)
         .join(Resource, col(Resource.id) == ActivityReport.resource_id, isouter=True)
-        .where(col(ActivityReport.at) >= start, col(ActivityReport.at) < end)
+        .where(
+            col(ActivityReport.at) >= start,
+            col(ActivityReport.at) < end,
+            col(ActivityReport.session_id).is_(None) | col(ActivityReport.session_id).not_in(cancelled),
+        )
         .order_by(col(ActivityReport.at), col(ActivityReport.id))
     ).all()
     return [

@@ -82,7 +82,7 @@ def inclusion_csv(report: InclusionReport) -> str:
         "premiere_visite": report.first_time,
         "deja_venues": report.returning,
         "effectifs_groupes": report.group_heads,
-        "passages_anonymes": report.anonymous_walk_ins,
+        "venus_sans_inscription": report.walk_ins,
         "seances_tenues": report.sessions_held,
         "rendez_vous_tenus": report.appointments_held,
         "heures_accompagnement": f"{report.hours:.2f}",

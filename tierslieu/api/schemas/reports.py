@@ -43,7 +43,7 @@ class InclusionReportOut(_Out):
     first_time: int
     returning: int
     group_heads: int
-    anonymous_walk_ins: int
+    walk_ins: int
     sessions_held: int
     appointments_held: int
     hours: float
