@@ -11,6 +11,7 @@ from tierslieu.api.routes import (
     calendars,
     devices,
     members,
+    national_export,
     occupancy,
     outbox,
     persons,
@@ -49,5 +50,6 @@ ROUTERS: list[APIRouter] = [
     persons.router,
     public.router,
     reports_inclusion.router,
+    national_export.router,
     outbox.router,
 ]
