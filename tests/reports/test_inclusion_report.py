@@ -180,3 +180,6 @@ def test_only_report_readers(api: AppHarness) -> None:
     bad = api.client.get("/api/v1/reports/inclusion", params={"from": "2025-05-01", "to": "2025-04-01"},
                          headers=api.users["staff"].headers)  # fmt: skip
     assert bad.status_code == 422 and bad.json()["code"] == "invalid_period"
+    ancient = api.client.get("/api/v1/reports/inclusion", params={"from": "0001-01-01", "to": "0001-01-05"},
+                             headers=api.users["staff"].headers)  # fmt: skip
+    assert ancient.status_code == 422

@@ -80,5 +80,7 @@ def test_public_feed_is_an_icalendar_without_personal_data(api: AppHarness) -> N
 
 
 def test_bad_period_is_a_clear_422(api: AppHarness) -> None:
-    response = api.client.get("/api/v1/public/sessions", params={"from": "2030-05-02", "to": "2030-05-01"})
-    assert response.status_code == 422 and response.json()["code"] == "invalid_period"
+    for period in ({"from": "2030-05-02", "to": "2030-05-01"}, {"from": "0001-01-01", "to": "0001-01-02"}):
+        response = api.client.get("/api/v1/public/sessions", params=period)
+        assert response.status_code == 422 and response.json()["code"] == "invalid_period"
+    assert response.json()["detail"].startswith("Période invalide : du 1er janvier 1 au 2 janvier 1")
