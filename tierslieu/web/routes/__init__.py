@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from tierslieu.web.routes import admin, admin_site, auth, booking, kiosk, mybookings, occupancy, printing, reports
+from tierslieu.web.routes import (
+    admin,
+    admin_site,
+    agenda,
+    auth,
+    booking,
+    kiosk,
+    mybookings,
+    occupancy,
+    printing,
+    reports,
+)
 from tierslieu.web.security import csrf_guard
 
 PAGE_ROUTERS = (
@@ -14,6 +25,7 @@ PAGE_ROUTERS = (
     printing.router,
     occupancy.router,
     kiosk.router,
+    agenda.router,
     admin.router,
     admin_site.router,
     reports.router,
