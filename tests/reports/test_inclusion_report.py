@@ -183,3 +183,19 @@ def test_only_report_readers(api: AppHarness) -> None:
     ancient = api.client.get("/api/v1/reports/inclusion", params={"from": "0001-01-01", "to": "0001-01-05"},
                              headers=api.users["staff"].headers)  # fmt: skip
     assert ancient.status_code == 422
+
+
+def test_report_page_shows_the_same_figures(api: AppHarness) -> None:
+    _programme(api)
+    headers = api.users["municipal"].headers
+    response = api.client.get("/rapports/inclusion", params={"du": "2025-03-01", "au": "2025-04-30"}, headers=headers)
+    assert response.status_code == 200, response.text
+    html = response.text
+    assert "<h1>Bilan du programme</h1>" in html
+    assert "<dt>Personnes touchées (adhérents et personnes sans compte)</dt><dd>3</dd>" in html
+    assert "<dt>Heures d&#39;accompagnement</dt><dd>5.75</dd>" in html
+    assert "France Services" in html and "Accompagnement individuel" in html
+    assert "Alice" not in html and "Jeanne" not in html
+    wrong = api.client.get("/rapports/inclusion", params={"du": "2025-05-01", "au": "2025-04-01"}, headers=headers)
+    assert wrong.status_code == 200 and "Période invalide" in wrong.text
+    assert api.client.get("/rapports/inclusion", headers=api.users["member"].headers).status_code == 403

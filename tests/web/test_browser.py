@@ -232,3 +232,16 @@ def test_public_agenda_is_accessible_on_a_phone_and_a_desktop(site: Site, page: 
         violations = axe_violations(page)
         assert violations == [], f"agenda {size}: {describe(violations)}"
     screenshot(page, "agenda")
+
+
+def test_programme_report_page_is_accessible_on_a_phone_and_a_desktop(site: Site, page: Page) -> None:
+    from tests.web.browser import PHONE
+
+    log_in(page, site.server.url, site.staff, PASSWORD)
+    for size in (PHONE, DESKTOP):
+        page.set_viewport_size(size)
+        page.goto(f"{site.server.url}/rapports/inclusion")
+        expect(page.locator("h1")).to_have_text("Bilan du programme")
+        violations = axe_violations(page)
+        assert violations == [], f"bilan {size}: {describe(violations)}"
+    screenshot(page, "bilan-programme")

@@ -10,6 +10,7 @@ from tierslieu.web.routes import (
     agenda,
     auth,
     booking,
+    inclusion,
     kiosk,
     mybookings,
     occupancy,
@@ -29,6 +30,7 @@ PAGE_ROUTERS = (
     admin.router,
     admin_site.router,
     reports.router,
+    inclusion.router,
 )
 
 
