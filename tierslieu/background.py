@@ -11,6 +11,7 @@ from tierslieu.hardware.wiring import build_device_components
 from tierslieu.occupancy.wiring import build_occupancy_components
 from tierslieu.printing.dispatcher import build_print_dispatcher
 from tierslieu.printing.mqtt import build_plugin_components
+from tierslieu.privacy.maintenance import MaintenanceScheduler
 from tierslieu.runtime import Component, Runtime
 from tierslieu.simulator.wiring import build_simulator_components
 
@@ -22,6 +23,8 @@ def build_components(runtime: Runtime) -> list[Component]:
         # After the devices: the tracker listens to the hub, the publisher uses its transport.
         *build_occupancy_components(runtime),
         BookingScheduler(runtime),
+        # Access-log retention purge and abandoned upload previews.
+        MaintenanceScheduler(runtime),
         build_print_dispatcher(runtime),
         # After the dispatcher it wakes, on the devices' transport.
         *build_plugin_components(runtime),

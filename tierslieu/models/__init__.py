@@ -28,6 +28,7 @@ from tierslieu.models.enums import (
 )
 from tierslieu.models.occupancy import OccupancyBucket
 from tierslieu.models.printing import PrintJob, PrintRun
+from tierslieu.models.privacy import AccessDailyCount, AccessEventPurge
 
 __all__ = [
     "BRIDGES",
@@ -35,7 +36,9 @@ __all__ = [
     "RESOURCE_KINDS",
     "ROLES",
     "SPACE_KINDS",
+    "AccessDailyCount",
     "AccessEvent",
+    "AccessEventPurge",
     "ApiToken",
     "Badge",
     "Booking",

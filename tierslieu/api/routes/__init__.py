@@ -13,6 +13,7 @@ from tierslieu.api.routes import (
     occupancy,
     print_jobs,
     printers,
+    privacy,
     reports_occupancy,
     reports_printing,
     resources,
@@ -34,4 +35,5 @@ ROUTERS: list[APIRouter] = [
     print_jobs.router,
     reports_printing.router,
     reports_occupancy.router,
+    privacy.router,
 ]
