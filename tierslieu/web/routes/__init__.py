@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from tierslieu.web.routes import admin, admin_site, auth, booking, kiosk, mybookings, occupancy, printing, reports
+from tierslieu.web.routes import (
+    admin,
+    admin_site,
+    auth,
+    booking,
+    kiosk,
+    mybookings,
+    occupancy,
+    printing,
+    privacy,
+    reports,
+)
 from tierslieu.web.security import csrf_guard
 
 PAGE_ROUTERS = (
@@ -17,6 +28,7 @@ PAGE_ROUTERS = (
     admin.router,
     admin_site.router,
     reports.router,
+    privacy.router,
 )
 
 
