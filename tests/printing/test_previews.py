@@ -49,7 +49,8 @@ def _preview(site: AppHarness, name: str, data: bytes) -> tuple[int, str]:
 def _confirm(site: AppHarness, preview_html: str) -> int:
     ticket = re.search(r'name="ticket" value="([^"]+)"', preview_html).group(1)  # type: ignore[union-attr]
     data = {"csrf_token": csrf_of(preview_html), "ticket": ticket}
-    return site.client.post("/fablab/confirmer", data=data, follow_redirects=False).status_code
+    status: int = site.client.post("/fablab/confirmer", data=data, follow_redirects=False).status_code
+    return status
 
 
 def _held(site: AppHarness) -> list[Path]:
