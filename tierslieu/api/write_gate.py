@@ -37,6 +37,7 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 BODY_TIMEOUT_S = 60.0
 SPOOL_IN_MEMORY = 1024 * 1024
 REPLAY_CHUNK = 64 * 1024
+_TITLES = {408: "Request timeout", 413: "Content too large"}
 
 
 class _BodyRefused(Exception):
@@ -129,7 +130,7 @@ class WriteGateMiddleware:
         except _BodyRefused as refused:
             request = Request(scope)
             detail = render(refused.code, refused.params, pick_language(request.headers.get("accept-language")))
-            response = problem(request, refused.status, refused.code, refused.code.replace("_", " "), detail)
+            response = problem(request, refused.status, refused.code, _TITLES[refused.status], detail)
             response.headers["Connection"] = "close"
             await response(scope, receive, send)
             return
