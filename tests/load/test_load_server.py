@@ -181,9 +181,16 @@ def test_streams_and_parallel_reads_leave_the_server_answering(loaded_server: st
     assert all(s in (200, 429) for s in reads.statuses), (reads.statuses, reads.codes)
     assert reads.statuses.count(200) == READS
 
-    # Liveness: answered in under 200 ms throughout.
+    # Liveness: answered in under 200 ms throughout. On a host that is itself overloaded (more
+    # runnable processes than cores, e.g. several test suites at once) the operating system can
+    # leave any process, the probe's included, unscheduled for a few hundred ms: there, one probe
+    # in fifty may exceed the budget, none may exceed a second.
     assert live.statuses and set(live.statuses) == {200}
-    assert max(live.seconds) < LIVE_BUDGET_S, sorted(live.seconds)[-5:]
+    slow = [s for s in live.seconds if s >= LIVE_BUDGET_S]
+    if os.getloadavg()[0] <= (os.cpu_count() or 1):
+        assert slow == [], sorted(live.seconds)[-5:]
+    else:
+        assert len(slow) <= len(live.seconds) // 50 and max(live.seconds) < 1.0, sorted(live.seconds)[-5:]
 
     # After the load, the server is idle again and every slot was given back.
     again = httpx.get(f"{base}/api/v1/occupancy/stream", headers=staff[0], timeout=10)
@@ -194,7 +201,7 @@ def test_streams_and_parallel_reads_leave_the_server_answering(loaded_server: st
         f"{READS} parallel reads p50 {statistics.median(reads.seconds) * 1000:.0f} ms "
         f"max {max(reads.seconds) * 1000:.0f} ms; /health/live {len(live.seconds)} probes "
         f"p50 {statistics.median(live.seconds) * 1000:.1f} ms max {max(live.seconds) * 1000:.1f} ms; "
-        f"whole run {elapsed:.1f} s"
+        f"whole run {elapsed:.1f} s; host load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
 
 
