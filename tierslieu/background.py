@@ -12,6 +12,7 @@ from tierslieu.occupancy.wiring import build_occupancy_components
 from tierslieu.outbox.worker import OutboxWorker
 from tierslieu.printing.dispatcher import build_print_dispatcher
 from tierslieu.printing.mqtt import build_plugin_components
+from tierslieu.privacy.maintenance import MaintenanceScheduler
 from tierslieu.runtime import Component, Runtime
 from tierslieu.simulator.wiring import build_simulator_components
 
@@ -24,6 +25,8 @@ def build_components(runtime: Runtime) -> list[Component]:
         *build_occupancy_components(runtime),
         BookingScheduler(runtime),
         OutboxWorker(runtime),
+        # Access-log retention purge and abandoned upload previews.
+        MaintenanceScheduler(runtime),
         build_print_dispatcher(runtime),
         # After the dispatcher it wakes, on the devices' transport.
         *build_plugin_components(runtime),

@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from tierslieu.db import Database
+from tierslieu.db import Database, PoolSizing
 from tierslieu.events import EventHub
 from tierslieu.outbox.programme import on_programme_event
 from tierslieu.programme.events import ProgrammeEvents
@@ -51,7 +51,9 @@ class Runtime:
     def create(cls, settings: Settings) -> Runtime:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         key = settings.secret_key or load_or_create_key(settings.data_dir)
-        return cls(settings=settings, db=Database(settings.resolved_database_url), secrets=Secrets(key))
+        pool = PoolSizing(settings.db_pool_size, settings.db_pool_overflow, settings.db_pool_timeout_seconds)
+        db = Database(settings.resolved_database_url, pool=pool)
+        return cls(settings=settings, db=db, secrets=Secrets(key))
 
     def start(self) -> None:
         for component in self.components:

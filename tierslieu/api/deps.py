@@ -14,6 +14,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
 from tierslieu.api.csrf import Csrf
+from tierslieu.api.load import RateLimits
 from tierslieu.errors import AuthenticationFailed, PermissionDenied
 from tierslieu.i18n import pick_language
 from tierslieu.models import ROLES, Member, Role
@@ -88,6 +89,9 @@ def get_current_member(
         raise AuthenticationFailed("not_authenticated", "Connexion requise.", "Authentication required.")
     member = member_service.member_for_token(session, token)
     request.state.member = member
+    rate_limits: RateLimits | None = getattr(request.app.state, "rate_limits", None)
+    if rate_limits is not None and member.id is not None:
+        rate_limits.check_member(member.id)
     return member
 
 

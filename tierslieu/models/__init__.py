@@ -29,6 +29,7 @@ from tierslieu.models.enums import (
 from tierslieu.models.occupancy import OccupancyBucket
 from tierslieu.models.outbox import OutboxMessage, SessionVisits, SiteProfile, VisitTrace
 from tierslieu.models.printing import PrintJob, PrintRun
+from tierslieu.models.privacy import AccessDailyCount, AccessEventPurge
 from tierslieu.models.programme import (
     ActivityReport,
     Appointment,
@@ -47,7 +48,9 @@ __all__ = [
     "RESOURCE_KINDS",
     "ROLES",
     "SPACE_KINDS",
+    "AccessDailyCount",
     "AccessEvent",
+    "AccessEventPurge",
     "ActivityReport",
     "ApiToken",
     "Appointment",

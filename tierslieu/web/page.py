@@ -58,6 +58,7 @@ _NAV: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("/reserver", N_("Book"), frozenset()),
     ("/mes-reservations", N_("My bookings"), frozenset()),
     ("/fablab", N_("FabLab — print queue"), frozenset()),
+    ("/mes-donnees", N_("My data"), frozenset()),
     ("/occupation", N_("Live occupancy"), frozenset({"admin", "staff", "animator"})),
     ("/admin", N_("Administration"), frozenset({"admin", "staff"})),
     ("/rapports/inclusion", N_("Programme report"), frozenset({"admin", "staff", "animator", "municipal"})),

@@ -18,6 +18,7 @@ from tierslieu.api.routes import (
     persons,
     print_jobs,
     printers,
+    privacy,
     public,
     registrations,
     reports_inclusion,
@@ -54,4 +55,5 @@ ROUTERS: list[APIRouter] = [
     reports_inclusion.router,
     national_export.router,
     outbox.router,
+    privacy.router,
 ]

@@ -15,6 +15,7 @@ from tierslieu.web.routes import (
     mybookings,
     occupancy,
     printing,
+    privacy,
     reports,
 )
 from tierslieu.web.security import csrf_guard
@@ -31,6 +32,7 @@ PAGE_ROUTERS = (
     admin_site.router,
     reports.router,
     inclusion.router,
+    privacy.router,
 )
 
 

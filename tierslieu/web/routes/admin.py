@@ -34,6 +34,7 @@ _MESSAGES = {
     "formation": N_("The training was recorded."),
     "formation_retiree": N_("The training was removed."),
     "mot_de_passe": N_("The new password is set. The member's open sessions were closed."),
+    "efface": N_("The member's personal data was erased."),
 }
 
 
