@@ -7,6 +7,7 @@ tools and API-only tests.
 from __future__ import annotations
 
 from tierslieu.booking.jobs import BookingScheduler
+from tierslieu.cluster import LeaderGate, leader_lock_for
 from tierslieu.hardware.wiring import build_device_components
 from tierslieu.occupancy.wiring import build_occupancy_components
 from tierslieu.printing.dispatcher import build_print_dispatcher
@@ -16,6 +17,22 @@ from tierslieu.simulator.wiring import build_simulator_components
 
 
 def build_components(runtime: Runtime) -> list[Component]:
+    """An ``api`` process runs none; a controller (or ``all``) runs them while it leads."""
+    settings = runtime.settings
+    if settings.role == "api":
+        return []
+
+    def on_change(leading: bool) -> None:
+        runtime.leadership.leader = leading
+
+    lock = leader_lock_for(runtime.db.url, settings.data_dir, settings.controller_group)
+    gate = LeaderGate(
+        lock, lambda: build_controller_components(runtime), poll_s=settings.leader_poll_interval, on_change=on_change
+    )
+    return [gate]
+
+
+def build_controller_components(runtime: Runtime) -> list[Component]:
     # Devices first: the broker must be up before anything publishes to it.
     components: list[Component] = [
         *build_device_components(runtime),

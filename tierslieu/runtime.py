@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from tierslieu.cluster.roles import Leadership
 from tierslieu.db import Database
 from tierslieu.events import EventHub
 from tierslieu.secret_key import load_or_create_key
@@ -34,6 +35,8 @@ class Runtime:
     secrets: Secrets
     events: EventHub = field(default_factory=EventHub)
     components: list[Component] = field(default_factory=list)
+    # Cluster: this process's role and whether it leads the controllers (tierslieu.cluster).
+    leadership: Leadership = field(default_factory=Leadership)
     # Filled by start_background(); optional so the API can run without devices (tools, tests).
     services: dict[str, object] = field(default_factory=dict)
 
@@ -41,7 +44,12 @@ class Runtime:
     def create(cls, settings: Settings) -> Runtime:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         key = settings.secret_key or load_or_create_key(settings.data_dir)
-        return cls(settings=settings, db=Database(settings.resolved_database_url), secrets=Secrets(key))
+        return cls(
+            settings=settings,
+            db=Database(settings.resolved_database_url),
+            secrets=Secrets(key),
+            leadership=Leadership(role=settings.role),
+        )
 
     def start(self) -> None:
         for component in self.components:

@@ -75,10 +75,13 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    for router in ROUTERS:
+    # A controller process serves its health (and metrics) only; the API is the api processes' job.
+    serves_api = settings.role != "controller"
+    for router in ROUTERS if serves_api else []:
         api.include_router(router)
     app.include_router(api)
-    _mount_web(app)
+    if serves_api:
+        _mount_web(app)
     return app
 
 
