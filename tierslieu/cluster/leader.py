@@ -261,7 +261,12 @@ class LeaderGate:
                 component.start()
             self._leading = True
             self.led_since = time.time()
-            log.info("controller: leading (%s), started in %.2f s", self._lock.description, time.monotonic() - started)
+            log.info(
+                "controller: leading (%s, pid %d), started in %.2f s",
+                self._lock.description,
+                os.getpid(),
+                time.monotonic() - started,
+            )
         self._set(True)
 
     def _step_down(self) -> None:
