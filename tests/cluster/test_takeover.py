@@ -111,9 +111,14 @@ def test_the_standby_takes_over_a_killed_leader_and_every_scan_opens_the_door_on
     assert observer.wait_connected(10)
     with ExitStack() as stack:
         stack.callback(observer.stop, 2)
-        start = lambda name, ready: stack.enter_context(  # noqa: E731
-            tierslieu_process(cluster_env, "serve", "--role", name.split("-")[0], log=logs[name], ready=ready)
-        )
+
+        def start(name: str, ready: Callable[[str], bool] | None) -> str:
+            role = name.split("-")[0]
+            url: str = stack.enter_context(
+                tierslieu_process(cluster_env, "serve", "--role", role, log=logs[name], ready=ready)
+            )
+            return url
+
         start("controller-1", _log_has(logs["controller-1"], "controller: leading"))
         start("controller-2", _log_has(logs["controller-2"], "controller: standing by"))
         apis = [start(name, None) for name in ("api-1", "api-2")]
