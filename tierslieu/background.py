@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from tierslieu.booking.jobs import BookingScheduler
 from tierslieu.cluster import LeaderGate, leader_lock_for
-from tierslieu.hardware.wiring import build_device_components
+from tierslieu.cluster.probe import broker_probe
+from tierslieu.hardware.wiring import TransportComponent, build_device_components
 from tierslieu.occupancy.wiring import build_occupancy_components
 from tierslieu.printing.dispatcher import build_print_dispatcher
 from tierslieu.printing.mqtt import build_plugin_components
@@ -19,8 +20,14 @@ from tierslieu.simulator.wiring import build_simulator_components
 def build_components(runtime: Runtime) -> list[Component]:
     """An ``api`` process runs none; a controller (or ``all``) runs them while it leads."""
     settings = runtime.settings
+    # A process with a role of its own joins the broker under a client id of its own.
+    probe: list[Component] = []
+    if settings.role != "all" and settings.mqtt_url:
+        transport = broker_probe(settings, settings.mqtt_url)
+        runtime.services["mqtt_probe"] = transport
+        probe.append(TransportComponent(transport))
     if settings.role == "api":
-        return []
+        return probe
 
     def on_change(leading: bool) -> None:
         runtime.leadership.leader = leading
@@ -29,7 +36,7 @@ def build_components(runtime: Runtime) -> list[Component]:
     gate = LeaderGate(
         lock, lambda: build_controller_components(runtime), poll_s=settings.leader_poll_interval, on_change=on_change
     )
-    return [gate]
+    return [*probe, gate]
 
 
 def build_controller_components(runtime: Runtime) -> list[Component]:

@@ -119,11 +119,13 @@ def _refuse_second_sqlite_controller(settings: Settings) -> None:
 
 def _serve(settings: Settings, host: str, port: int, log_level: str) -> None:
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
     from tierslieu.api import create_app
     from tierslieu.api.http_protocol import KEEP_ALIVE_S, MAX_HEADER_BYTES, GuardedH11Protocol
+    from tierslieu.logs import configure_logging
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(log_level, settings.log_format, settings.role)
     _say(f"base de données : {settings.resolved_database_url}")
     _say(f"MQTT : {settings.mqtt_url or 'broker embarqué'}")
     _say(f"rôle : {settings.role}")
@@ -141,6 +143,8 @@ def _serve(settings: Settings, host: str, port: int, log_level: str) -> None:
         host=host,
         port=port,
         log_level=log_level.lower(),
+        # JSON logs: uvicorn's loggers go through ours instead of its own text handlers.
+        log_config=None if settings.log_format == "json" else LOGGING_CONFIG,
         # Open event streams (live occupancy) must not hold a shutdown forever.
         timeout_graceful_shutdown=5,
         # Slow clients: headers within a deadline and a size, idle connections closed.

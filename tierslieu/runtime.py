@@ -13,6 +13,7 @@ from typing import Protocol
 from tierslieu.cluster.roles import Leadership
 from tierslieu.db import Database
 from tierslieu.events import EventHub
+from tierslieu.metrics import Metrics
 from tierslieu.secret_key import load_or_create_key
 from tierslieu.security import Secrets
 from tierslieu.settings import Settings
@@ -37,6 +38,7 @@ class Runtime:
     components: list[Component] = field(default_factory=list)
     # Cluster: this process's role and whether it leads the controllers (tierslieu.cluster).
     leadership: Leadership = field(default_factory=Leadership)
+    metrics: Metrics = field(default_factory=Metrics)
     # Filled by start_background(); optional so the API can run without devices (tools, tests).
     services: dict[str, object] = field(default_factory=dict)
 

@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     role: Literal["all", "api", "controller"] = "all"
     # Controllers of one group elect one leader (PostgreSQL advisory lock keyed by this name).
     controller_group: str = Field(default="default", min_length=1, max_length=100)
-    # How often a standby controller checks whether the leader is gone (0: half a door pass).
+    # How often a standby controller checks whether the leader is gone (0: a quarter door pass).
     leader_poll_seconds: float = Field(default=0.0, ge=0)
     # Log lines as text (default) or one JSON object per line (for log collectors).
     log_format: Literal["text", "json"] = "text"
@@ -126,8 +126,9 @@ class Settings(BaseSettings):
 
     @property
     def leader_poll_interval(self) -> float:
-        """Standbys take over within one door pass: they look at the lock at least twice per pass."""
-        return self.leader_poll_seconds or self.door_pass_seconds / 2
+        """Standbys take over within one door pass: they look at the lock four times per pass,
+        leaving most of the pass to start the device side."""
+        return self.leader_poll_seconds or self.door_pass_seconds / 4
 
     @property
     def tz(self) -> ZoneInfo:

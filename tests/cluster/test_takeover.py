@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -38,6 +39,10 @@ LEADING = re.compile(r"controller: leading \(.*pid (\d+)\)")
 
 def _log_has(log: Path, text: str) -> Callable[[str], bool]:
     return lambda url: text in log.read_text() and httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200
+
+
+def _ready(url: str) -> Any:
+    return httpx.get(f"{url}/api/v1/health/ready", timeout=5).json()
 
 
 def _wait(predicate: Callable[[], bool], timeout: float, step: float = 0.05) -> bool:
@@ -119,11 +124,13 @@ def test_the_standby_takes_over_a_killed_leader_and_every_scan_opens_the_door_on
             )
             return url
 
-        start("controller-1", _log_has(logs["controller-1"], "controller: leading"))
-        start("controller-2", _log_has(logs["controller-2"], "controller: standing by"))
+        first = start("controller-1", _log_has(logs["controller-1"], "controller: leading"))
+        second = start("controller-2", _log_has(logs["controller-2"], "controller: standing by"))
         apis = [start(name, None) for name in ("api-1", "api-2")]
-        for url in apis:
-            assert httpx.get(f"{url}/api/v1/health", timeout=5).status_code == 200
+        assert _wait(lambda: all(_ready(url)["broker"] for url in [first, second, *apis]), 20)
+        assert _ready(first)["controller"] == {"role": "controller", "leader": True}
+        assert _ready(second)["controller"] == {"role": "controller", "leader": False}
+        assert all(_ready(url)["controller"] == {"role": "api", "leader": False} for url in apis)
         leader = LEADING.search(logs["controller-1"].read_text())
         assert leader is not None
 
@@ -138,8 +145,10 @@ def test_the_standby_takes_over_a_killed_leader_and_every_scan_opens_the_door_on
         killed_at = time.monotonic()
         for uid in UIDS[100:150]:
             observer.publish(READER_TOPIC, uid.encode())
-        assert _wait(lambda: "controller: leading" in logs["controller-2"].read_text(), 30)
+        assert _wait(lambda: _ready(second)["controller"]["leader"], 30)
         takeover = time.monotonic() - killed_at
+        assert _wait(lambda: _unlocks(inbox) > 100, 30)
+        doors_back = time.monotonic() - killed_at
         for uid in UIDS[150:]:
             observer.publish(READER_TOPIC, uid.encode())
 
@@ -150,13 +159,17 @@ def test_the_standby_takes_over_a_killed_leader_and_every_scan_opens_the_door_on
         granted = _granted(pg_url, data_dir)
         assert set(granted) == set(UIDS) and set(granted.values()) == {1}, "each scan decided once"
         assert takeover <= DOOR_PASS_SECONDS, f"takeover took {takeover:.2f} s"
+        metrics = httpx.get(f"{second}/metrics", timeout=5).text
+        assert 'tierslieu_controller_leader{role="controller"} 1.0' in metrics
+        assert 'tierslieu_access_decisions_total{decision="granted",reason="granted_role"} 100.0' in metrics
 
     broker_log = private_mosquitto.log_text()
     assert "already connected" not in broker_log, "a client id was taken over"
-    # The new leader took the persistent session's id; the API processes opened no MQTT session.
+    # The new leader took the persistent session's id; every other process had an id of its own.
     assert "as 'tierslieu'" in logs["controller-2"].read_text()
-    assert all("MQTT: connecting" not in logs[name].read_text() for name in ("api-1", "api-2"))
-    print(f"takeover in {takeover:.2f} s")  # for bench notes (pytest -s)
+    assert "as 'tierslieu-controller-" in logs["controller-2"].read_text()
+    assert all("as 'tierslieu-api-" in logs[name].read_text() for name in ("api-1", "api-2"))
+    print(f"lock taken over in {takeover:.2f} s, first door opened {doors_back:.2f} s after the kill")
 
 
 def test_a_scan_the_dead_leader_decided_and_the_broker_redelivers_opens_nothing_again(
@@ -172,7 +185,7 @@ def test_a_scan_the_dead_leader_decided_and_the_broker_redelivers_opens_nothing_
             session.add(
                 AccessEvent(
                     device_id=reader.id, device_name=reader.name, space_id=reader.space_id,
-                    badge_uid=UIDS[0], decision="granted", reason="granted_staff",
+                    badge_uid=UIDS[0], decision="granted", reason="granted_role",
                 )
             )  # fmt: skip
             session.commit()

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from tierslieu import __version__
+from tierslieu.api.health import RequestMetricsMiddleware, health_router, install_metrics, metrics_route
 from tierslieu.api.problems import install_problem_handlers
 from tierslieu.api.routes import ROUTERS
 from tierslieu.api.security_headers import SecurityHeadersMiddleware
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime.create(settings)
+        install_metrics(runtime)
         if migrate:
             upgrade_database(runtime.db.url)
         if settings.run_background:
@@ -67,6 +69,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         max_body_bytes=settings.max_upload_bytes + MULTIPART_OVERHEAD,
         body_timeout_s=settings.request_body_timeout_seconds,
     )
+    app.add_middleware(RequestMetricsMiddleware)
     # Added last, so outermost: even the write gate's 408/413 answers carry the headers.
     app.add_middleware(SecurityHeadersMiddleware)
     api = APIRouter(prefix=API_PREFIX)
@@ -75,6 +78,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    api.include_router(health_router())
+    metrics_route(app)
     # A controller process serves its health (and metrics) only; the API is the api processes' job.
     serves_api = settings.role != "controller"
     for router in ROUTERS if serves_api else []:

@@ -253,21 +253,23 @@ class LeaderGate:
                 self._lead()
 
     def _lead(self) -> None:
+        # Leader from the moment the lock is ours (what the probes report); the device side
+        # starts first (see build_controller_components), so doors answer before the rest is up.
+        self._set(True)
         with self._guard:
             started = time.monotonic()
+            self._leading = True
+            self.led_since = time.time()
             self._components = self._build()
             for component in self._components:
                 log.info("starting %s", component.name)
                 component.start()
-            self._leading = True
-            self.led_since = time.time()
             log.info(
                 "controller: leading (%s, pid %d), started in %.2f s",
                 self._lock.description,
                 os.getpid(),
                 time.monotonic() - started,
             )
-        self._set(True)
 
     def _step_down(self) -> None:
         with self._guard:
