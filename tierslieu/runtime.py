@@ -14,6 +14,7 @@ from tierslieu.cluster.roles import Leadership
 from tierslieu.db import Database
 from tierslieu.events import EventHub
 from tierslieu.metrics import Metrics
+from tierslieu.programme.events import ProgrammeEvents
 from tierslieu.secret_key import load_or_create_key
 from tierslieu.security import Secrets
 from tierslieu.settings import Settings
@@ -39,8 +40,14 @@ class Runtime:
     # Cluster: this process's role and whether it leads the controllers (tierslieu.cluster).
     leadership: Leadership = field(default_factory=Leadership)
     metrics: Metrics = field(default_factory=Metrics)
+    # Listeners of the programme's changes (the notifications outbox), called in the change's
+    # transaction; built in ``__post_init__`` so they share ``events``.
+    programme_events: ProgrammeEvents = field(init=False)
     # Filled by start_background(); optional so the API can run without devices (tools, tests).
     services: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.programme_events = ProgrammeEvents(self.events)
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:

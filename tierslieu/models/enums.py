@@ -11,6 +11,9 @@ class Role(StrEnum):
     animator = "animator"
     municipal = "municipal"
     member = "member"
+    # A referring organisation (CCAS, library): may only book the advisor's appointments and
+    # see the ones it made.
+    partner = "partner"
 
 
 class SpaceKind(StrEnum):
@@ -37,6 +40,7 @@ class DeviceKindName(StrEnum):
     occupancy_sensor = "occupancy_sensor"
     contact_sensor = "contact_sensor"
     people_counter = "people_counter"
+    fire_panel = "fire_panel"
 
 
 class BridgeName(StrEnum):

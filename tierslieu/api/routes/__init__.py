@@ -4,19 +4,25 @@ from fastapi import APIRouter
 
 from tierslieu.api.routes import (
     access_events,
+    appointments,
     auth,
     availability,
     bookings,
     calendars,
     devices,
+    emergency,
     members,
     occupancy,
+    persons,
     print_jobs,
     printers,
+    registrations,
     reports_occupancy,
     reports_printing,
     resources,
+    sessions,
     spaces,
+    workshops,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -26,6 +32,7 @@ ROUTERS: list[APIRouter] = [
     members.router,
     devices.router,
     access_events.router,
+    emergency.router,
     occupancy.router,
     bookings.router,
     availability.router,
@@ -34,4 +41,9 @@ ROUTERS: list[APIRouter] = [
     print_jobs.router,
     reports_printing.router,
     reports_occupancy.router,
+    workshops.router,
+    sessions.router,
+    registrations.router,
+    appointments.router,
+    persons.router,
 ]
