@@ -14,6 +14,7 @@ from tierslieu.cluster.roles import Leadership
 from tierslieu.db import Database
 from tierslieu.events import EventHub
 from tierslieu.metrics import Metrics
+from tierslieu.outbox.programme import on_programme_event
 from tierslieu.programme.events import ProgrammeEvents
 from tierslieu.secret_key import load_or_create_key
 from tierslieu.security import Secrets
@@ -48,6 +49,8 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.programme_events = ProgrammeEvents(self.events)
+        # Every change of the programme writes its message in the same transaction.
+        self.programme_events.subscribe(on_programme_event)
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:

@@ -25,6 +25,7 @@ def test_metrics_count_requests_by_route_template_and_booking_changes(api: AppHa
     assert any('/spaces/{space_id}",status="401"} 1.0' in line for line in counted), counted
     assert "123456" not in text  # the template, not the raw path: no series per id
     assert 'tierslieu_controller_leader{role="all"} 0.0' in text
+    assert "tierslieu_outbox_backlog 0.0" in text  # the notifications outbox is empty
     from tierslieu.events import Event
 
     api.runtime.events.publish(Event("booking", {"action": "created"}))

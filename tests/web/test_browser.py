@@ -234,3 +234,42 @@ def test_staff_see_the_fire_alarm_and_reset_it_without_javascript(site: Site, br
     expect(tab.get_by_role("alert")).to_have_count(0)
     expect(tab.locator(".fire-log")).to_contain_text("alarme réarmée par l'équipe")
     context.close()
+
+
+def test_public_agenda_is_accessible_on_a_phone_and_a_desktop(site: Site, page: Page) -> None:
+    """The agenda without log-in, with a session that has seats and one that is full."""
+    from tests.support.programme_rows import ProgrammeRows
+    from tests.web.browser import PHONE
+
+    now = utcnow().replace(microsecond=0)
+    with site.server.runtime.db.session(write=True) as session:
+        rows = ProgrammeRows(session)
+        room = rows.room("Salle des ateliers")
+        themes = ["Maîtrise des outils numériques du quotidien", "Utilisation sécurisée du numérique"]
+        workshop = rows.workshop("Premiers pas sur la tablette", themes, ["seniors"])
+        workshop.description = "Allumer, toucher, photographier : on prend le temps."
+        rows.session_of(workshop, room, now + timedelta(days=2), now + timedelta(days=2, hours=2))
+        full = rows.session_of(workshop, room, now + timedelta(days=9), now + timedelta(days=9, hours=2), capacity=1)
+        rows.register(full, person=rows.person("Quelqu'un"))
+        session.commit()
+    for size in (PHONE, DESKTOP):
+        page.set_viewport_size(size)
+        page.goto(f"{site.server.url}/agenda")
+        expect(page.locator("h1")).to_have_text("Agenda des ateliers")
+        expect(page.get_by_text("Complet — liste d'attente ouverte")).to_be_visible()
+        violations = axe_violations(page)
+        assert violations == [], f"agenda {size}: {describe(violations)}"
+    screenshot(page, "agenda")
+
+
+def test_programme_report_page_is_accessible_on_a_phone_and_a_desktop(site: Site, page: Page) -> None:
+    from tests.web.browser import PHONE
+
+    log_in(page, site.server.url, site.staff, PASSWORD)
+    for size in (PHONE, DESKTOP):
+        page.set_viewport_size(size)
+        page.goto(f"{site.server.url}/rapports/inclusion")
+        expect(page.locator("h1")).to_have_text("Bilan du programme")
+        violations = axe_violations(page)
+        assert violations == [], f"bilan {size}: {describe(violations)}"
+    screenshot(page, "bilan-programme")

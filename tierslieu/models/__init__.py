@@ -27,6 +27,7 @@ from tierslieu.models.enums import (
     Role,
 )
 from tierslieu.models.occupancy import OccupancyBucket
+from tierslieu.models.outbox import OutboxMessage, SessionVisits, SiteProfile, VisitTrace
 from tierslieu.models.printing import PrintJob, PrintRun
 from tierslieu.models.programme import (
     ActivityReport,
@@ -60,6 +61,7 @@ __all__ = [
     "LoginThrottle",
     "Member",
     "OccupancyBucket",
+    "OutboxMessage",
     "Person",
     "PrintJob",
     "PrintRun",
@@ -68,8 +70,11 @@ __all__ = [
     "Resource",
     "Role",
     "SessionPrinter",
+    "SessionVisits",
+    "SiteProfile",
     "Space",
     "Training",
+    "VisitTrace",
     "WaitlistEntry",
     "Workshop",
     "WorkshopSession",

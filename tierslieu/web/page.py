@@ -60,6 +60,7 @@ _NAV: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("/fablab", N_("FabLab — print queue"), frozenset()),
     ("/occupation", N_("Live occupancy"), frozenset({"admin", "staff", "animator"})),
     ("/admin", N_("Administration"), frozenset({"admin", "staff"})),
+    ("/rapports/inclusion", N_("Programme report"), frozenset({"admin", "staff", "animator", "municipal"})),
 )
 
 

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from tierslieu.web.routes import admin, admin_site, auth, booking, kiosk, mybookings, occupancy, printing, reports
+from tierslieu.web.routes import (
+    admin,
+    admin_site,
+    agenda,
+    auth,
+    booking,
+    inclusion,
+    kiosk,
+    mybookings,
+    occupancy,
+    printing,
+    reports,
+)
 from tierslieu.web.security import csrf_guard
 
 PAGE_ROUTERS = (
@@ -14,9 +26,11 @@ PAGE_ROUTERS = (
     printing.router,
     occupancy.router,
     kiosk.router,
+    agenda.router,
     admin.router,
     admin_site.router,
     reports.router,
+    inclusion.router,
 )
 
 
