@@ -81,23 +81,57 @@ def serve(
     port: Annotated[int, typer.Option(help="port HTTP")] = 8000,
     simulate: Annotated[bool, typer.Option(help="démarrer des appareils simulés (démo)")] = False,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
+    role: Annotated[
+        str | None,
+        typer.Option(
+            help="all (tout en un processus, par défaut), api (HTTP seulement) ou controller "
+            "(portes, badges, tâches ; un seul mène, les autres attendent)",
+        ),
+    ] = None,
 ) -> None:
-    """Run the whole service in one process: API, web, device controller, scheduler."""
+    """Run the service: by default everything in one process (API, web, device controller, scheduler)."""
     settings = _settings()
+    if role is not None:
+        if role not in ("all", "api", "controller"):
+            typer.secho(f"--role {role!r} : choisir all, api ou controller", fg="red", err=True)
+            raise typer.Exit(2)
+        settings = settings.model_copy(update={"role": role})
     if simulate:
         settings = settings.model_copy(update={"simulate": True})
+    _refuse_second_sqlite_controller(settings)
     _serve(settings, host, port, log_level)
+
+
+def _refuse_second_sqlite_controller(settings: Settings) -> None:
+    """A clear message (not a start-up traceback) when a controller already runs on this SQLite
+    folder. The lock the running service holds is taken again by its leader gate at start."""
+    from tierslieu.cluster import ControllerAlreadyRunning, SqliteControllerLock, leader_lock_for
+
+    if settings.role == "api":
+        return
+    lock = leader_lock_for(settings.resolved_database_url, settings.data_dir, settings.controller_group)
+    if not isinstance(lock, SqliteControllerLock):
+        return
+    try:
+        lock.try_acquire()
+    except ControllerAlreadyRunning as refused:
+        typer.secho(str(refused), fg="red", err=True)
+        raise typer.Exit(2) from refused
+    lock.release()
 
 
 def _serve(settings: Settings, host: str, port: int, log_level: str) -> None:
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
     from tierslieu.api import create_app
     from tierslieu.api.http_protocol import KEEP_ALIVE_S, MAX_HEADER_BYTES, GuardedH11Protocol
+    from tierslieu.logs import configure_logging
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(log_level, settings.log_format, settings.role)
     _say(f"base de données : {settings.resolved_database_url}")
     _say(f"MQTT : {settings.mqtt_url or 'broker embarqué'}")
+    _say(f"rôle : {settings.role}")
     if settings.simulate:
         _say(
             f"appareils simulés : oui (délai {settings.simulate_delay_ms} ms, perte {settings.simulate_loss:.0%}, "
@@ -112,6 +146,8 @@ def _serve(settings: Settings, host: str, port: int, log_level: str) -> None:
         host=host,
         port=port,
         log_level=log_level.lower(),
+        # JSON logs: uvicorn's loggers go through ours instead of its own text handlers.
+        log_config=None if settings.log_format == "json" else LOGGING_CONFIG,
         # Open event streams (live occupancy) must not hold a shutdown forever.
         timeout_graceful_shutdown=5,
         # Slow clients: headers within a deadline and a size, idle connections closed.

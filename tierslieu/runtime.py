@@ -10,8 +10,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from tierslieu.cluster.roles import Leadership
 from tierslieu.db import Database, PoolSizing
 from tierslieu.events import EventHub
+from tierslieu.metrics import Metrics
 from tierslieu.outbox.programme import on_programme_event
 from tierslieu.programme.events import ProgrammeEvents
 from tierslieu.secret_key import load_or_create_key
@@ -36,6 +38,9 @@ class Runtime:
     secrets: Secrets
     events: EventHub = field(default_factory=EventHub)
     components: list[Component] = field(default_factory=list)
+    # Cluster: this process's role and whether it leads the controllers (tierslieu.cluster).
+    leadership: Leadership = field(default_factory=Leadership)
+    metrics: Metrics = field(default_factory=Metrics)
     # Listeners of the programme's changes (the notifications outbox), called in the change's
     # transaction; built in ``__post_init__`` so they share ``events``.
     programme_events: ProgrammeEvents = field(init=False)
@@ -53,7 +58,7 @@ class Runtime:
         key = settings.secret_key or load_or_create_key(settings.data_dir)
         pool = PoolSizing(settings.db_pool_size, settings.db_pool_overflow, settings.db_pool_timeout_seconds)
         db = Database(settings.resolved_database_url, pool=pool)
-        return cls(settings=settings, db=db, secrets=Secrets(key))
+        return cls(settings=settings, db=db, secrets=Secrets(key), leadership=Leadership(role=settings.role))
 
     def start(self) -> None:
         for component in self.components:

@@ -23,6 +23,15 @@ class Settings(BaseSettings):
     database_url: str = ""
     mqtt_url: str | None = None
     mqtt_client_id: str = "tierslieu"
+    # Process role (`serve --role`): all (one process does everything), api (HTTP only, as many
+    # as wanted) or controller (device side; exactly one leads, the others stand by).
+    role: Literal["all", "api", "controller"] = "all"
+    # Controllers of one group elect one leader (PostgreSQL advisory lock keyed by this name).
+    controller_group: str = Field(default="default", min_length=1, max_length=100)
+    # How often a standby controller checks whether the leader is gone (0: a quarter door pass).
+    leader_poll_seconds: float = Field(default=0.0, ge=0)
+    # Log lines as text (default) or one JSON object per line (for log collectors).
+    log_format: Literal["text", "json"] = "text"
     # Port of the embedded broker (used when mqtt_url is unset); 0 picks a free one at start.
     mqtt_embedded_port: int = Field(default=0, ge=0, le=65535)
     # Unset: generated once into <data_dir>/secret_key (not in production, where it is required).
@@ -190,6 +199,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'tierslieu.db').as_posix()}"
+
+    @property
+    def leader_poll_interval(self) -> float:
+        """Standbys take over within one door pass: they look at the lock four times per pass,
+        leaving most of the pass to start the device side."""
+        return self.leader_poll_seconds or self.door_pass_seconds / 4
 
     @property
     def tz(self) -> ZoneInfo:

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from tierslieu import __version__
+from tierslieu.api.health import RequestMetricsMiddleware, health_router, install_metrics, metrics_route
 from tierslieu.api.load import (
     AddressRateLimitMiddleware,
     AdmissionMiddleware,
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         set_worker_threads(settings.worker_threads)
         runtime = Runtime.create(settings)
+        install_metrics(runtime)
         if migrate:
             upgrade_database(runtime.db.url)
         if settings.run_background:
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     )
     # Outside the write gate: a client past its rate is refused before its body is even read.
     app.add_middleware(AddressRateLimitMiddleware, limits=rate_limits)
+    app.add_middleware(RequestMetricsMiddleware)
     # Added last, so outermost: even the write gate's 408/413 answers carry the headers.
     app.add_middleware(SecurityHeadersMiddleware)
     api = APIRouter(prefix=API_PREFIX)
@@ -89,16 +92,15 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    @api.get("/health/live", tags=["health"])
-    async def live() -> dict[str, str]:
-        """The process answers: on the event loop, touching neither the database nor the worker
-        threads, so it answers under any load (a liveness probe must not fail for being busy)."""
-        return {"status": "ok"}
-
-    for router in ROUTERS:
+    api.include_router(health_router())
+    metrics_route(app)
+    # A controller process serves its health (and metrics) only; the API is the api processes' job.
+    serves_api = settings.role != "controller"
+    for router in ROUTERS if serves_api else []:
         api.include_router(router)
     app.include_router(api)
-    _mount_web(app)
+    if serves_api:
+        _mount_web(app)
     return app
 
 
