@@ -6,6 +6,7 @@ spaces:                       # nested: building → floors → rooms
     resources: [{name, kind, capacity?, rules?, printer?: {octoprint_url, api_key | api_key_env, mqtt_base_topic?}}]
     devices:   [{name, kind, bridge, address, resource?, options?}]
     spaces:    [... children ...]
+programme?: {weeks_ahead?, workshops: [...]}   # see tierslieu/site/programme.py
 """
 
 from __future__ import annotations
@@ -17,19 +18,20 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from firmware_bridges import get_bridge
 from tierslieu.booking.rules import BookingRules
 from tierslieu.models.enums import BridgeName, DeviceKindName, ResourceKind, SpaceKind
 from tierslieu.printing.plugin import base_topic_problem
+from tierslieu.site.base import Strict
+from tierslieu.site.programme import ProgrammeSpec, programme_problems
 
 Name = str
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+_Strict = Strict
 
 
 class PrinterSpec(_Strict):
@@ -100,6 +102,7 @@ class SiteInfo(_Strict):
 class SiteFile(_Strict):
     site: SiteInfo
     spaces: list[SpaceSpec] = Field(min_length=1)
+    programme: ProgrammeSpec | None = None
 
     def walk(self) -> Iterator[tuple[str, SpaceSpec, SpaceSpec | None]]:
         """Every space with its path (``spaces[0].spaces[2]``) and parent, parents first."""
@@ -198,6 +201,9 @@ def _semantic_problems(site: SiteFile) -> list[SiteProblem]:
             watches = device.options.get("contact_sensor")
             if watches is not None and not any(d.name == watches for _p, s, _q in site.walk() for d in s.devices):
                 problems.append(SiteProblem(f"{d_path}.options.contact_sensor", f"no device named {watches!r}"))
+    if site.programme is not None:
+        kinds = {r.name: r.kind for _p, s, _q in site.walk() for r in s.resources}
+        problems += [SiteProblem(path, message) for path, message in programme_problems(site.programme, kinds)]
     return problems
 
 
