@@ -13,6 +13,7 @@ import typer
 from pydantic import ValidationError
 
 from tierslieu.errors import TiersLieuError
+from tierslieu.models.enums import ROLES
 from tierslieu.runtime import Runtime
 from tierslieu.settings import Settings
 
@@ -165,7 +166,7 @@ def site_load(file: Annotated[Path, typer.Argument(help="fichier YAML du site")]
 def users_create(
     email: Annotated[str, typer.Option(help="adresse e-mail (identifiant)")],
     password: Annotated[str, typer.Option(help="mot de passe (8 caractères minimum)")],
-    role: Annotated[list[str], typer.Option(help="rôle(s) : admin, staff, animator, municipal, member")] = ["member"],  # noqa: B006
+    role: Annotated[list[str], typer.Option(help=f"rôle(s) : {', '.join(ROLES)}")] = ["member"],  # noqa: B006
     name: Annotated[str | None, typer.Option(help="nom affiché")] = None,
 ) -> None:
     """Create an account non-interactively (for example the first admin)."""

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from tierslieu.db import Database
 from tierslieu.events import EventHub
+from tierslieu.programme.events import ProgrammeEvents
 from tierslieu.security import Secrets
 from tierslieu.settings import Settings
 
@@ -33,8 +34,14 @@ class Runtime:
     secrets: Secrets
     events: EventHub = field(default_factory=EventHub)
     components: list[Component] = field(default_factory=list)
+    # Listeners of the programme's changes (the notifications outbox), called in the change's
+    # transaction; built in ``__post_init__`` so they share ``events``.
+    programme_events: ProgrammeEvents = field(init=False)
     # Filled by start_background(); optional so the API can run without devices (tools, tests).
     services: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.programme_events = ProgrammeEvents(self.events)
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     booking_pass_seconds: float = Field(default=30.0, gt=0)
     # How long a member offered a freed slot from the waitlist has to accept it.
     waitlist_offer_minutes: int = Field(default=30, ge=1)
+    # Programme: attendance lists older than this are reduced to counts (privacy).
+    attendance_retention_months: int = Field(default=12, ge=1, le=120)
     # Devices (tierslieu.hardware): device states are written to the database in batches.
     device_flush_seconds: float = Field(default=2.0, gt=0)
     # Door strike pulse after a granted badge, unless the door's options say `pulse_seconds`.

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from tierslieu.api.i18n import pick_language
 from tierslieu.errors import AuthenticationFailed, PermissionDenied
-from tierslieu.models import ROLES, Member
+from tierslieu.models import ROLES, Member, Role
 from tierslieu.runtime import Runtime
 from tierslieu.services import members as member_service
 from tierslieu.services.members import is_staff as is_staff  # re-exported: routes import it from here
@@ -107,10 +107,14 @@ class Allow:
         return f"Allow({', '.join(sorted(self.roles))}{', self' if self.self_param else ''})"
 
 
-EVERYONE = Allow(*ROLES)
+# Partners (a CCAS, a library) are outside organisations: they only book the advisor's
+# appointments, so "everyone" — every role of the place's own users — leaves them out.
+SIGNED_IN = Allow(*ROLES)
+EVERYONE = Allow(*(role for role in ROLES if role != Role.partner))
 STAFF = Allow(*sorted(member_service.STAFF_ROLES))
 ADMIN = Allow("admin")
 
 AnyMember = Annotated[Member, Depends(EVERYONE)]
+SignedIn = Annotated[Member, Depends(SIGNED_IN)]
 StaffMember = Annotated[Member, Depends(STAFF)]
 AdminMember = Annotated[Member, Depends(ADMIN)]

@@ -42,6 +42,7 @@ _ROLES_FR = {
     "animator": "animateurs",
     "municipal": "agents municipaux",
     "member": "adhérents",
+    "partner": "partenaires prescripteurs",
 }
 _ROLES_EN = {
     "admin": "administrators",
@@ -49,6 +50,7 @@ _ROLES_EN = {
     "animator": "workshop leaders",
     "municipal": "municipal staff",
     "member": "members",
+    "partner": "referring partners",
 }
 
 

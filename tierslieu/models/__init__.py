@@ -27,6 +27,17 @@ from tierslieu.models.enums import (
 )
 from tierslieu.models.occupancy import OccupancyBucket
 from tierslieu.models.printing import PrintJob, PrintRun
+from tierslieu.models.programme import (
+    ActivityReport,
+    Appointment,
+    Attendance,
+    GroupRegistration,
+    Person,
+    Registration,
+    SessionPrinter,
+    Workshop,
+    WorkshopSession,
+)
 
 __all__ = [
     "BRIDGES",
@@ -35,20 +46,29 @@ __all__ = [
     "ROLES",
     "SPACE_KINDS",
     "AccessEvent",
+    "ActivityReport",
     "ApiToken",
+    "Appointment",
+    "Attendance",
     "Badge",
     "Booking",
     "BookingSeries",
     "Device",
     "DoorOverride",
+    "GroupRegistration",
     "Member",
     "OccupancyBucket",
+    "Person",
     "PrintJob",
     "PrintRun",
     "Printer",
+    "Registration",
     "Resource",
     "Role",
+    "SessionPrinter",
     "Space",
     "Training",
     "WaitlistEntry",
+    "Workshop",
+    "WorkshopSession",
 ]

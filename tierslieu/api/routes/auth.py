@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from tierslieu.api.deps import EVERYONE, AnyMember, RuntimeDep, SessionDep, oauth2_scheme
+from tierslieu.api.deps import SIGNED_IN, RuntimeDep, SessionDep, SignedIn, oauth2_scheme
 from tierslieu.api.schemas.site import PersonalTokenCreate, Token
 from tierslieu.services import members as member_service
 
@@ -23,7 +23,7 @@ def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: Sessio
     return Token(access_token=token, expires_in=minutes * 60)
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(EVERYONE)])
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(SIGNED_IN)])
 def logout(request: Request, session: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> None:
     from tierslieu.api.deps import SESSION_COOKIE
 
@@ -33,7 +33,7 @@ def logout(request: Request, session: SessionDep, token: Annotated[str | None, D
 
 
 @router.post("/personal-tokens", response_model=Token, status_code=status.HTTP_201_CREATED)
-def create_personal_token(body: PersonalTokenCreate, member: AnyMember, session: SessionDep) -> Token:
+def create_personal_token(body: PersonalTokenCreate, member: SignedIn, session: SessionDep) -> Token:
     """A long-lived token for scripts and integrations; shown once, stored hashed."""
     token = member_service.issue_token(session, member, kind="personal", lifetime=None, name=body.name)
     return Token(access_token=token)

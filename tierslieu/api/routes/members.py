@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, status
 from sqlmodel import Session
 
-from tierslieu.api.deps import EVERYONE, STAFF, Allow, AnyMember, IdPath, RuntimeDep, SessionDep, is_staff
+from tierslieu.api.deps import SIGNED_IN, STAFF, Allow, IdPath, RuntimeDep, SessionDep, SignedIn, is_staff
 from tierslieu.api.schemas.site import (
     BadgeCreate,
     BadgePublic,
@@ -70,8 +70,8 @@ def create_member(
     return to_public(session, member)
 
 
-@router.get("/me", response_model=MemberPublic, dependencies=[Depends(EVERYONE)])
-def me(member: AnyMember, session: SessionDep) -> MemberPublic:
+@router.get("/me", response_model=MemberPublic, dependencies=[Depends(SIGNED_IN)])
+def me(member: SignedIn, session: SessionDep) -> MemberPublic:
     return to_public(session, member)
 
 
