@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tierslieu.models.programme import Public
 from tierslieu.site import check_site_file, parse_site_text
 
 TRILPORT = Path(__file__).resolve().parents[2] / "config" / "trilport.yaml"
@@ -36,7 +37,7 @@ def test_trilport_carries_a_realistic_programme() -> None:
     assert problems == [] and site is not None and site.programme is not None
     by_title = {w.title: w for w in site.programme.workshops}
     seniors = by_title["Atelier numérique seniors"]
-    assert seniors.publics == ["seniors"]
+    assert seniors.publics == [Public.seniors]
     assert [(s.weekday, s.time, s.repeat) for s in seniors.schedule] == [("tue", "14:00", "weekly")]
     fablab = by_title["Fabriquer un objet avec l'imprimante 3D"]
     assert fablab.printers and fablab.groups[0].head_count == 28 and "scolaires" in fablab.publics
@@ -60,6 +61,8 @@ def test_a_minimal_programme_is_valid() -> None:
         (("weekday: tue", "weekday: mardi"), "programme.workshops[0].schedule[0].weekday"),
         (("capacity: 12", "capacity: 0"), "programme.workshops[0].capacity"),
         (("publics: [seniors]", "publics: []"), "programme.workshops[0].publics"),
+        (("publics: [seniors]", "publics: [retraités]"), "programme.workshops[0].publics[0]"),
+        (("themes: [Maîtrise", "themes: [Bureautique, Maîtrise"), "programme.workshops[0].themes[0]"),
         (("room: Salle A", "room: Salle A\n      colour: red"), "programme.workshops[0].colour"),
         (
             ("room: Salle A", "room: Salle A\n      groups: [{name: Classe, head_count: 28}]"),

@@ -8,7 +8,7 @@ programme:
       room: <resource name>             # the room every session books
       printers?: [<printer resource names>]
       schedule: [{weekday: tue, time: "14:00", repeat: weekly | once}]
-      groups?: [{name, organisation?, head_count}]   # registered on the first session
+      groups?: [{name, organisation?, head_count}]   # registered on each session created
 
 A file lists what recurs, not dated rows that would go stale: loading it creates the sessions of
 the coming weeks that do not exist yet (through the booking engine, like any session).
@@ -23,6 +23,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from tierslieu.models.enums import ResourceKind
+from tierslieu.models.programme import Public, Theme
 from tierslieu.site.base import Strict
 
 __all__ = ["WEEKDAYS", "GroupSpec", "ProgrammeSpec", "ScheduleSpec", "WorkshopSpec", "programme_problems"]
@@ -60,8 +61,8 @@ class GroupSpec(Strict):
 class WorkshopSpec(Strict):
     title: str = Field(min_length=1, max_length=160)
     description: str = ""
-    themes: list[str] = Field(min_length=1)
-    publics: list[str] = Field(min_length=1)
+    themes: list[Theme] = Field(min_length=1, description="the national standard's services vocabulary")
+    publics: list[Public] = Field(min_length=1)
     duration_minutes: int = Field(ge=15, le=24 * 60)
     capacity: int = Field(ge=1, le=1000)
     leader: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
@@ -100,4 +101,4 @@ def programme_problems(
                     f"{group.head_count} people do not fit the workshop's {workshop.capacity} seats",
                 )
         if workshop.groups and not workshop.schedule:
-            yield f"{path}.groups", "groups are registered on the first session: give a schedule"
+            yield f"{path}.groups", "groups are registered on the sessions of the schedule: give one"
