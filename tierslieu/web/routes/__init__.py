@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from tierslieu.web.routes import admin, admin_site, auth, booking, kiosk, mybookings, occupancy, printing, reports
+from tierslieu.web.routes import (
+    admin,
+    admin_site,
+    agenda,
+    appointments,
+    auth,
+    booking,
+    front_desk,
+    kiosk,
+    mybookings,
+    occupancy,
+    printing,
+    reports,
+    workshops,
+)
 from tierslieu.web.security import csrf_guard
 
 PAGE_ROUTERS = (
@@ -13,7 +27,11 @@ PAGE_ROUTERS = (
     mybookings.router,
     printing.router,
     occupancy.router,
+    agenda.router,  # before the kiosk: /kiosk/agenda is not a space id
     kiosk.router,
+    front_desk.router,
+    workshops.router,
+    appointments.router,
     admin.router,
     admin_site.router,
     reports.router,
