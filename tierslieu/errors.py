@@ -1,7 +1,9 @@
 """The exception tree of tierslieu, written once.
 
-Every error a user can cause is a :class:`TiersLieuError` carrying a stable machine ``code``,
-a French message and an English one. The API turns them into RFC 9457 problem details.
+Every error a user can cause is a :class:`TiersLieuError` carrying a stable machine ``code`` and
+the parameters of its message, never a sentence: ``raise Conflict("session_full", seats=3)``.
+The sentence, in French or English, comes from the one catalogue (:mod:`tierslieu.i18n`).
+The API turns these errors into RFC 9457 problem details.
 
     TiersLieuError
     ├── InvalidInput          422  a value is malformed or impossible
@@ -17,6 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from tierslieu.i18n import render
 
 __all__ = [
     "AuthenticationFailed",
@@ -35,21 +40,33 @@ class TiersLieuError(Exception):
     title: ClassVar[str] = "Bad request"
 
     def __init__(
-        self,
-        code: str,
-        message_fr: str,
-        message_en: str | None = None,
-        *,
-        extra: Mapping[str, Any] | None = None,
+        self, code: str, /, *legacy: str | None, extra: Mapping[str, Any] | None = None, **params: Any
     ) -> None:
-        super().__init__(message_en or message_fr)
+        super().__init__(code)
         self.code = code
-        self.message_fr = message_fr
-        self.message_en = message_en or message_fr
+        self.params: dict[str, Any] = params
         self.extra: dict[str, Any] = dict(extra or {})
+        # Transition (issue 9): the old ``(code, message_fr, message_en)`` form, until every site is converted.
+        self._legacy = (
+            (legacy[0] or "", legacy[1] if len(legacy) > 1 and legacy[1] else legacy[0] or "") if legacy else None
+        )
 
-    def message(self, language: str) -> str:
-        return self.message_en if language == "en" else self.message_fr
+    def message(self, language: str = "fr", tz: ZoneInfo | None = None) -> str:
+        """The sentence for this error from the catalogue, in ``language``; datetimes shown in ``tz``."""
+        if self._legacy is not None:
+            return self._legacy[1] if language == "en" else self._legacy[0]
+        return render(self.code, self.params, language, tz)
+
+    @property
+    def message_fr(self) -> str:
+        return self.message("fr")
+
+    @property
+    def message_en(self) -> str:
+        return self.message("en")
+
+    def __str__(self) -> str:
+        return self.message("en")
 
 
 class InvalidInput(TiersLieuError):

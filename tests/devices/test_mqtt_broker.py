@@ -18,8 +18,9 @@ import pytest
 from devices.broker import EmbeddedBroker, EmbeddedBrokerError
 from devices.mqtt import InvalidMqttUrl, MqttSettings, PahoTransport
 from devices.transport import PublishRejected
-from tests.support.mosquitto import MosquittoServer, free_port, make_tls_files
+from tests.support.mosquitto import MosquittoServer, make_tls_files
 from tests.support.mqtt import Inbox, Received
+from tests.support.ports import free_port
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(60)]
 

@@ -1,15 +1,15 @@
-"""The catalogues: every message id in the web app has its French, and dates are shown in the
-site's timezone in the page's language."""
+"""The web pages in the one catalogue (``tierslieu/locale``): every message id of the web app
+has its French, and dates are shown in the site's timezone in the page's language."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from babel.messages.pofile import read_po
-
+from tierslieu.i18n import Catalogues
+from tierslieu.i18n.catalogue import read_catalog
 from tierslieu.web.catalog import extract
-from tierslieu.web.i18n import LOCALE_DIR, Catalogues, Formatter
+from tierslieu.web.i18n import Formatter
 
 
 def _translated(value: object) -> bool:
@@ -17,8 +17,7 @@ def _translated(value: object) -> bool:
 
 
 def _french() -> dict[object, object]:
-    with (LOCALE_DIR / "fr" / "LC_MESSAGES" / "messages.po").open("rb") as source:
-        catalog = read_po(source, locale="fr")
+    catalog = read_catalog("fr")
     return {m.id if isinstance(m.id, str) else tuple(m.id): m.string for m in catalog if m.id}
 
 

@@ -10,7 +10,8 @@ import pytest
 from sqlmodel import select
 
 from tests.conftest import PASSWORD, AppHarness
-from tests.web.support import csrf_of, load_trilport, login, next_open_weekday
+from tests.support.site import load_trilport
+from tests.web.support import csrf_of, login, next_open_weekday
 from tierslieu.api.deps import SESSION_COOKIE
 from tierslieu.db.types import utcnow
 from tierslieu.models import Booking, Resource
@@ -19,7 +20,7 @@ from tierslieu.services import members as member_service
 
 @pytest.fixture
 def site(api: AppHarness) -> AppHarness:
-    load_trilport(api.runtime)
+    load_trilport(api.runtime, always_open=None)
     return api
 
 
@@ -180,7 +181,8 @@ def test_kiosk_is_public_read_only_and_refreshes(site: AppHarness) -> None:
 def test_reports_show_charts_with_tables_and_export_csv(site: AppHarness) -> None:
     login(site.client, site.users["staff"].email)
     page = site.client.get("/admin/rapports")
-    assert page.status_code == 200 and "<table>" in page.text and "<caption>" in page.text
+    assert page.status_code == 200 and "<table>" in page.text and "<caption id=" in page.text
+    assert 'role="region" tabindex="0"' in page.text  # a table that scrolls sideways is reachable by keyboard
     csv = site.client.get("/admin/rapports.csv")
     assert csv.headers["content-type"].startswith("text/csv")
     assert csv.text.lstrip("\ufeff").startswith("periode;debut;heures_reservees")

@@ -13,8 +13,8 @@ from fastapi import Depends, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
-from tierslieu.api.i18n import pick_language
 from tierslieu.errors import AuthenticationFailed, PermissionDenied
+from tierslieu.i18n import pick_language
 from tierslieu.models import ROLES, Member, Role
 from tierslieu.runtime import Runtime
 from tierslieu.services import members as member_service

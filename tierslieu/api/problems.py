@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -11,22 +12,23 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tierslieu.api.i18n import pick_language
 from tierslieu.errors import TiersLieuError
+from tierslieu.i18n import pick_language, render
 
 log = logging.getLogger(__name__)
 
 PROBLEM_TYPE = "https://tierslieu.example/problems/"
 MEDIA_TYPE = "application/problem+json"
 
-_HTTP_CODES: dict[int, tuple[str, str, str]] = {
-    401: ("not_authenticated", "Connexion requise.", "Authentication required."),
-    403: ("forbidden", "Accès refusé.", "Forbidden."),
-    404: ("not_found", "Ressource introuvable.", "Not found."),
-    405: ("method_not_allowed", "Méthode non autorisée.", "Method not allowed."),
-    406: ("not_acceptable", "Format de réponse non disponible.", "Not acceptable."),
-    413: ("too_large", "Requête trop volumineuse.", "Request too large."),
-    415: ("unsupported_media_type", "Format de requête non pris en charge.", "Unsupported media type."),
+# The code (and catalogue message) of each HTTP error the framework raises by itself.
+HTTP_CODES: dict[int, str] = {
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "too_large",
+    415: "unsupported_media_type",
 }
 
 
@@ -50,9 +52,20 @@ def language_of(request: Request) -> str:
     return pick_language(request.headers.get("accept-language"))
 
 
+def site_tz(request: Request) -> ZoneInfo | None:
+    """The site's timezone, in which the messages show dates and times."""
+    runtime = getattr(request.app.state, "runtime", None)
+    return runtime.settings.tz if runtime is not None else None
+
+
+def _problem_detail(request: Request, code: str, **params: Any) -> str:
+    return render(code, params, language_of(request), site_tz(request))
+
+
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TiersLieuError)
-    return problem(request, exc.status, exc.code, exc.title, exc.message(language_of(request)), exc.extra)
+    detail = exc.message(language_of(request), site_tz(request))
+    return problem(request, exc.status, exc.code, exc.title, detail, exc.extra)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -63,47 +76,36 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     ]
     first = errors[0] if errors else {"loc": [], "msg": ""}
     where = ".".join(first["loc"][1:] or first["loc"])
-    if language_of(request) == "en":
-        detail = f"Invalid request: {where}: {first['msg']}"
-    else:
-        detail = f"Requête invalide : le champ « {where} » est incorrect ({first['msg']})."
+    detail = _problem_detail(request, "validation_error", where=where, msg=first["msg"])
     return problem(request, 422, "validation_error", "Invalid input", detail, {"errors": errors})
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code, fr, en = _HTTP_CODES.get(exc.status_code, ("http_error", str(exc.detail), str(exc.detail)))
-    detail = en if language_of(request) == "en" else fr
+    code = HTTP_CODES.get(exc.status_code)
+    detail = _problem_detail(request, code) if code else str(exc.detail)
     if exc.status_code == 401 and isinstance(exc.detail, str) and exc.detail not in ("Not authenticated",):
         detail = exc.detail
-    return problem(request, exc.status_code, code, str(exc.detail), detail)
+    return problem(request, exc.status_code, code or "http_error", str(exc.detail), detail)
 
 
 async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
     log.info("integrity error on %s: %s", request.url.path, exc)
-    fr = "Cette opération entre en conflit avec des données existantes (élément en double ou encore utilisé)."
-    en = "This operation conflicts with existing data (a duplicate, or the item is still in use)."
-    return problem(request, 409, "conflict", "Conflict", en if language_of(request) == "en" else fr)
+    return problem(request, 409, "conflict", "Conflict", _problem_detail(request, "conflict"))
 
 
 async def _database_busy(request: Request, exc: Exception) -> JSONResponse:
     log.warning("database busy on %s: %s", request.url.path, exc)
-    fr = "Le service est momentanément occupé : réessayez dans un instant."
-    en = "The service is busy: please retry in a moment."
-    return problem(request, 503, "database_busy", "Service unavailable", en if language_of(request) == "en" else fr)
+    return problem(request, 503, "database_busy", "Service unavailable", _problem_detail(request, "database_busy"))
 
 
 async def _overflow(request: Request, exc: Exception) -> JSONResponse:
-    fr = "Un nombre de la requête est trop grand."
-    en = "A number in the request is too large."
-    return problem(request, 422, "number_too_large", "Invalid input", en if language_of(request) == "en" else fr)
+    return problem(request, 422, "number_too_large", "Invalid input", _problem_detail(request, "number_too_large"))
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
-    fr = "Une erreur inattendue s'est produite ; elle a été enregistrée."
-    en = "An unexpected error occurred; it has been logged."
-    return problem(request, 500, "internal_error", "Internal error", en if language_of(request) == "en" else fr)
+    return problem(request, 500, "internal_error", "Internal error", _problem_detail(request, "internal_error"))
 
 
 def install_problem_handlers(app: FastAPI) -> None:

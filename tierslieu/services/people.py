@@ -1,45 +1,30 @@
-"""The front desk's people: find someone by name or phone (members and people without an
-account alike), and record a person who has no account.
+"""The front desk's search and a person's file: members (with an account) and persons (without)
+found together by name or phone, and what each is registered for or booked.
 
-Least data: contact details (phone, e-mail, address, year of birth) are kept only when the person
-agreed; without consent only the name is stored.
+Recording a person goes through :func:`tierslieu.programme.persons.person_from_holder` (least
+data, consent, minors never named); this module only reads.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, col, func, or_, select
+from sqlmodel import Session, col, select
 
-from tierslieu.errors import InvalidInput, not_found
 from tierslieu.models import Member
 from tierslieu.models.programme import (
     OPEN_REGISTRATION_STATUSES,
     Appointment,
     AppointmentStatus,
-    Person,
     Registration,
     Workshop,
     WorkshopSession,
 )
-from tierslieu.programme.holders import PersonHolder
+from tierslieu.programme import persons as person_service
 
-__all__ = [
-    "CONSENT_CONTACT",
-    "Found",
-    "Upcoming",
-    "create_person",
-    "find_people",
-    "get_person",
-    "phone_digits",
-    "upcoming_for",
-]
+__all__ = ["MIN_QUERY", "Found", "Upcoming", "find_people", "upcoming_for"]
 
-# What a person agrees to when the front desk ticks the box: being called or written to about
-# their registrations and appointments.
-CONSENT_CONTACT = "contact"
 MIN_QUERY = 2
 
 
@@ -55,60 +40,22 @@ class Found:
     birth_year: int | None = None
 
 
-def phone_digits(text: str) -> str:
-    """``06 12 34 56 78``, ``06.12.34.56.78`` and ``+33 6 12…`` compare by their digits."""
-    digits = re.sub(r"\D", "", text)
-    return "0" + digits[2:] if digits.startswith("33") and len(digits) == 11 else digits
-
-
 def find_people(session: Session, text: str, *, limit: int = 25) -> list[Found]:
-    """Members and persons whose name contains ``text`` (any case), or whose phone has its digits."""
+    """Members whose name or e-mail contains ``text``, and persons by name or phone, by name."""
     needle = text.strip()
     if len(needle) < MIN_QUERY:
         return []
-    pattern = f"%{needle.lower()}%"
+    pattern = f"%{needle.replace('%', '').replace('_', '')}%"
     members = session.exec(
         select(Member)
-        .where(or_(func.lower(Member.name).like(pattern), func.lower(Member.email).like(pattern)))
+        .where(col(Member.name).ilike(pattern) | col(Member.email).ilike(pattern))
         .order_by(col(Member.name))
         .limit(limit)
     ).all()
     found = [Found("member", m.id or 0, m.name, None, m.email) for m in members]
-    digits = phone_digits(needle)
-    conditions = [func.lower(Person.name).like(pattern)]
-    if len(digits) >= 4:
-        # Phones are stored as typed; compare without their spaces, dots and dashes.
-        stripped = func.replace(func.replace(func.replace(col(Person.phone), " ", ""), ".", ""), "-", "")
-        conditions.append(stripped.like(f"%{digits[-9:]}%"))
-    persons = session.exec(select(Person).where(or_(*conditions)).order_by(col(Person.name)).limit(limit)).all()
+    persons = person_service.find_persons(session, needle, limit=limit)
     found += [Found("person", p.id or 0, p.name, p.phone, p.email, p.birth_year) for p in persons]
     return sorted(found, key=lambda f: f.name.lower())[:limit]
-
-
-def get_person(session: Session, person_id: int) -> Person:
-    person = session.get(Person, person_id)
-    if person is None:
-        raise not_found("Personne", "person", person_id)
-    return person
-
-
-def create_person(session: Session, *, actor: Member, holder: PersonHolder, now: datetime) -> Person:
-    """Record someone without an account; their contact details only if they agreed."""
-    name = holder.name.strip()
-    if not name:
-        raise InvalidInput("person.name_required", "Indiquez le nom de la personne.", "Give the person's name.")
-    # The year of birth is kept without consent: it is not a contact detail, and the reports
-    # count by age band.
-    person = Person(name=name, birth_year=holder.birth_year, created_by=actor.id)
-    if holder.consent:
-        person.phone = (holder.phone or "").strip() or None
-        person.email = (holder.email or "").strip().lower() or None
-        person.postal_address = (holder.postal_address or "").strip() or None
-        person.consent = CONSENT_CONTACT
-        person.consent_at = now
-    session.add(person)
-    session.flush()
-    return person
 
 
 @dataclass(frozen=True)

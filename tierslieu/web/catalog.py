@@ -1,7 +1,8 @@
-"""Keeping the gettext catalogues in step with the code: ``python -m tierslieu.web.catalog``
+"""Keeping the catalogue in step with the web pages: ``python -m tierslieu.web.catalog``
 extracts every message id from the templates and the web package and merges them into each
-``locale/<lang>/LC_MESSAGES/messages.po`` (new ids arrive untranslated; a test then fails until
-the French is written)."""
+``tierslieu/locale/<lang>/LC_MESSAGES/messages.po`` (new ids arrive untranslated; a test then
+fails until the French is written). Message codes (``quota_exceeded``…) are written by hand in
+both files and kept by the merge."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
-from tierslieu.web.i18n import LOCALE_DIR, SUPPORTED
+from tierslieu.i18n import LOCALE_DIR, SUPPORTED, is_code
 
 __all__ = ["extract", "update_catalogues"]
 
@@ -41,6 +42,9 @@ def update_catalogues(locale_dir: Path = LOCALE_DIR) -> None:
         else:
             catalog = Catalog(locale=lang, project="tierslieu", domain="messages")
         catalog.update(template, no_fuzzy_matching=True)
+        for msgid, message in list(catalog.obsolete.items()):
+            if isinstance(msgid, str) and is_code(msgid):  # a domain message, not a page's
+                catalog[msgid] = message
         catalog.obsolete.clear()
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as target:

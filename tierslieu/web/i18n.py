@@ -1,54 +1,25 @@
-"""Languages of the web pages: gettext catalogues (Babel), the choice of language, and the
-dates, times and durations shown in the site's timezone.
+"""Languages of the web pages: the choice of language, and the dates, times and durations
+shown in the site's timezone.
 
-Catalogues are ``locale/<lang>/LC_MESSAGES/messages.po``; they are compiled in memory when
-the app starts, so a fresh clone works without a compile step. Message ids are English; the
-French catalogue must translate every one of them (a test extracts the ids and checks).
+The catalogues are tierslieu's one catalogue (:mod:`tierslieu.i18n`, ``tierslieu/locale``);
+the pages' message ids are English sentences, which the French catalogue must translate (a
+test extracts the ids and checks).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from io import BytesIO
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import Translations
 from starlette.requests import Request
 
-from tierslieu.api.i18n import SUPPORTED, pick_language
-from tierslieu.booking import wording
+from tierslieu.i18n import LOCALE_DIR, SUPPORTED, Catalogues, babel_locale, format_duration, pick_language
 
 __all__ = ["LANG_COOKIE", "LOCALE_DIR", "N_", "SUPPORTED", "Catalogues", "Formatter", "choose_language"]
 
-LOCALE_DIR = Path(__file__).parent / "locale"
 LANG_COOKIE = "tierslieu_lang"
-BABEL_LOCALES = {"fr": "fr_FR", "en": "en_GB"}
-
-
-class Catalogues:
-    """One compiled :class:`Translations` per supported language, built once per app."""
-
-    def __init__(self, locale_dir: Path = LOCALE_DIR) -> None:
-        self._by_lang = {lang: _compile(locale_dir / lang / "LC_MESSAGES" / "messages.po", lang) for lang in SUPPORTED}
-
-    def __getitem__(self, lang: str) -> Translations:
-        return self._by_lang.get(lang, self._by_lang["fr"])
-
-
-def _compile(po_path: Path, lang: str) -> Translations:
-    if not po_path.is_file():
-        return Translations()
-    with po_path.open("rb") as source:
-        catalog = read_po(source, locale=lang)
-    compiled = BytesIO()
-    write_mo(compiled, catalog)
-    compiled.seek(0)
-    return Translations(fp=compiled)
 
 
 def choose_language(request: Request, member_language: str | None, default: str) -> str:
@@ -70,7 +41,7 @@ class Formatter:
 
     @property
     def locale(self) -> str:
-        return BABEL_LOCALES.get(self.lang, "fr_FR")
+        return babel_locale(self.lang)
 
     def _local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.tz)
@@ -101,7 +72,7 @@ class Formatter:
         return f"{self.when(start)} – {self.when(end)}"
 
     def duration(self, minutes: float) -> str:
-        return wording.duration_en(minutes) if self.lang == "en" else wording.duration_fr(minutes)
+        return format_duration(minutes, self.lang)
 
     def iso_day(self, moment: datetime) -> str:
         return self._local(moment).date().isoformat()

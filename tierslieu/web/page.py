@@ -20,11 +20,12 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from tierslieu import __version__
 from tierslieu.api.deps import SESSION_COOKIE, RuntimeDep, SessionDep, is_staff
 from tierslieu.errors import AuthenticationFailed
+from tierslieu.i18n import catalogues
 from tierslieu.models import Member
 from tierslieu.printing.reasons import translate
 from tierslieu.runtime import Runtime
 from tierslieu.services import members as member_service
-from tierslieu.web.i18n import N_, Catalogues, Formatter, choose_language
+from tierslieu.web.i18n import N_, Formatter, choose_language
 from tierslieu.web.security import CSRF_FIELD, Csrf
 
 __all__ = ["NavItem", "Page", "PageDep", "WebApp", "get_page", "home_for"]
@@ -42,7 +43,7 @@ class WebApp:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.catalogues = Catalogues()
+        self.catalogues = catalogues()
 
 
 @dataclass(frozen=True)

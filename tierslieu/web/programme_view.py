@@ -15,10 +15,11 @@ from sqlmodel import Session
 from tierslieu.models import Booking, Member, Resource, Space
 from tierslieu.models.programme import Appointment, GroupRegistration, Registration, Workshop, WorkshopSession
 from tierslieu.programme import registrations as registration_service
+from tierslieu.programme import seats
 from tierslieu.programme import sessions as session_service
 from tierslieu.programme import workshops as workshop_service
+from tierslieu.programme.persons import get_person
 from tierslieu.programme.sessions import SessionFilter
-from tierslieu.services.people import get_person
 from tierslieu.site import check_site_file
 
 __all__ = [
@@ -75,7 +76,7 @@ def session_lines(
 
 
 def _seats_left(ws: WorkshopSession) -> int:
-    return registration_service.seats_left(ws)
+    return seats.seats_left(ws.capacity, ws.seats_taken)
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from tierslieu.models import Member
 from tierslieu.models.programme import ActivityKind, Public, Theme
 from tierslieu.programme import appointments as appointment_service
 from tierslieu.programme.holders import PersonHolder
+from tierslieu.programme.persons import get_person
 from tierslieu.services import members as member_service
 from tierslieu.services import spaces as space_service
-from tierslieu.services.people import get_person
 from tierslieu.web.i18n import N_
 from tierslieu.web.page import Page, PageDep
 
@@ -101,7 +101,7 @@ def book(
         try:
             start = datetime.combine(date.fromisoformat(day), time.fromisoformat(at), tzinfo=tz)
         except ValueError as exc:
-            raise InvalidInput("front_desk.invalid_start", "Date ou heure invalide.", "Invalid date or time.") from exc
+            raise InvalidInput("front_desk.invalid_start") from exc
         appointment = appointment_service.book_appointment(
             session,
             actor=page.actor,

@@ -21,6 +21,7 @@ from tierslieu.errors import InvalidInput, PermissionDenied, TiersLieuError, not
 from tierslieu.models import Booking, Member
 from tierslieu.models.programme import Appointment, Public, Registration
 from tierslieu.programme import appointments as appointment_service
+from tierslieu.programme import persons as person_service
 from tierslieu.programme import registrations as registration_service
 from tierslieu.programme.holders import GroupHolder, Holder, MemberHolder, PersonHolder
 from tierslieu.services import devices as device_service
@@ -56,7 +57,7 @@ def _parse_start(day: str, at: str) -> datetime:
     try:
         return datetime.combine(date.fromisoformat(day), time.fromisoformat(at))
     except ValueError as exc:
-        raise InvalidInput("front_desk.invalid_start", "Date ou heure invalide.", "Invalid date or time.") from exc
+        raise InvalidInput("front_desk.invalid_start") from exc
 
 
 def _optional_int(text: str) -> int | None:
@@ -64,7 +65,7 @@ def _optional_int(text: str) -> int | None:
     if not text:
         return None
     if not text.isdigit():
-        raise InvalidInput("front_desk.invalid_number", "Nombre invalide.", "Invalid number.")
+        raise InvalidInput("front_desk.invalid_number", value=text)
     return int(text)
 
 
@@ -117,7 +118,7 @@ def create_person(
             birth_year=_optional_int(birth_year),
             consent=consent == "1",
         )
-        person = people_service.create_person(session, actor=page.actor, holder=holder, now=utcnow())
+        person = person_service.person_from_holder(session, holder, actor=page.actor, now=utcnow())
     except TiersLieuError as exc:
         session.rollback()
         return _desk_page(page, session, errors={"person": exc.message(page.lang)}, status=exc.status)
@@ -176,7 +177,7 @@ def _holder_page(
         member = member_service.get_member(session, holder_id)
         who = people_service.Found("member", holder_id, member.name, None, member.email)
     else:
-        person = people_service.get_person(session, holder_id)
+        person = person_service.get_person(session, holder_id)
         who = people_service.Found("person", holder_id, person.name, person.phone, person.email, person.birth_year)
     agenda = people_service.upcoming_for(session, who, now)
     readers = [d for d in device_service.list_devices(session) if d.kind == "badge_reader"]
@@ -203,7 +204,7 @@ def _holder_page(
 def _holder_of(session: Session, kind: str, holder_id: int) -> Holder:
     if kind == "membres":
         return MemberHolder(member_service.get_member(session, holder_id).id)
-    person = people_service.get_person(session, holder_id)
+    person = person_service.get_person(session, holder_id)
     return PersonHolder(name=person.name, person_id=person.id)
 
 
@@ -316,9 +317,7 @@ def scan_badge(
     """ "Scan now", as in the administration: the last unknown badge shown on the chosen reader."""
     try:
         if not page.is_staff:
-            raise PermissionDenied(
-                "front_desk.badge_staff_only", "Seul le personnel remet les badges.", "Only staff hand out badges."
-            )
+            raise PermissionDenied("front_desk.badge_staff_only")
         member = member_service.get_member(session, member_id)
         member_service.ensure_can_manage(page.actor, member)
         assign_recent_scan(session, member, device_id)
@@ -343,9 +342,7 @@ def _slip_page(page: Page, slip: object, back: str) -> Response:
 
 @router.get("/fiches/inscription/{registration_id}")
 def registration_slip_page(page: PageDep, session: SessionDep, registration_id: IdPath) -> Response:
-    registration = session.get(Registration, registration_id)
-    if registration is None:
-        raise not_found("Inscription", "registration", registration_id)
+    registration = registration_service.get_registration(session, page.actor, registration_id)
     return _slip_page(page, registration_slip(session, registration), "/accueil")
 
 

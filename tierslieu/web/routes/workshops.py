@@ -21,6 +21,7 @@ from tierslieu.models import Member
 from tierslieu.models.programme import Public, Theme
 from tierslieu.programme import attendance as attendance_service
 from tierslieu.programme import registrations as registration_service
+from tierslieu.programme import seats
 from tierslieu.programme import sessions as session_service
 from tierslieu.programme import workshops as workshop_service
 from tierslieu.programme.sessions import SessionPlan
@@ -143,7 +144,7 @@ def schedule(
         try:
             start = datetime.combine(date.fromisoformat(day), time.fromisoformat(at), tzinfo=tz)
         except ValueError as exc:
-            raise InvalidInput("front_desk.invalid_start", "Date ou heure invalide.", "Invalid date or time.") from exc
+            raise InvalidInput("front_desk.invalid_start") from exc
         plan = SessionPlan(
             resource_id=resource_id,
             start=start,
@@ -185,7 +186,7 @@ def _session_page(
         room=space_service.get_resource(session, ws.resource_id).name,
         confirmed=[v for v in views if v.registration.status == "confirmed"],
         waitlisted=[v for v in views if v.registration.status == "waitlisted"],
-        seats_left=registration_service.seats_left(ws),
+        seats_left=seats.seats_left(ws.capacity, ws.seats_taken),
         tally=attendance_service.session_tally(session, ws),
         publics=[p.value for p in Public],
         error=error,
