@@ -21,6 +21,8 @@ DEMO_PEOPLE: tuple[tuple[str, str, list[str], str | None], ...] = (
     ("CCAS de Trilport", "ccas.demo@trilport.test", ["partner"], None),
 )
 DEMO_PASSWORD = "demo-trilport"
+# Karim leads the school class's FabLab session: the printers ask for their training.
+DEMO_TRAININGS = {"karim.demo@trilport.test": ("impression-3d",)}
 
 
 def ensure_demo_people(runtime: Runtime) -> list[str]:
@@ -32,6 +34,8 @@ def ensure_demo_people(runtime: Runtime) -> list[str]:
                 member = member_service.create_member(
                     session, runtime.secrets, name=name, email=email, roles=roles, password=DEMO_PASSWORD
                 )
+            for training in DEMO_TRAININGS.get(email, ()):
+                member_service.grant_training(session, member, training, expires_on=None, granted_by=None)
             if uid is None:
                 continue
             with contextlib.suppress(TiersLieuError):  # idempotent; a badge given to someone else stays theirs
