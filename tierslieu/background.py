@@ -9,6 +9,7 @@ from __future__ import annotations
 from tierslieu.booking.jobs import BookingScheduler
 from tierslieu.hardware.wiring import build_device_components
 from tierslieu.occupancy.wiring import build_occupancy_components
+from tierslieu.outbox.worker import OutboxWorker
 from tierslieu.printing.dispatcher import build_print_dispatcher
 from tierslieu.printing.mqtt import build_plugin_components
 from tierslieu.runtime import Component, Runtime
@@ -22,6 +23,7 @@ def build_components(runtime: Runtime) -> list[Component]:
         # After the devices: the tracker listens to the hub, the publisher uses its transport.
         *build_occupancy_components(runtime),
         BookingScheduler(runtime),
+        OutboxWorker(runtime),
         build_print_dispatcher(runtime),
         # After the dispatcher it wakes, on the devices' transport.
         *build_plugin_components(runtime),

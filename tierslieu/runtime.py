@@ -12,6 +12,7 @@ from typing import Protocol
 
 from tierslieu.db import Database
 from tierslieu.events import EventHub
+from tierslieu.outbox.programme import on_programme_event
 from tierslieu.programme.events import ProgrammeEvents
 from tierslieu.security import Secrets
 from tierslieu.settings import Settings
@@ -42,6 +43,8 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.programme_events = ProgrammeEvents(self.events)
+        # Every change of the programme writes its message in the same transaction.
+        self.programme_events.subscribe(on_programme_event)
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:

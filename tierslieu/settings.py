@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     homeassistant_prefix: str = "homeassistant"
     # Demo: simulated devices speaking the real firmware formats (`serve --simulate`, `demo`),
     # with fault injection like OctoPrint's virtual printer.
+    # Notifications (tierslieu.outbox): SMTP server as smtp://user:password@host:port or smtps://…
+    # (STARTTLS with ?starttls=true, the default on port 587). Unset: messages are written as
+    # .eml files under data_dir/outbox, so nothing is lost and staff can read them.
+    smtp_url: str | None = None
+    mail_from: str = "Tiers-lieu <ne-pas-repondre@tierslieu.localhost>"
+    outbox_pass_seconds: float = Field(default=10.0, gt=0)
+    outbox_max_attempts: int = Field(default=8, ge=1, le=100)
     simulate: bool = False
     simulate_delay_ms: int = Field(default=0, ge=0, le=60_000)
     simulate_loss: float = Field(default=0.0, ge=0, le=1)
@@ -80,6 +87,15 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"fuseau horaire inconnu : {value!r}") from exc
         return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str | None) -> str | None:
+        from tierslieu.outbox.transports import parse_smtp_url
+
+        if value:
+            parse_smtp_url(value)  # a clear error at start, not at the first e-mail
+        return value or None
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
@@ -101,6 +117,10 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
 
     @property
     def upload_dir(self) -> Path:

@@ -110,6 +110,20 @@ class Allow:
 # Partners (a CCAS, a library) are outside organisations: they only book the advisor's
 # appointments, so "everyone" — every role of the place's own users — leaves them out.
 SIGNED_IN = Allow(*ROLES)
+
+
+class PublicAccess:
+    """The policy of a route anyone may read without logging in (the public agenda): declared
+    on the route like ``Allow``, so being public is a decision, never an omission."""
+
+    def __call__(self) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        return "PublicAccess()"
+
+
+PUBLIC = PublicAccess()
 EVERYONE = Allow(*(role for role in ROLES if role != Role.partner))
 STAFF = Allow(*sorted(member_service.STAFF_ROLES))
 ADMIN = Allow("admin")

@@ -26,6 +26,7 @@ from tierslieu.models.enums import (
     Role,
 )
 from tierslieu.models.occupancy import OccupancyBucket
+from tierslieu.models.outbox import OutboxMessage, SessionVisits, SiteProfile, VisitTrace
 from tierslieu.models.printing import PrintJob, PrintRun
 from tierslieu.models.programme import (
     ActivityReport,
@@ -58,6 +59,7 @@ __all__ = [
     "GroupRegistration",
     "Member",
     "OccupancyBucket",
+    "OutboxMessage",
     "Person",
     "PrintJob",
     "PrintRun",
@@ -66,8 +68,11 @@ __all__ = [
     "Resource",
     "Role",
     "SessionPrinter",
+    "SessionVisits",
+    "SiteProfile",
     "Space",
     "Training",
+    "VisitTrace",
     "WaitlistEntry",
     "Workshop",
     "WorkshopSession",

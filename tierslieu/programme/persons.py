@@ -55,20 +55,18 @@ def person_from_holder(session: Session, holder: PersonHolder, *, actor: Member,
         raise InvalidInput("programme.person_name_required")
     if is_minor(holder.birth_year, now.year):
         raise InvalidInput("programme.minor_not_named")
-    contact = {
-        "phone": _phone(holder.phone),
-        "email": _clean(holder.email),
-        "postal_address": _clean(holder.postal_address),
-    }
-    if any(contact.values()) and not holder.consent:
+    phone, email, address = _phone(holder.phone), _clean(holder.email), _clean(holder.postal_address)
+    if (phone or email or address) and not holder.consent:
         raise InvalidInput("programme.consent_required")
     person = Person(
         name=name,
+        phone=phone,
+        email=email,
+        postal_address=address,
         birth_year=holder.birth_year,
         consent=CONSENT_CONTACT if holder.consent else "",
         consent_at=utc(now) if holder.consent else None,
         created_by=actor.id,
-        **contact,
     )
     session.add(person)
     session.flush()

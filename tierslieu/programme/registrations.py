@@ -11,7 +11,6 @@ any newcomer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -147,9 +146,9 @@ def register(
         with session.begin_nested():
             confirmed = _take_seats(session, session_id, wanted)
             status = RegistrationStatus.confirmed if confirmed else RegistrationStatus.waitlisted
-            registration = Registration(
-                session_id=session_id, seats=wanted, status=status, created_by=actor.id, **columns
-            )
+            registration = Registration(session_id=session_id, seats=wanted, status=status, created_by=actor.id)
+            for name, value in columns.items():
+                setattr(registration, name, value)
             session.add(registration)
             session.flush()
     except IntegrityError as exc:  # the same person registered by two racing requests
@@ -300,5 +299,5 @@ def _names(session: Session, model: type[Member] | type[Person], ids: set[int | 
     wanted = [i for i in ids if i is not None]
     if not wanted:
         return {}
-    rows: Sequence[Member | Person] = session.exec(select(model).where(col(model.id).in_(wanted))).all()
-    return {row.id: row.name for row in rows}
+    query = sa.select(col(model.id), col(model.name)).where(col(model.id).in_(wanted))
+    return {row_id: str(name) for row_id, name in session.execute(query)}

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from tierslieu.booking import lifecycle, service
 from tierslieu.booking.rules import ACTIVE_STATUSES
@@ -40,10 +40,12 @@ from tierslieu.services import members as member_service
 from tierslieu.services import spaces as space_service
 
 __all__ = [
+    "SessionFacts",
     "SessionFilter",
     "SessionPlan",
     "cancel_session",
     "create_sessions",
+    "describe",
     "get_session",
     "list_sessions",
     "session_printers",
@@ -167,7 +169,7 @@ def _book(
             session, actor=checked.holder, resource_id=resource.id, member_id=None, start=plan.start,
             end=checked.end, note=note, now=now, tz=tz, events=events,
         )  # fmt: skip
-        booked = [(booking, None)]
+        booked: list[tuple[Booking, int | None]] = [(booking, None)]
     else:
         result = service.create_series(
             session, actor=checked.holder, resource_id=resource.id, member_id=None, start=plan.start,
@@ -277,3 +279,48 @@ def cancel_session(
         programme.emit(session, ProgrammeEvent(kind, session_id=session_id, registration_id=registration.id))
     programme.emit(session, ProgrammeEvent(ProgrammeEventKind.session_cancelled, session_id=session_id))
     return ws
+
+
+# Describing ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionFacts:
+    """What a listing shows beside the row: the workshop's title, the waitlist, the printers."""
+
+    session: WorkshopSession
+    title: str
+    waitlisted: int
+    printer_ids: list[int]
+
+    @property
+    def seats_left(self) -> int:
+        return max(0, self.session.capacity - self.session.seats_taken)
+
+
+def describe(session: Session, sessions: Sequence[WorkshopSession]) -> list[SessionFacts]:
+    """The facts of many sessions in three queries (the agenda lists hundreds)."""
+    ids = [ws.id for ws in sessions if ws.id is not None]
+    if not ids:
+        return []
+    titles = dict(
+        session.exec(
+            select(Workshop.id, Workshop.title).where(col(Workshop.id).in_({ws.workshop_id for ws in sessions}))
+        ).all()
+    )
+    waitlisted = dict(
+        session.exec(
+            select(Registration.session_id, func.count())
+            .where(col(Registration.session_id).in_(ids), Registration.status == RegistrationStatus.waitlisted)
+            .group_by(col(Registration.session_id))
+        ).all()
+    )
+    printers: dict[int, list[int]] = {}
+    for row in session.exec(select(SessionPrinter).where(col(SessionPrinter.session_id).in_(ids))).all():
+        printers.setdefault(row.session_id, []).append(row.resource_id)
+    return [
+        SessionFacts(
+            ws, titles.get(ws.workshop_id, ""), waitlisted.get(ws.id or 0, 0), sorted(printers.get(ws.id or 0, []))
+        )
+        for ws in sessions
+    ]

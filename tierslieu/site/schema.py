@@ -1,6 +1,6 @@
 """The site description format, and the checker that reports every problem with its location.
 
-site: {name, timezone}
+site: {name, timezone, locale?, siret?, address?, phone?, emails?, …}   # see tierslieu.site.profile
 spaces:                       # nested: building → floors → rooms
   - name, kind, capacity?, description?, rules?
     resources: [{name, kind, capacity?, rules?, printer?: {octoprint_url, api_key | api_key_env, mqtt_base_topic?}}]
@@ -26,6 +26,7 @@ from tierslieu.booking.rules import BookingRules
 from tierslieu.models.enums import BridgeName, DeviceKindName, ResourceKind, SpaceKind
 from tierslieu.printing.plugin import base_topic_problem
 from tierslieu.site.base import Strict
+from tierslieu.site.profile import PublicProfile
 from tierslieu.site.programme import ProgrammeSpec, programme_problems
 
 Name = str
@@ -82,7 +83,9 @@ class SpaceSpec(_Strict):
     spaces: list[SpaceSpec] = Field(default_factory=list)
 
 
-class SiteInfo(_Strict):
+class SiteInfo(PublicProfile):
+    """``site:`` — its name, timezone and language, and its public description (optional)."""
+
     name: str = Field(min_length=1)
     timezone: str = "Europe/Paris"
     locale: Literal["fr", "en"] = "fr"

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from tierslieu.models import Booking, Member, Resource, Space
+from tierslieu.models import Booking, Member, Resource, SiteProfile, Space
 from tierslieu.models.programme import Appointment, GroupRegistration, Registration, Workshop, WorkshopSession
 from tierslieu.programme import registrations as registration_service
 from tierslieu.programme import seats
@@ -20,7 +19,6 @@ from tierslieu.programme import sessions as session_service
 from tierslieu.programme import workshops as workshop_service
 from tierslieu.programme.persons import get_person
 from tierslieu.programme.sessions import SessionFilter
-from tierslieu.site import check_site_file
 
 __all__ = [
     "SessionLine",
@@ -31,6 +29,7 @@ __all__ = [
     "registration_slip",
     "session_lines",
     "site_contact",
+    "spoken_phone",
 ]
 
 AHEAD = timedelta(days=60)
@@ -88,15 +87,28 @@ class SiteContact:
     phone: str
 
 
-def site_contact(site_file: Path | None, default_name: str) -> SiteContact:
-    """The place's name, address and phone from the site description (empty when not given)."""
-    site = check_site_file(site_file)[0] if site_file is not None else None
-    if site is None:
+def site_contact(session: Session, default_name: str) -> SiteContact:
+    """The place's name, address and phone as ``tierslieu site load`` kept them (empty when the
+    site file does not give them)."""
+    profile = session.exec(select(SiteProfile).order_by(col(SiteProfile.id))).first()
+    if profile is None:
         return SiteContact(default_name, "", "")
-    info = site.site
-    street = getattr(info, "address", "") or ""
-    town = " ".join(str(part) for part in (getattr(info, "postal_code", ""), getattr(info, "city", "")) if part)
-    return SiteContact(info.name, ", ".join(part for part in (street, town) if part), getattr(info, "phone", "") or "")
+    address = profile.data.get("address") or {}
+    town = " ".join(str(address[key]) for key in ("postal_code", "commune") if address.get(key))
+    street = ", ".join(str(address[key]) for key in ("street", "complement") if address.get(key))
+    return SiteContact(
+        profile.name, ", ".join(part for part in (street, town) if part), spoken_phone(profile.data.get("phone"))
+    )
+
+
+def spoken_phone(phone: object) -> str:
+    """``+33160097810`` as French people read and dial it: ``01 60 09 78 10``."""
+    if not isinstance(phone, str) or not phone:
+        return ""
+    if phone.startswith("+33") and len(phone) == 12:
+        national = "0" + phone[3:]
+        return " ".join(national[i : i + 2] for i in range(0, 10, 2))
+    return phone
 
 
 @dataclass(frozen=True)

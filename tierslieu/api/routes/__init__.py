@@ -4,19 +4,28 @@ from fastapi import APIRouter
 
 from tierslieu.api.routes import (
     access_events,
+    appointments,
     auth,
     availability,
     bookings,
     calendars,
     devices,
     members,
+    national_export,
     occupancy,
+    outbox,
+    persons,
     print_jobs,
     printers,
+    public,
+    registrations,
+    reports_inclusion,
     reports_occupancy,
     reports_printing,
     resources,
+    sessions,
     spaces,
+    workshops,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -34,4 +43,13 @@ ROUTERS: list[APIRouter] = [
     print_jobs.router,
     reports_printing.router,
     reports_occupancy.router,
+    workshops.router,
+    sessions.router,
+    registrations.router,
+    appointments.router,
+    persons.router,
+    public.router,
+    reports_inclusion.router,
+    national_export.router,
+    outbox.router,
 ]

@@ -332,8 +332,8 @@ def scan_badge(
 # The printed slips --------------------------------------------------------------------------
 
 
-def _slip_page(page: Page, slip: object, back: str) -> Response:
-    contact = site_contact(page.runtime.settings.site, page.gettext("Trilport third place"))
+def _slip_page(page: Page, session: Session, slip: object, back: str) -> Response:
+    contact = site_contact(session, page.gettext("Trilport third place"))
     size = "a4" if page.request.query_params.get("format") == "a4" else "a6"
     return page.render(
         "slip.html", title=page.gettext("Confirmation slip"), slip=slip, contact=contact, size=size, back=back
@@ -343,7 +343,7 @@ def _slip_page(page: Page, slip: object, back: str) -> Response:
 @router.get("/fiches/inscription/{registration_id}")
 def registration_slip_page(page: PageDep, session: SessionDep, registration_id: IdPath) -> Response:
     registration = registration_service.get_registration(session, page.actor, registration_id)
-    return _slip_page(page, registration_slip(session, registration), "/accueil")
+    return _slip_page(page, session, registration_slip(session, registration), "/accueil")
 
 
 @router.get("/fiches/rendez-vous/{appointment_id}")
@@ -352,7 +352,7 @@ def appointment_slip_page(page: PageDep, session: SessionDep, appointment_id: Id
         session, actor=page.actor, appointment_id=appointment_id
     )
     slip = appointment_slip(session, appointment, page.gettext("Appointment with the digital-inclusion advisor"))
-    return _slip_page(page, slip, "/accueil")
+    return _slip_page(page, session, slip, "/accueil")
 
 
 @router.get("/fiches/reservation/{booking_id}")
@@ -360,4 +360,4 @@ def booking_slip_page(page: PageDep, session: SessionDep, booking_id: IdPath) ->
     booking = session.get(Booking, booking_id)
     if booking is None:
         raise not_found("Réservation", "booking", booking_id)
-    return _slip_page(page, booking_slip(session, booking, page.gettext("Room booking")), "/accueil")
+    return _slip_page(page, session, booking_slip(session, booking, page.gettext("Room booking")), "/accueil")
