@@ -116,7 +116,9 @@ def test_front_desk_records_finds_registers_and_prints(programme: Programme) -> 
     assert "Vous êtes inscrit" in text and "Atelier numérique seniors" in text
     assert "Grande salle" in text and "Karim Benali" in text and "Lucienne Moreau" in text
     assert "14:00" in text and "16:00" in text
-    assert "appelez" in text.lower()  # how to cancel, by phone
+    # How to cancel: by phone, the site's number from the site file, as people dial it.
+    assert "appelez l'accueil au 01 60 09 78 10" in html.unescape(text)
+    assert "2 rue de Meaux, 77470 Trilport" in text
     assert 'media="print"' in text and "/static/print-a6.css" in text
     assert "/static/print-a4.css" in api.client.get(slip_url + "?format=a4").text
     print_css = api.client.get("/static/print-a6.css").text
@@ -394,3 +396,21 @@ def test_navigation_by_role(programme: Programme) -> None:
             assert not {"/accueil", "/ateliers", "/rendez-vous"} & links
     with api.runtime.db.session() as session:
         assert session.exec(select(Registration)).all() == []
+
+
+# What the programme achieved -----------------------------------------------------------------
+
+
+def test_inclusion_report_page_has_figures_charts_tables_and_csv(programme: Programme) -> None:
+    api = programme.api
+    login(api.client, api.users["municipal"].email)
+    page = api.client.get("/rapports/inclusion?du=2026-01-01&au=2026-12-31")
+    assert page.status_code == 200
+    text = html.unescape(page.text)
+    assert "Chiffres clés" in text and "Personnes touchées" in text and "Taux de présence" in text
+    assert text.count('role="region" tabindex="0"') == 6  # every table reachable by keyboard
+    assert "/api/v1/reports/inclusion?format=csv&from=2026-01-01&to=2026-12-31" in text
+    csv = api.client.get("/api/v1/reports/inclusion?format=csv&from=2026-01-01&to=2026-12-31")
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    backwards = api.client.get("/rapports/inclusion?du=2026-12-31&au=2026-01-01")
+    assert backwards.status_code == 422 and "<h1>" in backwards.text

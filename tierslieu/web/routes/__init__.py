@@ -12,6 +12,7 @@ from tierslieu.web.routes import (
     auth,
     booking,
     front_desk,
+    inclusion,
     kiosk,
     mybookings,
     occupancy,
@@ -35,6 +36,7 @@ PAGE_ROUTERS = (
     admin.router,
     admin_site.router,
     reports.router,
+    inclusion.router,
 )
 
 

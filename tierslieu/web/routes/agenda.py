@@ -1,6 +1,7 @@
 """Agenda — the public programme without logging in: the coming public sessions with the seats
 left, and the iCalendar feed the town's website and the CCAS can subscribe to. The kiosk shows
-the same list in large type by the door (``/kiosk/agenda``)."""
+the same list in large type by the door (``/kiosk/agenda``). Same service as the public JSON and
+iCalendar API, so the page, the kiosk and the feed never disagree."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from starlette.responses import Response
 
 from tierslieu.api.deps import SessionDep
 from tierslieu.db.types import utcnow
+from tierslieu.programme.public_agenda import DEFAULT_AHEAD, public_sessions
 from tierslieu.web.page import PageDep
-from tierslieu.web.programme_view import session_lines
 
 __all__ = ["router"]
 
@@ -22,13 +23,14 @@ KIOSK_LINES = 8
 
 @router.get("/agenda")
 def agenda(page: PageDep, session: SessionDep) -> Response:
-    return page.render(
-        "agenda.html", title=page.gettext("Workshop agenda"), lines=session_lines(session, utcnow(), public_only=True)
-    )
+    now = utcnow()
+    sessions = public_sessions(session, since=now, until=now + DEFAULT_AHEAD)
+    return page.render("agenda.html", title=page.gettext("Workshop agenda"), sessions=sessions)
 
 
 @router.get("/kiosk/agenda")
 def kiosk_agenda(page: PageDep, session: SessionDep) -> Response:
+    now = utcnow()
+    sessions = public_sessions(session, since=now, until=now + DEFAULT_AHEAD)[:KIOSK_LINES]
     page.extra_headers["Refresh"] = str(KIOSK_REFRESH_SECONDS)
-    lines = session_lines(session, utcnow(), public_only=True, limit=KIOSK_LINES)
-    return page.render("kiosk_agenda.html", title=page.gettext("Workshop agenda"), lines=lines, now=utcnow())
+    return page.render("kiosk_agenda.html", title=page.gettext("Workshop agenda"), sessions=sessions, now=now)

@@ -16,9 +16,9 @@ from tierslieu.api.deps import IdPath, SessionDep
 from tierslieu.booking.store import QUOTA_STATUSES
 from tierslieu.db.types import utcnow
 from tierslieu.models import Booking
+from tierslieu.programme.public_agenda import DEFAULT_AHEAD, public_sessions
 from tierslieu.services import spaces as space_service
 from tierslieu.web.page import PageDep
-from tierslieu.web.programme_view import session_lines
 
 router = APIRouter(prefix="/kiosk")
 
@@ -64,5 +64,5 @@ def kiosk(page: PageDep, session: SessionDep, space_id: IdPath) -> Response:
         next_booking=upcoming[0] if upcoming else None,
         now=now,
         refresh=REFRESH_SECONDS,
-        lines=session_lines(session, now, public_only=True, limit=KIOSK_WORKSHOPS),
+        sessions=public_sessions(session, since=now, until=now + DEFAULT_AHEAD)[:KIOSK_WORKSHOPS],
     )

@@ -1,0 +1,67 @@
+"""Bilan du programme — what the digital-inclusion programme achieved, for the team and the town:
+key figures, charts with their tables (by month, theme, public, age band, place) and the
+advisor's activity reports, for a period; the same figures as CSV through the API."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from fastapi import APIRouter, Depends
+from starlette.responses import Response
+
+from tierslieu.api.deps import SessionDep
+from tierslieu.api.routes.reports_inclusion import MAX_DAYS, REPORT_READERS
+from tierslieu.booking.schedule import at_local_minute
+from tierslieu.db.types import utcnow
+from tierslieu.errors import InvalidInput
+from tierslieu.programme.inclusion_report import Breakdown, inclusion_report
+from tierslieu.web.charts import BarChart, bar_chart
+from tierslieu.web.page import PageDep
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/rapports/inclusion", dependencies=[Depends(REPORT_READERS)])
+
+
+def _day(text: str, default: date) -> date:
+    try:
+        return date.fromisoformat(text) if text else default
+    except ValueError as exc:
+        raise InvalidInput("invalid_period", first=text, last=text, days=MAX_DAYS) from exc
+
+
+def _chart(ident: str, title: str, unit: str, lines: list[Breakdown], value: str) -> BarChart:
+    return bar_chart(ident, title, unit, [(b.key, float(getattr(b, value)), f"{getattr(b, value)}") for b in lines])
+
+
+@router.get("")
+def inclusion(page: PageDep, session: SessionDep, du: str = "", au: str = "") -> Response:
+    tz = page.runtime.settings.tz
+    now = utcnow()
+    last = _day(au, now.astimezone(tz).date())
+    first = _day(du, last.replace(month=1, day=1))
+    if first > last or (last - first).days > MAX_DAYS:
+        raise InvalidInput("invalid_period", first=first, last=last, days=MAX_DAYS)
+    start, end = at_local_minute(first, 0, tz), at_local_minute(last + timedelta(days=1), 0, tz)
+    report = inclusion_report(session, first, last, start=start, end=end, now=now, tz=tz)
+    _ = page.gettext
+    return page.render(
+        "inclusion.html",
+        title=_("Programme report"),
+        report=report,
+        first=first,
+        last=last,
+        charts=[
+            _chart("mois-presents", _("People present per month"), "", report.by_month, "present"),
+            _chart("mois-heures", _("Hours of sessions per month"), "h", report.by_month, "hours"),
+            _chart("themes-heures", _("Hours per theme"), "h", report.by_theme, "hours"),
+            _chart("publics-presents", _("People present per public"), "", report.by_public, "present"),
+        ],
+        tables=[
+            ("mois", _("By month"), report.by_month),
+            ("themes", _("By theme"), report.by_theme),
+            ("publics", _("By public"), report.by_public),
+            ("ages", _("By age band (where known)"), report.by_age_band),
+            ("lieux", _("By place"), report.by_place),
+        ],
+    )
