@@ -89,3 +89,20 @@ def log_in(page: Page, base_url: str, email: str, password: str) -> None:
     page.get_by_label("Mot de passe").fill(password)
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url(re.compile(r".*/reserver.*"))
+
+
+AXE_RESULTS = SCREENSHOTS.parent / "axe"
+
+
+def check_page(page: Page, name: str) -> None:
+    """axe-core at 390 px and at desktop width (0 WCAG 2.1 A/AA violations at each), screenshots,
+    and one line per page and width in ``test-output/axe/`` (the figures of the report)."""
+    by_width = axe_at_both_widths(page)
+    screenshot(page, name)
+    AXE_RESULTS.mkdir(parents=True, exist_ok=True)
+    slug = re.sub(r"[^a-z0-9-]+", "-", name.lower())
+    (AXE_RESULTS / f"{slug}.txt").write_text(
+        "".join(f"{name}\t{label}\t{len(found)}\n" for label, found in by_width.items()), encoding="utf-8"
+    )
+    failures = {label: describe(found) for label, found in by_width.items() if found}
+    assert not failures, f"{name}: {failures}"

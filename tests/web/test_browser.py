@@ -19,7 +19,7 @@ from sqlmodel import select
 from tests.conftest import PASSWORD, create_user, make_settings
 from tests.support.server import LiveServer, live_server
 from tests.support.site import load_trilport
-from tests.web.browser import DESKTOP, axe_at_both_widths, describe, log_in, screenshot
+from tests.web.browser import DESKTOP, check_page, log_in
 from tests.web.support import next_open_weekday
 from tierslieu.api import create_app
 from tierslieu.db.types import utcnow
@@ -71,14 +71,6 @@ def page(browser: Browser) -> Iterator[Page]:
     tab = context.new_page()
     yield tab
     context.close()
-
-
-def check_page(page: Page, name: str) -> None:
-    """axe-core at 390 px and at desktop width (0 WCAG 2.1 A/AA violations at each), then screenshots."""
-    by_width = axe_at_both_widths(page)
-    screenshot(page, name)
-    failures = {label: describe(found) for label, found in by_width.items() if found}
-    assert not failures, f"{name}: {failures}"
 
 
 def test_member_books_a_desk_and_sees_it(site: Site, page: Page) -> None:

@@ -122,7 +122,7 @@ def test_front_desk_records_finds_registers_and_prints(programme: Programme) -> 
     assert 'media="print"' in text and "/static/print-a6.css" in text
     assert "/static/print-a4.css" in api.client.get(slip_url + "?format=a4").text
     print_css = api.client.get("/static/print-a6.css").text
-    assert "@page" in print_css and "A6" in print_css
+    assert "@page { size: 105mm 148mm" in print_css
     with api.runtime.db.session() as session:
         person = session.exec(select(Person).where(Person.name == "Lucienne Moreau")).one()
         assert person.phone == "0612345678" and person.consent and person.birth_year == 1948
@@ -273,7 +273,10 @@ def test_roll_call_ticks_and_walk_ins(api: AppHarness) -> None:
     login(api.client, programme.leader_email)
     roll_call = f"/seances/{programme.session_id}/appel"
     sheet = api.client.get(roll_call)
-    assert sheet.status_code == 200 and member.email not in sheet.text
+    assert sheet.status_code == 200 and member.email not in sheet.text  # names, never e-mails
+    with api.runtime.db.session() as session:
+        name = member_service.get_member(session, member.id).name
+    assert f'<span class="who">{name}' in sheet.text
     registration_id = int(re.search(r'id="inscription-(\d+)"', sheet.text).group(1))  # type: ignore[union-attr]
     ticked = post(api, roll_call, f"{roll_call}/{registration_id}", {"present": "1"})
     assert ticked.status_code == 303 and ticked.headers["location"].endswith(f"#inscription-{registration_id}")
