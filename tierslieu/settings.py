@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     mail_from: str = "Tiers-lieu <ne-pas-repondre@tierslieu.localhost>"
     outbox_pass_seconds: float = Field(default=10.0, gt=0)
     outbox_max_attempts: int = Field(default=8, ge=1, le=100)
+    # Messages sent (or undeliverable) are deleted after this many days (names, addresses).
+    outbox_retention_days: int = Field(default=90, ge=1, le=3660)
     simulate: bool = False
     simulate_delay_ms: int = Field(default=0, ge=0, le=60_000)
     simulate_loss: float = Field(default=0.0, ge=0, le=1)

@@ -19,9 +19,9 @@ class TasmotaRelay:
         self._pulse_tenths = 0
         self._lock = threading.Lock()
         self.transport = client(url, f"tasmota-{topic}")
-        self.transport.add_handler(self._on_message)
         self.transport.add_connection_listener(self._on_connection)
-        self.transport.subscribe(f"cmnd/{topic}/#", 1)
+        self.deafen = self.transport.subscribe(f"cmnd/{topic}/#", self._on_message, 1)
+        """Stop hearing commands (a relay whose firmware hangs)."""
 
     def start(self) -> TasmotaRelay:
         self.transport.start()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from devices.transport import InMemoryTransport
+from devices.memory import InMemoryTransport
 from tests.conftest import make_settings
 from tests.hardware.rig import UIDS, Site, build_site, running_stack
 from tests.support.bookings import insert_booking

@@ -84,8 +84,7 @@ def test_thousands_of_malformed_messages_then_a_valid_scan_still_unlocks(
     rt: Runtime, site: Site, mosquitto: MosquittoServer, tool: PahoTransport
 ) -> None:
     inbox = Inbox()
-    tool.add_handler(inbox)
-    tool.subscribe("cmnd/porte-entree/PulseTime1", 1)
+    tool.subscribe("cmnd/porte-entree/PulseTime1", inbox, 1)
     with running_stack(rt, service_transport(rt, mosquitto.url)) as stack:
         assert stack.hub.transport.wait_connected(10)  # type: ignore[attr-defined]
         rng = random.Random(4)
@@ -177,13 +176,12 @@ def test_a_door_that_does_not_obey_gets_the_command_again_but_not_on_every_pass(
     rt: Runtime, site: Site, mosquitto: MosquittoServer, tool: PahoTransport
 ) -> None:
     inbox = Inbox()
-    tool.add_handler(inbox)
-    tool.subscribe("cmnd/porte-visio/POWER1", 1)
+    tool.subscribe("cmnd/porte-visio/POWER1", inbox, 1)
     visio = TasmotaRelay(mosquitto.url, "porte-visio", on=False).start()
     try:
         with running_stack(rt, service_transport(rt, mosquitto.url)) as stack:
             wait_until(lambda: stack.doors.passes > 2, "controller running")
-            visio.transport.unsubscribe("cmnd/porte-visio/#")  # deaf from now on...
+            visio.deafen()  # deaf from now on...
             time.sleep(0.2)
             start = len(inbox.messages)
             visio.force(True)  # ...and stuck unlocked

@@ -52,8 +52,7 @@ def test_serve_with_embedded_broker_opens_the_entrance_for_staff(env: dict[str, 
         assert broker_url.startswith("mqtt://127.0.0.1:")
         observer = client(broker_url, "observer")
         inbox = Inbox()
-        observer.add_handler(inbox)
-        observer.subscribe("shellyplus1-entree/rpc", 1)
+        observer.subscribe("shellyplus1-entree/rpc", inbox, 1)
         observer.start()
         assert observer.wait_connected(10)  # connected means our subscription is acknowledged
         observer.publish("entree-lecteur/text_sensor/badge/state", STAFF_UID.encode())

@@ -124,9 +124,8 @@ def test_plain_get_of_the_stream_ends_after_the_snapshot(service: Service) -> No
 def test_home_assistant_finds_spaces_and_doors(service: Service, mosquitto: MosquittoServer) -> None:
     _server, _headers, ids = service
     watcher, heard = client(mosquitto.url, "home-assistant"), Inbox()
-    watcher.add_handler(heard)
-    watcher.subscribe("homeassistant/#")
-    watcher.subscribe("tierslieu/#")
+    watcher.subscribe("homeassistant/#", heard)
+    watcher.subscribe("tierslieu/#", heard)
     watcher.start()
     try:
         expected = {f"homeassistant/binary_sensor/tierslieu_{sid}_occupancy/config" for sid in ids.spaces.values()}

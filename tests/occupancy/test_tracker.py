@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from devices.transport import InMemoryTransport
+from devices.memory import InMemoryTransport
 from tests.occupancy.site import add_booking
 from tests.support.site import Ids, load_trilport
 from tierslieu.db.types import utcnow

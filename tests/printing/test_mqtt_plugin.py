@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from sqlmodel import select
 
-from devices.transport import InMemoryTransport
+from devices.memory import InMemoryTransport
 from firmware_bridges.octoprint import OctoPrintClient, OctoPrintProtocolError
 from tests.conftest import AppHarness
 from tests.printing.fake_octoprint import FakeOctoPrint

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import delete, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -25,6 +25,7 @@ __all__ = [
     "Recipient",
     "claim_due",
     "enqueue",
+    "forget_old",
     "list_messages",
     "mark_failed",
     "mark_sent",
@@ -159,6 +160,18 @@ def retry(session: Session, message_id: int, now: datetime) -> OutboxMessage | N
         session.add(message)
         session.flush()
     return message
+
+
+def forget_old(session: Session, now: datetime, days: int) -> int:
+    """Delete messages sent (or undeliverable, or given up) more than ``days`` ago: an outbox
+    holds names and addresses, kept no longer than staff need to answer "did it go?"."""
+    cutoff = now - timedelta(days=days)
+    result = session.execute(
+        delete(OutboxMessage).where(
+            col(OutboxMessage.status).in_(("sent", "undeliverable", "failed")), col(OutboxMessage.created_at) < cutoff
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def list_messages(

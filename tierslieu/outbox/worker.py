@@ -127,10 +127,14 @@ class OutboxWorker:
             self._scheduler = None
 
     def remind(self) -> None:
-        """Write the reminders of tomorrow's sessions and appointments (once each)."""
+        """Write the reminders of tomorrow's sessions and appointments (once each), and forget
+        the messages older than ``outbox_retention_days``."""
+        settings = self._runtime.settings
         try:
             with self._runtime.db.session(write=True) as session:
-                enqueue_reminders(session, utcnow(), self._runtime.settings.tz)
+                now = utcnow()
+                enqueue_reminders(session, now, settings.tz)
+                store.forget_old(session, now, settings.outbox_retention_days)
                 session.commit()
         except Exception:
             log.exception("reminder pass failed; retrying at the next one")

@@ -145,6 +145,10 @@ def register(
     try:
         with session.begin_nested():
             confirmed = _take_seats(session, session_id, wanted)
+            if not confirmed:
+                # Queue in turn: holding the session row until commit (as a seat taken does)
+                # gives waitlisted registrations ids in the order their positions are counted.
+                get_session(session, session_id, lock=True)
             status = RegistrationStatus.confirmed if confirmed else RegistrationStatus.waitlisted
             registration = Registration(session_id=session_id, seats=wanted, status=status, created_by=actor.id)
             for name, value in columns.items():
