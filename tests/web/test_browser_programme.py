@@ -51,6 +51,7 @@ class Site:
     registration_id: int
     appointment_id: int
     reset_path: str
+    hall_space_id: int
 
 
 def _starting_soon() -> datetime:
@@ -138,9 +139,12 @@ def site(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Ite
                 programme=runtime.programme_events,
             )
             reset_path = f"/mot-de-passe/{reset_token(runtime.secrets, actor)}"
+            hall_space_id = hall.space_id or 0
             session.commit()
             ids = (soon.id or 0, later.id or 0, registration.id or 0, appointment.id or 0)
-        yield Site(server, staff.email, leader.email, partner.email, member.id, workshop_id, *ids, reset_path)
+        yield Site(
+            server, staff.email, leader.email, partner.email, member.id, workshop_id, *ids, reset_path, hall_space_id
+        )
 
 
 @pytest.fixture
@@ -255,6 +259,22 @@ def test_every_programme_page_is_accessible(site: Site, page: Page) -> None:
         page.goto(base + path)
         expect(page.locator("h1")).to_be_visible()
         check_page(page, name)
+
+    # A room booked for a member at the desk, and its slip.
+    page.goto(f"{base}/accueil/membres/{site.member_id}")
+    page.get_by_label("Salle, poste ou équipement").select_option(label="Salle de visio")
+    page.locator("#res-jour").fill(next_open_weekday(utcnow().date(), days_ahead=4).isoformat())
+    page.locator("#res-heure").fill("10:00")
+    page.locator("#res-duree").fill("60")
+    page.get_by_role("button", name="Réserver et imprimer la fiche").last.click()
+    page.wait_for_url(re.compile(r".*/accueil/fiches/reservation/\d+"))
+    expect(page.locator("article.slip")).to_contain_text("Salle de visio")
+    check_page(page, "fiche-reservation")
+
+    # The door's screen shows the coming workshops under the day's schedule.
+    page.goto(f"{base}/kiosk/{site.hall_space_id}")
+    expect(page.get_by_role("heading", name="Prochains ateliers")).to_be_visible()
+    check_page(page, "ecran-accueil-ateliers")
 
     # A refused session: the engine's words by the form, still accessible.
     page.goto(f"{base}/ateliers/{site.workshop_id}")
