@@ -102,11 +102,11 @@ def site_contact(session: Session, default_name: str) -> SiteContact:
 
 
 def spoken_phone(phone: object) -> str:
-    """``+33160097810`` as French people read and dial it: ``01 60 09 78 10``."""
+    """``+33160097810`` (or ``0160097810``) as French people read and dial it: ``01 60 09 78 10``."""
     if not isinstance(phone, str) or not phone:
         return ""
-    if phone.startswith("+33") and len(phone) == 12:
-        national = "0" + phone[3:]
+    national = "0" + phone[3:] if phone.startswith("+33") and len(phone) == 12 else phone
+    if len(national) == 10 and national.isdigit() and national.startswith("0"):
         return " ".join(national[i : i + 2] for i in range(0, 10, 2))
     return phone
 

@@ -36,6 +36,7 @@ from tierslieu.web.programme_view import (
     registration_slip,
     session_lines,
     site_contact,
+    spoken_phone,
 )
 from tierslieu.web.routes.admin import assign_recent_scan
 
@@ -95,6 +96,7 @@ def _desk_page(
         publics=[p.value for p in Public],
         errors=errors or {},
         this_year=utcnow().year,
+        spoken_phone=spoken_phone,
     )
 
 
@@ -198,6 +200,7 @@ def _holder_page(
         errors=errors or {},
         notice=page.notice(_MESSAGES),
         today=now.astimezone(page.runtime.settings.tz).date(),
+        spoken_phone=spoken_phone,
     )
 
 
