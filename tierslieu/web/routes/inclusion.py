@@ -58,10 +58,10 @@ def inclusion(page: PageDep, session: SessionDep, du: str = "", au: str = "") ->
             _chart("publics-presents", _("People present per public"), "", report.by_public, "present"),
         ],
         tables=[
-            ("mois", _("By month"), report.by_month),
-            ("themes", _("By theme"), report.by_theme),
-            ("publics", _("By public"), report.by_public),
-            ("ages", _("By age band (where known)"), report.by_age_band),
-            ("lieux", _("By place"), report.by_place),
+            ("mois", _("By month"), _("Month"), report.by_month),
+            ("themes", _("By theme"), _("Theme"), report.by_theme),
+            ("publics", _("By public"), _("Public"), report.by_public),
+            ("ages", _("By age band (where known)"), _("Age band"), report.by_age_band),
+            ("lieux", _("By place"), _("Place"), report.by_place),
         ],
     )
