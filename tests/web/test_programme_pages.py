@@ -369,6 +369,7 @@ def test_public_agenda_and_kiosk_without_log_in(programme: Programme) -> None:
     assert agenda.status_code == 200
     assert "Atelier numérique seniors" in agenda.text and "3 places restantes" in agenda.text
     assert 'href="/api/v1/public/sessions.ics"' in agenda.text
+    assert "appelez le 01 60 09 78 10" in html.unescape(agenda.text)
     kiosk = api.client.get("/kiosk/agenda")
     assert kiosk.status_code == 200 and kiosk.headers["refresh"] == "60"
     assert "Atelier numérique seniors" in kiosk.text

@@ -12,6 +12,7 @@ from tierslieu.api.deps import SessionDep
 from tierslieu.db.types import utcnow
 from tierslieu.programme.public_agenda import DEFAULT_AHEAD, public_sessions
 from tierslieu.web.page import PageDep
+from tierslieu.web.programme_view import site_contact
 
 __all__ = ["router"]
 
@@ -25,7 +26,8 @@ KIOSK_LINES = 8
 def agenda(page: PageDep, session: SessionDep) -> Response:
     now = utcnow()
     sessions = public_sessions(session, since=now, until=now + DEFAULT_AHEAD)
-    return page.render("agenda.html", title=page.gettext("Workshop agenda"), sessions=sessions)
+    contact = site_contact(session, page.gettext("Trilport third place"))
+    return page.render("agenda.html", title=page.gettext("Workshop agenda"), sessions=sessions, contact=contact)
 
 
 @router.get("/kiosk/agenda")
