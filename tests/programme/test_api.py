@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from tests.booking.factory import at, future_weekday
+from tests.booking.factory import at, future_weekday, make_resource
 from tests.conftest import AppHarness
 from tests.programme.support import EventRecorder, iso, make_room, make_session, make_workshop, soon
 from tierslieu.models import ActivityReport, Booking, Person
@@ -142,6 +142,8 @@ def test_registrations_fill_seats_then_the_waitlist_moves_up_in_order(api_any_db
     assert later.json()["status"] == "waitlisted" and later.json()["position"] == 2
     again = _register(api, ws["id"], {}, role="member")
     assert again.status_code == 409 and again.json()["code"] == "programme.already_registered"
+    mine = api.client.get("/api/v1/registrations", headers=api.users["admin"].headers).json()
+    assert [(r["id"], r["status"], r["position"]) for r in mine] == [(later.json()["id"], "waitlisted", 2)]
     session_now = api.client.get(f"/api/v1/sessions/{ws['id']}", headers=api.users["member"].headers).json()
     assert session_now["seats_left"] == 0 and session_now["waitlisted"] == 2
     # The member cancels: one seat frees, the pair still does not fit, the admin (next) does.
@@ -173,6 +175,11 @@ def test_least_data_and_who_may_register_whom(api_any_db: AppHarness) -> None:
     assert minor.status_code == 422 and minor.json()["code"] == "programme.minor_not_named"
     name_only = _register(api, ws["id"], {"person": {"name": "Jean", "consent": False}})
     assert name_only.status_code == 201
+    other = make_session(api, make_workshop(api)["id"], room, at(future_weekday(1), "14:00"))
+    known = _register(api, other["id"], {"person": {"id": name_only.json()["person_id"]}})
+    assert known.status_code == 201 and known.json()["person_id"] == name_only.json()["person_id"]
+    nameless = _register(api, other["id"], {"person": {"phone": "0600000000", "consent": True}})
+    assert nameless.status_code == 422 and nameless.json()["code"] == "programme.person_name_required"
     for_other = _register(api, ws["id"], {"member_id": api.users["admin"].id}, role="member")
     assert for_other.status_code == 403 and for_other.json()["code"] == "programme.register_others_forbidden"
     person_by_member = _register(api, ws["id"], {"person": {"name": "X", "consent": False}}, role="member")
@@ -217,6 +224,10 @@ def test_only_staff_and_the_leader_see_the_registered_and_take_the_roll_call(api
     assert refused.status_code == 403
     listed = api.client.get(f"{path}/registrations", headers=leader).json()
     assert [(r["id"], r["present"]) for r in listed] == [(registration["id"], True)]
+    sheet = api.client.get(f"{path}/attendance", headers=leader).json()
+    assert sheet["tally"] | {"present": 2, "walk_ins": 1, "no_shows": 0, "seats_confirmed": 1} == sheet["tally"]
+    assert sheet["tally"]["by_age_band"] == {"70+": 1, "non_renseigne": 1} and len(sheet["rows"]) == 2
+    assert api.client.get(f"{path}/attendance", headers=other_animator.headers).status_code == 403
     with api.runtime.db.session() as session:
         report = session.exec(select(ActivityReport).where(ActivityReport.session_id == ws["id"])).one()
     assert (report.kind, report.people, report.duration_minutes) == ("collective", 2, 90)
@@ -266,3 +277,39 @@ def test_cancelling_a_session_frees_the_room_and_tells_the_registered(api_any_db
     assert late.status_code == 409 and late.json()["code"] == "programme.session_cancelled"
     twice = api.client.post(f"/api/v1/sessions/{ws['id']}/cancel", headers=api.users["staff"].headers)
     assert twice.status_code == 409
+
+
+def test_a_fablab_session_holds_its_printers_and_gives_them_back(api_any_db: AppHarness) -> None:
+    api = api_any_db
+    room = make_room(api.runtime)
+    with api.runtime.db.session(write=True) as session:
+        printers = [make_resource(session, kind="printer").id or 0 for _ in range(2)]
+        session.commit()
+    workshop = make_workshop(api, title="Un objet en 3D", themes=["Loisirs et créations numériques"],
+                             publics=["scolaires"], leader_id=api.users["animator"].id)  # fmt: skip
+    day = future_weekday(4)
+    ws = make_session(api, workshop["id"], room, at(day, "09:00"), printer_ids=printers)
+    assert ws["printer_ids"] == sorted(printers)
+    staff = api.users["staff"].headers
+    held = api.client.get("/api/v1/bookings", params={"from": iso(at(day, "00:00")), "to": iso(at(day, "23:00"))},
+                          headers=staff).json()  # fmt: skip
+    assert sorted(b["resource_id"] for b in held) == sorted([room, *printers])
+    # A printer is taken: the engine refuses, and the room is not kept either.
+    other = api.client.post(
+        f"/api/v1/workshops/{workshop['id']}/sessions",
+        json={"resource_id": make_room(api.runtime), "start": iso(at(day, "10:00")), "printer_ids": printers[:1]},
+        headers=api.users["animator"].headers,
+    )
+    assert other.status_code == 409 and other.json()["code"] == "overlap"
+    not_a_printer = api.client.post(
+        f"/api/v1/workshops/{workshop['id']}/sessions",
+        json={"resource_id": room, "start": iso(at(day, "14:00")), "printer_ids": [room]},
+        headers=api.users["animator"].headers,
+    )
+    assert not_a_printer.status_code == 422 and not_a_printer.json()["code"] == "programme.not_a_printer"
+    api.client.post(f"/api/v1/sessions/{ws['id']}/cancel", headers=staff)
+    held = api.client.get(
+        "/api/v1/bookings", params={"from": iso(at(day, "00:00")), "to": iso(at(day, "23:00")), "status": "confirmed"},
+        headers=staff,
+    ).json()  # fmt: skip
+    assert held == []

@@ -97,3 +97,32 @@ def test_a_badge_at_the_rooms_reader_marks_attendance(rt: Runtime, mosquitto: Mo
     with rt.db.session() as session:
         report = session.exec(select(ActivityReport).where(ActivityReport.session_id == session_id)).one()
     assert (report.kind, report.people) == ("collective", 2)
+
+
+def test_a_failing_hook_loses_neither_the_audit_line_nor_the_attendance(rt: Runtime) -> None:
+    from tierslieu.hardware.audit import AuditEntry, AuditWriter
+    from tierslieu.models import AccessEvent
+    from tierslieu.programme.badges import record_badge_attendance
+
+    site = build_site(rt)
+    session_id = _session_in_the_room(rt, site)
+
+    def broken(_session: object, _lines: object) -> None:
+        raise RuntimeError("a listener's bug")
+
+    writer = AuditWriter(rt.db)
+    writer.add_hook(broken)
+    writer.add_hook(record_badge_attendance)
+    writer.start()
+    try:
+        line = {"at": utcnow(), "device_id": site.devices["room_reader"], "device_name": "room_reader",
+                "space_id": site.spaces["room"], "member_id": site.members["bob"], "badge_uid": UIDS["bob"],
+                "decision": "denied", "reason": "no_booking", "booking_id": None, "detail": ""}  # fmt: skip
+        writer.log(AuditEntry(line))
+        assert writer.wait_idle()
+    finally:
+        writer.stop()
+    with rt.db.session() as session:
+        assert len(session.exec(select(AccessEvent)).all()) == 1
+        rows = session.exec(select(Attendance).where(Attendance.session_id == session_id)).all()
+    assert [(r.member_id, r.present, r.source) for r in rows] == [(site.members["bob"], True, "badge")]

@@ -32,7 +32,17 @@ from tierslieu.programme.roles import ORGANISERS, check_leads
 from tierslieu.programme.seats import AGE_BANDS, age_band
 from tierslieu.programme.sessions import get_session
 
-__all__ = ["BADGE_LEAD", "ROLL_CALL_LEAD", "Tally", "compute_tally", "mark", "mark_badge", "session_tally", "walk_in"]
+__all__ = [
+    "BADGE_LEAD",
+    "ROLL_CALL_LEAD",
+    "Tally",
+    "attendance_rows",
+    "compute_tally",
+    "mark",
+    "mark_badge",
+    "session_tally",
+    "walk_in",
+]
 
 # The roll-call opens an hour before the start (people arrive early); a badge counts from a
 # quarter of an hour before.
@@ -228,6 +238,14 @@ def _badge_row(
 
 
 # Counting -----------------------------------------------------------------------------------
+
+
+def attendance_rows(session: Session, *, actor: Member, session_id: int) -> tuple[WorkshopSession, list[Attendance]]:
+    """The session and its attendance rows (staff, or the session's leader)."""
+    ws = get_session(session, session_id)
+    check_leads(actor, ws)
+    query = select(Attendance).where(Attendance.session_id == session_id).order_by(col(Attendance.id))
+    return ws, list(session.exec(query).all())
 
 
 def session_tally(session: Session, ws: WorkshopSession) -> Tally:

@@ -46,6 +46,12 @@ def _check_leader(session: Session, leader_id: int | None) -> None:
         raise InvalidInput("programme.leader_not_organiser", member=leader_id)
 
 
+def _strings(value: object, where: str) -> list[str]:
+    if not isinstance(value, list | tuple):
+        raise InvalidInput("validation_error", where=where, msg="a list is expected")
+    return [str(item) for item in value]
+
+
 def _check_title(title: str) -> str:
     if not title.strip():
         raise InvalidInput("programme.title_required")
@@ -93,9 +99,9 @@ def update_workshop(session: Session, *, actor: Member, workshop_id: int, change
     if "title" in values:
         values["title"] = _check_title(str(values["title"]))
     if "themes" in values:
-        values["themes"] = check_themes(list(values["themes"]))  # type: ignore[call-overload]
+        values["themes"] = check_themes(_strings(values["themes"], "themes"))
     if "publics" in values:
-        values["publics"] = check_publics(list(values["publics"]))  # type: ignore[call-overload]
+        values["publics"] = check_publics(_strings(values["publics"], "publics"))
     if "leader_id" in values:
         leader_id = values["leader_id"]
         _check_leader(session, leader_id if isinstance(leader_id, int) else None)

@@ -15,10 +15,10 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, field_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from firmware_bridges import get_bridge
@@ -28,14 +28,19 @@ from tierslieu.printing.plugin import base_topic_problem
 from tierslieu.site.base import Strict
 from tierslieu.site.profile import PublicProfile
 from tierslieu.site.programme import ProgrammeSpec, programme_problems
-
-Name = str
-
-
-_Strict = Strict
+from tierslieu.text import CONTROL_CHARACTERS
 
 
-class PrinterSpec(_Strict):
+def _one_line(value: str) -> str:
+    if CONTROL_CHARACTERS.search(value):
+        raise ValueError("un nom ne peut pas contenir de saut de ligne ni de caractère de contrôle")
+    return value
+
+
+Name = Annotated[str, AfterValidator(_one_line)]
+
+
+class PrinterSpec(Strict):
     octoprint_url: str = Field(pattern=r"^https?://\S+$")
     api_key: str | None = None
     api_key_env: str | None = Field(default=None, description="environment variable holding the key")
@@ -55,7 +60,7 @@ class PrinterSpec(_Strict):
         return os.environ.get(self.api_key_env) if self.api_key_env else None
 
 
-class ResourceSpec(_Strict):
+class ResourceSpec(Strict):
     name: Name = Field(min_length=1, max_length=120)
     kind: ResourceKind
     capacity: int | None = Field(default=None, ge=0)
@@ -63,7 +68,7 @@ class ResourceSpec(_Strict):
     printer: PrinterSpec | None = None
 
 
-class DeviceSpec(_Strict):
+class DeviceSpec(Strict):
     name: Name = Field(min_length=1, max_length=120)
     kind: DeviceKindName
     bridge: BridgeName
@@ -72,7 +77,7 @@ class DeviceSpec(_Strict):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
-class SpaceSpec(_Strict):
+class SpaceSpec(Strict):
     name: Name = Field(min_length=1, max_length=120)
     kind: SpaceKind
     capacity: int | None = Field(default=None, ge=0)
@@ -102,7 +107,7 @@ class SiteInfo(PublicProfile):
         return value
 
 
-class SiteFile(_Strict):
+class SiteFile(Strict):
     site: SiteInfo
     spaces: list[SpaceSpec] = Field(min_length=1)
     programme: ProgrammeSpec | None = None

@@ -15,11 +15,13 @@ from tierslieu.api.routes.programme_views import ORGANISERS, registration_listed
 from tierslieu.api.schemas.programme import (
     AttendanceCreate,
     AttendancePublic,
+    AttendanceSheet,
     RegistrationCreate,
     RegistrationListed,
     RegistrationPublic,
     SessionCancel,
     SessionPublic,
+    TallyPublic,
 )
 from tierslieu.db.types import utcnow
 from tierslieu.models import Member
@@ -128,3 +130,17 @@ def record_attendance(
             present=body.present, seats=body.seats, now=now,
         )  # fmt: skip
     return AttendancePublic.model_validate(row)
+
+
+@router.get("/{session_id}/attendance", response_model=AttendanceSheet)
+def attendance_sheet(session_id: IdPath, session: SessionDep, actor: Member = Depends(ORGANISERS)) -> AttendanceSheet:
+    """Who was there and the counts (present, absent, no-shows, walk-ins, by public and age
+    band); after the retention period only the counts remain (staff and the leader)."""
+    ws, rows = attendance.attendance_rows(session, actor=actor, session_id=session_id)
+    tally = attendance.session_tally(session, ws)
+    return AttendanceSheet(
+        session_id=session_id,
+        purged=ws.attendance_purged_at is not None,
+        tally=TallyPublic.model_validate(tally.as_json()),
+        rows=[AttendancePublic.model_validate(r) for r in rows],
+    )

@@ -113,13 +113,13 @@ class SessionPublic(BaseModel):
 class PersonIn(_Body):
     """Someone without an account. Contact details need their consent; never a minor's name."""
 
-    id: RowId | None = Field(default=None, description="une personne déjà connue de l'accueil")
-    name: Name
+    id: RowId | None = Field(default=None, description="une personne déjà connue de l'accueil (le reste est ignoré)")
+    name: Annotated[str, Field(max_length=200)] = ""
     phone: Annotated[str, Field(max_length=40)] | None = None
     email: Annotated[str, Field(max_length=320)] | None = None
     postal_address: Annotated[str, Field(max_length=500)] | None = None
     birth_year: Annotated[int, Field(ge=1900, le=2100)] | None = None
-    consent: bool = Field(description="la personne accepte qu'on garde ses coordonnées pour la joindre")
+    consent: bool = Field(default=False, description="la personne accepte qu'on garde ses coordonnées")
 
 
 class GroupIn(_Body):
@@ -206,6 +206,30 @@ class AttendancePublic(BaseModel):
     seats: int
     source: Literal["roll_call", "badge", "walk_in"]
     recorded_at: datetime
+
+
+class TallyPublic(BaseModel):
+    """A session's counts, in seats (a class of 28 present counts 28); the same after the
+    attendance list is reduced to counts."""
+
+    seats_confirmed: int
+    registrations: int = Field(description="inscriptions nominatives confirmées (membres et personnes)")
+    group_head_count: int = Field(description="places confirmées des groupes (personne n'y est nommé)")
+    present: int
+    absent: int
+    no_shows: int = Field(description="places confirmées sans présence")
+    walk_ins: int
+    by_public: dict[str, int]
+    by_age_band: dict[str, int]
+
+
+class AttendanceSheet(BaseModel):
+    """The roll-call's state: the counts and, until the retention period ends, the rows."""
+
+    session_id: int
+    purged: bool
+    tally: TallyPublic
+    rows: list[AttendancePublic]
 
 
 # Appointments and reports -------------------------------------------------------------------
