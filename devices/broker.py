@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import getpass
+import importlib.util
 import ipaddress
 import logging
 import shutil
@@ -196,6 +197,8 @@ class _AmqttBackend:
         self._broker: Broker | None = None
 
     def start(self, host: str, port: int, timeout: float) -> bool:
+        if importlib.util.find_spec("amqtt") is None:  # an extra: `pip install 'tierslieu[embedded-broker]'`
+            raise EmbeddedBrokerError("broker.amqtt_missing")
         loop = asyncio.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, name="amqtt-broker", daemon=True)
         thread.start()

@@ -15,11 +15,14 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from tierslieu import __version__
 from tierslieu.errors import TiersLieuError
+from tierslieu.extras import MissingExtra
 from tierslieu.models.enums import ROLES
 from tierslieu.runtime import Runtime
 from tierslieu.settings import Settings
 from tierslieu.site.programme import ProgrammeSpec
+from tierslieu.sites import TRILPORT
 
 app = typer.Typer(help="tierslieu — le tiers-lieu et son FabLab.", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Base de données.", no_args_is_help=True)
@@ -28,6 +31,21 @@ users_app = typer.Typer(help="Comptes.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(site_app, name="site")
 app.add_typer(users_app, name="users")
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"tierslieu {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="affiche la version et quitte")
+    ] = False,
+) -> None:
+    """tierslieu — le tiers-lieu et son FabLab."""
 
 
 def _settings() -> Settings:
@@ -119,13 +137,9 @@ def _warn_if_exposed(settings: Settings, host: str) -> None:
         )
 
 
-# The Trilport description shipped beside the package (a checkout or an editable install).
-TRILPORT_SITE = Path(__file__).resolve().parents[1] / "config" / "trilport.yaml"
-
-
 @app.command()
 def demo(
-    site: Annotated[Path, typer.Option(help="fichier YAML du site")] = TRILPORT_SITE,
+    site: Annotated[Path, typer.Option(help="fichier YAML du site")] = TRILPORT,
     host: Annotated[str, typer.Option(help="adresse d'écoute")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port HTTP")] = 8000,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
@@ -268,6 +282,12 @@ def users_create(
     typer.echo(f"compte {member.email} créé (id {member.id}, rôles : {', '.join(member.roles)}).")
 
 
-def main() -> None:  # pragma: no cover - entry point
-    app(prog_name="tierslieu")
+def main() -> None:
+    """The `tierslieu` program: the commands above, and one line instead of a traceback when an
+    optional dependency (an extra) is missing."""
+    try:
+        app(prog_name="tierslieu")
+    except MissingExtra as missing:
+        typer.secho(str(missing), fg="red", err=True)
+        sys.exit(2)
     sys.exit(0)

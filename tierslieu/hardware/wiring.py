@@ -8,11 +8,10 @@ logged and written to ``<data_dir>/mqtt/url`` so local tools and tests can find 
 from __future__ import annotations
 
 import logging
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from devices.broker import EmbeddedBroker, find_mosquitto
+from devices.broker import EmbeddedBroker
 from devices.mqtt import MqttSettings, PahoTransport
 from devices.transport import Transport
 from tierslieu.hardware.access import AccessController
@@ -70,19 +69,11 @@ class TransportComponent:
         self.transport.stop()
 
 
-def _free_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _embedded_broker(settings: Settings) -> tuple[BrokerComponent, str]:
-    # The port is chosen now (not by the broker at start) because the transport needs its URL
-    # when it is built; amqtt, the fallback without mosquitto, speaks MQTT 3.1.1 only.
-    port = settings.mqtt_embedded_port or _free_loopback_port()
-    broker = EmbeddedBroker(data_dir=settings.data_dir / "mqtt", port=port)
-    query = "" if find_mosquitto() else "?protocol=3.1.1"
-    return BrokerComponent(broker, embedded_broker_url_file(settings)), f"mqtt://127.0.0.1:{port}{query}"
+    # The transport needs the broker's URL when it is built: the broker plans it now (its kind,
+    # hence the protocol, and its port), before it starts.
+    broker = EmbeddedBroker(data_dir=settings.data_dir / "mqtt", port=settings.mqtt_embedded_port)
+    return BrokerComponent(broker, embedded_broker_url_file(settings)), broker.planned_url()
 
 
 @dataclass(frozen=True)
