@@ -83,6 +83,9 @@ class Recording:
         with self._lock:
             self.sent.append((key, email))
 
+    def close(self) -> None:
+        self.closed = getattr(self, "closed", 0) + 1
+
 
 def test_rollback_drops_the_message_and_a_key_is_written_once(db: Database) -> None:
     _write(db, "booking_offered:1", commit=False)
@@ -186,13 +189,14 @@ def test_without_smtp_the_eml_lands_in_the_folder(db: Database, tmp_path: Path) 
     assert _messages(db)[0].transport == "file"
 
 
-def test_real_smtp_server_receives_the_message_with_credentials(db: Database) -> None:
+def test_real_smtp_server_receives_the_messages_with_credentials(db: Database) -> None:
     _write(db, "booking_offered:7")
+    _write(db, "booking_offered:7b", BOB_EN)
     with smtp_server() as inbox:
         report = deliver_pass(db, SmtpTransport(inbox.url), NOW, sender=SENDER, tz=TZ)
-        assert report.sent and inbox.logins == ["tierslieu"]
-        (email,) = inbox.messages
-    assert inbox.recipients == [["alice@trilport.test"]]
+        assert len(report.sent) == 2 and inbox.logins == ["tierslieu"]  # one connection for the pass
+        email = inbox.messages[0]
+    assert inbox.recipients == [["alice@trilport.test"], ["bob@trilport.test"]]
     assert email["Subject"].startswith("Un créneau s'est libéré")
     assert [a.get_content_type() for a in email.iter_attachments()] == ["text/calendar"]
 

@@ -180,3 +180,22 @@ def test_only_report_readers(api: AppHarness) -> None:
     bad = api.client.get("/api/v1/reports/inclusion", params={"from": "2025-05-01", "to": "2025-04-01"},
                          headers=api.users["staff"].headers)  # fmt: skip
     assert bad.status_code == 422 and bad.json()["code"] == "invalid_period"
+    ancient = api.client.get("/api/v1/reports/inclusion", params={"from": "0001-01-01", "to": "0001-01-05"},
+                             headers=api.users["staff"].headers)  # fmt: skip
+    assert ancient.status_code == 422
+
+
+def test_report_page_shows_the_same_figures(api: AppHarness) -> None:
+    _programme(api)
+    headers = api.users["municipal"].headers
+    response = api.client.get("/rapports/inclusion", params={"du": "2025-03-01", "au": "2025-04-30"}, headers=headers)
+    assert response.status_code == 200, response.text
+    html = response.text
+    assert "<h1>Bilan du programme</h1>" in html
+    assert "<dt>Personnes touchées (personnes inscrites et membres)</dt><dd>3 — " in html
+    assert "<dt>Heures d&#39;accompagnement</dt><dd>5.75 h</dd>" in html
+    assert "France Services" in html and "<td>Individuel</td>" in html
+    assert "Alice" not in html and "Jeanne" not in html
+    wrong = api.client.get("/rapports/inclusion", params={"du": "2025-05-01", "au": "2025-04-01"}, headers=headers)
+    assert wrong.status_code == 422 and "Période invalide" in wrong.text and 'id="erreur-periode"' in wrong.text
+    assert api.client.get("/rapports/inclusion", headers=api.users["member"].headers).status_code == 403

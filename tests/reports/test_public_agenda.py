@@ -80,5 +80,23 @@ def test_public_feed_is_an_icalendar_without_personal_data(api: AppHarness) -> N
 
 
 def test_bad_period_is_a_clear_422(api: AppHarness) -> None:
-    response = api.client.get("/api/v1/public/sessions", params={"from": "2030-05-02", "to": "2030-05-01"})
-    assert response.status_code == 422 and response.json()["code"] == "invalid_period"
+    for period in ({"from": "2030-05-02", "to": "2030-05-01"}, {"from": "0001-01-01", "to": "0001-01-02"}):
+        response = api.client.get("/api/v1/public/sessions", params=period)
+        assert response.status_code == 422 and response.json()["code"] == "invalid_period"
+    assert response.json()["detail"].startswith("Période invalide : du 1er janvier 1 au 2 janvier 1")
+
+
+def test_agenda_page_without_login(api: AppHarness) -> None:
+    _agenda(api)
+    response = api.client.get("/agenda")
+    assert response.status_code == 200
+    html = response.text
+    assert "<h1>Agenda des ateliers</h1>" in html and "Tablette pour les seniors" in html
+    assert "7 places restantes" in html and "Complet : liste d&#39;attente" in html
+    assert 'href="/api/v1/public/sessions.ics"' in html
+    for word in PERSONAL:
+        assert word not in html
+    kiosk = api.client.get("/agenda", params={"ecran": "1"})
+    assert kiosk.headers["refresh"] == "60" and "sessions.ics" not in kiosk.text
+    english = api.client.get("/agenda", headers={"Accept-Language": "en"})
+    assert "<h1>Workshop agenda</h1>" in english.text and "7 seats left" in english.text

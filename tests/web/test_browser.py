@@ -200,3 +200,31 @@ def test_narrow_screen_and_zoom_have_no_sideways_scroll(site: Site, page: Page) 
     page.set_viewport_size({"width": 960, "height": 540})  # 1920×1080 at 200 %
     page.goto(site.server.url + "/reserver")
     assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+
+
+def test_public_agenda_is_accessible_on_a_phone_and_a_desktop(site: Site, page: Page) -> None:
+    """The agenda without log-in, with a session that has seats and one that is full."""
+    from tests.support.programme_rows import ProgrammeRows
+
+    now = utcnow().replace(microsecond=0)
+    with site.server.runtime.db.session(write=True) as session:
+        rows = ProgrammeRows(session)
+        room = rows.room("Salle des ateliers")
+        themes = ["Maîtrise des outils numériques du quotidien", "Utilisation sécurisée du numérique"]
+        workshop = rows.workshop("Premiers pas sur la tablette", themes, ["seniors"])
+        workshop.description = "Allumer, toucher, photographier : on prend le temps."
+        rows.session_of(workshop, room, now + timedelta(days=2), now + timedelta(days=2, hours=2))
+        full = rows.session_of(workshop, room, now + timedelta(days=9), now + timedelta(days=9, hours=2), capacity=1)
+        rows.register(full, person=rows.person("Quelqu'un"))
+        session.commit()
+    page.goto(f"{site.server.url}/agenda")
+    expect(page.locator("h1")).to_have_text("Agenda des ateliers")
+    expect(page.get_by_text("Complet : liste d'attente")).to_be_visible()
+    check_page(page, "agenda")  # axe at 390 px and at desktop width
+
+
+def test_programme_report_page_is_accessible_on_a_phone_and_a_desktop(site: Site, page: Page) -> None:
+    log_in(page, site.server.url, site.staff, PASSWORD)
+    page.goto(f"{site.server.url}/rapports/inclusion")
+    expect(page.locator("h1")).to_have_text("Bilan du programme")
+    check_page(page, "bilan-programme")  # axe at 390 px and at desktop width

@@ -417,4 +417,5 @@ def test_inclusion_report_page_has_figures_charts_tables_and_csv(programme: Prog
     csv = api.client.get("/api/v1/reports/inclusion?format=csv&from=2026-01-01&to=2026-12-31")
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     backwards = api.client.get("/rapports/inclusion?du=2026-12-31&au=2026-01-01")
-    assert backwards.status_code == 422 and "<h1>" in backwards.text
+    assert backwards.status_code == 422 and 'id="erreur-periode"' in backwards.text
+    assert "Période invalide" in html.unescape(backwards.text)

@@ -2,7 +2,10 @@
 
 Delivery is at most once per claim: a worker takes a message with a conditional ``UPDATE …
 WHERE status = 'pending'`` and only the worker whose update changed the row sends it, so two
-workers racing never send the same message twice.
+workers racing never send the same message twice. A worker that dies between handing a
+message to the SMTP server and recording it leaves a claim that goes stale after
+``CLAIM_LEASE``; the message is then tried again, with the same ``Message-ID`` (derived from
+its key), so a mail server or client can recognise the rare duplicate.
 """
 
 from __future__ import annotations

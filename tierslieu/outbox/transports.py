@@ -38,6 +38,9 @@ class Transport(Protocol):
 
     def send(self, email: EmailMessage, key: str) -> None: ...
 
+    def close(self) -> None:
+        """End of a pass: let go of any connection kept between messages."""
+
 
 @dataclass(frozen=True)
 class SmtpUrl:
@@ -74,29 +77,55 @@ def parse_smtp_url(url: str) -> SmtpUrl:
 
 
 class SmtpTransport:
+    """One connection per pass of the worker, reused for its messages (a dropped connection is
+    opened again once before the message counts as failed)."""
+
     name = "smtp"
 
     def __init__(self, url: str, *, timeout: float = SMTP_TIMEOUT_SECONDS) -> None:
         self.url = parse_smtp_url(url)
         self.timeout = timeout
+        self._client: smtplib.SMTP | None = None
 
-    def send(self, email: EmailMessage, key: str) -> None:
+    def _connect(self) -> smtplib.SMTP:
         url = self.url
         context = ssl.create_default_context()
+        client: smtplib.SMTP
+        if url.implicit_tls:
+            client = smtplib.SMTP_SSL(url.host, url.port, timeout=self.timeout, context=context)
+        else:
+            client = smtplib.SMTP(url.host, url.port, timeout=self.timeout)
         try:
-            client: smtplib.SMTP
-            if url.implicit_tls:
-                client = smtplib.SMTP_SSL(url.host, url.port, timeout=self.timeout, context=context)
-            else:
-                client = smtplib.SMTP(url.host, url.port, timeout=self.timeout)
-            with client:
-                if url.starttls:
-                    client.starttls(context=context)
-                if url.username:
-                    client.login(url.username, url.password or "")
-                client.send_message(email)
+            if url.starttls:
+                client.starttls(context=context)
+            if url.username:
+                client.login(url.username, url.password or "")
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def send(self, email: EmailMessage, key: str) -> None:
+        try:
+            try:
+                self._client = self._client or self._connect()
+                self._client.send_message(email)
+            except smtplib.SMTPServerDisconnected:
+                self.close()
+                self._client = self._connect()
+                self._client.send_message(email)
         except (OSError, smtplib.SMTPException) as exc:
+            self.close()
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is None:
+            return
+        try:
+            client.quit()
+        except (OSError, smtplib.SMTPException):
+            client.close()
 
 
 class FileTransport:
@@ -120,3 +149,6 @@ class FileTransport:
             os.replace(partial, target)
         except OSError as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+
+    def close(self) -> None:
+        return None

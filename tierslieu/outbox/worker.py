@@ -19,7 +19,7 @@ from sqlmodel import col, select
 
 from tierslieu.db import Database
 from tierslieu.db.types import utcnow
-from tierslieu.models import SiteProfile
+from tierslieu.models import OutboxMessage, SiteProfile
 from tierslieu.outbox import store
 from tierslieu.outbox.compose import compose
 from tierslieu.outbox.programme import enqueue_reminders
@@ -67,6 +67,26 @@ def deliver_pass(
         claimed = store.claim_due(session, now, limit=limit)
         profile = session.exec(select(SiteProfile).order_by(col(SiteProfile.id))).first()
     site_name = profile.name if profile else DEFAULT_SITE_NAME
+    try:
+        _deliver(db, transport, claimed, now, sender=sender, site_name=site_name, tz=tz,
+                 max_attempts=max_attempts, report=report)  # fmt: skip
+    finally:
+        transport.close()
+    return report
+
+
+def _deliver(
+    db: Database,
+    transport: Transport,
+    claimed: list[tuple[OutboxMessage, str]],
+    now: datetime,
+    *,
+    sender: str,
+    site_name: str,
+    tz: ZoneInfo,
+    max_attempts: int,
+    report: DeliveryReport,
+) -> None:
     for message, token in claimed:
         assert message.id is not None
         error = None
@@ -85,7 +105,6 @@ def deliver_pass(
                 status = store.mark_failed(session, message, token, error, now=now, max_attempts=max_attempts)
                 (report.failed if status == "failed" else report.retrying).append(message.id)
             session.commit()
-    return report
 
 
 class OutboxWorker:

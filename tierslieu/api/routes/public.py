@@ -4,16 +4,15 @@ and as an iCalendar feed the town's website and the CCAS can link to."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, timedelta
+from datetime import date
 
 from fastapi import APIRouter, Depends, Query, Response
 
 from tierslieu.api.deps import PUBLIC, LanguageDep, RuntimeDep, SessionDep
+from tierslieu.api.periods import local_period
 from tierslieu.api.routes.calendars import ICS_MEDIA_TYPE, ICS_RESPONSE
 from tierslieu.api.schemas.public import PublicSessionOut
-from tierslieu.booking.schedule import at_local_minute
 from tierslieu.db.types import utcnow
-from tierslieu.errors import InvalidInput
 from tierslieu.i18n import render
 from tierslieu.programme.public_agenda import DEFAULT_AHEAD, PublicSession, agenda_ics, public_sessions
 from tierslieu.runtime import Runtime
@@ -28,12 +27,10 @@ def _sessions(
     session: SessionDep, runtime: Runtime, first: date | None, last: date | None, available: bool
 ) -> list[PublicSession]:
     tz, now = runtime.settings.tz, utcnow()
-    since = at_local_minute(first, 0, tz) if first else now
-    until = at_local_minute(last + timedelta(days=1), 0, tz) if last else now + DEFAULT_AHEAD
-    if until <= since or until - since > timedelta(days=MAX_DAYS):
-        raise InvalidInput(
-            "invalid_period", first=since.astimezone(tz).date(), last=until.astimezone(tz).date(), days=MAX_DAYS
-        )
+    today = now.astimezone(tz).date()
+    first = first or today
+    last = last or (now + DEFAULT_AHEAD).astimezone(tz).date()
+    since, until = local_period(first, last, tz, max_days=MAX_DAYS)
     return public_sessions(session, since=max(since, now), until=until, only_available=available)
 
 

@@ -3,16 +3,15 @@ advisor and the town."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
 from tierslieu.api.deps import Allow, RuntimeDep, SessionDep
+from tierslieu.api.periods import local_period
 from tierslieu.api.schemas.reports import InclusionReportOut
-from tierslieu.booking.schedule import at_local_minute
 from tierslieu.db.types import utcnow
-from tierslieu.errors import InvalidInput
 from tierslieu.programme.inclusion_report import inclusion_report
 from tierslieu.programme.report_csv import inclusion_csv
 
@@ -41,9 +40,7 @@ def get_inclusion_report(
     now = utcnow()
     last = to or now.astimezone(tz).date()
     first = from_ or last.replace(month=1, day=1)
-    if first > last or (last - first).days > MAX_DAYS or last.year >= 9999:
-        raise InvalidInput("invalid_period", first=first, last=last, days=MAX_DAYS)
-    start, end = at_local_minute(first, 0, tz), at_local_minute(last + timedelta(days=1), 0, tz)
+    start, end = local_period(first, last, tz, max_days=MAX_DAYS)
     report = inclusion_report(session, first, last, start=start, end=end, now=now, tz=tz)
     if format == "csv":
         return Response(

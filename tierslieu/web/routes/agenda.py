@@ -23,7 +23,9 @@ KIOSK_LINES = 8
 
 
 @router.get("/agenda")
-def agenda(page: PageDep, session: SessionDep) -> Response:
+def agenda(page: PageDep, session: SessionDep, ecran: bool = False) -> Response:
+    if ecran:  # the screen by the door, also reachable as /kiosk/agenda
+        return kiosk_agenda(page, session)
     now = utcnow()
     sessions = public_sessions(session, since=now, until=now + DEFAULT_AHEAD)
     contact = site_contact(session, page.gettext("Trilport third place"))

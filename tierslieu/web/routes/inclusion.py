@@ -4,14 +4,14 @@ advisor's activity reports, for a period; the same figures as CSV through the AP
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
 from tierslieu.api.deps import SessionDep
+from tierslieu.api.periods import local_period
 from tierslieu.api.routes.reports_inclusion import MAX_DAYS, REPORT_READERS
-from tierslieu.booking.schedule import at_local_minute
 from tierslieu.db.types import utcnow
 from tierslieu.errors import InvalidInput
 from tierslieu.programme.inclusion_report import Breakdown, inclusion_report
@@ -23,30 +23,35 @@ __all__ = ["router"]
 router = APIRouter(prefix="/rapports/inclusion", dependencies=[Depends(REPORT_READERS)])
 
 
-def _day(text: str, default: date) -> date:
-    try:
-        return date.fromisoformat(text) if text else default
-    except ValueError as exc:
-        raise InvalidInput("invalid_period", first=text, last=text, days=MAX_DAYS) from exc
-
-
 def _chart(ident: str, title: str, unit: str, lines: list[Breakdown], value: str) -> BarChart:
     return bar_chart(ident, title, unit, [(b.key, float(getattr(b, value)), f"{getattr(b, value)}") for b in lines])
 
 
 @router.get("")
-def inclusion(page: PageDep, session: SessionDep, du: str = "", au: str = "") -> Response:
-    tz = page.runtime.settings.tz
-    now = utcnow()
-    last = _day(au, now.astimezone(tz).date())
-    first = _day(du, last.replace(month=1, day=1))
-    if first > last or (last - first).days > MAX_DAYS:
-        raise InvalidInput("invalid_period", first=first, last=last, days=MAX_DAYS)
-    start, end = at_local_minute(first, 0, tz), at_local_minute(last + timedelta(days=1), 0, tz)
+def inclusion(
+    page: PageDep,
+    session: SessionDep,
+    from_: date | None = Query(default=None, alias="du"),
+    to: date | None = Query(default=None, alias="au"),
+) -> Response:
+    tz, now = page.runtime.settings.tz, utcnow()
+    last = to or now.astimezone(tz).date()
+    first = from_ or last.replace(month=1, day=1)
+    error, status = None, 200
+    try:
+        start, end = local_period(first, last, tz, max_days=MAX_DAYS)
+    except InvalidInput as exc:
+        # Said by the period form; the report shows the default period meanwhile.
+        error, status = exc.message(page.lang, tz), exc.status
+        last = now.astimezone(tz).date()
+        first = last.replace(month=1, day=1)
+        start, end = local_period(first, last, tz, max_days=MAX_DAYS)
     report = inclusion_report(session, first, last, start=start, end=end, now=now, tz=tz)
     _ = page.gettext
     return page.render(
         "inclusion.html",
+        status=status,
+        error=error,
         title=_("Programme report"),
         report=report,
         first=first,
