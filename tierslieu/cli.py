@@ -28,7 +28,9 @@ app = typer.Typer(help="tierslieu — le tiers-lieu et son FabLab.", no_args_is_
 db_app = typer.Typer(help="Base de données.", no_args_is_help=True)
 site_app = typer.Typer(help="Description du site (fichier YAML).", no_args_is_help=True)
 users_app = typer.Typer(help="Comptes.", no_args_is_help=True)
+mqtt_app = typer.Typer(help="Broker MQTT.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(mqtt_app, name="mqtt")
 app.add_typer(site_app, name="site")
 app.add_typer(users_app, name="users")
 
@@ -258,6 +260,52 @@ def _load_programme(settings: Settings, programme: ProgrammeSpec) -> None:
 def site_load(file: Annotated[Path, typer.Argument(help="fichier YAML du site")]) -> None:
     """Import a site description idempotently (upsert by name; nothing is deleted)."""
     _load_site_file(_settings(), file)
+
+
+@mqtt_app.command("acl")
+def mqtt_acl(
+    file: Annotated[Path, typer.Argument(help="fichier YAML du site")],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="dossier où écrire passwd, acl et credentials.json (mots de passe gardés d'une fois sur l'autre)"
+        ),
+    ] = None,
+) -> None:
+    """Password file and ACL for an external Mosquitto: one account per device, each writing only
+    its own topics; tierslieu's account sends the commands. Without --out, prints both and the
+    passwords to give each device."""
+    from devices.model import DeviceKind, DeviceRef
+    from firmware_bridges import BRIDGES
+    from tierslieu.hardware.broker_acl import SERVICE_USER, Credentials, build_access, write_private
+    from tierslieu.site import check_site_file
+
+    site, problems = check_site_file(file)
+    for problem in problems:
+        typer.echo(f"{file}:{problem}", err=True)
+    if site is None or problems:
+        raise typer.Exit(1)
+    devices = [
+        DeviceRef(index, d.name, DeviceKind(d.kind.value), d.bridge.value, d.address, d.options)
+        for index, d in enumerate((d for _p, s, _q in site.walk() for d in s.devices), start=1)
+    ]
+    access = build_access(devices, BRIDGES)
+    credentials = Credentials.load(out / "credentials.json") if out is not None else Credentials()
+    passwords = access.password_file(credentials)
+    logins = "".join(f"# {user} {credentials.password(user)}\n" for user in access.users())
+    if out is None:
+        typer.echo("# --- password_file (mosquitto.conf: password_file, allow_anonymous false) ---")
+        typer.echo(passwords, nl=False)
+        typer.echo("# --- acl_file ---")
+        typer.echo(access.acl(), nl=False)
+        typer.echo("# --- comptes à configurer (tierslieu : TIERSLIEU_MQTT_URL=mqtt://tierslieu:…@hôte) ---")
+        typer.echo(logins, nl=False)
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    write_private(out / "passwd", passwords)
+    write_private(out / "acl", access.acl())
+    credentials.save()
+    typer.echo(f"{out}: passwd, acl, credentials.json — {len(access.users())} comptes dont {SERVICE_USER}.")
 
 
 @users_app.command("create")

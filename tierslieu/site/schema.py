@@ -21,6 +21,8 @@ import yaml
 from pydantic import AfterValidator, Field, ValidationError, field_validator
 from yaml.nodes import MappingNode, Node, SequenceNode
 
+from devices.errors import DeviceConfigError
+from devices.model import DeviceKind, DeviceRef
 from firmware_bridges import get_bridge
 from tierslieu.booking.rules import BookingRules
 from tierslieu.models.enums import BridgeName, DeviceKindName, ResourceKind, SpaceKind
@@ -171,6 +173,18 @@ def _line_for(index: dict[str, int], path: str) -> int | None:
     return None
 
 
+def _device_problems(device: DeviceSpec, path: str) -> list[SiteProblem]:
+    """The bridge's own checks: declared option names and values, address shape."""
+    ref = DeviceRef(0, device.name, DeviceKind(device.kind.value), device.bridge.value, device.address, device.options)
+    bridge = get_bridge(device.bridge.value)
+    try:
+        bridge.check_option_names(ref)
+        bridge.validate_device(ref)
+    except DeviceConfigError as error:
+        return [SiteProblem(f"{path}.options", error.message("en"))]
+    return []
+
+
 def _semantic_problems(site: SiteFile) -> list[SiteProblem]:
     problems: list[SiteProblem] = []
     seen: dict[str, dict[str, str]] = {"space": {}, "resource": {}, "device": {}, "printer": {}}
@@ -202,6 +216,8 @@ def _semantic_problems(site: SiteFile) -> list[SiteProblem]:
                         f"{d_path}.kind", f"the {device.bridge.value} bridge does not support {device.kind.value}"
                     )
                 )
+            else:
+                problems.extend(_device_problems(device, d_path))
             if device.resource is not None and device.resource not in resources_by_space.get(space.name, set()):
                 problems.append(
                     SiteProblem(f"{d_path}.resource", f"no resource named {device.resource!r} in space {space.name!r}")
