@@ -21,6 +21,7 @@ from tierslieu.extras import MissingExtra
 from tierslieu.models.enums import ROLES
 from tierslieu.runtime import Runtime
 from tierslieu.settings import Settings
+from tierslieu.site.programme import ProgrammeSpec
 from tierslieu.sites import TRILPORT
 
 app = typer.Typer(help="tierslieu — le tiers-lieu et son FabLab.", no_args_is_help=True, add_completion=False)
@@ -185,7 +186,7 @@ def demo(
         typer.Option(help="dossier de la démo, gardé (par défaut : un dossier temporaire effacé à la fin)"),
     ] = None,
 ) -> None:
-    """Demo: the site, three demo members with badges, and simulated devices that move.
+    """Demo: the site and its programme, the demo people (badges for the members), and simulated devices that move.
 
     It never runs on the configured data folder, database or broker: by default on a
     throwaway folder (SQLite, embedded broker) removed at the end; ``--data-dir`` keeps one,
@@ -211,7 +212,8 @@ def demo(
                 raise typer.Exit(2)
             ensure_demo_people(runtime)
         for name, email, roles, uid in DEMO_PEOPLE:
-            _say(f"  {name} <{email}> ({', '.join(roles)}), badge {uid}, mot de passe {DEMO_PASSWORD}")
+            badge = f"badge {uid}" if uid else "sans badge"
+            _say(f"  {name} <{email}> ({', '.join(roles)}), {badge}, mot de passe {DEMO_PASSWORD}")
         _serve(settings, host, port, log_level)
     finally:
         if throwaway:
@@ -244,7 +246,8 @@ def site_check(file: Annotated[Path, typer.Argument(help="fichier YAML du site")
     spaces = sum(1 for _ in site.walk())
     resources = sum(len(s.resources) for _p, s, _q in site.walk())
     devices = sum(len(s.devices) for _p, s, _q in site.walk())
-    typer.echo(f"{file}: OK — {spaces} espaces, {resources} ressources, {devices} appareils.")
+    workshops = len(site.programme.workshops) if site.programme else 0
+    typer.echo(f"{file}: OK — {spaces} espaces, {resources} ressources, {devices} appareils, {workshops} ateliers.")
 
 
 def _load_site_file(settings: Settings, file: Path) -> None:
@@ -264,6 +267,29 @@ def _load_site_file(settings: Settings, file: Path) -> None:
             typer.secho(f"{file}: {exc.message_fr}", fg="red", err=True)
             raise typer.Exit(1) from exc
     typer.echo(f"{file}: chargé — {report.summary()}" + ("" if report.changed else " (aucun changement)"))
+    if site.programme is not None:
+        _load_programme(settings, site.programme)
+
+
+def _load_programme(settings: Settings, programme: ProgrammeSpec) -> None:
+    """The coming weeks' sessions of the file's programme (each books its room; refusals are listed)."""
+    from tierslieu.db.types import utcnow
+    from tierslieu.site.programme_loader import load_programme
+
+    with _migrated_runtime(settings) as runtime, runtime.db.session(write=True) as session:
+        report = load_programme(
+            session,
+            programme,
+            now=utcnow(),
+            tz=settings.tz,
+            events=runtime.events,
+            programme=runtime.programme_events,
+            progress=lambda m: _say(f"  · {m}"),
+        )
+        session.commit()
+    typer.echo(f"programme : {report.summary()}")
+    for refusal in report.refused:
+        typer.echo(f"  séance non créée — {refusal}")
 
 
 @site_app.command("load")

@@ -192,10 +192,10 @@ def test_report_page_shows_the_same_figures(api: AppHarness) -> None:
     assert response.status_code == 200, response.text
     html = response.text
     assert "<h1>Bilan du programme</h1>" in html
-    assert "<dt>Personnes touchées (adhérents et personnes sans compte)</dt><dd>3</dd>" in html
-    assert "<dt>Heures d&#39;accompagnement</dt><dd>5.75</dd>" in html
-    assert "France Services" in html and "Accompagnement individuel" in html
+    assert "<dt>Personnes touchées (personnes inscrites et membres)</dt><dd>3 — " in html
+    assert "<dt>Heures d&#39;accompagnement</dt><dd>5.75 h</dd>" in html
+    assert "France Services" in html and "<td>Individuel</td>" in html
     assert "Alice" not in html and "Jeanne" not in html
     wrong = api.client.get("/rapports/inclusion", params={"du": "2025-05-01", "au": "2025-04-01"}, headers=headers)
-    assert wrong.status_code == 200 and "Période invalide" in wrong.text
+    assert wrong.status_code == 422 and "Période invalide" in wrong.text and 'id="erreur-periode"' in wrong.text
     assert api.client.get("/rapports/inclusion", headers=api.users["member"].headers).status_code == 403

@@ -8,8 +8,10 @@ from tierslieu.web.routes import (
     admin,
     admin_site,
     agenda,
+    appointments,
     auth,
     booking,
+    front_desk,
     inclusion,
     kiosk,
     mybookings,
@@ -17,6 +19,7 @@ from tierslieu.web.routes import (
     printing,
     privacy,
     reports,
+    workshops,
 )
 from tierslieu.web.security import csrf_guard
 
@@ -26,8 +29,11 @@ PAGE_ROUTERS = (
     mybookings.router,
     printing.router,
     occupancy.router,
+    agenda.router,  # before the kiosk: /kiosk/agenda is not a space id
     kiosk.router,
-    agenda.router,
+    front_desk.router,
+    workshops.router,
+    appointments.router,
     admin.router,
     admin_site.router,
     reports.router,

@@ -1,6 +1,6 @@
-"""What the programme achieved — the inclusion report as a page: headline figures, charts by
-month and by theme with their data tables, the breakdowns and the activity reports, for a
-period chosen with a plain form (no JavaScript). Same figures as ``GET /api/v1/reports/inclusion``."""
+"""Bilan du programme — what the digital-inclusion programme achieved, for the team and the town:
+key figures, charts with their tables (by month, theme, public, age band, place) and the
+advisor's activity reports, for a period; the same figures as CSV through the API."""
 
 from __future__ import annotations
 
@@ -18,15 +18,17 @@ from tierslieu.programme.inclusion_report import Breakdown, inclusion_report
 from tierslieu.web.charts import BarChart, bar_chart
 from tierslieu.web.page import PageDep
 
+__all__ = ["router"]
+
 router = APIRouter(prefix="/rapports/inclusion", dependencies=[Depends(REPORT_READERS)])
 
 
-def _chart(ident: str, title: str, lines: list[Breakdown]) -> BarChart:
-    return bar_chart(ident, title, "", [(line.key, float(line.present), str(line.present)) for line in lines])
+def _chart(ident: str, title: str, unit: str, lines: list[Breakdown], value: str) -> BarChart:
+    return bar_chart(ident, title, unit, [(b.key, float(getattr(b, value)), f"{getattr(b, value)}") for b in lines])
 
 
 @router.get("")
-def inclusion_page(
+def inclusion(
     page: PageDep,
     session: SessionDep,
     from_: date | None = Query(default=None, alias="du"),
@@ -35,11 +37,12 @@ def inclusion_page(
     tz, now = page.runtime.settings.tz, utcnow()
     last = to or now.astimezone(tz).date()
     first = from_ or last.replace(month=1, day=1)
-    error = None
+    error, status = None, 200
     try:
         start, end = local_period(first, last, tz, max_days=MAX_DAYS)
-    except InvalidInput as exc:  # said next to the form; the report shows this year instead
-        error = exc.message(page.lang, tz)
+    except InvalidInput as exc:
+        # Said by the period form; the report shows the default period meanwhile.
+        error, status = exc.message(page.lang, tz), exc.status
         last = now.astimezone(tz).date()
         first = last.replace(month=1, day=1)
         start, end = local_period(first, last, tz, max_days=MAX_DAYS)
@@ -47,10 +50,23 @@ def inclusion_page(
     _ = page.gettext
     return page.render(
         "inclusion.html",
-        title=_("What the programme achieved"),
-        report=report,
+        status=status,
         error=error,
-        month_chart=_chart("inclusion-mois", _("People present per month"), report.by_month),
-        theme_chart=_chart("inclusion-themes", _("People present per theme"), report.by_theme),
-        kinds={"individual": _("Individual"), "collective": _("Collective workshop"), "one_off": _("One-off help")},
+        title=_("Programme report"),
+        report=report,
+        first=first,
+        last=last,
+        charts=[
+            _chart("mois-presents", _("People present per month"), "", report.by_month, "present"),
+            _chart("mois-heures", _("Hours of sessions per month"), "h", report.by_month, "hours"),
+            _chart("themes-heures", _("Hours per theme"), "h", report.by_theme, "hours"),
+            _chart("publics-presents", _("People present per public"), "", report.by_public, "present"),
+        ],
+        tables=[
+            ("mois", _("By month"), _("Month"), report.by_month),
+            ("themes", _("By theme"), _("Theme"), report.by_theme),
+            ("publics", _("By public"), _("Public"), report.by_public),
+            ("ages", _("By age band (where known)"), _("Age band"), report.by_age_band),
+            ("lieux", _("By place"), _("Place"), report.by_place),
+        ],
     )
