@@ -2,6 +2,7 @@
 
     DeviceError
     ├── PayloadError        (also ValueError)  a message from a device was rejected
+    │   └── PartialPayload                     ...in part: the good fields are in ``events``
     ├── UnsupportedCommand                     this device cannot do that command
     └── DeviceConfigError   (also ValueError)  a DeviceRef is badly configured
 
@@ -12,10 +13,15 @@ web UI can show it in French (default) or English without parsing the text.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from devices.model import DeviceEvent
 
 __all__ = [
     "DeviceConfigError",
     "DeviceError",
+    "PartialPayload",
     "PayloadError",
     "UnsupportedCommand",
 ]
@@ -74,6 +80,10 @@ _MESSAGES: Mapping[str, tuple[str, str]] = {
         "équipement {device} : l'option « {option} » est obligatoire ({why})",
         "device {device}: option '{option}' is required ({why})",
     ),
+    "config.unknown_option": (
+        "équipement {device} : option inconnue « {option} » (possibles : {known})",
+        "device {device}: unknown option '{option}' (known: {known})",
+    ),
     "config.bad_address": (
         "équipement {device} : adresse MQTT invalide {got}",
         "device {device}: invalid MQTT address {got}",
@@ -106,6 +116,16 @@ class DeviceError(Exception):
 
 class PayloadError(DeviceError, ValueError):
     """A device message was rejected (not JSON, wrong type, too large...). Nothing was applied."""
+
+
+class PartialPayload(PayloadError):
+    """Some fields of a message were wrong, the others were read: one bad field (an old
+    firmware's battery as text...) must not lose the occupancy or the badge beside it.
+    Carries the first problem's code and parameters, and the events read."""
+
+    def __init__(self, problem: PayloadError, events: tuple[DeviceEvent, ...]) -> None:
+        super().__init__(problem.code, **problem.params)
+        self.events = events
 
 
 class UnsupportedCommand(DeviceError):

@@ -107,6 +107,12 @@ _MESSAGES: Mapping[str, tuple[str, str]] = {
         "le broker MQTT intégré ({kind}) ne peut pas écouter sur {host}:{port} : port déjà pris",
         "the embedded MQTT broker ({kind}) cannot listen on {host}:{port}: port already in use",
     ),
+    "broker.amqtt_missing": (
+        "Mosquitto n'est pas installé, ni le broker MQTT de secours (amqtt) : installez mosquitto, "
+        "ou pip install 'tierslieu[embedded-broker]', ou indiquez un broker dans TIERSLIEU_MQTT_URL",
+        "Mosquitto is not installed, nor the fallback MQTT broker (amqtt): install mosquitto, "
+        "or pip install 'tierslieu[embedded-broker]', or name a broker in TIERSLIEU_MQTT_URL",
+    ),
     "broker.start_failed": (
         "le broker MQTT intégré ({kind}) n'a pas démarré sur {host}:{port} : {detail}",
         "the embedded MQTT broker ({kind}) did not start on {host}:{port}: {detail}",

@@ -142,6 +142,8 @@ def test_registrations_fill_seats_then_the_waitlist_moves_up_in_order(api_any_db
     assert later.json()["status"] == "waitlisted" and later.json()["position"] == 2
     again = _register(api, ws["id"], {}, role="member")
     assert again.status_code == 409 and again.json()["code"] == "programme.already_registered"
+    mine = api.client.get("/api/v1/registrations", headers=api.users["admin"].headers).json()
+    assert [(r["id"], r["status"], r["position"]) for r in mine] == [(later.json()["id"], "waitlisted", 2)]
     session_now = api.client.get(f"/api/v1/sessions/{ws['id']}", headers=api.users["member"].headers).json()
     assert session_now["seats_left"] == 0 and session_now["waitlisted"] == 2
     # The member cancels: one seat frees, the pair still does not fit, the admin (next) does.
@@ -173,6 +175,11 @@ def test_least_data_and_who_may_register_whom(api_any_db: AppHarness) -> None:
     assert minor.status_code == 422 and minor.json()["code"] == "programme.minor_not_named"
     name_only = _register(api, ws["id"], {"person": {"name": "Jean", "consent": False}})
     assert name_only.status_code == 201
+    other = make_session(api, make_workshop(api)["id"], room, at(future_weekday(1), "14:00"))
+    known = _register(api, other["id"], {"person": {"id": name_only.json()["person_id"]}})
+    assert known.status_code == 201 and known.json()["person_id"] == name_only.json()["person_id"]
+    nameless = _register(api, other["id"], {"person": {"phone": "0600000000", "consent": True}})
+    assert nameless.status_code == 422 and nameless.json()["code"] == "programme.person_name_required"
     for_other = _register(api, ws["id"], {"member_id": api.users["admin"].id}, role="member")
     assert for_other.status_code == 403 and for_other.json()["code"] == "programme.register_others_forbidden"
     person_by_member = _register(api, ws["id"], {"person": {"name": "X", "consent": False}}, role="member")

@@ -15,6 +15,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
 from tierslieu.api.csrf import Csrf
+from tierslieu.api.load import RateLimits
 from tierslieu.db.types import utcnow
 from tierslieu.errors import AuthenticationFailed, PermissionDenied
 from tierslieu.i18n import pick_language
@@ -109,6 +110,9 @@ def get_current_member(
         raise AuthenticationFailed("not_authenticated", "Connexion requise.", "Authentication required.")
     member = runtime.identities.member_for_token(session, token, utcnow())
     request.state.member = member
+    rate_limits: RateLimits | None = getattr(request.app.state, "rate_limits", None)
+    if rate_limits is not None and member.id is not None:
+        rate_limits.check_member(member.id)
     return member
 
 
@@ -148,6 +152,20 @@ class Allow:
 # Partners (a CCAS, a library) are outside organisations: they only book the advisor's
 # appointments, so "everyone" — every role of the place's own users — leaves them out.
 SIGNED_IN = Allow(*ROLES)
+
+
+class PublicAccess:
+    """The policy of a route anyone may read without logging in (the public agenda): declared
+    on the route like ``Allow``, so being public is a decision, never an omission."""
+
+    def __call__(self) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        return "PublicAccess()"
+
+
+PUBLIC = PublicAccess()
 EVERYONE = Allow(*(role for role in ROLES if role != Role.partner))
 STAFF = Allow(*sorted(member_service.STAFF_ROLES))
 ADMIN = Allow("admin")

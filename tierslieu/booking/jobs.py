@@ -131,6 +131,10 @@ class BookingScheduler:
 
     def tick(self) -> PassReport | None:
         """One pass in its own write transaction; errors are logged, the next tick retries."""
+        with self._runtime.metrics.pass_seconds.labels("booking").time():
+            return self._tick()
+
+    def _tick(self) -> PassReport | None:
         runtime = self._runtime
         try:
             with runtime.db.session(write=True) as session:

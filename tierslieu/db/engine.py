@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 from tierslieu.db.changes import ChangeFeed, TrackedSession
+from tierslieu.extras import require
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -22,9 +24,22 @@ def _normalize_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+@dataclass(frozen=True, slots=True)
+class PoolSizing:
+    """Connections kept open, extra ones opened under load, and the longest wait for one
+    (SQLAlchemy then raises ``TimeoutError``, answered 503): nobody waits forever."""
+
+    size: int = 16
+    overflow: int = 16
+    timeout_s: float = 10.0
+
+
+def make_engine(url: str, *, echo: bool = False, pool: PoolSizing | None = None) -> Engine:
     url = _normalize_url(url)
+    pool = pool or PoolSizing()
     parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() == "psycopg":
+        require("psycopg", "postgres", "PostgreSQL")
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -33,12 +48,20 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             echo=echo,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
             # Pooled: closing SQLite's last connection checkpoints and deletes the WAL (~2 ms).
-            pool_size=8,
-            max_overflow=32,
+            pool_size=pool.size,
+            max_overflow=pool.overflow,
+            pool_timeout=pool.timeout_s,
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        pool_size=pool.size,
+        max_overflow=pool.overflow,
+        pool_timeout=pool.timeout_s,
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -61,9 +84,9 @@ def _configure_sqlite(engine: Engine) -> None:
 class Database:
     """The engine plus session helpers; created once by the app and passed to whoever needs it."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pool: PoolSizing | None = None) -> None:
         self.url = _normalize_url(url)
-        self.engine = make_engine(self.url, echo=echo)
+        self.engine = make_engine(self.url, echo=echo, pool=pool)
         # What each committed transaction wrote, announced to whoever listens (caches, controllers).
         self.changes = ChangeFeed()
         self._write_bind = self.engine.execution_options(sqlite_begin="BEGIN IMMEDIATE")

@@ -28,7 +28,9 @@ from tierslieu.models.enums import (
     Role,
 )
 from tierslieu.models.occupancy import OccupancyBucket
+from tierslieu.models.outbox import OutboxMessage, SessionVisits, SiteProfile, VisitTrace
 from tierslieu.models.printing import PrintJob, PrintRun
+from tierslieu.models.privacy import AccessDailyCount, AccessEventPurge
 from tierslieu.models.programme import (
     ActivityReport,
     Appointment,
@@ -47,7 +49,9 @@ __all__ = [
     "RESOURCE_KINDS",
     "ROLES",
     "SPACE_KINDS",
+    "AccessDailyCount",
     "AccessEvent",
+    "AccessEventPurge",
     "ActivityReport",
     "ApiToken",
     "Appointment",
@@ -62,6 +66,7 @@ __all__ = [
     "LoginThrottle",
     "Member",
     "OccupancyBucket",
+    "OutboxMessage",
     "Person",
     "PrintJob",
     "PrintRun",
@@ -70,8 +75,11 @@ __all__ = [
     "Resource",
     "Role",
     "SessionPrinter",
+    "SessionVisits",
+    "SiteProfile",
     "Space",
     "Training",
+    "VisitTrace",
     "WaitlistEntry",
     "Workshop",
     "WorkshopSession",

@@ -40,6 +40,7 @@ class DeviceKindName(StrEnum):
     occupancy_sensor = "occupancy_sensor"
     contact_sensor = "contact_sensor"
     people_counter = "people_counter"
+    fire_panel = "fire_panel"
 
 
 class BridgeName(StrEnum):

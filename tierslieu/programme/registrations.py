@@ -34,6 +34,7 @@ __all__ = [
     "MAX_INDIVIDUAL_SEATS",
     "RegistrationView",
     "cancel_registration",
+    "list_own",
     "list_registrations",
     "register",
     "waitlist_position",
@@ -247,6 +248,18 @@ def cancel_registration(
         promote_waitlist(session, ws, now, programme)
         session.refresh(ws)
     return registration
+
+
+def list_own(session: Session, *, actor: Member, include_past: bool = False, now: datetime) -> list[Registration]:
+    """The caller's open registrations (confirmed or waitlisted), by the session's start."""
+    query = (
+        select(Registration)
+        .join(WorkshopSession, col(WorkshopSession.id) == col(Registration.session_id))
+        .where(Registration.member_id == actor.id, col(Registration.status).in_(OPEN_REGISTRATION_STATUSES))
+    )
+    if not include_past:
+        query = query.where(col(WorkshopSession.end) > now)
+    return list(session.exec(query.order_by(col(WorkshopSession.start), col(Registration.id))).all())
 
 
 def waitlist_position(session: Session, registration: Registration) -> int | None:

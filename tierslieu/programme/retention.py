@@ -19,6 +19,7 @@ from tierslieu.booking.schedule import utc
 from tierslieu.models import Appointment, Attendance, GroupRegistration, Person, Registration, WorkshopSession
 from tierslieu.programme import activity
 from tierslieu.programme.attendance import compute_tally
+from tierslieu.programme.inclusion_report import keep_visits
 
 __all__ = ["months_before", "purge_attendance"]
 
@@ -53,6 +54,7 @@ def purge_attendance(session: Session, *, now: datetime, months: int) -> list[in
     for ws in due:
         assert ws.id is not None
         tally = compute_tally(session, ws)
+        keep_visits(session, ws)  # the inclusion report's people counts, as counts
         activity.refresh_session_report(session, ws, tally)
         group_ids = session.exec(
             select(Registration.group_id).where(

@@ -92,6 +92,7 @@ def _check_with_bridge(fields: Mapping[str, Any], own_id: int | None) -> None:
     )
     try:
         get_bridge(bridge).validate_device(ref)
+        get_bridge(bridge).check_option_names(ref)
     except DeviceConfigError as exc:
         raise InvalidInput("invalid_device_config", exc.message("fr"), exc.message("en")) from exc
 

@@ -1,4 +1,5 @@
-"""One registration: cancel it (one's own, or anyone's for organisers); the waitlist moves up."""
+"""Registrations: one's own list, and cancelling one (one's own, or anyone's for organisers);
+the waitlist moves up."""
 
 from __future__ import annotations
 
@@ -12,6 +13,15 @@ from tierslieu.models import Member
 from tierslieu.programme import registrations
 
 router = APIRouter(prefix="/registrations", tags=["programme"])
+
+
+@router.get("", response_model=list[RegistrationPublic])
+def my_registrations(
+    session: SessionDep, actor: Member = Depends(EVERYONE), include_past: bool = False
+) -> list[RegistrationPublic]:
+    """The caller's open registrations (confirmed or waitlisted with their position)."""
+    found = registrations.list_own(session, actor=actor, include_past=include_past, now=utcnow())
+    return [registration_public(session, r) for r in found]
 
 
 @router.post("/{registration_id}/cancel", response_model=RegistrationPublic)

@@ -113,13 +113,13 @@ class SessionPublic(BaseModel):
 class PersonIn(_Body):
     """Someone without an account. Contact details need their consent; never a minor's name."""
 
-    id: RowId | None = Field(default=None, description="une personne déjà connue de l'accueil")
-    name: Name
+    id: RowId | None = Field(default=None, description="une personne déjà connue de l'accueil (le reste est ignoré)")
+    name: Annotated[str, Field(max_length=200)] = ""
     phone: Annotated[str, Field(max_length=40)] | None = None
     email: Annotated[str, Field(max_length=320)] | None = None
     postal_address: Annotated[str, Field(max_length=500)] | None = None
     birth_year: Annotated[int, Field(ge=1900, le=2100)] | None = None
-    consent: bool = Field(description="la personne accepte qu'on garde ses coordonnées pour la joindre")
+    consent: bool = Field(default=False, description="la personne accepte qu'on garde ses coordonnées")
 
 
 class GroupIn(_Body):
