@@ -383,7 +383,7 @@ class PahoTransport:
                 try:
                     self._send(topic, payload, qos, retain)
                 except PublishRejected as error:
-                    logger.error("MQTT: a message held while offline could not be sent: %s", error.message("en"))
+                    logger.error("MQTT: a message held while offline could not be sent: %s", error)
         self._disconnected.clear()
         self._connected.set()
         self._notify(listeners, True)

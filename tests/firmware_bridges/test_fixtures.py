@@ -6,6 +6,7 @@ import pytest
 
 from devices.errors import PayloadError, UnsupportedCommand
 from tests.firmware_bridges.cases import COMMAND_CASES, EVENT_CASES, TEST_BRIDGES, CommandCase, EventCase
+from tierslieu.i18n import render
 
 
 @pytest.mark.parametrize("case", EVENT_CASES, ids=[case.id for case in EVENT_CASES])
@@ -16,7 +17,8 @@ def test_incoming_payload(case: EventCase) -> None:
         with pytest.raises(PayloadError) as raised:
             bridge.parse(case.device, case.topic, case.payload)
         assert raised.value.code == case.error
-        assert raised.value.message("fr") and raised.value.message("en") != raised.value.message("fr")
+        french, english = (render(raised.value.code, raised.value.params, lang) for lang in ("fr", "en"))
+        assert french and english and english != french
     else:
         assert bridge.parse(case.device, case.topic, case.payload) == case.events
 

@@ -68,7 +68,7 @@ def get_current_member(
 ) -> Member:
     token = token or request.cookies.get(SESSION_COOKIE)
     if not token:
-        raise AuthenticationFailed("not_authenticated", "Connexion requise.", "Authentication required.")
+        raise AuthenticationFailed("not_authenticated")
     member = member_service.member_for_token(session, token)
     request.state.member = member
     return member
@@ -96,12 +96,7 @@ class Allow:
             return member
         if self.self_param is not None and str(request.path_params.get(self.self_param)) == str(member.id):
             return member
-        raise PermissionDenied(
-            "forbidden",
-            "Votre rôle ne permet pas cette action.",
-            "Your role does not allow this action.",
-            extra={"allowed_roles": sorted(self.roles)},
-        )
+        raise PermissionDenied("forbidden", msgid="forbidden.role", extra={"allowed_roles": sorted(self.roles)})
 
     def __repr__(self) -> str:
         return f"Allow({', '.join(sorted(self.roles))}{', self' if self.self_param else ''})"

@@ -74,7 +74,7 @@ class DeviceRegistry:
                 bridge.validate_device(entry.ref)
                 topics = bridge.subscriptions(entry.ref)
             except DeviceError as error:
-                log.error("device %r ignored: %s", entry.ref.name, error.message("en"))
+                log.error("device %r ignored: %s", entry.ref.name, error)
                 continue
             devices[entry.id] = entry
             by_address.setdefault((bridge.name, entry.ref.address), []).append(entry)

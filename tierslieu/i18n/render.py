@@ -17,11 +17,14 @@ spec            French                                English
 ``duration``    ``45 min``, ``2 h``, ``1 h 30``        ``45 min``, ``2 h``, ``1 h 30 min``
 ``roles``       ``animateurs, adhérents``             ``workshop leaders, members``
 ``list``        items joined by ``, ``                items joined by ``, ``
+``and``         ``de 9:00 à 12:00 et de 14:00…``      ``9:00–12:00 and 14:00…``
 ==============  ====================================  =====================================
 
 Datetimes are shown in ``tz`` (naive ones are taken as UTC); ISO strings (parameters read back
 from JSON) are accepted wherever a date or time is. A parameter that is itself a
-:class:`Message` is rendered in the same language, so a message can embed another.
+:class:`Message` is rendered in the same language, so a message can embed another; a
+:class:`Localized` value (a name that exists in several languages, such as a public holiday's)
+is shown in the message's language.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from babel.dates import format_date, format_datetime
 from tierslieu.i18n.catalogue import Catalogues, catalogues
 from tierslieu.i18n.languages import babel_locale, supported
 
-__all__ = ["Message", "MessageFormatter", "format_duration", "render"]
+__all__ = ["Localized", "Message", "MessageFormatter", "format_duration", "render"]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,16 @@ class Message:
 
     def render(self, language: str, tz: ZoneInfo | None = None) -> str:
         return render(self.code, self.params, language, tz)
+
+
+@dataclass(frozen=True)
+class Localized:
+    """A name given by data in several languages (``{"fr": "Fête nationale", "en": "National Day"}``)."""
+
+    names: Mapping[str, str]
+
+    def in_language(self, language: str) -> str:
+        return self.names.get(language) or self.names.get("fr") or next(iter(self.names.values()), "")
 
 
 def render(
@@ -103,11 +116,14 @@ class MessageFormatter(string.Formatter):
             "duration": lambda v: format_duration(float(v), self.language, catalogue),
             "roles": self._roles,
             "list": self._list,
+            "and": lambda v: self._words("list.and").join(self._items(v)),
         }
 
     def format_field(self, value: Any, format_spec: str) -> Any:
         if isinstance(value, Message):
             value = value.render(self.language, self.tz)
+        elif isinstance(value, Localized):
+            value = value.in_language(self.language)
         if format_spec in _PATTERNS:
             return self._moment(value, format_spec)
         if format_spec in self._specs:
@@ -140,10 +156,11 @@ class MessageFormatter(string.Formatter):
         names = [self._words(f"role.{role}") for role in value]
         return ", ".join(names) if names else self._words("role.nobody")
 
+    def _items(self, value: Iterable[Any]) -> list[str]:
+        return [str(self.format_field(item, "")) for item in value]
+
     def _list(self, value: Iterable[Any]) -> str:
-        return ", ".join(
-            item.render(self.language, self.tz) if isinstance(item, Message) else str(item) for item in value
-        )
+        return ", ".join(self._items(value))
 
 
 def format_duration(minutes: float, language: str, catalogue: Catalogues | None = None) -> str:

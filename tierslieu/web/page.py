@@ -78,7 +78,7 @@ class Page:
     def actor(self) -> Member:
         """The logged-in member (routes with a policy always have one)."""
         if self.member is None:
-            raise AuthenticationFailed("not_authenticated", "Connexion requise.", "Authentication required.")
+            raise AuthenticationFailed("not_authenticated")
         return self.member
 
     @property

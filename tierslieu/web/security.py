@@ -61,11 +61,7 @@ class Csrf:
         form = await request.form()
         token = form.get(CSRF_FIELD)
         if not self.matches(self.nonce_of(request), token if isinstance(token, str) else None):
-            raise PermissionDenied(
-                "csrf_failed",
-                "Le formulaire a expiré ou ne vient pas de ce site : rechargez la page et recommencez.",
-                "The form expired or did not come from this site: reload the page and try again.",
-            )
+            raise PermissionDenied("csrf_failed")
 
     @staticmethod
     def remember(request: Request, response: Response, nonce: str) -> None:
