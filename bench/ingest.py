@@ -209,11 +209,16 @@ def measure_ingest(
     hub = DeviceHub(runtime, transport)
     tracker = OccupancyTracker(runtime, hub)
     counter = Counter()
-    # Registered after the hub's handler: a message is counted once the hub (and through it the
-    # tracker) has processed it. Messages, not events, as the floor counts.
-    transport.add_handler(lambda topic, payload, retained: counter.tick())
     hub.start()
     tracker.start()
+
+    # On the hub's own filters, after the hub: a message is counted once the hub (and through
+    # it the tracker) has processed it. Messages, not events, as the floor counts.
+    def tick(topic: str, payload: bytes, retained: bool) -> None:
+        counter.tick()
+
+    for topic_filter in hub.registry.subscriptions:
+        transport.subscribe(topic_filter, tick)  # one handler: called once a message
     transport.start()
     try:
         transport.wait_connected(10)

@@ -1,6 +1,7 @@
 """Device vocabulary shared by the firmware bridges and the rest of tierslieu.
 
-The MQTT transport lives in ``devices.transport`` / ``devices.mqtt`` and is imported from there.
+The MQTT transport lives in ``devices.transport`` (the protocol), ``devices.session`` (its state
+machine), ``devices.mqtt`` (paho) and ``devices.memory`` (for tests), imported from there.
 """
 
 from devices.codec import command_from_dict, command_to_dict, event_from_dict, event_to_dict

@@ -5,6 +5,7 @@ What it guarantees:
   MQTT 3.1.1 `clean_session=False`): QoS 1 messages sent to us while we are away are delivered
   when we come back, and ours are re-sent until the broker acknowledges them;
 - automatic reconnection with exponential back-off, re-subscribing every filter each time;
+- publishes held until the broker has acknowledged those subscriptions (see `devices.session`);
 - an availability topic of its own: retained `online` on connect, `offline` on `stop()` and as
   last will when the connection dies;
 - `start()` never raises because the broker is down: it logs and keeps trying;
@@ -18,6 +19,8 @@ import socket
 import ssl
 import threading
 import time
+from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -28,13 +31,16 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from devices.session import Session
 from devices.transport import (
     ConnectionListener,
+    ConnectionState,
+    Message,
     MessageHandler,
     PublishRejected,
     TransportError,
+    Unsubscribe,
     validate_topic,
-    validate_topic_filter,
 )
 
 __all__ = ["InvalidMqttUrl", "MqttSettings", "PahoTransport"]
@@ -128,57 +134,104 @@ class MqttSettings:
         return replace(self, client_id=client_id)
 
 
+class _PahoLink:
+    """The `Link` under the session: a paho client, and the QoS>0 messages it has accepted that
+    the broker has not acknowledged yet (by message id)."""
+
+    def __init__(self, client: paho.Client, limit: int) -> None:
+        self.client = client
+        self._limit = limit
+        self._lock = threading.Lock()
+        self._unacked: dict[int, str] = {}
+        # Filled by on_publish, which paho calls with its own lock held and so may not wait for
+        # ours; applied under our lock, where a message is always registered before its ack is.
+        self._acks: deque[int] = deque()
+
+    @property
+    def unacknowledged_count(self) -> int:
+        with self._lock:
+            self._apply_acks()
+            return len(self._unacked)
+
+    def topic_of(self, mid: int) -> str | None:
+        return self._unacked.get(mid)
+
+    def acknowledged(self, mid: int) -> None:
+        self._acks.append(mid)
+
+    def send(self, topic: str, payload: bytes, qos: int, retain: bool) -> None:
+        with self._lock:
+            info = self.client.publish(topic, payload, qos=qos, retain=retain)
+            rc = info.rc
+            if qos > 0 and rc in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+                self._unacked[info.mid] = topic
+            self._apply_acks()
+        if qos == 0:
+            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                logger.warning("MQTT: QoS 0 message to %s dropped (%s)", topic, paho.error_string(rc))
+        elif rc == MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
+            raise PublishRejected("publish.queue_full", topic=topic, limit=self._limit)
+        elif rc == MQTTErrorCode.MQTT_ERR_NO_CONN:  # the connection dropped just now: paho re-sends it
+            logger.info("MQTT: not connected, message to %s queued until the broker is back", topic)
+        elif rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            raise PublishRejected("publish.failed", topic=topic, reason=paho.error_string(rc))
+
+    def send_subscribe(self, filters: Sequence[tuple[str, int]]) -> int | None:
+        rc, mid = self.client.subscribe(list(filters))
+        return mid if rc == MQTTErrorCode.MQTT_ERR_SUCCESS else None
+
+    def send_unsubscribe(self, filters: Sequence[str]) -> None:
+        self.client.unsubscribe(list(filters))
+
+    def wait_acknowledged(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while self.unacknowledged_count:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    def _apply_acks(self) -> None:
+        while self._acks:
+            self._unacked.pop(self._acks.popleft(), None)
+
+
 class PahoTransport:
     """A `devices.transport.Transport` over paho-mqtt. Nothing happens until `start()`."""
 
     def __init__(self, settings: MqttSettings) -> None:
         self.settings = settings
-        self._lock = threading.Lock()
-        # Replaced, never mutated: the network thread reads it without taking the lock.
-        self._handlers: tuple[MessageHandler, ...] = ()
-        self._listeners: list[ConnectionListener] = []
-        self._filters: dict[str, int] = {}
-        # QoS>0 message ids accepted by publish() and not yet acknowledged by the broker.
-        self._unacked: dict[int, str] = {}
-        self._connected = threading.Event()
-        self._disconnected = threading.Event()
-        self._disconnected.set()
-        self._started = False
-        self._session_open = False  # CONNACK received; guarded by _lock, unlike `connected`
-        # Messages accepted while no session is open. paho is not given them before CONNACK:
-        # a PUBLISH racing the session resumption can make it drop the connection.
-        self._held: list[tuple[str, bytes, int, bool]] = []
-        self._publishing = False  # held messages sent and new ones go straight to paho
-        self._ready_mid: int | None = None  # the SUBSCRIBE whose SUBACK makes us `connected`
-        self._has_connected = False
-        self._failures = 0
         self.last_error: str | None = None
+        self._failures = 0  # connection attempts failed in a row, for the log
+        self._has_connected = False  # to notice a broker that forgot our persistent session
         self._client = self._build_client()
+        self._link = _PahoLink(self._client, settings.max_queued_messages)
+        self._session = Session(self._link, logger, settings.max_queued_messages)
 
     # -- Transport -------------------------------------------------------------------------
 
     @property
+    def state(self) -> ConnectionState:
+        return self._session.state
+
+    @property
     def connected(self) -> bool:
-        return self._connected.is_set()
+        return self._session.state is ConnectionState.READY
 
     @property
     def unacknowledged_count(self) -> int:
         """QoS>0 messages accepted by publish() that the broker has not acknowledged yet."""
-        with self._lock:
-            return len(self._unacked) + len(self._held)
+        return self._session.held_count + self._link.unacknowledged_count
 
-    def add_handler(self, handler: MessageHandler) -> None:
-        with self._lock:
-            self._handlers = (*self._handlers, handler)
+    def subscribe(self, topic_filter: str, handler: MessageHandler, qos: int = 1) -> Unsubscribe:
+        return self._session.subscribe(topic_filter, handler, qos)
 
-    def add_connection_listener(self, listener: ConnectionListener) -> None:
-        with self._lock:
-            self._listeners.append(listener)
+    def add_connection_listener(self, listener: ConnectionListener) -> Unsubscribe:
+        return self._session.add_connection_listener(listener)
 
     def start(self) -> None:
-        if self._started:
+        if not self._session.start():
             return
-        self._started = True
         s = self.settings
         if s.protocol == "5":
             properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
@@ -191,13 +244,15 @@ class PahoTransport:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Say `offline`, wait (up to `timeout`) for pending acknowledgements, then disconnect."""
-        if not self._started:
-            return
-        self._started = False
-        if self.connected:
-            info = self._client.publish(self.settings.status_topic, OFFLINE, qos=1, retain=True)
-            self._wait_published(info, timeout)
-            self.flush(timeout)
+        before = self._session.begin_stop()
+        if before is None:
+            return  # not started, or another thread is stopping it
+        if before is ConnectionState.READY:
+            try:
+                self._link.send(self.settings.status_topic, OFFLINE, 1, True)
+            except PublishRejected as error:
+                logger.warning("MQTT: could not publish the offline status: %s", error)
+            self._link.wait_acknowledged(timeout)
         pending = self.unacknowledged_count
         if pending:
             logger.error(
@@ -206,78 +261,26 @@ class PahoTransport:
             )
         self._client.disconnect()
         self._client.loop_stop()
-        # paho reports the disconnection from its thread; make sure listeners heard it.
-        self._on_disconnect(self._client, None, None, ReasonCode(PacketTypes.DISCONNECT), None)
+        self._session.stopped()
 
     def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
-        """Send or queue a message. Raises PublishRejected if it could not be accepted.
+        """Send or hold a message. Raises PublishRejected if it could not be accepted.
 
-        QoS 1/2 messages are queued while disconnected and re-sent until acknowledged.
-        QoS 0 messages sent while disconnected are dropped (at most once), with a warning.
+        QoS 1/2 messages are held while not READY and re-sent until acknowledged.
+        QoS 0 messages sent while not READY are dropped (at most once), with a warning.
         """
         validate_topic(topic)
         if qos not in (0, 1, 2):
             raise PublishRejected("publish.bad_qos", qos=qos)
-        with self._lock:
-            if not self._publishing:
-                self._hold(topic, payload, qos, retain)
-                return
-        self._send(topic, payload, qos, retain)
-
-    def _hold(self, topic: str, payload: bytes, qos: int, retain: bool) -> None:
-        """Keep a message until the session opens (caller holds the lock)."""
-        if qos == 0:
-            logger.warning("MQTT: not connected, QoS 0 message to %s dropped", topic)
-            return
-        if len(self._held) >= self.settings.max_queued_messages:
-            raise PublishRejected("publish.queue_full", topic=topic, limit=self.settings.max_queued_messages)
-        self._held.append((topic, payload, qos, retain))
-        logger.info("MQTT: not connected, message to %s queued until the broker is back", topic)
-
-    def _send(self, topic: str, payload: bytes, qos: int, retain: bool) -> None:
-        info = self._client.publish(topic, payload, qos=qos, retain=retain)
-        rc = info.rc
-        if qos == 0:
-            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
-                logger.warning("MQTT: QoS 0 message to %s dropped (%s)", topic, paho.error_string(rc))
-            return
-        if rc == MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
-            raise PublishRejected("publish.queue_full", topic=topic, limit=self.settings.max_queued_messages)
-        if rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
-            raise PublishRejected("publish.failed", topic=topic, reason=paho.error_string(rc))
-        with self._lock:
-            self._unacked[info.mid] = topic
-        # The acknowledgement may have raced ahead of the line above; on_publish then found
-        # nothing to remove, so check paho's own flag after registering.
-        if _acknowledged(info):
-            with self._lock:
-                self._unacked.pop(info.mid, None)
-        if rc == MQTTErrorCode.MQTT_ERR_NO_CONN:
-            logger.info("MQTT: not connected, message to %s queued until the broker is back", topic)
-
-    def subscribe(self, topic_filter: str, qos: int = 1) -> None:
-        validate_topic_filter(topic_filter)
-        with self._lock:
-            self._filters[topic_filter] = qos
-            connected = self._session_open
-        if connected:
-            # If the connection drops now, on_connect subscribes again anyway.
-            self._client.subscribe(topic_filter, qos)
-
-    def unsubscribe(self, topic_filter: str) -> None:
-        with self._lock:
-            self._filters.pop(topic_filter, None)
-            connected = self._session_open
-        if connected:
-            self._client.unsubscribe(topic_filter)
+        self._session.publish(Message(topic, payload, qos, retain))
 
     # -- extras ----------------------------------------------------------------------------
 
     def wait_connected(self, timeout: float) -> bool:
-        return self._connected.wait(timeout)
+        return self._session.wait_for(lambda state: state is ConnectionState.READY, timeout)
 
     def wait_disconnected(self, timeout: float) -> bool:
-        return self._disconnected.wait(timeout)
+        return self._session.wait_for(lambda state: state is not ConnectionState.READY, timeout)
 
     def flush(self, timeout: float) -> bool:
         """Wait until the broker has acknowledged every accepted QoS>0 message."""
@@ -340,23 +343,18 @@ class PahoTransport:
             return
         self.last_error = None
         self._failures = 0
-        with self._lock:
-            # Taken together with the flag so that a concurrent subscribe() is either in this
-            # snapshot or sees the session open and sends its own SUBSCRIBE.
-            filters = list(self._filters.items())
-            self._session_open = True
-            had_session, self._has_connected = self._has_connected, True
-        client.publish(s.status_topic, ONLINE, qos=1, retain=True)
-        if filters:
-            # `connected` waits for the SUBACK: only then does the broker route to us what
-            # others publish (their packets may reach it before our SUBSCRIBE otherwise).
-            _result, self._ready_mid = client.subscribe(filters)
-        else:
-            self._become_ready()
+        if self._session.state is not ConnectionState.CONNECTING:
+            return  # stop() has begun
+        try:
+            self._link.send(s.status_topic, ONLINE, 1, True)
+        except PublishRejected as error:
+            logger.error("MQTT: could not publish the online status: %s", error)
+        subscribed = self._session.opened()
         logger.info(
             "MQTT: connected to %s:%d (session %s, %d subscription(s))",
-            s.host, s.port, "resumed" if flags.session_present else "new", len(filters),
+            s.host, s.port, "resumed" if flags.session_present else "new", subscribed,
         )  # fmt: skip
+        had_session, self._has_connected = self._has_connected, True
         if had_session and not flags.session_present:
             logger.warning(
                 "MQTT: the broker no longer had our session: messages sent to us while we were away are lost"
@@ -366,27 +364,7 @@ class PahoTransport:
         failed = [str(r) for r in reasons if getattr(r, "is_failure", False)]
         if failed:
             logger.error("MQTT: broker refused subscription(s): %s", ", ".join(failed))
-        if mid == self._ready_mid:
-            self._ready_mid = None
-            self._become_ready()
-
-    def _become_ready(self) -> None:
-        """Subscriptions are in place: send what was held, then tell everyone we are connected."""
-        while True:  # in order: what arrives while we drain is held and drained next round
-            with self._lock:
-                held, self._held = self._held, []
-                if not held:
-                    self._publishing = True
-                    listeners = list(self._listeners)
-                    break
-            for topic, payload, qos, retain in held:
-                try:
-                    self._send(topic, payload, qos, retain)
-                except PublishRejected as error:
-                    logger.error("MQTT: a message held while offline could not be sent: %s", error)
-        self._disconnected.clear()
-        self._connected.set()
-        self._notify(listeners, True)
+        self._session.acknowledged(mid)
 
     def _on_connect_fail(self, client: paho.Client, userdata: Any) -> None:
         # paho does not pass the OSError on; with TLS it may be a refused certificate.
@@ -406,18 +384,8 @@ class PahoTransport:
     def _on_disconnect(
         self, client: paho.Client, userdata: Any, flags: Any, reason: ReasonCode, properties: Any
     ) -> None:
-        with self._lock:
-            was_connected = self._session_open
-            self._session_open = False
-            self._publishing = False
-            self._ready_mid = None
-            self._connected.clear()
-            self._disconnected.set()
-            listeners = list(self._listeners)
-        if was_connected:
-            if self._started:
-                logger.warning("MQTT: connection lost (%s), reconnecting", reason)
-            self._notify(listeners, False)
+        if self._session.lost():
+            logger.warning("MQTT: connection lost (%s), reconnecting", reason)
 
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
         try:
@@ -425,33 +393,14 @@ class PahoTransport:
         except UnicodeDecodeError:
             logger.error("MQTT: message with a topic that is not UTF-8 ignored")
             return
-        for handler in self._handlers:
-            try:
-                handler(topic, bytes(message.payload), bool(message.retain))
-            except Exception:
-                logger.exception("MQTT: handler %r failed on a message from %s", handler, topic)
+        self._session.dispatch(topic, bytes(message.payload), bool(message.retain))
 
     def _on_publish(self, client: paho.Client, userdata: Any, mid: int, reason: ReasonCode, properties: Any) -> None:
-        # Called by paho with its own lock held: never call back into paho from here.
-        with self._lock:
-            topic = self._unacked.pop(mid, None)
+        # Called by paho with its own lock held: never call back into paho, nor wait, from here.
         if reason.is_failure:
+            topic = self._link.topic_of(mid)
             logger.error("MQTT: broker refused the message to %s: %s", topic or f"mid {mid}", reason)
-
-    @staticmethod
-    def _notify(listeners: list[ConnectionListener], connected: bool) -> None:
-        for listener in listeners:
-            try:
-                listener(connected)
-            except Exception:
-                logger.exception("MQTT: connection listener %r failed", listener)
-
-    @staticmethod
-    def _wait_published(info: paho.MQTTMessageInfo, timeout: float) -> None:
-        try:
-            info.wait_for_publish(timeout)
-        except (RuntimeError, ValueError) as error:
-            logger.warning("MQTT: could not publish the offline status: %s", error)
+        self._link.acknowledged(mid)
 
 
 def _demote_reconnect_noise(record: logging.LogRecord) -> bool:
@@ -460,12 +409,6 @@ def _demote_reconnect_noise(record: logging.LogRecord) -> bool:
         record.levelno, record.levelname = logging.DEBUG, "DEBUG"
         return paho_logger.isEnabledFor(logging.DEBUG)
     return True
-
-
-def _acknowledged(info: paho.MQTTMessageInfo) -> bool:
-    # is_published() raises for messages queued while offline, whose info.rc stays NO_CONN
-    # even after paho sends them; the flag itself is what we need.
-    return bool(info._published)
 
 
 def _is_auth_failure(reason: ReasonCode) -> bool:

@@ -1,42 +1,63 @@
 """The seam between tierslieu and an MQTT broker: topics and bytes, nothing else.
 
 `Transport` is what the rest of the application talks to. `devices.mqtt.PahoTransport`
-implements it over a real broker; `InMemoryTransport` implements it as an in-process bus so
-logic tests run without sockets or threads.
+implements it over a real broker; `devices.memory.InMemoryTransport` implements it as an
+in-process bus so logic tests run without sockets or threads. Both share one connection state
+machine and one subscription table (`devices.session.Session`).
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-from collections import deque
-from collections.abc import Callable
+import enum
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
 from devices.errors import DeviceError
 
 __all__ = [
+    "TRANSITIONS",
     "ConnectionListener",
-    "InMemoryTransport",
+    "ConnectionState",
     "InvalidTopic",
     "Message",
     "MessageHandler",
     "PublishRejected",
     "Transport",
     "TransportError",
+    "Unsubscribe",
     "topic_matches",
     "validate_topic",
     "validate_topic_filter",
 ]
 
-logger = logging.getLogger(__name__)
-
 MessageHandler = Callable[[str, bytes, bool], None]
 """Called with (topic, payload, retained), from the transport's own thread."""
 
 ConnectionListener = Callable[[bool], None]
-"""Called with True on every (re)connection and False on every loss."""
+"""Called with True each time the transport becomes READY and False each time it stops being so."""
+
+Unsubscribe = Callable[[], None]
+"""Returned by `subscribe` and `add_connection_listener`: call it to stop listening (idempotent)."""
+
+
+class ConnectionState(enum.Enum):
+    STOPPED = "stopped"  # not started, or stopped: nothing goes out
+    CONNECTING = "connecting"  # waiting for the broker to accept us (first time or after a loss)
+    SUBSCRIBING = "subscribing"  # session open, our filters sent again: publishes wait for the SUBACK
+    READY = "ready"  # the broker routes to us what others publish: publishes go straight out
+    STOPPING = "stopping"  # stop() is saying offline and waiting for acknowledgements
+
+
+_S = ConnectionState
+TRANSITIONS: Mapping[ConnectionState, frozenset[ConnectionState]] = {
+    _S.STOPPED: frozenset({_S.CONNECTING}),
+    _S.CONNECTING: frozenset({_S.SUBSCRIBING, _S.READY, _S.STOPPING}),  # READY: nothing to subscribe
+    _S.SUBSCRIBING: frozenset({_S.READY, _S.CONNECTING, _S.STOPPING}),
+    _S.READY: frozenset({_S.CONNECTING, _S.STOPPING}),
+    _S.STOPPING: frozenset({_S.STOPPED}),
+}
+"""Every allowed change of state, written once; anything else is a bug and raises."""
 
 
 class TransportError(DeviceError):
@@ -55,13 +76,27 @@ class PublishRejected(TransportError):
 
 
 class Transport(Protocol):
-    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None: ...
-    def subscribe(self, topic_filter: str, qos: int = 1) -> None: ...
-    def unsubscribe(self, topic_filter: str) -> None: ...
-    def add_handler(self, handler: MessageHandler) -> None: ...
-    def add_connection_listener(self, listener: ConnectionListener) -> None: ...
+    """What the application needs from an MQTT connection.
+
+    Messages published before the transport is READY are held (QoS 1/2) or dropped (QoS 0) and
+    sent, in order, once the broker has acknowledged our subscriptions.
+    """
+
     @property
-    def connected(self) -> bool: ...
+    def state(self) -> ConnectionState: ...
+    @property
+    def connected(self) -> bool:
+        """True when READY."""
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None: ...
+    def subscribe(self, topic_filter: str, handler: MessageHandler, qos: int = 1) -> Unsubscribe:
+        """Call `handler` with every message whose topic matches `topic_filter`.
+
+        The broker is asked for the filter by its first listener and released by its last.
+        A handler is called once per message even when several of its filters match.
+        """
+
+    def add_connection_listener(self, listener: ConnectionListener) -> Unsubscribe: ...
     def start(self) -> None: ...
     def stop(self) -> None: ...
 
@@ -114,128 +149,3 @@ def topic_matches(topic_filter: str, topic: str) -> bool:
         if level not in ("+", topic_levels[index]):
             return False
     return len(filter_levels) == len(topic_levels)
-
-
-class InMemoryTransport:
-    """An in-process broker and client in one, for logic tests.
-
-    Messages are delivered synchronously: when the outermost `publish` returns, every handler
-    has seen the message (a handler that publishes gets its message delivered right after, not
-    recursively). Retained messages and a persistent session are simulated: while
-    "disconnected" (before `start`, after `stop` or `drop_connection`) published messages are
-    queued and delivered on the next connection. Every publish is recorded in `published`.
-    """
-
-    def __init__(self) -> None:
-        self.published: list[Message] = []
-        self._lock = threading.RLock()
-        self._handlers: list[MessageHandler] = []
-        self._listeners: list[ConnectionListener] = []
-        self._subscriptions: dict[str, int] = {}
-        self._retained: dict[str, bytes] = {}
-        self._outbox: deque[Message] = deque()
-        self._connected = False
-        self._delivering = False
-
-    @property
-    def connected(self) -> bool:
-        return self._connected
-
-    @property
-    def subscriptions(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self._subscriptions)
-
-    @property
-    def retained(self) -> dict[str, bytes]:
-        with self._lock:
-            return dict(self._retained)
-
-    def add_handler(self, handler: MessageHandler) -> None:
-        with self._lock:
-            self._handlers.append(handler)
-
-    def add_connection_listener(self, listener: ConnectionListener) -> None:
-        with self._lock:
-            self._listeners.append(listener)
-
-    def start(self) -> None:
-        self._set_connected(True)
-
-    def stop(self) -> None:
-        self._set_connected(False)
-
-    def drop_connection(self) -> None:
-        """Simulate a lost connection: listeners hear False, publishes queue up."""
-        self._set_connected(False)
-
-    def restore_connection(self) -> None:
-        """Simulate a reconnection: listeners hear True, queued publishes are delivered."""
-        self._set_connected(True)
-
-    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
-        validate_topic(topic)
-        if qos not in (0, 1, 2):
-            raise PublishRejected("publish.bad_qos", qos=qos)
-        message = Message(topic, bytes(payload), qos, retain)
-        with self._lock:
-            self.published.append(message)
-            if not self._connected and qos == 0:
-                logger.warning("QoS 0 message to %s dropped: transport not connected", topic)
-                return
-            self._outbox.append(message)
-            if self._connected:
-                self._drain()
-
-    def subscribe(self, topic_filter: str, qos: int = 1) -> None:
-        validate_topic_filter(topic_filter)
-        with self._lock:
-            self._subscriptions[topic_filter] = qos
-            retained = [(t, p) for t, p in self._retained.items() if topic_matches(topic_filter, t)]
-            for topic, payload in retained:
-                self._dispatch(topic, payload, True)
-
-    def unsubscribe(self, topic_filter: str) -> None:
-        with self._lock:
-            self._subscriptions.pop(topic_filter, None)
-
-    def _set_connected(self, connected: bool) -> None:
-        with self._lock:
-            if connected == self._connected:
-                return
-            self._connected = connected
-            listeners = list(self._listeners)
-        for listener in listeners:
-            try:
-                listener(connected)
-            except Exception:
-                logger.exception("connection listener %r failed", listener)
-        if connected:
-            with self._lock:
-                self._drain()
-
-    def _drain(self) -> None:
-        # Called with the lock held. A handler that publishes re-enters here and only queues.
-        if self._delivering:
-            return
-        self._delivering = True
-        try:
-            while self._outbox and self._connected:
-                message = self._outbox.popleft()
-                if message.retain:
-                    if message.payload:
-                        self._retained[message.topic] = message.payload
-                    else:
-                        self._retained.pop(message.topic, None)
-                if any(topic_matches(f, message.topic) for f in self._subscriptions):
-                    # A retained flag is only set on messages replayed at subscribe time.
-                    self._dispatch(message.topic, message.payload, False)
-        finally:
-            self._delivering = False
-
-    def _dispatch(self, topic: str, payload: bytes, retained: bool) -> None:
-        for handler in list(self._handlers):
-            try:
-                handler(topic, payload, retained)
-            except Exception:
-                logger.exception("message handler %r failed on %s", handler, topic)

@@ -18,11 +18,10 @@ from schemathesis.checks import not_a_server_error
 
 from tests.conftest import create_user, make_settings
 from tests.support.server import LiveServer, live_server
+from tests.support.site import load_trilport
 from tierslieu.api import create_app
 from tierslieu.settings import Settings
-from tierslieu.site import check_site_file, load_site
 
-ROOT = Path(__file__).resolve().parents[2]
 MAX_EXAMPLES = 12
 
 schema = schemathesis.openapi.from_dict(create_app(Settings(run_background=False)).openapi())
@@ -33,11 +32,7 @@ def server() -> Iterator[tuple[LiveServer, dict[str, str]]]:
     tmp = Path(tempfile.mkdtemp(prefix="tierslieu-fuzz-"))
     app = create_app(make_settings(f"sqlite:///{tmp / 'fuzz.db'}", tmp))
     with live_server(app) as srv:
-        site, problems = check_site_file(ROOT / "config" / "trilport.yaml")
-        assert site is not None, problems
-        with srv.runtime.db.session() as session:
-            load_site(session, srv.runtime.secrets, site)
-            session.commit()
+        load_trilport(srv.runtime, always_open=None)
         admin = create_user(srv.runtime, "admin", email="fuzz-admin@trilport.test")
         yield srv, admin.headers
 

@@ -13,8 +13,7 @@ import httpx
 import pytest
 
 from tests.support.serve import ROOT, tierslieu_process
-
-TRILPORT = ROOT / "config" / "trilport.yaml"
+from tests.support.site import TRILPORT
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import logging
 import socket
@@ -17,9 +18,10 @@ import pytest
 
 from devices.broker import EmbeddedBroker, EmbeddedBrokerError
 from devices.mqtt import InvalidMqttUrl, MqttSettings, PahoTransport
-from devices.transport import PublishRejected
-from tests.support.mosquitto import MosquittoServer, free_port, make_tls_files
+from devices.transport import ConnectionState, PublishRejected
+from tests.support.mosquitto import MosquittoServer, make_tls_files
 from tests.support.mqtt import Inbox, Received
+from tests.support.ports import free_port
 from tierslieu.i18n import render
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(60)]
@@ -98,16 +100,78 @@ def test_round_trip_through_the_broker(mosquitto: MosquittoServer, connect: Conn
     topic = unique("tierslieu/test") + "/door"
     inbox = Inbox()
     subscriber = connect(mosquitto.url, unique("sub"))
-    subscriber.add_handler(inbox)
-    subscriber.subscribe(topic.rsplit("/", 1)[0] + "/+")
+    subscriber.subscribe(topic.rsplit("/", 1)[0] + "/+", inbox)
     publisher = connect(mosquitto.url, unique("pub"))
     assert subscriber.wait_connected(5) and publisher.wait_connected(5)
     # The subscription is sent on connect; wait for the retained status to prove it is active.
-    subscriber.subscribe(subscriber.settings.status_topic)
+    subscriber.subscribe(subscriber.settings.status_topic, inbox)
     assert inbox.wait_count(1)
     publisher.publish(topic, b'{"contact": false}', qos=1)
     assert inbox.wait_for(lambda messages: (topic, b'{"contact": false}', False) in messages)
     assert publisher.flush(5) and publisher.unacknowledged_count == 0
+
+
+def test_publishes_wait_for_the_subscriptions_and_come_back_in_order(
+    mosquitto: MosquittoServer, connect: Connect
+) -> None:
+    inbox = Inbox()
+    transport = connect(mosquitto.url, unique("held"), start=False)
+    topic = f"tierslieu/{transport.settings.client_id}/held"
+    transport.subscribe(topic, inbox)
+    for number in range(50):
+        transport.publish(topic, str(number).encode())
+    assert transport.state is ConnectionState.STOPPED and transport.unacknowledged_count == 50
+    transport.start()
+    assert transport.state in (ConnectionState.CONNECTING, ConnectionState.SUBSCRIBING, ConnectionState.READY)
+    # Sent only once the broker acknowledged our subscription: every one comes back to us.
+    assert inbox.wait_count(50)
+    assert inbox.payloads() == [str(number).encode() for number in range(50)]
+    assert transport.state is ConnectionState.READY and transport.flush(5)
+    transport.stop(timeout=1)
+    assert transport.state is ConnectionState.STOPPED
+
+
+def test_the_broker_keeps_a_filter_until_its_last_listener_leaves(mosquitto: MosquittoServer, connect: Connect) -> None:
+    topic = unique("tierslieu/shared") + "/door"
+    probe = unique("tierslieu/probe")
+    first, second, probes = Inbox(), Inbox(), Inbox()
+    subscriber = connect(mosquitto.url, unique("refcount"))
+    leave_first = subscriber.subscribe(topic, first)
+    leave_second = subscriber.subscribe(topic, second)
+    subscriber.subscribe(probe, probes)
+    publisher = connect(mosquitto.url, unique("pub"))
+    assert subscriber.wait_connected(5) and publisher.wait_connected(5)
+
+    def round_trip(payload: bytes) -> None:
+        # Our own probe comes back after the broker handled what we sent before it (in order on
+        # one connection); the publisher's probe after what the publisher sent before it.
+        subscriber.publish(probe, b"sync-" + payload)
+        assert probes.wait_for(lambda m: (probe, b"sync-" + payload, False) in m)
+        publisher.publish(topic, payload)
+        publisher.publish(probe, payload)
+        assert probes.wait_for(lambda m: (probe, payload, False) in m)
+
+    round_trip(b"both")
+    leave_first()
+    round_trip(b"second only")
+    leave_second()
+    round_trip(b"nobody")
+    assert first.payloads() == [b"both"]
+    assert second.payloads() == [b"both", b"second only"]
+
+
+def test_no_private_paho_attribute_is_used() -> None:
+    """Only our own objects (`self._...`) may be reached through a private name."""
+    tree = ast.parse((ROOT / "devices" / "mqtt.py").read_text())
+    private = [
+        f"line {node.lineno}: {ast.unparse(node)}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr.startswith("_")
+        and not node.attr.startswith("__")
+        and not (isinstance(node.value, ast.Name) and node.value.id == "self")
+    ]
+    assert private == []
 
 
 def test_tcp_nodelay_is_set_on_the_socket(mosquitto: MosquittoServer, connect: Connect) -> None:
@@ -129,9 +193,8 @@ def test_a_raising_handler_does_not_stop_the_network_thread(
             raise ValueError("unparseable payload")
 
     transport = connect(mosquitto.url, unique("handler"))
-    transport.add_handler(broken)
-    transport.add_handler(inbox)
-    transport.subscribe(topic)
+    transport.subscribe(topic, broken)
+    transport.subscribe(topic, inbox)
     assert transport.wait_connected(5)
     with caplog.at_level(logging.ERROR, logger="devices.mqtt"):
         transport.publish(topic, b"garbage")
@@ -147,8 +210,7 @@ def test_availability_online_retained_and_offline_on_clean_stop(mosquitto: Mosqu
     assert app.wait_connected(5)
     observer_inbox = Inbox()
     observer = connect(mosquitto.url, unique("observer"))
-    observer.add_handler(observer_inbox)
-    observer.subscribe(f"tierslieu/{client_id}/status")
+    observer.subscribe(f"tierslieu/{client_id}/status", observer_inbox)
     assert observer_inbox.wait_for(lambda m: (f"tierslieu/{client_id}/status", b"online", True) in m)
     app.stop()
     assert observer_inbox.wait_for(lambda m: m[-1][1] == b"offline")
@@ -160,8 +222,7 @@ def test_last_will_offline_when_the_process_dies(mosquitto: MosquittoServer, con
     status_topic = f"tierslieu/{client_id}/status"
     inbox = Inbox()
     observer = connect(mosquitto.url, unique("observer"))
-    observer.add_handler(inbox)
-    observer.subscribe(status_topic)
+    observer.subscribe(status_topic, inbox)
     assert observer.wait_connected(5)
     script = (
         "import sys, time\n"
@@ -190,11 +251,10 @@ def test_resubscribes_after_the_broker_lost_everything(
     inbox = Inbox()
     subscriber = connect(private_mosquitto.url, "resubscriber", start=False)
     subscriber.add_connection_listener(states.append)
-    subscriber.add_handler(inbox)
-    subscriber.subscribe("fablab/printer/#")
+    subscriber.subscribe("fablab/printer/#", inbox)
     # On connect the transport subscribes, then publishes `online`: seeing our own `online`
     # come back proves the broker holds our subscriptions.
-    subscriber.subscribe(subscriber.settings.status_topic)
+    subscriber.subscribe(subscriber.settings.status_topic, inbox)
     subscriber.start()
 
     def online(messages: Received) -> int:
@@ -218,11 +278,10 @@ def test_persistent_session_receives_every_message_sent_while_away(
 ) -> None:
     inbox = Inbox()
     away = connect(private_mosquitto.url, "door-controller")
-    away.subscribe("access/badges/#", qos=1)
+    away.subscribe("access/badges/#", lambda topic, payload, retained: None, qos=1)
     assert away.wait_connected(5)
     # The broker has confirmed our subscription once our own retained status comes back.
-    away.add_handler(inbox)
-    away.subscribe(away.settings.status_topic)
+    away.subscribe(away.settings.status_topic, inbox)
     assert inbox.wait_count(1)
     away.stop()
 
@@ -235,8 +294,7 @@ def test_persistent_session_receives_every_message_sent_while_away(
 
     inbox = Inbox()
     back = connect(private_mosquitto.url, "door-controller", start=False)
-    back.add_handler(inbox)
-    back.subscribe("access/badges/#", qos=1)
+    back.subscribe("access/badges/#", inbox, qos=1)
     back.start()
 
     def badges(messages: Received) -> list[bytes]:
@@ -252,15 +310,15 @@ def test_messages_published_while_the_broker_is_down_are_delivered(
 ) -> None:
     inbox = Inbox()
     subscriber = connect(private_mosquitto.url, "occupancy-view")
-    subscriber.add_handler(inbox)
-    subscriber.subscribe("rooms/+/occupancy", qos=1)
+    subscriber.subscribe("rooms/+/occupancy", inbox, qos=1)
     publisher = connect(private_mosquitto.url, "sensor-gateway")
     assert subscriber.wait_connected(5) and publisher.wait_connected(5)
-    subscriber.subscribe(subscriber.settings.status_topic)
+    subscriber.subscribe(subscriber.settings.status_topic, inbox)
     assert inbox.wait_count(1)
 
     private_mosquitto.stop()
     assert publisher.wait_disconnected(5)
+    assert publisher.state is ConnectionState.CONNECTING  # reconnecting with back-off
     with caplog.at_level(logging.INFO, logger="devices.mqtt"):
         for number in range(50):
             publisher.publish(f"rooms/{number}/occupancy", b"true", qos=1)
@@ -329,8 +387,7 @@ def test_tls_with_a_private_ca_and_insecure_mode(
     assert server.url.startswith("mqtts://")
     inbox = Inbox()
     trusted = connect(server.url, "tls-trusted")
-    trusted.add_handler(inbox)
-    trusted.subscribe("tierslieu/tls/#")
+    trusted.subscribe("tierslieu/tls/#", inbox)
     distrusted = connect(server.url.split("?")[0] + f"?ca_file={other_ca}", "tls-wrong-ca")
     insecure = connect(server.url.split("?")[0] + "?insecure=1", "tls-insecure")
     assert trusted.wait_connected(5) and insecure.wait_connected(5)
@@ -351,11 +408,10 @@ def test_embedded_broker(prefer: Literal["mosquitto", "amqtt"], tmp_path: Path, 
         assert url.startswith(f"mqtt://127.0.0.1:{broker.port}")
         inbox = Inbox()
         subscriber = connect(url, f"embedded-sub-{prefer}")
-        subscriber.add_handler(inbox)
-        subscriber.subscribe("tierslieu/embedded/#", qos=1)
+        subscriber.subscribe("tierslieu/embedded/#", inbox, qos=1)
         publisher = connect(url, f"embedded-pub-{prefer}")
         assert subscriber.wait_connected(5) and publisher.wait_connected(5)
-        subscriber.subscribe(subscriber.settings.status_topic)
+        subscriber.subscribe(subscriber.settings.status_topic, inbox)
         assert inbox.wait_count(1)
         publisher.publish("tierslieu/embedded/hello", b"bonjour", qos=1)
         assert inbox.wait_for(lambda m: ("tierslieu/embedded/hello", b"bonjour", False) in m)

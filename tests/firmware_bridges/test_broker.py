@@ -38,10 +38,9 @@ def connect(broker: MosquittoServer) -> Iterator[Connect]:
         settings = MqttSettings.from_url(broker.url, client_id=f"{name}-{uuid.uuid4().hex[:8]}")
         transport = PahoTransport(settings)
         inbox = Inbox()
-        transport.add_handler(inbox)
         probe = f"probe/{settings.client_id}"
         for topic_filter in [*filters, probe]:
-            transport.subscribe(topic_filter)
+            transport.subscribe(topic_filter, inbox)
         transport.start()
         made.append(transport)
         assert transport.wait_connected(10), "could not connect to the test broker"

@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from devices.transport import Transport
-from tierslieu.booking.store import block_of
+from tests.support.bookings import insert_booking
 from tierslieu.db.types import utcnow
 from tierslieu.hardware.wiring import DeviceStack, TransportComponent, build_device_stack
-from tierslieu.models import Badge, Booking, Device, Member, Resource, Space
+from tierslieu.models import Badge, Device, Member, Resource, Space
 from tierslieu.runtime import Runtime
 
 ALL_WEEK = {day: ["00:00-24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
@@ -46,23 +46,6 @@ def _add(session: Any, row: Any) -> int:
     session.flush()
     assert row.id is not None
     return int(row.id)
-
-
-def book(runtime: Runtime, resource_id: int, member_id: int, start: datetime, end: datetime) -> int:
-    with runtime.db.session(write=True) as session:
-        block_start, block_end = block_of(start, end, 0)
-        booking = Booking(
-            resource_id=resource_id,
-            member_id=member_id,
-            start=start,
-            end=end,
-            block_start=block_start,
-            block_end=block_end,
-            status="confirmed",
-        )
-        booking_id = _add(session, booking)
-        session.commit()
-        return booking_id
 
 
 def build_site(runtime: Runtime, *, open_hours: dict[str, list[str]] | None = None) -> Site:
@@ -126,7 +109,7 @@ def build_site(runtime: Runtime, *, open_hours: dict[str, list[str]] | None = No
             session.add(Badge(uid=uid, member_id=owner, revoked_at=revoked))
         session.commit()
     now = utcnow()
-    site.bookings["alice_room"] = book(
+    site.bookings["alice_room"] = insert_booking(
         runtime, site.resources["room"], site.members["alice"], now - timedelta(minutes=5), now + timedelta(hours=1)
     )
     return site

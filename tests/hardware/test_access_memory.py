@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from devices.transport import InMemoryTransport
+from devices.memory import InMemoryTransport
 from tests.conftest import make_settings
-from tests.hardware.rig import UIDS, Site, book, build_site, running_stack
+from tests.hardware.rig import UIDS, Site, build_site, running_stack
+from tests.support.bookings import insert_booking
 from tierslieu.db.types import utcnow
 from tierslieu.hardware.wiring import DeviceStack
 from tierslieu.models import AccessEvent, Booking, Device
@@ -138,7 +139,7 @@ def test_a_booking_made_a_moment_ago_opens_at_once(
     rt: Runtime, site: Site, bus: InMemoryTransport, stack: DeviceStack
 ) -> None:
     now = utcnow()
-    book(rt, site.resources["room"], site.members["bob"], now, now + timedelta(hours=1))
+    insert_booking(rt, site.resources["room"], site.members["bob"], now, now + timedelta(hours=1))
     scan(bus, "lecteur-salle", UIDS["bob"])  # the in-memory facts predate the booking
     assert [line.reason for line in audit(rt, stack)] == ["granted_booking"]
 

@@ -9,10 +9,11 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from tests.cli.test_cli import TRILPORT, run
 from tests.cli.test_cli import env as env  # the fixture
-from tests.hardware.fakes import Inbox, client
+from tests.cli.test_cli import run
+from tests.support.mqtt import Inbox, client
 from tests.support.serve import tierslieu_process
+from tests.support.site import TRILPORT
 from tierslieu.models import Badge, Member
 from tierslieu.runtime import Runtime
 from tierslieu.settings import Settings
@@ -51,11 +52,10 @@ def test_serve_with_embedded_broker_opens_the_entrance_for_staff(env: dict[str, 
         assert broker_url.startswith("mqtt://127.0.0.1:")
         observer = client(broker_url, "observer")
         inbox = Inbox()
-        observer.add_handler(inbox)
-        observer.subscribe("shellyplus1-entree/rpc", 1)
+        observer.subscribe("shellyplus1-entree/rpc", inbox, 1)
         observer.start()
         assert observer.wait_connected(10)  # connected means our subscription is acknowledged
         observer.publish("entree-lecteur/text_sensor/badge/state", STAFF_UID.encode())
-        assert inbox.wait_for(lambda messages: any(b'"toggle_after":5' in p for _, p in messages), timeout=20)
+        assert inbox.wait_for(lambda messages: any(b'"toggle_after":5' in p for _, p, _ in messages), timeout=20)
         observer.stop(timeout=2)
     assert not url_file.exists()  # the broker said goodbye

@@ -7,7 +7,7 @@ import io
 from datetime import UTC, datetime, timedelta
 
 from tests.conftest import AppHarness
-from tests.occupancy.site import load_trilport
+from tests.support.site import load_trilport
 from tierslieu.db.types import utcnow
 from tierslieu.models import Device
 from tierslieu.occupancy.history import Bucket, bucket_start, write_buckets

@@ -14,10 +14,10 @@ import httpx
 import pytest
 
 from tests.conftest import create_user, make_settings
-from tests.occupancy.mqtt_client import TestClient
-from tests.occupancy.site import load_trilport
 from tests.support.mosquitto import MosquittoServer
+from tests.support.mqtt import Inbox, client
 from tests.support.server import LiveServer, live_server
+from tests.support.site import load_trilport
 from tierslieu.api import create_app
 from tierslieu.migrations import upgrade_database
 from tierslieu.runtime import Runtime
@@ -72,7 +72,9 @@ def test_stream_pushes_sensor_changes(service: Service, mosquitto: MosquittoServ
     server, users, ids = service
     headers = users["staff"]
     fablab = ids.spaces["FabLab"]
-    device = TestClient(mosquitto.port)
+    device = client(mosquitto.url, "presence-sensor")
+    device.start()
+    assert device.wait_connected(10)
     try:
         with httpx.stream(
             "GET",
@@ -103,7 +105,7 @@ def test_stream_pushes_sensor_changes(service: Service, mosquitto: MosquittoServ
                     break
             assert seen_comment
     finally:
-        device.close()
+        device.stop(timeout=1)
 
 
 def test_plain_get_of_the_stream_ends_after_the_snapshot(service: Service) -> None:
@@ -121,8 +123,10 @@ def test_plain_get_of_the_stream_ends_after_the_snapshot(service: Service) -> No
 
 def test_home_assistant_finds_spaces_and_doors(service: Service, mosquitto: MosquittoServer) -> None:
     _server, _headers, ids = service
-    watcher = TestClient(mosquitto.port, subscribe="homeassistant/#")
-    states = TestClient(mosquitto.port, subscribe="tierslieu/#")
+    watcher, heard = client(mosquitto.url, "home-assistant"), Inbox()
+    watcher.subscribe("homeassistant/#", heard)
+    watcher.subscribe("tierslieu/#", heard)
+    watcher.start()
     try:
         expected = {f"homeassistant/binary_sensor/tierslieu_{sid}_occupancy/config" for sid in ids.spaces.values()}
         expected |= {f"homeassistant/sensor/tierslieu_{sid}_people/config" for sid in ids.spaces.values()}
@@ -131,7 +135,8 @@ def test_home_assistant_finds_spaces_and_doors(service: Service, mosquitto: Mosq
             f"homeassistant/binary_sensor/tierslieu_door_{entrance}_lock/config",
             f"homeassistant/binary_sensor/tierslieu_door_{entrance}_open/config",
         }
-        seen = watcher.wait_for(lambda got: expected <= set(got))
+        assert heard.wait_for(Inbox.has_topics(expected)), sorted(heard.latest())[:40]
+        seen = heard.latest()
         for topic in expected:
             config = json.loads(seen[topic])
             assert set(config) >= REQUIRED_KEYS, topic
@@ -139,11 +144,12 @@ def test_home_assistant_finds_spaces_and_doors(service: Service, mosquitto: Mosq
             assert config["device"]["identifiers"]
         status_topic = json.loads(seen[next(iter(expected))])["availability_topic"]
         fablab = ids.spaces["FabLab"]
-        got = states.wait_for(lambda got: status_topic in got and f"tierslieu/occupancy/{fablab}/state" in got)
+        states = {status_topic, f"tierslieu/occupancy/{fablab}/state", f"tierslieu/doors/{entrance}/state"}
+        assert heard.wait_for(Inbox.has_topics(states)), sorted(heard.latest())[:40]
+        got = heard.latest()
         assert got[status_topic] == b"online"
         state = json.loads(got[f"tierslieu/occupancy/{fablab}/state"])
         assert {"occupied", "people", "capacity"} <= set(state)
         assert json.loads(got[f"tierslieu/doors/{entrance}/state"]).keys() >= {"locked", "open", "online"}
     finally:
-        watcher.close()
-        states.close()
+        watcher.stop(timeout=1)

@@ -12,8 +12,9 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from devices.transport import InMemoryTransport
-from tests.occupancy.site import Ids, add_booking, load_trilport
+from devices.memory import InMemoryTransport
+from tests.occupancy.site import add_booking
+from tests.support.site import Ids, load_trilport
 from tierslieu.db.types import utcnow
 from tierslieu.events import Event
 from tierslieu.hardware.hub import DeviceHub

@@ -6,20 +6,18 @@ from __future__ import annotations
 import json
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 
 import pytest
 from sqlmodel import select
 
-from devices.mqtt import MqttSettings, PahoTransport
-from devices.transport import InMemoryTransport
+from devices.memory import InMemoryTransport
 from firmware_bridges.octoprint import OctoPrintClient, OctoPrintProtocolError
 from tests.conftest import AppHarness
 from tests.printing.fake_octoprint import FakeOctoPrint
 from tests.printing.support import FabLab, book_now, gcode, job, make_fablab, trained_user, user
 from tests.support.mosquitto import MosquittoServer
+from tests.support.mqtt import client
 from tierslieu.errors import InvalidInput
 from tierslieu.models import Printer, PrintJob
 from tierslieu.printing.dispatcher import PrintDispatcher
@@ -315,11 +313,6 @@ def test_printer_api_sets_changes_and_clears_the_base_topic(api: AppHarness) -> 
 # --- through a real broker, with the dispatcher running ------------------------------------------
 
 
-def _paho(url: str, prefix: str) -> PahoTransport:
-    settings = MqttSettings.from_url(url, client_id=f"{prefix}-{uuid.uuid4().hex[:8]}")
-    return PahoTransport(replace(settings, reconnect_min_delay_s=1, reconnect_max_delay_s=1))
-
-
 def _wait_for(check: Callable[[], bool], timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -365,7 +358,7 @@ def test_plugin_messages_through_mosquitto_update_progress_and_wake_a_pass(
         passes.release()
 
     dispatcher.run_pass = counted_pass  # type: ignore[method-assign]
-    service, tool = _paho(mosquitto.url, "tierslieu"), _paho(mosquitto.url, "octoprint")
+    service, tool = client(mosquitto.url, "tierslieu"), client(mosquitto.url, "octoprint")
     listener = PluginListener(runtime.db, service, dispatcher.wake)
     try:
         dispatcher.start()

@@ -4,17 +4,16 @@ tracker's occupancy follows them, doors obey commands, and garbage is dropped.""
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 
 import pytest
 
 from devices.model import DeviceKind, Unlock
-from devices.mqtt import MqttSettings, PahoTransport
 from firmware_bridges import BRIDGES
-from tests.occupancy.site import Ids, load_trilport
 from tests.support.mosquitto import MosquittoServer
+from tests.support.mqtt import client
+from tests.support.site import Ids, load_trilport
 from tierslieu.hardware.hub import DeviceHub
 from tierslieu.occupancy.state import Reading
 from tierslieu.occupancy.tracker import OccupancyTracker
@@ -39,13 +38,9 @@ class Rig:
     ids: Ids
 
 
-def _transport(broker: MosquittoServer, name: str) -> PahoTransport:
-    return PahoTransport(MqttSettings("127.0.0.1", broker.port, client_id=f"{name}-{uuid.uuid4().hex[:6]}"))
-
-
 def _rig(runtime: Runtime, broker: MosquittoServer, faults: Faults) -> Generator[Rig, None, None]:
     ids = load_trilport(runtime)
-    service = _transport(broker, "service")
+    service = client(broker.url, "service")
     hub = DeviceHub(runtime, service)
     tracker = OccupancyTracker(runtime, hub)
     hub.start()
@@ -53,7 +48,7 @@ def _rig(runtime: Runtime, broker: MosquittoServer, faults: Faults) -> Generator
     assert service.wait_connected(10)
     tracker.load()
     site = SimulatedSite(
-        _transport(broker, "devices"),
+        client(broker.url, "devices"),
         hub.devices(),
         ["74103794", "A1B2C3D4"],
         faults=faults,

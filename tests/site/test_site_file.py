@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlmodel import select
 
+from tests.support.site import TRILPORT
 from tierslieu.models import Device, Printer, Resource, Space
 from tierslieu.runtime import Runtime
 from tierslieu.site import SiteProblem, check_site_file, load_site, parse_site_text
-
-TRILPORT = Path(__file__).resolve().parents[2] / "config" / "trilport.yaml"
 
 MINIMAL = """
 site: {name: Test}

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.support.ports import free_port
 from tests.support.processes import terminate
 
 __all__ = [
@@ -34,7 +35,6 @@ __all__ = [
     "MosquittoServer",
     "TlsFiles",
     "find_executable",
-    "free_port",
     "make_tls_files",
     "mosquitto",
     "mosquitto_factory",
@@ -58,12 +58,6 @@ def find_executable(name: str) -> str:
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)
     raise MosquittoNotInstalled(f"`{name}` not found: {_INSTALL_HINT}")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _port_open(port: int) -> bool:

@@ -20,7 +20,6 @@ import fcntl
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ import httpx
 import pytest
 import yaml
 
+from tests.support.ports import free_port
 from tests.support.processes import terminate
 
 __all__ = [
@@ -147,12 +147,6 @@ def _install(venv: Path, progress: Progress) -> None:
                     f"could not install {OCTOPRINT_REQUIREMENT} ({' '.join(step[:4])}...):\n{tail}"
                 )
     progress(f"OctoPrint installed in {time.monotonic() - started:.0f}s")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _config() -> dict[str, Any]:

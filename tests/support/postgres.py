@@ -10,7 +10,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -20,13 +19,9 @@ from pathlib import Path
 
 import psycopg
 
+from tests.support.ports import free_port
+
 ENV_URL = "TIERSLIEU_TEST_POSTGRES_URL"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _pg_bin(name: str) -> str:

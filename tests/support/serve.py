@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.postgres import free_port
+from tests.support.ports import free_port
 from tests.support.processes import terminate
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from tests.support.postgres import free_port
+from tests.support.ports import free_port
 from tierslieu.runtime import Runtime
 
 

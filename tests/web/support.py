@@ -1,28 +1,16 @@
-"""Helpers for the web tests: the Trilport site in the database, logging in through the form,
-reading the CSRF token of a page, and the next day the coworking space is open."""
+"""Helpers for the web tests: logging in through the form, reading the CSRF token of a page, and the
+next day the coworking space is open."""
 
 from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from pathlib import Path
 
 from fastapi.testclient import TestClient
 
 from tests.conftest import PASSWORD
-from tierslieu.runtime import Runtime
-from tierslieu.site import check_site_file, load_site
 
-TRILPORT = Path(__file__).resolve().parents[2] / "config" / "trilport.yaml"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def load_trilport(runtime: Runtime) -> None:
-    site, problems = check_site_file(TRILPORT)
-    assert site is not None, problems
-    with runtime.db.session(write=True) as session:
-        load_site(session, runtime.secrets, site)
-        session.commit()
 
 
 def csrf_of(html: str) -> str:

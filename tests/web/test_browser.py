@@ -18,8 +18,9 @@ from sqlmodel import select
 
 from tests.conftest import PASSWORD, create_user, make_settings
 from tests.support.server import LiveServer, live_server
+from tests.support.site import load_trilport
 from tests.web.browser import DESKTOP, axe_violations, describe, log_in, screenshot
-from tests.web.support import load_trilport, next_open_weekday
+from tests.web.support import next_open_weekday
 from tierslieu.api import create_app
 from tierslieu.db.types import utcnow
 from tierslieu.models import Space
@@ -50,7 +51,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Ite
     settings = make_settings(f"sqlite:///{folder / 'tierslieu.db'}", folder)
     with live_server(create_app(settings, migrate=False)) as server:
         runtime = server.runtime
-        load_trilport(runtime)
+        load_trilport(runtime, always_open=None)
         member = create_user(runtime, "member", email="marie@trilport.test", name="Marie Dupont")
         animator = create_user(runtime, "animator", email="paul@trilport.test", name="Paul Martin")
         staff = create_user(runtime, "staff", email="sophie@trilport.test", name="Sophie Bernard")

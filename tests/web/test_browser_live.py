@@ -17,8 +17,8 @@ from playwright.sync_api import Browser, Page, expect
 from tests.conftest import PASSWORD, create_user, make_settings
 from tests.support.mosquitto import MosquittoServer
 from tests.support.server import LiveServer, live_server
+from tests.support.site import load_trilport
 from tests.web.browser import DESKTOP, axe_violations, describe, log_in, screenshot
-from tests.web.support import load_trilport
 from tierslieu.api import create_app
 
 pytest_plugins = ["tests.support.mosquitto"]
@@ -41,7 +41,7 @@ def service(tmp_path: Path, sqlite_template: Path, mosquitto: MosquittoServer) -
     from tierslieu.runtime import Runtime
 
     seeding = Runtime.create(settings)
-    load_trilport(seeding)
+    load_trilport(seeding, always_open=None)
     create_user(seeding, "staff", email="sophie@trilport.test", name="Sophie Bernard")
     seeding.db.dispose()
     with live_server(app) as server:

@@ -10,7 +10,8 @@ import pytest
 from sqlmodel import select
 
 from tests.conftest import PASSWORD, AppHarness
-from tests.web.support import csrf_of, load_trilport, login, next_open_weekday
+from tests.support.site import load_trilport
+from tests.web.support import csrf_of, login, next_open_weekday
 from tierslieu.api.deps import SESSION_COOKIE
 from tierslieu.db.types import utcnow
 from tierslieu.models import Booking, Resource
@@ -19,7 +20,7 @@ from tierslieu.services import members as member_service
 
 @pytest.fixture
 def site(api: AppHarness) -> AppHarness:
-    load_trilport(api.runtime)
+    load_trilport(api.runtime, always_open=None)
     return api
 
 

@@ -33,7 +33,7 @@ from devices.model import (
     PeopleCount,
     RelayStateChanged,
 )
-from devices.transport import Transport, TransportError
+from devices.transport import Transport, TransportError, Unsubscribe
 from firmware_bridges import BRIDGES, Bridge
 from tierslieu.db.types import utcnow
 from tierslieu.hardware.quiet import QuietGate
@@ -90,16 +90,13 @@ class DeviceHub:
         self._states = StateBook()
         self._metrics_lock = threading.Lock()
         self.metrics = HubMetrics()
-        self._subscribed: frozenset[str] = frozenset()
+        self._subscribed: dict[str, Unsubscribe] = {}  # topic filter -> how to leave it
         self._reload_lock = threading.Lock()
         self._stopping = threading.Event()
         self._flusher: threading.Thread | None = None
         self._flush_seconds = runtime.settings.device_flush_seconds
         # Background database work waits for a pause in the message stream (see quiet.py).
         self.quiet = QuietGate()
-        # Registered at once (no I/O): the transport may deliver a persistent session's queued
-        # messages as soon as it connects, and the hub must not miss them.
-        transport.add_handler(self._on_message)
 
     # -- Component -------------------------------------------------------------------------
 
@@ -138,11 +135,12 @@ class DeviceHub:
                 registry = load_registry(session, self._bridges)
             self._registry = registry
             self._states.forget(set(registry.devices))
-            for topic_filter in sorted(registry.subscriptions - self._subscribed):
-                self._transport.subscribe(topic_filter, 1)
-            for topic_filter in sorted(self._subscribed - registry.subscriptions):
-                self._transport.unsubscribe(topic_filter)
-            self._subscribed = registry.subscriptions
+            # Started before the transport (see wiring.py), so that the messages a persistent
+            # session kept for us find their handler as soon as the connection opens.
+            for topic_filter in sorted(registry.subscriptions - self._subscribed.keys()):
+                self._subscribed[topic_filter] = self._transport.subscribe(topic_filter, self._on_message, 1)
+            for topic_filter in sorted(self._subscribed.keys() - registry.subscriptions):
+                self._subscribed.pop(topic_filter)()
         log.info("device hub: %d device(s), %d topic filter(s)", len(registry.devices), len(registry.subscriptions))
 
     def device(self, device_id: int) -> DeviceRef | None:

@@ -110,14 +110,18 @@ def build_device_stack(runtime: Runtime, transport: Transport) -> DeviceStack:
     return DeviceStack(hub, facts, access, doors)
 
 
-def build_device_components(runtime: Runtime) -> list[Component]:
-    """Broker (if embedded), access facts, hub, access controller, transport, door controller."""
+def build_device_components(runtime: Runtime, *, client_id: str | None = None) -> list[Component]:
+    """Broker (if embedded), access facts, hub, access controller, transport, door controller.
+
+    `client_id` names this process's MQTT session (default: ``settings.mqtt_client_id``);
+    two processes on one broker need two ids, or each would disconnect the other.
+    """
     settings = runtime.settings
     components: list[Component] = []
     url = settings.mqtt_url
     if not url:
         broker, url = _embedded_broker(settings)
         components.append(broker)
-    transport = PahoTransport(MqttSettings.from_url(url, client_id=settings.mqtt_client_id))
+    transport = PahoTransport(MqttSettings.from_url(url, client_id=client_id or settings.mqtt_client_id))
     stack = build_device_stack(runtime, transport)
     return [*components, *stack.components(TransportComponent(transport))]

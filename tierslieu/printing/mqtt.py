@@ -20,7 +20,7 @@ from typing import Final
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from devices.transport import Transport, TransportError
+from devices.transport import Transport, TransportError, Unsubscribe
 from tierslieu.db import Database
 from tierslieu.events import Event, EventHub
 from tierslieu.hardware.hub import DeviceHub
@@ -99,7 +99,7 @@ class PluginListener:
         self._refresh_seconds = refresh_seconds
         self.metrics = PluginMetrics()
         self._routes: tuple[Route, ...] = ()  # replaced whole: the transport thread reads it unlocked
-        self._subscribed: frozenset[str] = frozenset()
+        self._subscribed: dict[str, Unsubscribe] = {}  # topic filter -> how to leave it
         self._lock = threading.Lock()
         self._progress: dict[tuple[int, str], ProgressSeen] = {}
         self._pass_needed = False
@@ -107,8 +107,6 @@ class PluginListener:
         self._signal = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        # Registered now (no I/O): a persistent session may deliver messages as soon as it connects.
-        transport.add_handler(self._on_message)
 
     # --- component ----------------------------------------------------------------------------
 
@@ -142,16 +140,15 @@ class PluginListener:
         wanted = subscriptions(routes)
         self._routes = routes
         try:
-            for topic_filter in sorted(wanted - self._subscribed):
-                self._transport.subscribe(topic_filter, 1)
-            for topic_filter in sorted(self._subscribed - wanted):
-                self._transport.unsubscribe(topic_filter)
+            for topic_filter in sorted(wanted - self._subscribed.keys()):
+                self._subscribed[topic_filter] = self._transport.subscribe(topic_filter, self._on_message, 1)
+            for topic_filter in sorted(self._subscribed.keys() - wanted):
+                self._subscribed.pop(topic_filter)()
         except TransportError as error:
             log.error("OctoPrint-MQTT: subscriptions not updated: %s", error)
             with self._lock:
                 self._reload_needed = True  # try again on the next round
             return
-        self._subscribed = wanted
         if routes:
             log.info("OctoPrint-MQTT: following %s", ", ".join(r.base_topic for r in routes))
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from devices.errors import DeviceError
 from devices.model import DeviceKind, DeviceRef, MqttMessage
-from devices.transport import Transport, topic_matches
+from devices.transport import Transport, Unsubscribe
 from firmware_bridges import simulated
 from tierslieu.simulator.faults import Faults, FaultyPublisher, Timers
 
@@ -57,7 +57,7 @@ class SimulatedSite:
         self._commands = {d.id: simulated.command_topics(d) for d in self._devices}
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        transport.add_handler(self._on_message)
+        self._unsubscribes: list[Unsubscribe] = []
 
     @property
     def publisher(self) -> FaultyPublisher:
@@ -65,9 +65,10 @@ class SimulatedSite:
 
     def start(self) -> None:
         self._timers.start()
-        for topics in self._commands.values():
-            for topic_filter in topics:
-                self._transport.subscribe(topic_filter, 1)
+        for device in self._devices:
+            on_command = functools.partial(self._on_command, device)  # one per device: called once a message
+            for topic_filter in self._commands[device.id]:
+                self._unsubscribes.append(self._transport.subscribe(topic_filter, on_command, 1))
         if self._owns_transport:
             self._transport.start()
         for device in self._devices:
@@ -87,6 +88,8 @@ class SimulatedSite:
         if self._thread is not None:
             self._thread.join(5)
         self._timers.stop()
+        while self._unsubscribes:
+            self._unsubscribes.pop()()
         if self._owns_transport:
             self._transport.stop()
 
@@ -127,23 +130,20 @@ class SimulatedSite:
 
     # -- commands ------------------------------------------------------------------------------
 
-    def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
-        for device in self._devices:
-            if not any(topic_matches(f, topic) for f in self._commands[device.id]):
-                continue
-            with self._lock:
-                state = self.doors.get(device.id, simulated.DoorState())
-                try:
-                    reaction = simulated.react(device, state, topic, payload)
-                except (DeviceError, ValueError) as error:
-                    log.warning("simulated %r ignores a command it cannot read on %s: %s", device.name, topic, error)
-                    continue
-                if reaction is None:
-                    continue
-                self.doors[device.id] = reaction.state
-            self._send(list(reaction.replies))
-            if reaction.relock_after is not None:
-                self._timers.call_later(reaction.relock_after, functools.partial(self._relock, device))
+    def _on_command(self, device: DeviceRef, topic: str, payload: bytes, retained: bool) -> None:
+        with self._lock:
+            state = self.doors.get(device.id, simulated.DoorState())
+            try:
+                reaction = simulated.react(device, state, topic, payload)
+            except (DeviceError, ValueError) as error:
+                log.warning("simulated %r ignores a command it cannot read on %s: %s", device.name, topic, error)
+                return
+            if reaction is None:
+                return
+            self.doors[device.id] = reaction.state
+        self._send(list(reaction.replies))
+        if reaction.relock_after is not None:
+            self._timers.call_later(reaction.relock_after, functools.partial(self._relock, device))
 
     def _relock(self, device: DeviceRef) -> None:
         with self._lock:

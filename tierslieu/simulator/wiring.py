@@ -27,7 +27,7 @@ def build_simulator_components(runtime: Runtime) -> list[Component]:
         return []
     transport = hub.transport
     if isinstance(transport, PahoTransport):
-        own = PahoTransport(transport.settings.with_client_id(f"{settings.mqtt_client_id}-simulator"))
+        own = PahoTransport(transport.settings.with_client_id(f"{transport.settings.client_id}-simulator"))
         return [_LazySite(runtime, hub, own, owns_transport=True)]
     return [_LazySite(runtime, hub, transport, owns_transport=False)]
 
