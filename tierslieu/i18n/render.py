@@ -30,6 +30,7 @@ is shown in the message's language.
 from __future__ import annotations
 
 import logging
+import re
 import string
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -45,6 +46,8 @@ from tierslieu.i18n.languages import babel_locale, supported
 __all__ = ["Localized", "Message", "MessageFormatter", "format_duration", "render"]
 
 log = logging.getLogger(__name__)
+
+_CLOCK = re.compile(r"^\d{2}:\d{2}$")
 
 # CLDR patterns per spec and language; ``{d}`` is the day of the month (French writes ``1er``).
 _PATTERNS: dict[str, dict[str, str]] = {
@@ -134,6 +137,8 @@ class MessageFormatter(string.Formatter):
         return render(code, params, self.language, self.tz, catalogue=self.catalogue)
 
     def _moment(self, value: Any, spec: str) -> str:
+        if isinstance(value, str) and spec == "time" and _CLOCK.match(value):
+            return value  # a wall-clock time kept as text (print reasons read from older rows)
         if isinstance(value, str):
             value = datetime.fromisoformat(value) if "T" in value or ":" in value else date.fromisoformat(value)
         if isinstance(value, datetime):

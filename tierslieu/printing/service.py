@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -22,7 +23,7 @@ from tierslieu.models.printing import IN_FLIGHT, PENDING, JobStatus, RunOutcome
 from tierslieu.printing.decisions import booking_for
 from tierslieu.printing.gcode import InvalidGcode, read_metadata, validate_gcode
 from tierslieu.printing.queries import active_bookings, facts
-from tierslieu.printing.reasons import Reason, describe
+from tierslieu.printing.reasons import Reason
 from tierslieu.printing.storage import GcodeStore
 from tierslieu.services.members import get_member, trainings_of
 from tierslieu.services.printers import get_printer, printer_for_resource
@@ -135,9 +136,9 @@ class NewJob:
 
 
 def set_reason(job: PrintJob, reason: Reason | None, tz: ZoneInfo) -> None:
-    """Store why a job waits or stopped: its code and the French sentence."""
+    """Store why a job waits or stopped: its code and parameters (put into words when shown)."""
     job.reason_code = reason.code if reason else ""
-    job.reason = describe(reason, tz)[:1000] if reason else ""
+    job.reason_params = reason.params(tz) if reason else {}
 
 
 def submit_job(
@@ -229,10 +230,17 @@ def _open_run(session: Session, job: PrintJob) -> PrintRun | None:
 
 
 def close_run(
-    run: PrintRun, outcome: RunOutcome, now: datetime, *, filament_mm: float | None, progress: float, reason: str = ""
+    run: PrintRun,
+    outcome: RunOutcome,
+    now: datetime,
+    *,
+    filament_mm: float | None,
+    progress: float,
+    reason: tuple[str, dict[str, Any]] | None = None,
 ) -> None:
-    """End a run in the history, with its print time and the filament it used."""
-    run.outcome, run.ended_at, run.reason = outcome, now, reason
+    """End a run in the history, with its print time, the filament it used and why (code, parameters)."""
+    run.outcome, run.ended_at = outcome, now
+    run.reason_code, run.reason_params = reason or ("", {})
     if run.print_time_s is None:
         run.print_time_s = max(0, round((now - run.started_at).total_seconds()))
     if filament_mm is not None:
@@ -249,14 +257,13 @@ def cancel_job(session: Session, actor: Member, job: PrintJob, *, now: datetime)
         raise Conflict("job_finished", status=job.status)
     was_running = job.status in IN_FLIGHT
     job.status, job.ended_at = JobStatus.cancelled, now
-    # No time in this sentence, so the zone does not matter.
+    # No time in this reason, so the zone does not matter.
     set_reason(job, Reason("cancelled_by", actor.name), ZoneInfo("UTC"))
     if was_running:
         run = _open_run(session, job)
         if run is not None:
-            close_run(
-                run, RunOutcome.cancelled, now, filament_mm=job.filament_mm, progress=job.progress, reason=job.reason
-            )
+            reason = (job.reason_code, job.reason_params)
+            close_run(run, RunOutcome.cancelled, now, filament_mm=job.filament_mm, progress=job.progress, reason=reason)
             session.add(run)
         printer = session.get(Printer, job.printer_id)
         if printer is not None and printer.current_job_id == job.id:
@@ -272,7 +279,7 @@ def requeue_job(session: Session, actor: Member, job: PrintJob) -> PrintJob:
     if job.status not in REQUEUEABLE:
         raise Conflict("job_not_requeueable")
     job.status, job.progress, job.octoprint_path = JobStatus.queued, 0.0, None
-    job.reason_code, job.reason = "", ""
+    job.reason_code, job.reason_params = "", {}
     job.dispatched_at = job.started_at = job.ended_at = None
     session.add(job)
     session.flush()

@@ -64,7 +64,7 @@ def upsert_printer(
     elif existing is None:
         # Declared in a site file before its key is known: kept offline until a key is set.
         printer.api_key_encrypted = ""
-        printer.state_reason = "Clé d'API OctoPrint non renseignée."
+        printer.state_reason_code = "no_api_key"
     session.add(printer)
     session.flush()
     return printer
