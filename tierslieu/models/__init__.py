@@ -18,7 +18,7 @@ from tierslieu.models.core import (
     Training,
 )
 from tierslieu.models.enums import (
-    BRIDGES,
+    BRIDGE_NAMES,
     DEVICE_KINDS,
     RESOURCE_KINDS,
     ROLES,
@@ -29,7 +29,7 @@ from tierslieu.models.occupancy import OccupancyBucket
 from tierslieu.models.printing import PrintJob, PrintRun
 
 __all__ = [
-    "BRIDGES",
+    "BRIDGE_NAMES",
     "DEVICE_KINDS",
     "RESOURCE_KINDS",
     "ROLES",

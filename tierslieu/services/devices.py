@@ -12,7 +12,7 @@ from devices.model import DeviceKind, DeviceRef
 from firmware_bridges import get_bridge
 from tierslieu.db.types import utcnow
 from tierslieu.errors import Conflict, InvalidInput, NotFound
-from tierslieu.models import BRIDGES, DEVICE_KINDS, AccessEvent, Device, DoorOverride, Member, Resource
+from tierslieu.models import BRIDGE_NAMES, DEVICE_KINDS, AccessEvent, Device, DoorOverride, Member, Resource
 from tierslieu.services.spaces import get_resource, get_space
 
 EDITABLE = ("name", "kind", "bridge", "address", "space_id", "resource_id", "options")
@@ -36,8 +36,8 @@ def check_device_fields(session: Session, fields: Mapping[str, Any], own_id: int
     kind, bridge = fields.get("kind"), fields.get("bridge")
     if kind is not None and kind not in DEVICE_KINDS:
         raise InvalidInput("invalid_device_kind", kind=kind, kinds=", ".join(DEVICE_KINDS))
-    if bridge is not None and bridge not in BRIDGES:
-        raise InvalidInput("invalid_bridge", bridge=bridge, bridges=", ".join(BRIDGES))
+    if bridge is not None and bridge not in BRIDGE_NAMES:
+        raise InvalidInput("invalid_bridge", bridge=bridge, bridges=", ".join(BRIDGE_NAMES))
     if kind is not None and bridge is not None:
         supported = {str(k) for k in get_bridge(bridge).kinds}
         if kind not in supported:

@@ -20,9 +20,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from yaml.nodes import MappingNode, Node, SequenceNode
 
+from devices.model import DeviceKind
 from firmware_bridges import get_bridge
+from firmware_bridges.names import BridgeName
 from tierslieu.booking.rules import BookingRules
-from tierslieu.models.enums import BridgeName, DeviceKindName, ResourceKind, SpaceKind
+from tierslieu.models.enums import ResourceKind, SpaceKind
 from tierslieu.printing.plugin import base_topic_problem
 
 Name = str
@@ -62,7 +64,7 @@ class ResourceSpec(_Strict):
 
 class DeviceSpec(_Strict):
     name: Name = Field(min_length=1, max_length=120)
-    kind: DeviceKindName
+    kind: DeviceKind
     bridge: BridgeName
     address: str = Field(min_length=1, max_length=200, pattern=r"^[^+#\x00]+$")
     resource: Name | None = None
