@@ -49,16 +49,9 @@ log = logging.getLogger(__name__)
 
 _CLOCK = re.compile(r"^\d{2}:\d{2}$")
 
-# CLDR patterns per spec and language; ``{d}`` is the day of the month (French writes ``1er``).
-_PATTERNS: dict[str, dict[str, str]] = {
-    "date": {"fr": "{d} MMMM y", "en": "MMMM {d}, y"},
-    "daymonth": {"fr": "{d} MMMM", "en": "MMMM {d}"},
-    "day": {"fr": "EEEE {d} MMMM", "en": "EEEE MMMM {d}"},
-    "fullday": {"fr": "EEEE {d} MMMM y", "en": "EEEE MMMM {d}, y"},
-    "weekday": {"fr": "EEEE", "en": "EEEE"},
-    "datetime": {"fr": "EEEE {d} MMMM y 'à' HH:mm", "en": "EEEE MMMM {d}, y 'at' HH:mm"},
-    "time": {"fr": "HH:mm", "en": "HH:mm"},
-}
+# The specs drawn by Babel from a CLDR pattern; the catalogue holds each language's pattern as
+# ``format.<spec>`` (``{d}`` there is the day of the month: French writes ``1er``).
+_MOMENT_SPECS = frozenset({"date", "daymonth", "day", "fullday", "weekday", "datetime", "time"})
 
 
 @dataclass(frozen=True)
@@ -127,7 +120,7 @@ class MessageFormatter(string.Formatter):
             value = value.render(self.language, self.tz)
         elif isinstance(value, Localized):
             value = value.in_language(self.language)
-        if format_spec in _PATTERNS:
+        if format_spec in _MOMENT_SPECS:
             return self._moment(value, format_spec)
         if format_spec in self._specs:
             return self._specs[format_spec](value)
@@ -150,7 +143,8 @@ class MessageFormatter(string.Formatter):
             raise ValueError(f"{spec!r} needs a datetime, got {value!r}")
         day = value.day
         ordinal = "1er" if self.language == "fr" and day == 1 else str(day)
-        pattern = _PATTERNS[spec][self.language].replace("{d}", f"'{ordinal}'" if ordinal != str(day) else "d")
+        pattern = (self.catalogue or catalogues())[self.language].ugettext(f"format.{spec}")
+        pattern = pattern.replace("{d}", f"'{ordinal}'" if ordinal != str(day) else "d")
         locale = babel_locale(self.language)
         if isinstance(value, datetime):
             # The value is already local: format it as is (no tzinfo conversion by Babel).
