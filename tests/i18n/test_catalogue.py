@@ -17,7 +17,7 @@ from devices.errors import DeviceError
 from tierslieu.api.problems import HTTP_CODES
 from tierslieu.errors import TiersLieuError
 from tierslieu.i18n import SUPPORTED, is_code
-from tierslieu.i18n.catalogue import read_catalog
+from tierslieu.i18n.catalogue import po_path, read_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 SCANNED = ("tierslieu", "devices", "firmware_bridges")
@@ -155,3 +155,13 @@ def test_no_message_id_is_also_a_web_page_word() -> None:
     page_ids = {m.id for m in extract() if isinstance(m.id, str)}
     clashes = sorted(f"{where}: {msgid!r}" for msgid, where in used_codes() if msgid in page_ids)
     assert clashes == []
+
+
+def test_no_message_id_is_written_twice() -> None:
+    """The ``.po`` files merge as a union (``.gitattributes``): a code added on two branches must
+    not end up twice, one sentence silently hiding the other."""
+    for lang in SUPPORTED:
+        text = po_path(lang).read_text(encoding="utf-8")
+        ids = [line for line in text.splitlines() if line.startswith("msgid ") and line != 'msgid ""']
+        doubled = sorted({msgid for msgid in ids if ids.count(msgid) > 1})
+        assert doubled == [], f"{lang}: {doubled}"
