@@ -29,8 +29,9 @@ SAMPLE_COMMANDS: dict[CommandType, DeviceCommand] = {
     HoldOpen: HoldOpen(),
     Feedback: Feedback(True),
 }
-# Modules of firmware_bridges that are not MQTT firmware bridges.
-NOT_BRIDGES = {"base", "_features", "octoprint", "simulated"}  # helpers, the REST printer bridge, the demo devices
+# Modules of firmware_bridges that are not MQTT firmware bridges: helpers, the bridge names,
+# the REST printer bridge, the demo devices.
+NOT_BRIDGES = {"base", "_features", "names", "octoprint", "simulated"}
 
 
 def test_every_bridge_module_is_registered_under_a_unique_name() -> None:
