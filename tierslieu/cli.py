@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,6 +72,7 @@ def _serve(settings: Settings, host: str, port: int, log_level: str) -> None:
     import uvicorn
 
     from tierslieu.api import create_app
+    from tierslieu.api.http_protocol import KEEP_ALIVE_S, MAX_HEADER_BYTES, GuardedH11Protocol
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _say(f"base de données : {settings.resolved_database_url}")
@@ -80,9 +84,37 @@ def _serve(settings: Settings, host: str, port: int, log_level: str) -> None:
         )
     if settings.site:
         _load_site_file(settings, settings.site)
+    _warn_if_exposed(settings, host)
     _say(f"http://{host}:{port}/  (API : http://{host}:{port}/docs)")
-    # Open event streams (live occupancy) must not hold a shutdown forever.
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level.lower(), timeout_graceful_shutdown=5)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=log_level.lower(),
+        # Open event streams (live occupancy) must not hold a shutdown forever.
+        timeout_graceful_shutdown=5,
+        # Slow clients: headers within a deadline and a size, idle connections closed.
+        http=GuardedH11Protocol,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        timeout_keep_alive=KEEP_ALIVE_S,
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _warn_if_exposed(settings: Settings, host: str) -> None:
+    """Passwords and session cookies cross the network in clear unless TLS stands in front."""
+    if not _is_loopback(host) and not settings.behind_tls_proxy:
+        logging.getLogger("tierslieu").warning(
+            "écoute sur %s sans TLS : les mots de passe et cookies de session circulent en clair. "
+            "Placez un proxy HTTPS devant (puis TIERSLIEU_BEHIND_TLS_PROXY=true) ou écoutez sur 127.0.0.1.",
+            host,
+        )
 
 
 # The Trilport description shipped beside the package (a checkout or an editable install).
@@ -95,16 +127,42 @@ def demo(
     host: Annotated[str, typer.Option(help="adresse d'écoute")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port HTTP")] = 8000,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="dossier de la démo, gardé (par défaut : un dossier temporaire effacé à la fin)"),
+    ] = None,
 ) -> None:
-    """Demo: the site, three demo members with badges, and simulated devices that move."""
-    from tierslieu.simulator.demo import DEMO_PASSWORD, DEMO_PEOPLE, ensure_demo_people
+    """Demo: the site, three demo members with badges, and simulated devices that move.
 
-    settings = _settings().model_copy(update={"simulate": True, "site": site})
-    with _migrated_runtime(settings) as runtime:
-        ensure_demo_people(runtime)
-    for name, email, roles, uid in DEMO_PEOPLE:
-        _say(f"  {name} <{email}> ({', '.join(roles)}), badge {uid}, mot de passe {DEMO_PASSWORD}")
-    _serve(settings, host, port, log_level)
+    It never runs on the configured data folder, database or broker: by default on a
+    throwaway folder (SQLite, embedded broker) removed at the end; ``--data-dir`` keeps one,
+    refused when its database holds anyone but the demo people.
+    """
+    from tierslieu.simulator.demo import DEMO_PASSWORD, DEMO_PEOPLE, ensure_demo_people, non_demo_members
+
+    throwaway = data_dir is None
+    folder = Path(tempfile.mkdtemp(prefix="tierslieu-demo-")) if data_dir is None else data_dir
+    demo_values = {"simulate": True, "site": site, "data_dir": folder, "database_url": "", "mqtt_url": None}
+    settings = _settings().model_copy(update=demo_values)
+    _say(f"démo dans {folder}" + (" (effacé à la fin)" if throwaway else ""))
+    try:
+        with _migrated_runtime(settings) as runtime:
+            others = non_demo_members(runtime)
+            if others:
+                typer.secho(
+                    f"{folder} contient {others} compte(s) qui ne sont pas ceux de la démo : "
+                    "la démo refuse d'y écrire. Choisissez un autre dossier.",
+                    fg="red",
+                    err=True,
+                )
+                raise typer.Exit(2)
+            ensure_demo_people(runtime)
+        for name, email, roles, uid in DEMO_PEOPLE:
+            _say(f"  {name} <{email}> ({', '.join(roles)}), badge {uid}, mot de passe {DEMO_PASSWORD}")
+        _serve(settings, host, port, log_level)
+    finally:
+        if throwaway:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 @db_app.command("upgrade")

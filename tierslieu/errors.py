@@ -12,6 +12,7 @@ The API turns these errors into RFC 9457 problem details.
     │   └── RuleViolation     409  a booking rule refuses the request
     ├── AuthenticationFailed  401  no, bad or expired credentials
     ├── PermissionDenied      403  the caller's role does not allow this
+    ├── TooManyRequests       429  slow down (log-in throttling); carries ``retry_after`` seconds
     └── Unavailable           503  an external system (broker, printer) cannot be reached
 """
 
@@ -31,6 +32,7 @@ __all__ = [
     "PermissionDenied",
     "RuleViolation",
     "TiersLieuError",
+    "TooManyRequests",
     "Unavailable",
 ]
 
@@ -98,6 +100,15 @@ class AuthenticationFailed(TiersLieuError):
 class PermissionDenied(TiersLieuError):
     status = 403
     title = "Forbidden"
+
+
+class TooManyRequests(TiersLieuError):
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, code: str, /, *, retry_after: int, **params: Any) -> None:
+        super().__init__(code, extra={"retry_after": retry_after}, **params)
+        self.retry_after = retry_after
 
 
 class Unavailable(TiersLieuError):

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from tierslieu.db import Database
 from tierslieu.events import EventHub
+from tierslieu.secret_key import load_or_create_key
 from tierslieu.security import Secrets
 from tierslieu.settings import Settings
 
@@ -39,7 +40,8 @@ class Runtime:
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return cls(settings=settings, db=Database(settings.resolved_database_url), secrets=Secrets(settings.secret_key))
+        key = settings.secret_key or load_or_create_key(settings.data_dir)
+        return cls(settings=settings, db=Database(settings.resolved_database_url), secrets=Secrets(key))
 
     def start(self) -> None:
         for component in self.components:

@@ -40,6 +40,13 @@ class Secrets:
         except (VerificationError, InvalidHashError):
             return False
 
+    def needs_rehash(self, password_hash: str) -> bool:
+        """True when the hash was made with other argon2 parameters than today's (re-hash at log-in)."""
+        try:
+            return self._hasher.check_needs_rehash(password_hash)
+        except InvalidHashError:
+            return True
+
     # Field encryption (OctoPrint API keys) ---------------------------------
     def encrypt(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode()

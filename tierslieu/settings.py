@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_SECRET_KEY = "change-me-tierslieu-development-only"
+from tierslieu.secret_key import MIN_KEY_LENGTH, is_known_default
 
 
 class Settings(BaseSettings):
@@ -22,12 +22,17 @@ class Settings(BaseSettings):
     mqtt_client_id: str = "tierslieu"
     # Port of the embedded broker (used when mqtt_url is unset); 0 picks a free one at start.
     mqtt_embedded_port: int = Field(default=0, ge=0, le=65535)
-    secret_key: str = DEFAULT_SECRET_KEY
+    # Unset: generated once into <data_dir>/secret_key (not in production, where it is required).
+    secret_key: str | None = None
     site: Path | None = None
+    # A TLS-terminating reverse proxy stands in front (silences the clear-text warning of `serve`).
+    behind_tls_proxy: bool = False
     timezone: str = "Europe/Paris"
     language: Literal["fr", "en"] = "fr"
     access_token_minutes: int = Field(default=12 * 60, ge=1)
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    # A request body (uploads included) must arrive within this time, or the answer is 408.
+    request_body_timeout_seconds: float = Field(default=60.0, gt=0)
     # 3D printing: how often the dispatcher polls OctoPrint, and how long it waits for an answer.
     printing_poll_seconds: float = Field(default=3.0, gt=0)
     octoprint_timeout_seconds: float = Field(default=5.0, gt=0)
@@ -79,15 +84,29 @@ class Settings(BaseSettings):
             raise ValueError(f"fuseau horaire inconnu : {value!r}") from exc
         return value
 
-    @model_validator(mode="after")
-    def _refuse_default_secret(self) -> Settings:
-        if self.environment == "production" and self.secret_key == DEFAULT_SECRET_KEY:
+    @field_validator("secret_key")
+    @classmethod
+    def _no_known_default(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            return None  # TIERSLIEU_SECRET_KEY= (empty) means unset
+        if value is not None and is_known_default(value):
             raise ValueError(
-                "TIERSLIEU_SECRET_KEY must be set to a secret value outside development "
+                "TIERSLIEU_SECRET_KEY is a published default value: set a secret one "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(48))') or unset it to generate one"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _production_needs_a_key(self) -> Settings:
+        if self.environment != "production":
+            return self
+        if self.secret_key is None:
+            raise ValueError(
+                "TIERSLIEU_SECRET_KEY must be set in production "
                 "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
-        if self.environment == "production" and len(self.secret_key) < 32:
-            raise ValueError("TIERSLIEU_SECRET_KEY must be at least 32 characters in production")
+        if len(self.secret_key) < MIN_KEY_LENGTH:
+            raise ValueError(f"TIERSLIEU_SECRET_KEY must be at least {MIN_KEY_LENGTH} characters in production")
         return self
 
     @property

@@ -25,20 +25,25 @@ def tierslieu_process(
     cwd: Path = ROOT,
     ready: Callable[[str], bool] | None = None,
     timeout: float = 60,
+    log: Path | None = None,
 ) -> Iterator[str]:
-    """Start ``tierslieu <args> --port P``; yield its base URL once ``ready(url)`` (default: health answers)."""
+    """Start ``tierslieu <args> --port P``; yield its base URL once ``ready(url)`` (default: health answers).
+
+    ``log``: a file that receives the process's output (to read its warnings)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    output = log.open("w") if log is not None else subprocess.PIPE
     proc = subprocess.Popen(
         [sys.executable, "-m", "tierslieu", *args, "--port", str(port)],
-        env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env, cwd=cwd, stdout=output, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     check = ready or (lambda url: httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200)
     try:
         deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
-                raise AssertionError(f"tierslieu {args[0]} exited: {proc.stdout.read() if proc.stdout else ''}")
+                printed = proc.stdout.read() if proc.stdout else log.read_text() if log else ""
+                raise AssertionError(f"tierslieu {args[0]} exited: {printed}")
             try:
                 if check(base):
                     break
@@ -50,3 +55,5 @@ def tierslieu_process(
         yield base
     finally:
         terminate(proc, 20, sig=signal.SIGINT)
+        if log is not None and not isinstance(output, int):
+            output.close()

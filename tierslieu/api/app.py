@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 from tierslieu import __version__
 from tierslieu.api.problems import install_problem_handlers
 from tierslieu.api.routes import ROUTERS
+from tierslieu.api.security_headers import SecurityHeadersMiddleware
 from tierslieu.api.write_gate import WriteGateMiddleware
 from tierslieu.background import build_components
 from tierslieu.migrations import upgrade_database
@@ -21,6 +22,8 @@ from tierslieu.settings import Settings
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
+# Room for a multipart upload's boundaries and other form fields around the largest file.
+MULTIPART_OVERHEAD = 1024 * 1024
 
 DESCRIPTION = """
 API du tiers-lieu : espaces, ressources, réservations, appareils (portes, badges, capteurs),
@@ -59,7 +62,13 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         openapi_url=f"{API_PREFIX}/openapi.json",
     )
     install_problem_handlers(app)
-    app.add_middleware(WriteGateMiddleware)
+    app.add_middleware(
+        WriteGateMiddleware,
+        max_body_bytes=settings.max_upload_bytes + MULTIPART_OVERHEAD,
+        body_timeout_s=settings.request_body_timeout_seconds,
+    )
+    # Added last, so outermost: even the write gate's 408/413 answers carry the headers.
+    app.add_middleware(SecurityHeadersMiddleware)
     api = APIRouter(prefix=API_PREFIX)
 
     @api.get("/health", tags=["health"])

@@ -13,6 +13,7 @@ from fastapi import Depends, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
+from tierslieu.api.csrf import Csrf
 from tierslieu.errors import AuthenticationFailed, PermissionDenied
 from tierslieu.i18n import pick_language
 from tierslieu.models import ROLES, Member
@@ -48,6 +49,11 @@ def request_language(request: Request) -> str:
 LanguageDep = Annotated[str, Depends(request_language)]
 
 
+def client_address(request: Request) -> str:
+    """The client's address (uvicorn takes it from X-Forwarded-For only when sent by a trusted proxy)."""
+    return request.client.host if request.client else "unknown"
+
+
 def get_session(request: Request, runtime: RuntimeDep) -> Iterator[Session]:
     """One session per request, committed when the handler returns (before the response is
     sent, so a client never reads its own write late), rolled back on error."""
@@ -63,10 +69,21 @@ def get_session(request: Request, runtime: RuntimeDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
+def _form_token_checked(request: Request) -> bool:
+    """Web pages' forms carry the token as a field, checked by the web router before any policy."""
+    return bool(getattr(request.state, "csrf_verified", False))
+
+
 def get_current_member(
-    request: Request, session: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    bearer: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Member:
-    token = token or request.cookies.get(SESSION_COOKIE)
+    token = bearer or request.cookies.get(SESSION_COOKIE)
+    if token and not bearer and request.method not in READ_METHODS and not _form_token_checked(request):
+        # The browser sent the session cookie on its own: prove the page is ours (CSRF).
+        Csrf(runtime.secrets).check_header(request)
     if not token:
         raise AuthenticationFailed("not_authenticated")
     member = member_service.member_for_token(session, token)

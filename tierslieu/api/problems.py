@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tierslieu.errors import TiersLieuError
+from tierslieu.errors import TiersLieuError, TooManyRequests
 from tierslieu.i18n import pick_language, render
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,10 @@ def _problem_detail(request: Request, code: str, **params: Any) -> str:
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TiersLieuError)
     detail = exc.message(language_of(request), site_tz(request))
-    return problem(request, exc.status, exc.code, exc.title, detail, exc.extra)
+    response = problem(request, exc.status, exc.code, exc.title, detail, exc.extra)
+    if isinstance(exc, TooManyRequests):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

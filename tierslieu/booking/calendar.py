@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from tierslieu.booking.rules import ACTIVE_STATUSES
 from tierslieu.models import Booking, Member, Resource
 from tierslieu.security import Secrets
+from tierslieu.text import CONTROL_CHARACTERS
 
 __all__ = [
     "check_member_feed_token",
@@ -55,13 +56,18 @@ def resource_feed_token(secrets: Secrets, resource_id: int) -> str:
     return secrets.url_token("calendar-resource", str(resource_id))
 
 
+def _text(value: str) -> str:
+    """One line of text: a CR or LF stored before names were checked must not break a feed."""
+    return CONTROL_CHARACTERS.sub(" ", value)
+
+
 def _calendar(name: str, tz: ZoneInfo) -> Calendar:
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
-    calendar.add("x-wr-calname", name)
+    calendar.add("x-wr-calname", _text(name))
     calendar.add("x-wr-timezone", tz.key)
     # Ask clients to refresh hourly (RFC 7986 REFRESH-INTERVAL and the older Microsoft hint).
     calendar.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
@@ -75,8 +81,8 @@ def _event(booking: Booking, summary: str, location: str, now: datetime) -> Even
     event.add("dtstamp", now)
     event.add("dtstart", booking.start)
     event.add("dtend", booking.end)
-    event.add("summary", summary)
-    event.add("location", location)
+    event.add("summary", _text(summary))
+    event.add("location", _text(location))
     event.add("status", _ICAL_STATUS.get(booking.status, "CONFIRMED"))
     event.add("transp", "OPAQUE")
     return event

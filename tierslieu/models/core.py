@@ -132,3 +132,17 @@ class Printer(SQLModel, table=True):
     last_seen: datetime | None = _instant()
     # Where the OctoPrint-MQTT plugin publishes (its base topic, e.g. "octoPrint/"); None: not used.
     mqtt_base_topic: str | None = Field(default=None, max_length=200)
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed log-ins counted per account (``account:<e-mail>``) and per address (``address:<ip>``).
+
+    In the database rather than in memory so that every process of one install shares it.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: str = Field(primary_key=True, max_length=400)
+    failures: int = 0
+    last_failure_at: datetime = _instant(nullable=False, default_now=True)
+    locked_until: datetime | None = _instant()

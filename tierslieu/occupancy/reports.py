@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from tierslieu.csv_export import SpreadsheetWriter
 from tierslieu.models import Space
 from tierslieu.models.occupancy import OccupancyBucket
 from tierslieu.occupancy.history import BUCKET
@@ -83,7 +83,7 @@ def occupancy_report(session: Session, space_id: int | None, start: datetime, en
 def report_csv(report: OccupancyReport, tz: ZoneInfo) -> str:
     """``;``-separated with decimal commas, local times: what French spreadsheets expect."""
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer = SpreadsheetWriter(out)
     writer.writerow(CSV_COLUMNS)
     for row in report.rows:
         writer.writerow(

@@ -6,7 +6,6 @@ printed counts two runs: one failed, one done. Months are local calendar months.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from tierslieu.csv_export import SpreadsheetWriter
 from tierslieu.models import Member, Printer, PrintRun
 from tierslieu.models.printing import RunOutcome
 
@@ -98,7 +98,7 @@ CSV_COLUMNS = (
 def report_csv(report: PrintingReport) -> str:
     """One table (``;``-separated, as French spreadsheets expect): a section per grouping."""
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer = SpreadsheetWriter(out)
     writer.writerow(CSV_COLUMNS)
     sections = (("membre", report.by_member), ("imprimante", report.by_printer), ("mois", report.by_month))
     for name, lines in (*sections, ("total", [report.total])):

@@ -14,6 +14,8 @@ from tierslieu.errors import AuthenticationFailed, Conflict, InvalidInput, NotFo
 from tierslieu.i18n import Message
 from tierslieu.models import ROLES, ApiToken, Badge, Member, Training
 from tierslieu.security import Secrets, new_token, token_digest
+from tierslieu.services.login_throttle import AttemptKeys, check_allowed, record_failure, record_success
+from tierslieu.text import clean_name
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
@@ -75,10 +77,8 @@ def create_member(
     email = normalize_email(email)
     if find_by_email(session, email) is not None:
         raise Conflict("email_taken", email=email)
-    if not name.strip():
-        raise InvalidInput("invalid_name")
     member = Member(
-        name=name.strip(),
+        name=clean_name(name),
         email=email,
         roles=check_roles(roles),
         password_hash=secrets.hash_password(check_password(password)) if password else None,
@@ -109,14 +109,13 @@ def update_member(
             raise Conflict("email_taken", email=email)
         member.email = email
     if name is not None:
-        if not name.strip():
-            raise InvalidInput("invalid_name")
-        member.name = name.strip()
+        member.name = clean_name(name)
     if roles is not None:
         member.roles = check_roles(roles)
     if password is not None:
         member.password_hash = secrets.hash_password(check_password(password))
-        revoke_tokens(session, member, kind="access")
+        # Every session and personal token dies with the old password (a change or a reset).
+        revoke_tokens(session, member)
     if active is not None:
         member.active = active
         if not active:
@@ -131,12 +130,38 @@ def update_member(
 # Authentication -------------------------------------------------------------
 
 
-def authenticate(session: Session, secrets: Secrets, email: str, password: str) -> Member:
+def authenticate(session: Session, secrets: Secrets, email: str, password: str, *, address: str) -> Member:
+    """Check a log-in, throttled per account and per address (429 while locked).
+
+    A failure is committed before the error is raised: the request's transaction is rolled
+    back on errors, and a failure that did not count would make throttling void.
+    """
+    keys = AttemptKeys(email, address)
+    now = utcnow()
+    check_allowed(session, keys, now)
     member = find_by_email(session, email)
     ok = secrets.verify_password(member.password_hash if member else None, password)
     if member is None or not ok or not member.active:
+        record_failure(session, keys, now, member)
+        session.commit()
         raise AuthenticationFailed("invalid_credentials")
+    record_success(session, keys)
+    if member.password_hash and secrets.needs_rehash(member.password_hash):
+        member.password_hash = secrets.hash_password(password)  # argon2 parameters changed since
+        session.add(member)
+        session.flush()
     return member
+
+
+def check_current_password(session: Session, secrets: Secrets, member: Member, password: str, *, address: str) -> None:
+    """A member changing their own password proves they know the current one (throttled like a log-in)."""
+    keys = AttemptKeys(member.email, address)
+    now = utcnow()
+    check_allowed(session, keys, now)
+    if not secrets.verify_password(member.password_hash, password):
+        record_failure(session, keys, now, member)
+        session.commit()
+        raise PermissionDenied("current_password_incorrect")
 
 
 def issue_token(
@@ -174,6 +199,20 @@ def revoke_token(session: Session, token: str) -> None:
     if row is not None:
         session.delete(row)
         session.flush()
+
+
+def list_tokens(session: Session, member: Member) -> Sequence[ApiToken]:
+    return session.exec(
+        select(ApiToken).where(ApiToken.member_id == member.id).order_by(col(ApiToken.created_at), col(ApiToken.id))
+    ).all()
+
+
+def revoke_token_of(session: Session, member: Member, token_id: int) -> None:
+    row = session.get(ApiToken, token_id)
+    if row is None or row.member_id != member.id:
+        raise NotFound("token_not_found", id=token_id)
+    session.delete(row)
+    session.flush()
 
 
 def revoke_tokens(session: Session, member: Member, *, kind: str | None = None) -> None:

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from tierslieu.booking.rules import BookingRules, EffectiveRules, merge_rules, patch_rules
 from tierslieu.errors import Conflict, InvalidInput, NotFound
 from tierslieu.models import RESOURCE_KINDS, SPACE_KINDS, Device, Printer, Resource, Space
+from tierslieu.text import clean_name
 
 MAX_DEPTH = 8
 
@@ -90,9 +91,7 @@ def descendants(session: Session, space_id: int) -> list[int]:
 
 
 def _check_name_free(session: Session, model: type[Space] | type[Resource], name: str, own_id: int | None) -> None:
-    name = name.strip()
-    if not name:
-        raise InvalidInput("invalid_name")
+    name = clean_name(name)
     other = session.exec(select(model).where(model.name == name)).first()
     if other is not None and getattr(other, "id", None) != own_id:
         raise Conflict("duplicate_name", name=name)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import contextlib
 
+from sqlmodel import col, func, select
+
 from tierslieu.errors import TiersLieuError
+from tierslieu.models import Member
 from tierslieu.runtime import Runtime
 from tierslieu.services import members as member_service
 
-__all__ = ["DEMO_PEOPLE", "ensure_demo_people"]
+__all__ = ["DEMO_PASSWORD", "DEMO_PEOPLE", "ensure_demo_people", "non_demo_members"]
 
 # (name, e-mail, roles, badge UID); the password is only for trying the web app locally.
 DEMO_PEOPLE = (
@@ -17,6 +20,14 @@ DEMO_PEOPLE = (
     ("Sophie Leroy", "sophie.demo@trilport.test", ["staff"], "5E6F7081"),
 )
 DEMO_PASSWORD = "demo-trilport"
+
+
+def non_demo_members(runtime: Runtime) -> int:
+    """How many accounts are not demo people (a real install's database: the demo stays out)."""
+    demo_emails = [email for _name, email, _roles, _uid in DEMO_PEOPLE]
+    with runtime.db.session() as session:
+        query = select(func.count()).select_from(Member).where(col(Member.email).not_in(demo_emails))
+        return int(session.exec(query).one())
 
 
 def ensure_demo_people(runtime: Runtime) -> list[str]:

@@ -14,10 +14,10 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from devices.model import DeviceKind
@@ -26,8 +26,16 @@ from firmware_bridges.names import BridgeName
 from tierslieu.booking.rules import BookingRules
 from tierslieu.models.enums import ResourceKind, SpaceKind
 from tierslieu.printing.plugin import base_topic_problem
+from tierslieu.text import CONTROL_CHARACTERS
 
-Name = str
+
+def _one_line(value: str) -> str:
+    if CONTROL_CHARACTERS.search(value):
+        raise ValueError("un nom ne peut pas contenir de saut de ligne ni de caractère de contrôle")
+    return value
+
+
+Name = Annotated[str, AfterValidator(_one_line)]
 
 
 class _Strict(BaseModel):

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, status
 from sqlmodel import Session
 
-from tierslieu.api.deps import EVERYONE, STAFF, Allow, AnyMember, IdPath, RuntimeDep, SessionDep, is_staff
+from tierslieu.api.deps import (
+    EVERYONE,
+    STAFF,
+    Allow,
+    AnyMember,
+    IdPath,
+    RuntimeDep,
+    SessionDep,
+    client_address,
+    is_staff,
+)
 from tierslieu.api.schemas.site import (
     BadgeCreate,
     BadgePublic,
     MemberCreate,
     MemberPublic,
     MemberUpdate,
+    TokenPublic,
     TrainingCreate,
     TrainingPublic,
 )
@@ -25,11 +36,14 @@ router = APIRouter(prefix="/members", tags=["members"])
 READERS = Allow("admin", "staff", "animator")
 SELF_OR_READERS = Allow("admin", "staff", "animator", self_param="member_id")
 SELF_OR_STAFF = Allow("admin", "staff", self_param="member_id")
+SELF_OR_ADMIN = Allow("admin", self_param="member_id")
 TRAINERS = Allow("admin", "staff", "animator")
 
 
-def to_public(session: Session, member: Member) -> MemberPublic:
+def to_public(session: Session, member: Member, viewer: Member) -> MemberPublic:
+    """Staff, admins and the member see everything; animators see names, never e-mails or badge UIDs."""
     assert member.id is not None
+    full = is_staff(viewer) or viewer.id == member.id
     badges = [BadgePublic(uid=b.uid, label=b.label) for b in member_service.active_badges(session, member)]
     trainings = [
         TrainingPublic(training=name, expires_on=expiry)
@@ -38,18 +52,18 @@ def to_public(session: Session, member: Member) -> MemberPublic:
     return MemberPublic(
         id=member.id,
         name=member.name,
-        email=member.email,
+        email=member.email if full else None,
         roles=list(member.roles),
         active=member.active,
         language=member.language,
-        badges=badges,
+        badges=badges if full else None,
         trainings=trainings,
     )
 
 
-@router.get("", response_model=list[MemberPublic], dependencies=[Depends(READERS)])
-def list_members(session: SessionDep) -> list[MemberPublic]:
-    return [to_public(session, m) for m in member_service.list_members(session)]
+@router.get("", response_model=list[MemberPublic])
+def list_members(session: SessionDep, viewer: Member = Depends(READERS)) -> list[MemberPublic]:
+    return [to_public(session, m, viewer) for m in member_service.list_members(session)]
 
 
 @router.post("", response_model=MemberPublic, status_code=status.HTTP_201_CREATED)
@@ -67,30 +81,34 @@ def create_member(
         password=body.password,
         language=body.language,
     )
-    return to_public(session, member)
+    return to_public(session, member, actor)
 
 
 @router.get("/me", response_model=MemberPublic, dependencies=[Depends(EVERYONE)])
 def me(member: AnyMember, session: SessionDep) -> MemberPublic:
-    return to_public(session, member)
+    return to_public(session, member, member)
 
 
-@router.get("/{member_id}", response_model=MemberPublic, dependencies=[Depends(SELF_OR_READERS)])
-def get_member(member_id: IdPath, session: SessionDep) -> MemberPublic:
-    return to_public(session, member_service.get_member(session, member_id))
+@router.get("/{member_id}", response_model=MemberPublic)
+def get_member(member_id: IdPath, session: SessionDep, viewer: Member = Depends(SELF_OR_READERS)) -> MemberPublic:
+    return to_public(session, member_service.get_member(session, member_id), viewer)
 
 
 @router.patch("/{member_id}", response_model=MemberPublic)
 def update_member(
     member_id: IdPath,
     body: MemberUpdate,
+    request: Request,
     session: SessionDep,
     runtime: RuntimeDep,
     actor: Member = Depends(SELF_OR_STAFF),
 ) -> MemberPublic:
+    """Changing one's own password needs ``current_password``; staff reset other accounts'
+    (admins' only by an admin). Either way every token of the account is revoked."""
     member = member_service.get_member(session, member_id)
     # Explicit nulls mean "leave unchanged": no member field can be emptied.
     changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
+    current_password = changes.pop("current_password", None)
     if not is_staff(actor) and ({"roles", "active"} & changes.keys()):
         raise PermissionDenied("cannot_change_own_roles")
     member_service.ensure_can_manage(actor, member)
@@ -99,8 +117,12 @@ def update_member(
         member_service.ensure_can_grant(actor.roles, changes["roles"])
     if "email" in changes:
         changes["email"] = str(changes["email"])
+    if "password" in changes and actor.id == member.id:
+        member_service.check_current_password(
+            session, runtime.secrets, member, current_password or "", address=client_address(request)
+        )
     member_service.update_member(session, runtime.secrets, member, **changes)
-    return to_public(session, member)
+    return to_public(session, member, actor)
 
 
 @router.post(
@@ -115,9 +137,27 @@ def add_badge(member_id: IdPath, body: BadgeCreate, session: SessionDep, actor: 
     return BadgePublic(uid=badge.uid, label=badge.label)
 
 
-@router.delete("/{member_id}/badges/{uid}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(STAFF)])
-def remove_badge(member_id: IdPath, uid: str, session: SessionDep) -> None:
-    member_service.revoke_badge(session, member_service.get_member(session, member_id), uid)
+@router.delete("/{member_id}/badges/{uid}", status_code=status.HTTP_204_NO_CONTENT)
+def remove_badge(member_id: IdPath, uid: str, session: SessionDep, actor: Member = Depends(STAFF)) -> None:
+    member = member_service.get_member(session, member_id)
+    member_service.ensure_can_manage(actor, member)  # as on the web: staff leave admins' badges alone
+    member_service.revoke_badge(session, member, uid)
+
+
+@router.get("/{member_id}/tokens", response_model=list[TokenPublic], dependencies=[Depends(SELF_OR_ADMIN)])
+def list_tokens(member_id: IdPath, session: SessionDep) -> list[TokenPublic]:
+    """The member's log-in sessions and personal tokens (never their secret), for them and admins."""
+    member = member_service.get_member(session, member_id)
+    return [
+        TokenPublic.model_validate(row, from_attributes=True) for row in member_service.list_tokens(session, member)
+    ]
+
+
+@router.delete(
+    "/{member_id}/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(SELF_OR_ADMIN)]
+)
+def revoke_token(member_id: IdPath, token_id: IdPath, session: SessionDep) -> None:
+    member_service.revoke_token_of(session, member_service.get_member(session, member_id), token_id)
 
 
 @router.post("/{member_id}/trainings", response_model=TrainingPublic, status_code=status.HTTP_201_CREATED)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
@@ -91,6 +91,9 @@ class MemberUpdate(_In):
     email: EmailStr | None = None
     roles: list[Role] | None = Field(default=None, min_length=1)
     password: str | None = Password
+    current_password: str | None = Field(
+        default=None, max_length=256, description="requis pour changer son propre mot de passe"
+    )
     active: bool | None = None
     language: Literal["fr", "en"] | None = None
 
@@ -108,11 +111,13 @@ class TrainingPublic(BaseModel):
 class MemberPublic(BaseModel):
     id: int
     name: str
-    email: str
+    email: str | None = Field(description="null for animators reading someone else (names only)")
     roles: list[str]
     active: bool = True
     language: str = "fr"
-    badges: list[BadgePublic] = Field(default_factory=list)
+    badges: list[BadgePublic] | None = Field(
+        default_factory=list, description="null for animators reading someone else (no badge UIDs)"
+    )
     trainings: list[TrainingPublic] = Field(default_factory=list)
 
 
@@ -134,3 +139,14 @@ class Token(BaseModel):
 
 class PersonalTokenCreate(_In):
     name: str = Field(min_length=1, max_length=120)
+    expires_in_days: int = Field(default=90, ge=1, le=365, description="validité en jours (un an au plus)")
+
+
+class TokenPublic(BaseModel):
+    """A token as its owner and admins see it: never the secret itself."""
+
+    id: int
+    kind: str = Field(description="access (a log-in session) or personal (scripts)")
+    name: str
+    created_at: datetime
+    expires_at: datetime | None

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Form
 from sqlmodel import Session
 from starlette.responses import Response
 
-from tierslieu.api.deps import STAFF, IdPath, SessionDep
+from tierslieu.api.deps import STAFF, IdPath, SessionDep, client_address
 from tierslieu.db.types import utcnow
 from tierslieu.errors import InvalidInput, TiersLieuError
 from tierslieu.hardware.audit import last_unknown_badge
@@ -240,15 +240,19 @@ def set_password(
     session: SessionDep,
     member_id: IdPath,
     password: Annotated[str, Form()] = "",
+    current_password: Annotated[str, Form()] = "",
 ) -> Response:
-    return _member_action(
-        page,
-        session,
-        member_id,
-        "password",
-        lambda m: member_service.update_member(session, page.runtime.secrets, m, password=password),
-        "mot_de_passe",
-    )
+    """Staff set a member's password; their own only with the current one (as on the API)."""
+
+    def change(member: Member) -> None:
+        if member.id == page.actor.id:
+            address = client_address(page.request)
+            member_service.check_current_password(
+                session, page.runtime.secrets, member, current_password, address=address
+            )
+        member_service.update_member(session, page.runtime.secrets, member, password=password)
+
+    return _member_action(page, session, member_id, "password", change, "mot_de_passe")
 
 
 @router.post("/membres/{member_id}/lien")

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form
 from starlette.responses import Response
 
-from tierslieu.api.deps import SESSION_COOKIE, SessionDep
-from tierslieu.errors import AuthenticationFailed, InvalidInput
+from tierslieu.api.deps import SESSION_COOKIE, SessionDep, client_address
+from tierslieu.errors import AuthenticationFailed, InvalidInput, TooManyRequests
 from tierslieu.models import Member
 from tierslieu.services import members as member_service
 from tierslieu.web.i18n import LANG_COOKIE, SUPPORTED
@@ -56,9 +56,15 @@ def login(
 ) -> Response:
     target = safe_next(suivant, HOME)
     try:
-        member = member_service.authenticate(session, page.runtime.secrets, email, password)
+        member = member_service.authenticate(
+            session, page.runtime.secrets, email, password, address=client_address(page.request)
+        )
     except AuthenticationFailed as exc:
         return _login_page(page, target, email=email, error=exc.message(page.lang), status=401)
+    except TooManyRequests as exc:
+        response = _login_page(page, target, email=email, error=exc.message(page.lang), status=429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     minutes = page.runtime.settings.access_token_minutes
     token = member_service.issue_token(session, member, lifetime=timedelta(minutes=minutes), name="web")
     response = page.redirect(target)

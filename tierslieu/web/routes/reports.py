@@ -3,7 +3,6 @@ their data tables, and CSV exports."""
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date, datetime, timedelta
 
@@ -14,6 +13,7 @@ from starlette.responses import Response
 from tierslieu.api.deps import STAFF, SessionDep
 from tierslieu.booking import lifecycle
 from tierslieu.booking.schedule import at_local_minute
+from tierslieu.csv_export import SpreadsheetWriter
 from tierslieu.db.types import utcnow
 from tierslieu.models import Member
 from tierslieu.printing.reports import printing_report
@@ -124,7 +124,7 @@ def reports(page: PageDep, session: SessionDep) -> Response:
 def reports_csv(page: PageDep, session: SessionDep) -> Response:
     weeks, months = _report(page, session)
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer = SpreadsheetWriter(out)
     writer.writerow(("periode", "debut", "heures_reservees", "impressions", "heures_impression"))
     for kind, rows in (("semaine", weeks), ("mois", months)):
         for row in rows:
