@@ -155,7 +155,8 @@ def _site(runtime: Runtime, count: int) -> list[str]:
 
 
 def _uid(index: int) -> str:
-    return f"{index + 1:08X}"
+    # Canonical badge ids (devices.badge_ids): four whole bytes, no leading zero byte.
+    return f"{0x10000000 + index + 1:08X}"
 
 
 def serve_tierslieu(port: int, protocol: str, count: int) -> None:

@@ -2,22 +2,32 @@
 
 Mosquitto (a child process, persistent to `data_dir`) when it is installed; otherwise the
 pure-Python amqtt broker in a thread of its own (MQTT 3.1.1 only, sessions kept in memory).
-Anonymous access is allowed, which is why only loopback addresses are accepted.
+Only loopback addresses are accepted. Given a ``BrokerSecurity`` (a password file and an ACL),
+Mosquitto refuses anonymous clients and enforces the ACL; ``reload()`` makes it read them again.
+
+Mosquitto never outlives us: it is asked to die with its parent (Linux ``PR_SET_PDEATHSIG``),
+and its pid is kept in ``data_dir``; a broker left by a previous run that was killed before it
+could stop it (kill -9 on another system, a container runtime...) is stopped at start, so two
+brokers never share one data folder.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import errno
 import getpass
+import importlib.util
 import ipaddress
 import logging
+import os
 import shutil
 import signal
 import socket
 import subprocess
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -26,7 +36,7 @@ from devices.transport import TransportError
 if TYPE_CHECKING:
     from amqtt.broker import Broker
 
-__all__ = ["EmbeddedBroker", "EmbeddedBrokerError", "find_mosquitto"]
+__all__ = ["BrokerSecurity", "EmbeddedBroker", "EmbeddedBrokerError", "find_mosquitto"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +45,14 @@ BrokerKind = Literal["mosquitto", "amqtt"]
 
 class EmbeddedBrokerError(TransportError):
     """The embedded broker refused its settings or could not be started."""
+
+
+@dataclass(frozen=True)
+class BrokerSecurity:
+    """A Mosquitto password file and ACL file (written by the caller, re-read on ``reload()``)."""
+
+    password_file: Path
+    acl_file: Path
 
 
 def find_mosquitto() -> str | None:
@@ -64,9 +82,11 @@ class EmbeddedBroker:
         host: str = "127.0.0.1",
         port: int = 0,
         prefer: BrokerKind = "mosquitto",
+        security: BrokerSecurity | None = None,
     ) -> None:
         if not _is_loopback(host):
             raise EmbeddedBrokerError("broker.not_loopback", host=host)
+        self.security = security
         self.data_dir = data_dir
         self.host = host
         self.port = port
@@ -93,8 +113,10 @@ class EmbeddedBroker:
         kind = self._choose_kind()
         backend: _Backend
         if kind == "mosquitto":
-            backend = _MosquittoBackend(self._mosquitto or "mosquitto", self.data_dir)
+            backend = _MosquittoBackend(self._mosquitto or "mosquitto", self.data_dir, self.security)
         else:
+            if self.security is not None:
+                logger.warning("amqtt takes no ACL: install mosquitto for a locked-down embedded broker")
             backend = _AmqttBackend()
         # A port picked here can be taken before the broker binds it: then pick another.
         for _attempt in range(5 if self.port == 0 else 1):
@@ -126,23 +148,73 @@ class EmbeddedBroker:
             backend.stop()
             logger.info("embedded %s broker stopped", self.kind)
 
+    def reload(self) -> None:
+        """Make the broker read its password file and ACL again (after a device change)."""
+        if isinstance(self._backend, _MosquittoBackend):
+            self._backend.reload()
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: the kernel sends SIGTERM when the thread that started it dies
+    (Linux) — the service starts its broker from its main thread, so: when the service dies."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the pid file still stops an orphan at the next start
+
+
+def _stop_orphan(pid_file: Path, config: Path) -> None:
+    """Stop a mosquitto a previous run left on this data folder (its pid file says which)."""
+    try:
+        pid = int(pid_file.read_text().strip())
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return
+    if not command or not command[0].endswith(b"mosquitto") or str(config).encode() not in command:
+        return  # gone, or the pid now belongs to something else
+    logger.warning("stopping the embedded broker left by a previous run (pid %d)", pid)
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if Path(f"/proc/{pid}").exists():
+        os.kill(pid, signal.SIGKILL)
+
 
 class _MosquittoBackend:
     url_query = ""
 
-    def __init__(self, executable: str, data_dir: Path) -> None:
+    def __init__(self, executable: str, data_dir: Path, security: BrokerSecurity | None = None) -> None:
         self.executable = executable
         self.data_dir = data_dir
+        self.security = security
         self._process: subprocess.Popen[bytes] | None = None
+
+    def _access_lines(self) -> list[str]:
+        if self.security is None:
+            return ["allow_anonymous true"]
+        return [
+            "allow_anonymous false",
+            f"password_file {self.security.password_file}",
+            f"acl_file {self.security.acl_file}",
+        ]
+
+    def reload(self) -> None:
+        process = self._process
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGHUP)  # mosquitto re-reads its password file and ACL
 
     def start(self, host: str, port: int, timeout: float) -> bool:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config = self.data_dir / "mosquitto.conf"
+        pid_file = self.data_dir / "mosquitto.pid"
+        _stop_orphan(pid_file, config)
         config.write_text(
             "\n".join(
                 [
                     f"listener {port} {host}",
-                    "allow_anonymous true",
+                    *self._access_lines(),
                     "persistence true",
                     f"persistence_location {self.data_dir}/",
                     "autosave_interval 60",
@@ -156,8 +228,11 @@ class _MosquittoBackend:
         log_path = self.data_dir / "mosquitto.log"
         log_start = log_path.stat().st_size if log_path.exists() else 0
         with log_path.open("ab") as log:
-            process = subprocess.Popen([self.executable, "-c", str(config)], stdout=log, stderr=log)
+            process = subprocess.Popen(
+                [self.executable, "-c", str(config)], stdout=log, stderr=log, preexec_fn=_die_with_parent
+            )
         self._process = process
+        pid_file.write_text(f"{process.pid}\n")
         deadline = time.monotonic() + timeout
         # An open port alone could be another broker's: mosquitto logs "... running" only
         # once its own listener is bound.
@@ -175,6 +250,7 @@ class _MosquittoBackend:
 
     def stop(self) -> None:
         process, self._process = self._process, None
+        (self.data_dir / "mosquitto.pid").unlink(missing_ok=True)
         if process is None or process.poll() is not None:
             return
         # SIGTERM lets mosquitto write its sessions and queued messages to disk.
@@ -196,6 +272,8 @@ class _AmqttBackend:
         self._broker: Broker | None = None
 
     def start(self, host: str, port: int, timeout: float) -> bool:
+        if importlib.util.find_spec("amqtt") is None:  # an extra: `pip install 'tierslieu[embedded-broker]'`
+            raise EmbeddedBrokerError("broker.amqtt_missing")
         loop = asyncio.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, name="amqtt-broker", daemon=True)
         thread.start()

@@ -18,6 +18,7 @@ from devices.model import (
     DeviceCommand,
     DeviceEvent,
     Feedback,
+    FireAlarmChanged,
     HoldOpen,
     Illuminance,
     Lock,
@@ -25,6 +26,7 @@ from devices.model import (
     OccupancyChanged,
     PeopleCount,
     RelayStateChanged,
+    SetDownMode,
     Unlock,
 )
 
@@ -43,9 +45,12 @@ EVENT_TYPES: Mapping[str, type[DeviceEvent]] = {
         BatteryLevel,
         Illuminance,
         CommandAck,
+        FireAlarmChanged,
     )
 }
-COMMAND_TYPES: Mapping[str, type[DeviceCommand]] = {cls.__name__: cls for cls in (Unlock, Lock, HoldOpen, Feedback)}
+COMMAND_TYPES: Mapping[str, type[DeviceCommand]] = {
+    cls.__name__: cls for cls in (Unlock, Lock, HoldOpen, Feedback, SetDownMode)
+}
 
 
 def _to_dict(value: DeviceEvent | DeviceCommand) -> dict[str, Any]:

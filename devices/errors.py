@@ -11,9 +11,15 @@ tierslieu's catalogue puts them into French (default) or English where they are 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from devices.model import DeviceEvent
+
 __all__ = [
     "DeviceConfigError",
     "DeviceError",
+    "PartialPayload",
     "PayloadError",
     "UnsupportedCommand",
 ]
@@ -40,6 +46,16 @@ class DeviceError(Exception):
 
 class PayloadError(DeviceError, ValueError):
     """A device message was rejected (not JSON, wrong type, too large...). Nothing was applied."""
+
+
+class PartialPayload(PayloadError):
+    """Some fields of a message were wrong, the others were read: one bad field (an old
+    firmware's battery as text...) must not lose the occupancy or the badge beside it.
+    Carries the first problem's code and parameters, and the events read."""
+
+    def __init__(self, problem: PayloadError, events: tuple[DeviceEvent, ...]) -> None:
+        super().__init__(problem.code, **problem.params)
+        self.events = events
 
 
 class UnsupportedCommand(DeviceError):

@@ -8,12 +8,12 @@ values going out, and ``MqttMessage`` as the unit handed to the transport.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from devices.badge_ids import canonical_uid
 from devices.errors import DeviceConfigError, DeviceError, PayloadError, UnsupportedCommand
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "DeviceKind",
     "DeviceRef",
     "Feedback",
+    "FireAlarmChanged",
     "HoldOpen",
     "Illuminance",
     "Lock",
@@ -40,6 +41,7 @@ __all__ = [
     "PayloadError",
     "PeopleCount",
     "RelayStateChanged",
+    "SetDownMode",
     "Unlock",
     "UnsupportedCommand",
     "normalize_uid",
@@ -57,6 +59,8 @@ class DeviceKind(StrEnum):
     OCCUPANCY_SENSOR = "occupancy_sensor"
     CONTACT_SENSOR = "contact_sensor"
     PEOPLE_COUNTER = "people_counter"
+    # A dry contact from the fire alarm panel: in alarm, egress doors are released.
+    FIRE_PANEL = "fire_panel"
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,10 @@ class DeviceRef:
 @dataclass(frozen=True)
 class BadgeScanned:
     device_id: int
-    uid: str  # normalized with normalize_uid()
+    uid: str  # canonical (devices.badge_ids)
+    # False when the reader says the tag failed its authentication (PN532 "Auth":"NOk"):
+    # such a read never opens anything.
+    authenticated: bool = True
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,14 @@ class PeopleCount:
 class ContactChanged:
     device_id: int
     open: bool
+
+
+@dataclass(frozen=True)
+class FireAlarmChanged:
+    """A fire panel's contact, read with its ``alarm_when`` option: True is the alarm."""
+
+    device_id: int
+    alarm: bool
 
 
 @dataclass(frozen=True)
@@ -158,6 +173,7 @@ DeviceEvent = (
     | BatteryLevel
     | Illuminance
     | CommandAck
+    | FireAlarmChanged
 )
 
 
@@ -185,7 +201,29 @@ class Lock:
 
 @dataclass(frozen=True)
 class HoldOpen:
-    """Unlock until a Lock() comes (opening hours, events)."""
+    """Unlock until a Lock() comes (opening hours, events, fire release).
+
+    ``for_seconds``: where the firmware has a timer, the device locks again by itself after
+    that long unless the hold is renewed — a fail-secure door then relocks when tierslieu or
+    the broker is gone. None: held until Lock()."""
+
+    for_seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        seconds = self.for_seconds
+        if seconds is not None and (
+            isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds <= 3600
+        ):
+            raise ValueError(f"for_seconds must be in ]0, 3600] or None, got {seconds!r}")
+
+
+@dataclass(frozen=True)
+class SetDownMode:
+    """Tell the door what to do on its own when power, tierslieu or the broker is gone:
+    ``fail_safe`` True opens (fail-safe), False stays locked (fail-secure). Best effort:
+    sent where the firmware has such a setting, [] elsewhere."""
+
+    fail_safe: bool
 
 
 @dataclass(frozen=True)
@@ -195,7 +233,7 @@ class Feedback:
     granted: bool
 
 
-DeviceCommand = Unlock | Lock | HoldOpen | Feedback
+DeviceCommand = Unlock | Lock | HoldOpen | Feedback | SetDownMode
 
 
 @dataclass(frozen=True)
@@ -218,27 +256,7 @@ class MqttMessage:
 
 # --- badge identifiers ------------------------------------------------------------------------
 
-_SEPARATORS = re.compile(r"[-:\s]+")
-_HEX = re.compile(r"[0-9A-F]+")
-_MAX_UID_CHARS = 64
-
 
 def normalize_uid(raw: str) -> str:
-    """One spelling per badge: uppercase hex without separators.
-
-    ``74-10-37-94``, ``74:10:37:94``, ``74 10 37 94``, ``74103794`` and lowercase all give
-    ``74103794``. Byte groups of one digit are zero-padded (``4-a`` -> ``040A``). Decimal ids
-    (RDM6300, Wiegand) stay the digits given. Raises ValueError for anything else.
-    """
-    if not isinstance(raw, str):
-        raise ValueError(f"badge id must be text, got {type(raw).__name__}")
-    text = raw.strip().upper()
-    if text.startswith("0X"):
-        text = text[2:]
-    groups = [group for group in _SEPARATORS.split(text) if group]
-    if len(groups) > 1 and all(len(group) <= 2 for group in groups):
-        groups = [group.zfill(2) for group in groups]
-    uid = "".join(groups)
-    if not uid or len(uid) > _MAX_UID_CHARS or not _HEX.fullmatch(uid):
-        raise ValueError(f"not a badge id: {raw[:80]!r}")
-    return uid
+    """A tag written in hexadecimal in its canonical form (see ``devices.badge_ids``)."""
+    return canonical_uid(raw)

@@ -1,8 +1,9 @@
 """Firmware bridges: vendor MQTT payloads <-> the normalized device vocabulary (``devices.model``).
 
-One module per firmware, each a table of definitions; ``BRIDGES`` is the registry the app uses.
-Sites with a non-default Zigbee2MQTT base topic build their own registry with
-``build_bridges(zigbee2mqtt_base_topics=[...])`` in the app lifespan.
+One module per firmware, each a table of definitions with its device options; ``BRIDGES`` is
+the registry the app uses. The device hub routes messages by each device's own subscriptions,
+so per-device options (a Zigbee2MQTT ``base_topic``...) need no registry of their own;
+``build_bridges(zigbee2mqtt_base_topics=...)`` only widens what ``match`` recognises (tools).
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ import math
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from devices.errors import DeviceConfigError, PayloadError
+from devices.badge_ids import UidFormat, badge_id, pin_id, uid_from_number
+from devices.errors import PayloadError
 from devices.model import (
     MAX_PAYLOAD_BYTES,
     BadgeScanned,
@@ -19,8 +20,8 @@ from devices.model import (
     Illuminance,
     MqttMessage,
     PeopleCount,
-    normalize_uid,
 )
+from firmware_bridges.options import UID_FORMAT, shorten
 
 __all__ = [
     "as_bool",
@@ -37,10 +38,9 @@ __all__ = [
     "decode_text",
     "illuminance",
     "json_message",
-    "option_bool",
-    "option_int",
-    "option_text",
+    "missing",
     "people_count",
+    "pin",
     "plain_number",
     "shorten",
     "text_message",
@@ -48,12 +48,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-
-def shorten(value: object, limit: int = 60) -> str:
-    """A repr short enough for a log line, whatever the payload was."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --- decoding ---------------------------------------------------------------------------------
@@ -158,16 +152,36 @@ def plain_number(text: str, what: str) -> float:
 # --- event builders ---------------------------------------------------------------------------
 
 
-def badge(device: DeviceRef, raw: object) -> BadgeScanned:
-    """A badge read; integers (Wiegand) keep their decimal digits."""
-    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
-        raw = str(raw)
-    if not isinstance(raw, str):
-        raise PayloadError("payload.bad_uid", got=shorten(raw))
+def badge(device: DeviceRef, raw: object, printed: UidFormat = "hex", authenticated: bool = True) -> BadgeScanned:
+    """A tag read, in its canonical form. A JSON number is the tag's number; text is read as
+    the firmware prints it (``printed``) unless the device's ``uid_format`` option says how
+    its installer set it up."""
     try:
-        return BadgeScanned(device.id, normalize_uid(raw))
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            return BadgeScanned(device.id, uid_from_number(raw), authenticated)
+        if isinstance(raw, str):
+            chosen = UID_FORMAT.get(device)
+            uid_format: UidFormat = "decimal" if (chosen or printed) == "decimal" else "hex"
+            return BadgeScanned(device.id, badge_id(raw, uid_format), authenticated)
     except ValueError:
-        raise PayloadError("payload.bad_uid", got=shorten(raw)) from None
+        pass
+    raise PayloadError("payload.bad_uid", got=shorten(raw))
+
+
+def pin(device: DeviceRef, raw: object) -> BadgeScanned:
+    """A PIN typed on a keypad (digits; a JSON number loses nothing but leading zeros)."""
+    digits = str(raw) if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0 else raw
+    try:
+        if isinstance(digits, str):
+            return BadgeScanned(device.id, pin_id(digits))
+    except ValueError:
+        pass
+    raise PayloadError("payload.bad_uid", got=shorten(raw))
+
+
+def missing(text: str) -> bool:
+    """ESPHome's words for "no value": ``nan``, and ``None`` with ``publish_nan_as_none``."""
+    return text.strip().lower() in ("nan", "none", "")
 
 
 def battery(device: DeviceRef, value: float) -> BatteryLevel:
@@ -193,38 +207,6 @@ _ONLINE_WORDS = {"online": True, "offline": False, "true": True, "false": False}
 
 def availability(device: DeviceRef, text: str) -> DeviceAvailability:
     return DeviceAvailability(device.id, word(text, _ONLINE_WORDS, "availability"))
-
-
-# --- device options ---------------------------------------------------------------------------
-
-
-def _bad_option(device: DeviceRef, option: str, expected: str, got: object) -> DeviceConfigError:
-    return DeviceConfigError(
-        "config.bad_option", device=device.name, option=option, expected=expected, got=shorten(got)
-    )
-
-
-def option_int(device: DeviceRef, key: str, default: int, minimum: int = 0, maximum: int = 64) -> int:
-    value = device.options.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
-        raise _bad_option(device, key, f"an integer in {minimum}..{maximum}", value)
-    return value
-
-
-def option_text(device: DeviceRef, key: str, default: str | None = None) -> str | None:
-    value = device.options.get(key, default)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value or any(char in value for char in "+#\x00"):
-        raise _bad_option(device, key, "a non-empty topic segment", value)
-    return value
-
-
-def option_bool(device: DeviceRef, key: str, default: bool) -> bool:
-    value = device.options.get(key, default)
-    if not isinstance(value, bool):
-        raise _bad_option(device, key, "true/false", value)
-    return value
 
 
 # --- outgoing messages ------------------------------------------------------------------------

@@ -14,19 +14,23 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from devices.errors import DeviceConfigError, UnsupportedCommand
+from devices.errors import DeviceConfigError, PartialPayload, PayloadError, UnsupportedCommand
 from devices.model import (
+    ContactChanged,
     DeviceCommand,
     DeviceEvent,
     DeviceKind,
     DeviceRef,
     Feedback,
+    FireAlarmChanged,
     HoldOpen,
     Lock,
     MqttMessage,
+    SetDownMode,
     Unlock,
 )
 from firmware_bridges._features import check_size
+from firmware_bridges.options import ALARM_WHEN, COMMON_OPTIONS, Option, check_names
 
 __all__ = [
     "Bridge",
@@ -35,9 +39,12 @@ __all__ = [
     "Definition",
     "Feature",
     "TableBridge",
+    "fire_panel_of",
 ]
 
-CommandType = type[Unlock] | type[Lock] | type[HoldOpen] | type[Feedback]
+CommandType = type[Unlock] | type[Lock] | type[HoldOpen] | type[Feedback] | type[SetDownMode]
+# Best-effort commands: a device without a way to carry them gets nothing, not an error.
+_BEST_EFFORT = (Feedback, SetDownMode)
 # A reader gets the decoded channel value (JSON object or text) and returns the events in it.
 Reader = Callable[[DeviceRef, Any], list[DeviceEvent]]
 # An encoder gets a command of the type it is registered for.
@@ -62,7 +69,8 @@ class Bridge(Protocol):
         ...
 
     def parse(self, device: DeviceRef, topic: str, payload: bytes) -> list[DeviceEvent]:
-        """Events in one message. Raises PayloadError (bad payload) or DeviceConfigError (bad device)."""
+        """Events in one message. Raises PayloadError (bad payload) or DeviceConfigError (bad
+        device); PartialPayload when some fields were bad and the others read (its ``events``)."""
         ...
 
     def encode(self, device: DeviceRef, command: DeviceCommand) -> list[MqttMessage]:
@@ -81,6 +89,14 @@ class Bridge(Protocol):
 
     def validate_device(self, device: DeviceRef) -> None:
         """Raises DeviceConfigError if the device cannot be served by this bridge."""
+        ...
+
+    def check_option_names(self, device: DeviceRef) -> None:
+        """Raises DeviceConfigError for an option this bridge does not declare for the device's kind."""
+        ...
+
+    def publish_topics(self, device: DeviceRef) -> list[str]:
+        """Topic filters the device itself publishes on: what the broker's ACL lets it write."""
         ...
 
 
@@ -155,6 +171,10 @@ class TableBridge:
     router: Callable[[DeviceRef, str], Channel | None]
     subscriber: Callable[[DeviceRef], list[str]]
     self_relocking: Callable[[DeviceRef], bool] = _never
+    publisher: Callable[[DeviceRef], list[str]] = lambda device: []
+    # The options this firmware's devices take (COMMON_OPTIONS come on top), and checks that
+    # involve several of them.
+    options: tuple[Option[Any], ...] = ()
     option_checks: Callable[[DeviceRef], None] = _no_option_checks
     # Plans of the devices seen, by identity: the hub parses every message of the same few
     # DeviceRef objects, and validating them again each time was most of the cost of a parse.
@@ -178,7 +198,17 @@ class TableBridge:
         address = device.address
         if not address or any(char in address for char in "+#\x00") or address != address.strip("/"):
             raise DeviceConfigError("config.bad_address", device=device.name, got=repr(address))
+        for option in (*self.options, *COMMON_OPTIONS):
+            if option.applies_to(device.kind):
+                option.get(device)
         self.option_checks(device)
+
+    def check_option_names(self, device: DeviceRef) -> None:
+        check_names(device, self.options)
+
+    def publish_topics(self, device: DeviceRef) -> list[str]:
+        self.validate_device(device)
+        return self.publisher(device)
 
     def _plan(self, device: DeviceRef) -> _Plan:
         """The device's plan; raises DeviceConfigError like ``validate_device`` (never cached)."""
@@ -214,7 +244,19 @@ class TableBridge:
             return []
         channel, readers = route
         value = channel.decode(payload)
-        return [event for read in readers for event in read(device, value)]
+        # Each reader reads its own fields: one that fails does not lose what the others read.
+        events: list[DeviceEvent] = []
+        problem: PayloadError | None = None
+        for read in readers:
+            try:
+                events.extend(read(device, value))
+            except PayloadError as error:
+                problem = problem or error
+        if problem is None:
+            return events
+        if not events:
+            raise problem
+        raise PartialPayload(problem, tuple(events))
 
     def _route(self, plan: _Plan, topic: str) -> tuple[Channel, tuple[Reader, ...]] | None:
         if topic in plan.routes:
@@ -240,8 +282,8 @@ class TableBridge:
             if len(plan.encoded) < _MAX_ENCODED:
                 plan.encoded[command] = messages
             return list(messages)
-        if isinstance(command, Feedback):
-            return []  # best effort: nothing on this device can beep or blink
+        if isinstance(command, _BEST_EFFORT):
+            return []  # best effort: nothing on this device can beep, blink or keep a down mode
         raise UnsupportedCommand(
             "command.unsupported",
             command=type(command).__name__,
@@ -253,3 +295,31 @@ class TableBridge:
     def relocks_itself(self, device: DeviceRef) -> bool:
         self._plan(device)
         return self.self_relocking(device)
+
+
+def _as_alarm(read: Reader) -> Reader:
+    def read_alarm(device: DeviceRef, value: Any) -> list[DeviceEvent]:
+        alarm_when_open = ALARM_WHEN.get(device) == "open"
+        return [
+            FireAlarmChanged(device.id, event.open == alarm_when_open) if isinstance(event, ContactChanged) else event
+            for event in read(device, value)
+        ]
+
+    return read_alarm
+
+
+def fire_panel_of(contact: Definition) -> Definition:
+    """The fire panel definition of a firmware: its contact sensor, read as an alarm.
+
+    By default the panel's loop is normally closed: an open contact is the alarm (and a cut
+    wire too); ``alarm_when: closed`` for a normally open relay output."""
+    features = tuple(
+        Feature(
+            feature.name,
+            {channel: _as_alarm(read) for channel, read in feature.reads.items()},
+            feature.encoders,
+            feature.applies,
+        )
+        for feature in contact.features
+    )
+    return Definition(DeviceKind.FIRE_PANEL, f"fire alarm panel contact ({contact.description})", features)

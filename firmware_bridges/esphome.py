@@ -6,15 +6,24 @@ Address = the node's topic prefix (its name by default, e.g. ``entree-porte``). 
   ``<p>/lock/<id>/command``                    ``LOCK|UNLOCK|OPEN`` (ours; never consumed)
   ``<p>/switch/<id>/state`` and ``/command``   ``ON|OFF``
   ``<p>/binary_sensor/<id>/state``             ``ON|OFF`` (door class: ON = open)
-  ``<p>/text_sensor/<id>/state``               a tag UID such as ``74-10-37-94``
-  ``<p>/sensor/<id>/state``                    a number (``3``, ``3.0``, ``nan`` when unknown)
-Device options name the components by object id: ``lock`` or ``switch`` (door),
-``tag_sensor`` (+ ``tag_component``: text_sensor (default) or sensor), ``binary_sensor``
-(occupancy and contact sensors), ``people_sensor`` (people counter), ``unlock_command``
-(UNLOCK (default) or OPEN for locks with a latch), ``auto_relock`` (default false).
+  ``<p>/text_sensor/<id>/state``               a tag UID such as ``74-10-37-94`` (PN532, RC522)
+                                               or ``7616525`` (RDM6300's 32-bit number)
+  ``<p>/sensor/<id>/state``                    a number (``3``, ``3.0``; ``nan``, or ``None`` with
+                                               ``publish_nan_as_none``, when unknown)
+  ``<tag_topic>``                              a reader wired as ESPHome's pages show it:
+                                               ``on_tag`` -> ``mqtt.publish`` to a topic the
+                                               installer chose, payload the tag
+Device options (see ``OPTIONS``) name the components by object id: ``lock`` or ``switch``
+(door), ``tag_sensor`` (+ ``tag_component``: text_sensor (default) or sensor) or ``tag_topic``,
+``binary_sensor`` (occupancy, contact sensors, fire panels), ``people_sensor``,
+``unlock_command`` (UNLOCK (default) or OPEN for locks with a latch), ``auto_relock``.
+Tags: text with separators or hex letters is hex, plain digits are decimal (as the RDM6300
+page prints them) unless ``uid_format`` says otherwise.
 """
 
 from __future__ import annotations
+
+import re
 
 from devices.errors import DeviceConfigError
 from devices.model import (
@@ -34,18 +43,43 @@ from firmware_bridges._features import (
     availability,
     badge,
     decode_text,
-    option_bool,
-    option_text,
+    missing,
     people_count,
     plain_number,
     text_message,
     word,
 )
-from firmware_bridges.base import Channel, Definition, Feature, TableBridge
+from firmware_bridges.base import Channel, Definition, Feature, TableBridge, fire_panel_of
+from firmware_bridges.options import bool_option, choice_option, segment_option, topic_option
 
 __all__ = ["ESPHOME"]
 
 _STATUS, _LOCK, _SWITCH, _TAG, _BINARY, _PEOPLE = "status", "lock", "switch", "tag", "binary", "people"
+_DOOR, _READER = (DeviceKind.DOOR,), (DeviceKind.BADGE_READER,)
+_BINARY_KINDS = (DeviceKind.OCCUPANCY_SENSOR, DeviceKind.CONTACT_SENSOR, DeviceKind.FIRE_PANEL)
+
+LOCK = segment_option("lock", _DOOR, "object id of the lock component")
+SWITCH = segment_option("switch", _DOOR, "object id of the switch component")
+TAG_SENSOR = segment_option("tag_sensor", _READER, "object id of the sensor publishing tags")
+TAG_COMPONENT = choice_option("tag_component", "text_sensor", ("text_sensor", "sensor"), _READER)
+TAG_TOPIC = topic_option("tag_topic", None, _READER, "the topic on_tag publishes to (mqtt.publish)")
+BINARY_SENSOR = segment_option("binary_sensor", _BINARY_KINDS)
+PEOPLE_SENSOR = segment_option("people_sensor", (DeviceKind.PEOPLE_COUNTER,))
+UNLOCK_COMMAND = choice_option("unlock_command", "UNLOCK", ("UNLOCK", "OPEN"), _DOOR)
+AUTO_RELOCK = bool_option("auto_relock", False, _DOOR)
+OPTIONS = (
+    LOCK,
+    SWITCH,
+    TAG_SENSOR,
+    TAG_COMPONENT,
+    TAG_TOPIC,
+    BINARY_SENSOR,
+    PEOPLE_SENSOR,
+    UNLOCK_COMMAND,
+    AUTO_RELOCK,
+)
+_OPTION = {option.name: option for option in (LOCK, SWITCH, TAG_SENSOR, BINARY_SENSOR, PEOPLE_SENSOR)}
+_HEX_LOOK = re.compile(r"[-:\sA-Fa-f]")
 _COMPONENTS = ("lock", "switch", "binary_sensor", "text_sensor", "sensor")
 _ON_OFF = {"on": True, "off": False}
 _LOCK_STATES: dict[str, bool | None] = {
@@ -61,43 +95,21 @@ _REQUIRED = {
     DeviceKind.BADGE_READER: ("tag_sensor", "the text sensor that publishes tag UIDs"),
     DeviceKind.OCCUPANCY_SENSOR: ("binary_sensor", "the presence binary sensor"),
     DeviceKind.CONTACT_SENSOR: ("binary_sensor", "the door binary sensor"),
+    DeviceKind.FIRE_PANEL: ("binary_sensor", "the binary sensor on the fire panel's contact"),
     DeviceKind.PEOPLE_COUNTER: ("people_sensor", "the sensor that counts people"),
 }
 
 
 def _object_id(device: DeviceRef, option: str) -> str | None:
-    object_id = option_text(device, option)
-    if object_id is not None and "/" in object_id:
-        raise DeviceConfigError(
-            "config.bad_option", device=device.name, option=option, expected="an object id", got=object_id
-        )
-    return object_id
+    return _OPTION[option].get(device) if _OPTION[option].applies_to(device.kind) else None
 
 
 def _tag_component(device: DeviceRef) -> str:
-    component = device.options.get("tag_component", "text_sensor")
-    if component not in ("text_sensor", "sensor"):
-        raise DeviceConfigError(
-            "config.bad_option",
-            device=device.name,
-            option="tag_component",
-            expected="text_sensor | sensor",
-            got=component,
-        )
-    return str(component)
+    return TAG_COMPONENT.get(device)
 
 
 def _unlock_word(device: DeviceRef) -> str:
-    command = device.options.get("unlock_command", "UNLOCK")
-    if command not in ("UNLOCK", "OPEN"):
-        raise DeviceConfigError(
-            "config.bad_option",
-            device=device.name,
-            option="unlock_command",
-            expected="UNLOCK | OPEN",
-            got=command,
-        )
-    return str(command)
+    return UNLOCK_COMMAND.get(device)
 
 
 def _has_lock(device: DeviceRef) -> bool:
@@ -125,7 +137,9 @@ def _read_switch(device: DeviceRef, text: str) -> list[DeviceEvent]:
 
 def _read_tag(device: DeviceRef, text: str) -> list[DeviceEvent]:
     # An empty state is the sensor being cleared after a read, not a badge.
-    return [badge(device, text)] if text else []
+    if missing(text):
+        return []
+    return [badge(device, text, "hex" if _HEX_LOOK.search(text) else "decimal")]
 
 
 def _read_presence(device: DeviceRef, text: str) -> list[DeviceEvent]:
@@ -137,7 +151,7 @@ def _read_door_contact(device: DeviceRef, text: str) -> list[DeviceEvent]:
 
 
 def _read_people(device: DeviceRef, text: str) -> list[DeviceEvent]:
-    if text.lower() == "nan":
+    if missing(text):
         return []  # ESPHome's "no value yet"
     return [people_count(device, plain_number(text, "people count"))]
 
@@ -172,6 +186,11 @@ def _switch_off(device: DeviceRef, command: Lock) -> list[MqttMessage]:
 # --- the table --------------------------------------------------------------------------------
 
 _status = Feature("availability", reads={_STATUS: _read_status})
+_CONTACT = Definition(
+    DeviceKind.CONTACT_SENSOR,
+    "door binary sensor (ON = open)",
+    (Feature("contact", reads={_BINARY: _read_door_contact}), _status),
+)
 
 DEFINITIONS = (
     Definition(
@@ -203,11 +222,8 @@ DEFINITIONS = (
         "presence/motion binary sensor",
         (Feature("occupancy", reads={_BINARY: _read_presence}), _status),
     ),
-    Definition(
-        DeviceKind.CONTACT_SENSOR,
-        "door binary sensor (ON = open)",
-        (Feature("contact", reads={_BINARY: _read_door_contact}), _status),
-    ),
+    _CONTACT,
+    fire_panel_of(_CONTACT),
     Definition(
         DeviceKind.PEOPLE_COUNTER,
         "sensor counting people in the room",
@@ -217,11 +233,8 @@ DEFINITIONS = (
 
 
 def _check_options(device: DeviceRef) -> None:
-    for option in ("lock", "switch", "tag_sensor", "binary_sensor", "people_sensor"):
-        _object_id(device, option)
-    _tag_component(device)
-    _unlock_word(device)
-    option_bool(device, "auto_relock", False)
+    if device.kind == DeviceKind.BADGE_READER and TAG_TOPIC.get(device) is not None:
+        return  # a reader publishing on its own topic needs no tag_sensor
     if device.kind == DeviceKind.DOOR and not (_has_lock(device) or _has_switch_only(device)):
         raise DeviceConfigError(
             "config.missing_option", device=device.name, option="lock | switch", why="the door actuator"
@@ -242,11 +255,15 @@ def _state_topics(device: DeviceRef) -> dict[str, str]:
         _BINARY: ("binary_sensor", _object_id(device, "binary_sensor")),
         _PEOPLE: ("sensor", _object_id(device, "people_sensor")),
     }
-    return {
+    topics = {
         channel: f"{prefix}/{component}/{object_id}/state"
         for channel, (component, object_id) in declared.items()
         if object_id is not None
     }
+    tag_topic = TAG_TOPIC.get(device) if device.kind == DeviceKind.BADGE_READER else None
+    if tag_topic is not None:
+        topics[_TAG] = tag_topic
+    return topics
 
 
 _KIND_CHANNELS = {
@@ -254,6 +271,7 @@ _KIND_CHANNELS = {
     DeviceKind.BADGE_READER: (_TAG,),
     DeviceKind.OCCUPANCY_SENSOR: (_BINARY,),
     DeviceKind.CONTACT_SENSOR: (_BINARY,),
+    DeviceKind.FIRE_PANEL: (_BINARY,),
     DeviceKind.PEOPLE_COUNTER: (_PEOPLE,),
 }
 
@@ -262,6 +280,13 @@ def _subscriptions(device: DeviceRef) -> list[str]:
     topics = _state_topics(device)
     own = [topics[channel] for channel in _KIND_CHANNELS.get(device.kind, ()) if channel in topics]
     return [*own, f"{device.address}/status"]
+
+
+def publish_topics(device: DeviceRef) -> list[str]:
+    """The topic filters this device publishes on (for the broker's ACL)."""
+    own = [f"{device.address}/#"]
+    tag_topic = TAG_TOPIC.get(device) if device.kind == DeviceKind.BADGE_READER else None
+    return own if tag_topic is None else [*own, tag_topic]
 
 
 def _router(device: DeviceRef, topic: str) -> Channel | None:
@@ -290,6 +315,8 @@ ESPHOME = TableBridge(
     topic_owner=_owner,
     router=_router,
     subscriber=_subscriptions,
-    self_relocking=lambda device: option_bool(device, "auto_relock", False),
+    self_relocking=AUTO_RELOCK.get,
+    publisher=publish_topics,
+    options=OPTIONS,
     option_checks=_check_options,
 )

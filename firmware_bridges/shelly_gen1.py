@@ -8,8 +8,8 @@ Address = the device id, e.g. ``shelly1-98F4ABF298AD``. Topics under ``shellies/
   ``sensor/battery``, ``sensor/lux``   plain numbers
   ``input/<n>``                 ``0`` / ``1``
   ``status``                    Motion: ``{"motion":true,"lux":70,"bat":99,...}``
-Device options: ``relay`` (default 0), ``input`` (use input/<n> as the contact instead of a
-Door/Window sensor), ``open_when_on`` (default true), ``auto_off`` (default false).
+Device options (see ``OPTIONS``): ``relay`` (default 0), ``input`` (use input/<n> as the
+contact instead of a Door/Window sensor), ``open_when_on`` (default true), ``auto_off``.
 
 Gen1 relays take no timer over MQTT: Unlock sends ``on``. If the relay has "auto off" set on the
 device, declare ``auto_off: true`` and the device relocks itself; otherwise the door controller
@@ -40,13 +40,12 @@ from firmware_bridges._features import (
     decode_json_object,
     decode_text,
     illuminance,
-    option_bool,
-    option_int,
     plain_number,
     text_message,
     word,
 )
-from firmware_bridges.base import Channel, Definition, Feature, TableBridge
+from firmware_bridges.base import Channel, Definition, Feature, TableBridge, fire_panel_of
+from firmware_bridges.options import Option, bool_option, int_option
 
 __all__ = ["SHELLY_GEN1"]
 
@@ -61,14 +60,28 @@ _RELAY, _ONLINE, _DW_STATE, _BATTERY, _LUX, _INPUT, _STATUS = (
 )
 
 
+_INPUT_KINDS = (DeviceKind.CONTACT_SENSOR, DeviceKind.FIRE_PANEL)
+RELAY = int_option("relay", 0, 0, 3, (DeviceKind.DOOR,))
+_INPUT_NUMBER = int_option("input", 0, 0, 3, _INPUT_KINDS)
+INPUT: Option[int | None] = Option(
+    "input",
+    None,
+    _INPUT_NUMBER.expected,
+    _INPUT_NUMBER.convert,
+    _INPUT_NUMBER.kinds,
+    "input/<n> instead of a D/W sensor",
+)
+OPEN_WHEN_ON = bool_option("open_when_on", True, _INPUT_KINDS)
+AUTO_OFF = bool_option("auto_off", False, (DeviceKind.DOOR,), "the relay's auto off is set on the device")
+OPTIONS = (RELAY, INPUT, OPEN_WHEN_ON, AUTO_OFF)
+
+
 def _relay(device: DeviceRef) -> int:
-    return option_int(device, "relay", 0, minimum=0, maximum=3)
+    return RELAY.get(device)
 
 
 def _input(device: DeviceRef) -> int | None:
-    if "input" not in device.options:
-        return None
-    return option_int(device, "input", 0, minimum=0, maximum=3)
+    return INPUT.get(device)
 
 
 def _uses_input(device: DeviceRef) -> bool:
@@ -80,7 +93,7 @@ def _uses_dw_sensor(device: DeviceRef) -> bool:
 
 
 def _auto_off(device: DeviceRef) -> bool:
-    return option_bool(device, "auto_off", False)
+    return AUTO_OFF.get(device)
 
 
 # --- from the wire ----------------------------------------------------------------------------
@@ -102,7 +115,7 @@ def _read_dw_state(device: DeviceRef, text: str) -> list[DeviceEvent]:
 
 def _read_input(device: DeviceRef, text: str) -> list[DeviceEvent]:
     on = word(text, {"1": True, "0": False}, "input")
-    return [ContactChanged(device.id, open=on == option_bool(device, "open_when_on", True))]
+    return [ContactChanged(device.id, open=on == OPEN_WHEN_ON.get(device))]
 
 
 def _read_battery_text(device: DeviceRef, text: str) -> list[DeviceEvent]:
@@ -113,18 +126,19 @@ def _read_lux_text(device: DeviceRef, text: str) -> list[DeviceEvent]:
     return [illuminance(device, plain_number(text, "sensor/lux"))]
 
 
-def _read_motion_status(device: DeviceRef, status: dict[str, Any]) -> list[DeviceEvent]:
-    events: list[DeviceEvent] = []
+def _read_motion(device: DeviceRef, status: dict[str, Any]) -> list[DeviceEvent]:
     motion = as_bool(status, "motion")
-    if motion is not None:
-        events.append(OccupancyChanged(device.id, motion))
+    return [] if motion is None else [OccupancyChanged(device.id, motion)]
+
+
+def _read_motion_lux(device: DeviceRef, status: dict[str, Any]) -> list[DeviceEvent]:
     lux = as_number(status, "lux")
-    if lux is not None:
-        events.append(illuminance(device, lux))
+    return [] if lux is None else [illuminance(device, lux)]
+
+
+def _read_motion_battery(device: DeviceRef, status: dict[str, Any]) -> list[DeviceEvent]:
     percent = as_number(status, "bat")
-    if percent is not None:
-        events.append(battery(device, percent))
-    return events
+    return [] if percent is None else [battery(device, percent)]
 
 
 # --- to the wire ------------------------------------------------------------------------------
@@ -146,6 +160,18 @@ def _off(device: DeviceRef, command: Lock) -> list[MqttMessage]:
 
 _online = Feature("availability", reads={_ONLINE: _read_online})
 
+_CONTACT = Definition(
+    DeviceKind.CONTACT_SENSOR,
+    "Shelly Door/Window, or a reed switch on an input",
+    (
+        Feature("dw_contact", reads={_DW_STATE: _read_dw_state}, applies=_uses_dw_sensor),
+        Feature("dw_battery", reads={_BATTERY: _read_battery_text}, applies=_uses_dw_sensor),
+        Feature("dw_lux", reads={_LUX: _read_lux_text}, applies=_uses_dw_sensor),
+        Feature("input_contact", reads={_INPUT: _read_input}, applies=_uses_input),
+        _online,
+    ),
+)
+
 DEFINITIONS = (
     Definition(
         DeviceKind.DOOR,
@@ -155,30 +181,19 @@ DEFINITIONS = (
             _online,
         ),
     ),
+    _CONTACT,
+    fire_panel_of(_CONTACT),
     Definition(
-        DeviceKind.CONTACT_SENSOR,
-        "Shelly Door/Window, or a reed switch on an input",
+        DeviceKind.OCCUPANCY_SENSOR,
+        "Shelly Motion",
         (
-            Feature(
-                "dw_contact",
-                reads={_DW_STATE: _read_dw_state, _BATTERY: _read_battery_text, _LUX: _read_lux_text},
-                applies=_uses_dw_sensor,
-            ),
-            Feature("input_contact", reads={_INPUT: _read_input}, applies=_uses_input),
+            Feature("motion", reads={_STATUS: _read_motion}),
+            Feature("illuminance", reads={_STATUS: _read_motion_lux}),
+            Feature("battery", reads={_STATUS: _read_motion_battery}),
             _online,
         ),
     ),
-    Definition(
-        DeviceKind.OCCUPANCY_SENSOR, "Shelly Motion", (Feature("motion", reads={_STATUS: _read_motion_status}), _online)
-    ),
 )
-
-
-def _check_options(device: DeviceRef) -> None:
-    _relay(device)
-    _input(device)
-    _auto_off(device)
-    option_bool(device, "open_when_on", True)
 
 
 def _subscriptions(device: DeviceRef) -> list[str]:
@@ -188,9 +203,17 @@ def _subscriptions(device: DeviceRef) -> list[str]:
         DeviceKind.CONTACT_SENSOR: (
             [f"input/{_input(device)}"] if _uses_input(device) else ["sensor/state", "sensor/battery", "sensor/lux"]
         ),
+        DeviceKind.FIRE_PANEL: (
+            [f"input/{_input(device)}"] if _uses_input(device) else ["sensor/state", "sensor/battery", "sensor/lux"]
+        ),
         DeviceKind.OCCUPANCY_SENSOR: ["status"],
     }.get(device.kind, [])
     return [f"{base}/{topic}" for topic in [*topics, "online"]]
+
+
+def publish_topics(device: DeviceRef) -> list[str]:
+    """The topic filters this device publishes on (for the broker's ACL)."""
+    return [f"shellies/{device.address}/#"]
 
 
 def _router(device: DeviceRef, topic: str) -> Channel | None:
@@ -229,5 +252,6 @@ SHELLY_GEN1 = TableBridge(
     router=_router,
     subscriber=_subscriptions,
     self_relocking=_auto_off,
-    option_checks=_check_options,
+    publisher=publish_topics,
+    options=OPTIONS,
 )

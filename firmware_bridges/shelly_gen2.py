@@ -4,11 +4,11 @@ Address = the device's MQTT topic prefix (its id by default, e.g. ``shellyplus1-
   ``<p>/online``              ``true`` / ``false``
   ``<p>/status/switch:<n>``   ``{"id":0,"source":"MQTT","output":true,...}``  (status_ntf on)
   ``<p>/status/input:<n>``    ``{"id":0,"state":false}``
-  ``<p>/events/rpc``          ``{"method":"NotifyStatus","params":{"switch:0":{"output":true}}}``
+  ``<p>/events/rpc``          ``{"method":"NotifyStatus","params":{"switch:0":{"output":true}}}``, and
+                              ``NotifyFullStatus`` (every component, after boot and reconnection)
   ``<p>/rpc``                 our requests (never consumed)
   ``tierslieu/<p>/rpc``       the device's replies to our requests (``src`` + ``/rpc``)
-Device options: ``relay`` (switch id, default 0), ``input`` (input id for a contact, default 0),
-``open_when_on`` (default true).
+Device options: see ``OPTIONS``.
 
 A door pulse is timed by the device with ``Switch.Set`` ``toggle_after`` (relocks itself).
 Request ids must be deterministic for a pure encoder: the id is a CRC-32 of the request body,
@@ -32,6 +32,7 @@ from devices.model import (
     Lock,
     MqttMessage,
     RelayStateChanged,
+    SetDownMode,
     Unlock,
 )
 from firmware_bridges._features import (
@@ -44,11 +45,9 @@ from firmware_bridges._features import (
     decode_json_object,
     decode_text,
     json_message,
-    option_bool,
-    option_int,
-    shorten,
 )
-from firmware_bridges.base import Channel, Definition, Feature, TableBridge
+from firmware_bridges.base import Channel, Definition, Feature, TableBridge, fire_panel_of
+from firmware_bridges.options import bool_option, int_option, shorten
 
 __all__ = ["RPC_SOURCE_PREFIX", "SHELLY_GEN2", "rpc_request_id"]
 
@@ -56,12 +55,21 @@ RPC_SOURCE_PREFIX = "tierslieu"
 _ONLINE, _SWITCH, _INPUT, _EVENTS, _REPLY = "online", "switch", "input", "events", "reply"
 
 
+_INPUT_KINDS = (DeviceKind.CONTACT_SENSOR, DeviceKind.FIRE_PANEL)
+RELAY = int_option("relay", 0, 0, 15, (DeviceKind.DOOR,), "the switch id")
+INPUT = int_option("input", 0, 0, 15, _INPUT_KINDS, "the input id")
+OPEN_WHEN_ON = bool_option("open_when_on", True, _INPUT_KINDS)
+OPTIONS = (RELAY, INPUT, OPEN_WHEN_ON)
+# Both carry component statuses in params: a change, or all of them (after boot/reconnect).
+_STATUS_METHODS = ("NotifyStatus", "NotifyFullStatus")
+
+
 def _relay(device: DeviceRef) -> int:
-    return option_int(device, "relay", 0, minimum=0, maximum=15)
+    return RELAY.get(device)
 
 
 def _input(device: DeviceRef) -> int:
-    return option_int(device, "input", 0, minimum=0, maximum=15)
+    return INPUT.get(device)
 
 
 def _source(device: DeviceRef) -> str:
@@ -95,13 +103,13 @@ def _input_events(device: DeviceRef, status: dict[str, Any]) -> list[DeviceEvent
     state = as_bool(status, "state")
     if state is None:
         return []
-    return [ContactChanged(device.id, open=state == option_bool(device, "open_when_on", True))]
+    return [ContactChanged(device.id, open=state == OPEN_WHEN_ON.get(device))]
 
 
 def _notified(device: DeviceRef, frame: dict[str, Any], component: str) -> dict[str, Any] | None:
-    """The part of a NotifyStatus frame about ``component`` (e.g. "switch:0"), if any."""
-    if as_text(frame, "method") != "NotifyStatus":
-        return None  # NotifyEvent (button pushes...) and NotifyFullStatus carry nothing we track
+    """The part of a NotifyStatus / NotifyFullStatus frame about ``component`` (e.g. "switch:0")."""
+    if as_text(frame, "method") not in _STATUS_METHODS:
+        return None  # NotifyEvent (button pushes...) carries nothing we track
     params = _object(frame.get("params"), "params")
     return None if params is None else _object(params.get(component), component)
 
@@ -152,7 +160,17 @@ def _unlock(device: DeviceRef, command: Unlock) -> list[MqttMessage]:
 
 
 def _hold_open(device: DeviceRef, command: HoldOpen) -> list[MqttMessage]:
-    return _switch_set(device, {"id": _relay(device), "on": True})
+    if command.for_seconds is None:
+        return _switch_set(device, {"id": _relay(device), "on": True})
+    return _switch_set(device, {"id": _relay(device), "on": True, "toggle_after": compact_number(command.for_seconds)})
+
+
+def _down_mode(device: DeviceRef, command: SetDownMode) -> list[MqttMessage]:
+    # initial_state: what the output does when the device powers up.
+    params = {"id": _relay(device), "config": {"initial_state": "on" if command.fail_safe else "off"}}
+    method = "Switch.SetConfig"
+    body = {"id": rpc_request_id(method, params), "src": _source(device), "method": method, "params": params}
+    return [json_message(f"{device.address}/rpc", body)]
 
 
 def _lock(device: DeviceRef, command: Lock) -> list[MqttMessage]:
@@ -163,6 +181,15 @@ def _lock(device: DeviceRef, command: Lock) -> list[MqttMessage]:
 
 _online = Feature("availability", reads={_ONLINE: _read_online})
 
+_CONTACT = Definition(
+    DeviceKind.CONTACT_SENSOR,
+    "reed switch on an input",
+    (
+        Feature("input_contact", reads={_INPUT: _input_events, _EVENTS: _read_input_events}),
+        _online,
+    ),
+)
+
 DEFINITIONS = (
     Definition(
         DeviceKind.DOOR,
@@ -171,27 +198,15 @@ DEFINITIONS = (
             Feature(
                 "switch",
                 reads={_SWITCH: _switch_events, _EVENTS: _read_switch_events},
-                encoders={Unlock: _unlock, HoldOpen: _hold_open, Lock: _lock},
+                encoders={Unlock: _unlock, HoldOpen: _hold_open, Lock: _lock, SetDownMode: _down_mode},
             ),
             Feature("rpc_replies", reads={_REPLY: _read_reply}),
             _online,
         ),
     ),
-    Definition(
-        DeviceKind.CONTACT_SENSOR,
-        "reed switch on an input",
-        (
-            Feature("input_contact", reads={_INPUT: _input_events, _EVENTS: _read_input_events}),
-            _online,
-        ),
-    ),
+    _CONTACT,
+    fire_panel_of(_CONTACT),
 )
-
-
-def _check_options(device: DeviceRef) -> None:
-    _relay(device)
-    _input(device)
-    option_bool(device, "open_when_on", True)
 
 
 def _subscriptions(device: DeviceRef) -> list[str]:
@@ -201,6 +216,11 @@ def _subscriptions(device: DeviceRef) -> list[str]:
     else:
         own = [f"{prefix}/status/input:{_input(device)}"]
     return [*own, f"{prefix}/events/rpc", f"{prefix}/online"]
+
+
+def publish_topics(device: DeviceRef) -> list[str]:
+    """The topic filters this device publishes on (for the broker's ACL)."""
+    return [f"{device.address}/#", f"{_source(device)}/rpc"]
 
 
 def _router(device: DeviceRef, topic: str) -> Channel | None:
@@ -240,5 +260,6 @@ SHELLY_GEN2 = TableBridge(
     router=_router,
     subscriber=_subscriptions,
     self_relocking=lambda device: True,
-    option_checks=_check_options,
+    publisher=publish_topics,
+    options=OPTIONS,
 )

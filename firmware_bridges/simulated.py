@@ -19,7 +19,7 @@ from typing import Any
 from devices.errors import PayloadError
 from devices.model import DeviceKind, DeviceRef, MqttMessage
 from firmware_bridges import esphome, shelly_gen1, shelly_gen2, tasmota, zigbee2mqtt
-from firmware_bridges._features import decode_json_object, decode_text, option_bool
+from firmware_bridges._features import decode_json_object, decode_text
 
 __all__ = [
     "DoorReaction",
@@ -152,7 +152,7 @@ def _gen1_contact(device: DeviceRef, is_open: bool) -> list[MqttMessage]:
     index = shelly_gen1._input(device)
     if index is None:
         return [_text(f"{_gen1(device)}/sensor/state", "open" if is_open else "close")]
-    on = is_open == option_bool(device, "open_when_on", True)
+    on = is_open == tasmota.OPEN_WHEN_ON.get(device)
     return [_text(f"{_gen1(device)}/input/{index}", "1" if on else "0")]
 
 
@@ -174,7 +174,7 @@ def _gen2_switch(device: DeviceRef, on: bool) -> MqttMessage:
 
 def _gen2_contact(device: DeviceRef, is_open: bool) -> list[MqttMessage]:
     index = shelly_gen2._input(device)
-    state = is_open == option_bool(device, "open_when_on", True)
+    state = is_open == tasmota.OPEN_WHEN_ON.get(device)
     return [_json(f"{device.address}/status/input:{index}", {"id": index, "state": state})]
 
 
@@ -236,7 +236,7 @@ def _esphome_react(device: DeviceRef, state: DoorState, topic: str, payload: byt
         return None
     word = decode_text(payload).upper()
     new = replace(state, unlocked=word in ("UNLOCK", "OPEN", "ON"))
-    self_relock = word == "OPEN" or option_bool(device, "auto_relock", False)
+    self_relock = word == "OPEN" or esphome.AUTO_RELOCK.get(device)
     relock = _relock_seconds(device) if new.unlocked and self_relock else None
     return DoorReaction(new, relock, tuple(_esphome_door(device, new)))
 
@@ -273,7 +273,7 @@ _FIRMWARES: Mapping[str, _Firmware] = {
         door=_tasmota_door,
         badge=lambda d, uid: [_tasmota_sensor(d, {str(d.options.get("reader", "PN532")): {"UID": uid, "DATA": ""}})],
         occupancy=_tasmota_switch,
-        contact=lambda d, is_open: _tasmota_switch(d, is_open == option_bool(d, "open_when_on", True)),
+        contact=lambda d, is_open: _tasmota_switch(d, is_open == tasmota.OPEN_WHEN_ON.get(d)),
     ),
     "shelly_gen1": _Firmware(
         availability=lambda d, on: [_text(f"{_gen1(d)}/online", "true" if on else "false", True)],

@@ -1,16 +1,20 @@
 """Tasmota: ESP relays (door strikes), RFID readers and switch inputs.
 
 Address = the Tasmota ``Topic``; FullTopic is the default ``%prefix%/%topic%/``:
-  ``tele/<t>/SENSOR``  ``{"PN532":{"UID":"94D8FC5F","DATA":""}}``, ``{"RC522":{"UID":...}}``,
-                       ``{"RDM6300":{"UID":"008EC793"}}``, ``{"Wiegand":{"UID":7748328,"Size":26}}``,
+  ``tele/<t>/SENSOR``  ``{"PN532":{"UID":"94D8FC5F","Data":"","Auth":"NOk"}}``, ``{"RC522":{"UID":...}}``,
+                       ``{"RDM6300":{"UID":"008EC793"}}`` (hex), ``{"Wiegand":{"UID":7748328,"Size":26}}``
+                       (decimal; ``"763AE8h"`` with SetOption123 1; Size 4/8: a keypad PIN),
                        ``{"Switch1":"ON"}``
-  ``tele/<t>/STATE``   ``{"POWER1":"ON",...}`` (``POWER`` on single-relay devices)
+  ``tele|stat/<t>/STATE``  ``{"POWER1":"ON",...}`` (``POWER`` on single-relay devices)
   ``tele/<t>/LWT``     ``Online`` / ``Offline``
-  ``stat/<t>/RESULT``  command replies ``{"POWER1":"ON"}``, ``{"Command":"Unknown"}``
+  ``stat|tele/<t>/RESULT``  command replies ``{"POWER1":"ON"}``, ``{"Command":"Unknown"}``,
+                       ``{"Switch1":{"Action":"ON"}}`` (SetOption114), ``{"SSerialReceived":"..."}``
+                       (an RDM6300 on the serial bridge: the raw frame, version + tag + checksum)
   ``stat/<t>/POWER1``  ``ON`` / ``OFF``
+  ``stat/<t>/PIR1``    ``ON`` / ``OFF`` (the rule of Tasmota's PIR guide)
+  ``cmnd/<switch_topic>/POWER<n>``  a switch with ``SwitchTopic`` set publishes there
   ``cmnd/<t>/...``     commands (ours; never consumed)
-Device options: ``relay`` (1..32, default 1), ``switch`` (input for contact/occupancy, default 1),
-``open_when_on`` (contact: does switch ON mean open? default true), ``buzzer`` (default false).
+Device options: see ``OPTIONS``.
 
 A door pulse is timed by the device: ``PulseTime<n>`` then ``POWER<n> ON``, so a lost OFF can
 never leave a door open (``relocks_itself`` is True). MQTT keeps the order of one session's QoS 1
@@ -19,6 +23,7 @@ messages, so the pulse time is always set before the relay closes.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from devices.errors import PayloadError
@@ -34,6 +39,7 @@ from devices.model import (
     MqttMessage,
     OccupancyChanged,
     RelayStateChanged,
+    SetDownMode,
     Unlock,
 )
 from firmware_bridges._features import (
@@ -42,20 +48,28 @@ from firmware_bridges._features import (
     compact_json,
     decode_json_object,
     decode_text,
-    option_bool,
-    option_int,
-    shorten,
+    pin,
     text_message,
     word,
 )
-from firmware_bridges.base import Channel, Definition, Feature, TableBridge
+from firmware_bridges.base import Channel, Definition, Feature, TableBridge, fire_panel_of
+from firmware_bridges.options import bool_option, int_option, segment_option, shorten
 
 __all__ = ["TASMOTA", "pulse_time_value"]
 
 _SENSOR, _STATE, _RESULT, _POWER, _LWT = "sensor", "state", "result", "power", "lwt"
+_INPUT = "input"  # stat/<t>/PIR<n>, cmnd/<switch_topic>/POWER<n>: ON/OFF text
 _ON_OFF = {"on": True, "off": False}
-# The RFID drivers Tasmota ships, keyed as they appear in tele/<t>/SENSOR.
-_RFID_DRIVERS = ("PN532", "RC522", "MFRC522", "RDM6300", "Wiegand")
+# The RFID drivers Tasmota ships that print UIDs in hex, keyed as in tele/<t>/SENSOR.
+_HEX_DRIVERS = ("PN532", "RC522", "MFRC522", "RDM6300")
+_INPUT_KINDS = (DeviceKind.CONTACT_SENSOR, DeviceKind.OCCUPANCY_SENSOR, DeviceKind.FIRE_PANEL)
+
+RELAY = int_option("relay", 1, 1, 32, (DeviceKind.DOOR,))
+SWITCH = int_option("switch", 1, 1, 28, _INPUT_KINDS, "the Switch<n> input")
+SWITCH_TOPIC = segment_option("switch_topic", _INPUT_KINDS, "the input's SwitchTopic, if set")
+OPEN_WHEN_ON = bool_option("open_when_on", True, _INPUT_KINDS)
+BUZZER = bool_option("buzzer", False, (DeviceKind.DOOR, DeviceKind.BADGE_READER))
+OPTIONS = (RELAY, SWITCH, SWITCH_TOPIC, OPEN_WHEN_ON, BUZZER)
 
 
 def pulse_time_value(seconds: float) -> int:
@@ -69,11 +83,11 @@ def pulse_time_value(seconds: float) -> int:
 
 
 def _relay(device: DeviceRef) -> int:
-    return option_int(device, "relay", 1, minimum=1, maximum=32)
+    return RELAY.get(device)
 
 
 def _switch(device: DeviceRef) -> int:
-    return option_int(device, "switch", 1, minimum=1, maximum=28)
+    return SWITCH.get(device)
 
 
 def _power_keys(device: DeviceRef) -> tuple[str, ...]:
@@ -119,16 +133,60 @@ def _read_acks(device: DeviceRef, result: dict[str, Any]) -> list[DeviceEvent]:
     return acks
 
 
+def _reading(sensor: dict[str, Any], driver: str) -> dict[str, Any] | None:
+    reading = sensor.get(driver)
+    if reading is not None and not isinstance(reading, dict):
+        raise _bad_reading(driver, reading)
+    return reading
+
+
 def _read_rfid(device: DeviceRef, sensor: dict[str, Any]) -> list[DeviceEvent]:
     events: list[DeviceEvent] = []
-    for driver in _RFID_DRIVERS:
-        reading = sensor.get(driver)
-        if reading is None:
-            continue
-        if not isinstance(reading, dict):
-            raise _bad_reading(driver, reading)
-        events.append(badge(device, reading.get("UID")))
+    for driver in _HEX_DRIVERS:
+        reading = _reading(sensor, driver)
+        if reading is not None:
+            # PN532 with its data function: "Auth":"NOk" is a tag whose password check failed.
+            authenticated = str(reading.get("Auth", "")).lower() != "nok"
+            events.append(badge(device, reading.get("UID"), "hex", authenticated))
     return events
+
+
+def _read_wiegand(device: DeviceRef, sensor: dict[str, Any]) -> list[DeviceEvent]:
+    reading = _reading(sensor, "Wiegand")
+    if reading is None:
+        return []
+    uid, size = reading.get("UID"), reading.get("Size")
+    if uid == 0:
+        return []  # the driver reports a frame with a parity error as UID 0
+    if size in (4, 8, "4", "8"):  # a keypad: the digits typed before # or *
+        return [pin(device, uid)]
+    if isinstance(uid, str) and uid.lower().endswith("h"):
+        return [badge(device, uid, "hex")]  # SetOption123 1
+    return [badge(device, uid, "decimal")]
+
+
+# The RDM6300 frame as the serial bridge relays it: STX, 2 hex digits of version, 8 of tag,
+# 2 of checksum, ETX (control characters may be kept or dropped depending on SerialDelimiter).
+_RDM6300_FRAME = re.compile(r"\x02?([0-9A-Fa-f]{2})([0-9A-Fa-f]{8})([0-9A-Fa-f]{2})\x03?")
+
+
+def _read_serial_rdm6300(device: DeviceRef, result: dict[str, Any]) -> list[DeviceEvent]:
+    received = result.get("SSerialReceived")
+    if received is None:
+        return []
+    frame = _RDM6300_FRAME.fullmatch(received.strip()) if isinstance(received, str) else None
+    if frame is None:
+        raise PayloadError(
+            "payload.bad_field", field="SSerialReceived", expected="an RDM6300 frame", got=shorten(received)
+        )
+    version, tag, checksum = frame.groups()
+    data = bytes.fromhex(version + tag)
+    xor = 0
+    for byte in data:
+        xor ^= byte
+    if xor != int(checksum, 16):
+        raise PayloadError("payload.bad_value", what="RDM6300 checksum", got=checksum, expected=f"{xor:02X}")
+    return [badge(device, tag, "hex")]
 
 
 def _bad_reading(driver: str, reading: object) -> PayloadError:
@@ -148,16 +206,25 @@ def _switch_state(device: DeviceRef, obj: dict[str, Any]) -> bool | None:
     return word(value, _ON_OFF, key)
 
 
+def _contact(device: DeviceRef, on: bool | None) -> list[DeviceEvent]:
+    return [] if on is None else [ContactChanged(device.id, open=on == OPEN_WHEN_ON.get(device))]
+
+
 def _read_contact(device: DeviceRef, obj: dict[str, Any]) -> list[DeviceEvent]:
-    on = _switch_state(device, obj)
-    if on is None:
-        return []
-    return [ContactChanged(device.id, open=on == option_bool(device, "open_when_on", True))]
+    return _contact(device, _switch_state(device, obj))
+
+
+def _read_contact_text(device: DeviceRef, text: str) -> list[DeviceEvent]:
+    return _contact(device, word(text, _ON_OFF, "input"))
 
 
 def _read_occupancy(device: DeviceRef, obj: dict[str, Any]) -> list[DeviceEvent]:
     on = _switch_state(device, obj)
     return [] if on is None else [OccupancyChanged(device.id, on)]
+
+
+def _read_occupancy_text(device: DeviceRef, text: str) -> list[DeviceEvent]:
+    return [OccupancyChanged(device.id, word(text, _ON_OFF, "input"))]
 
 
 def _read_lwt(device: DeviceRef, text: str) -> list[DeviceEvent]:
@@ -181,8 +248,15 @@ def _unlock(device: DeviceRef, command: Unlock) -> list[MqttMessage]:
 
 def _hold_open(device: DeviceRef, command: HoldOpen) -> list[MqttMessage]:
     relay = _relay(device)
-    # PulseTime 0 first, or a pulse time left by the last Unlock would close the door again.
-    return [_cmnd(device, f"PulseTime{relay}", "0"), _cmnd(device, f"POWER{relay}", "ON")]
+    # A timed hold relocks by itself unless renewed; PulseTime 0 holds for good (and must be
+    # sent, or a pulse time left by the last Unlock would close the door again).
+    pulse = "0" if command.for_seconds is None else str(pulse_time_value(command.for_seconds))
+    return [_cmnd(device, f"PulseTime{relay}", pulse), _cmnd(device, f"POWER{relay}", "ON")]
+
+
+def _down_mode(device: DeviceRef, command: SetDownMode) -> list[MqttMessage]:
+    # After a power cut the relay starts as this says (PowerOnState applies to every relay).
+    return [_cmnd(device, "PowerOnState", "1" if command.fail_safe else "0")]
 
 
 def _lock(device: DeviceRef, command: Lock) -> list[MqttMessage]:
@@ -195,7 +269,7 @@ def _beep(device: DeviceRef, command: Feedback) -> list[MqttMessage]:
 
 
 def _has_buzzer(device: DeviceRef) -> bool:
-    return option_bool(device, "buzzer", False)
+    return BUZZER.get(device)
 
 
 # --- the table --------------------------------------------------------------------------------
@@ -203,6 +277,18 @@ def _has_buzzer(device: DeviceRef) -> bool:
 _lwt = Feature("availability", reads={_LWT: _read_lwt})
 _buzzer = Feature("buzzer", encoders={Feedback: _beep}, applies=_has_buzzer)
 _acks = Feature("command_acks", reads={_RESULT: _read_acks})
+
+_CONTACT = Definition(
+    DeviceKind.CONTACT_SENSOR,
+    "reed switch on a Switch<n> input",
+    (
+        Feature(
+            "contact",
+            reads={_SENSOR: _read_contact, _RESULT: _read_contact, _INPUT: _read_contact_text},
+        ),
+        _lwt,
+    ),
+)
 
 DEFINITIONS = (
     Definition(
@@ -212,7 +298,7 @@ DEFINITIONS = (
             Feature(
                 "relay",
                 reads={_STATE: _read_power_in, _RESULT: _read_power_in, _POWER: _read_power_text},
-                encoders={Unlock: _unlock, HoldOpen: _hold_open, Lock: _lock},
+                encoders={Unlock: _unlock, HoldOpen: _hold_open, Lock: _lock, SetDownMode: _down_mode},
             ),
             _acks,
             _buzzer,
@@ -221,47 +307,75 @@ DEFINITIONS = (
     ),
     Definition(
         DeviceKind.BADGE_READER,
-        "PN532 / RC522 / RDM6300 / Wiegand reader",
-        (Feature("rfid", reads={_SENSOR: _read_rfid}), _acks, _buzzer, _lwt),
+        "PN532 / RC522 / RDM6300 / Wiegand reader, or an RDM6300 on the serial bridge",
+        (
+            Feature("rfid", reads={_SENSOR: _read_rfid}),
+            Feature("wiegand", reads={_SENSOR: _read_wiegand}),
+            Feature("serial_rdm6300", reads={_RESULT: _read_serial_rdm6300}),
+            _acks,
+            _buzzer,
+            _lwt,
+        ),
     ),
-    Definition(
-        DeviceKind.CONTACT_SENSOR,
-        "reed switch on a Switch<n> input",
-        (Feature("contact", reads={_SENSOR: _read_contact, _RESULT: _read_contact}), _lwt),
-    ),
+    _CONTACT,
+    fire_panel_of(_CONTACT),
     Definition(
         DeviceKind.OCCUPANCY_SENSOR,
         "PIR on a Switch<n> input",
-        (Feature("occupancy", reads={_SENSOR: _read_occupancy, _RESULT: _read_occupancy}), _lwt),
+        (
+            Feature(
+                "occupancy",
+                reads={_SENSOR: _read_occupancy, _RESULT: _read_occupancy, _INPUT: _read_occupancy_text},
+            ),
+            _lwt,
+        ),
     ),
 )
 
 
-def _check_options(device: DeviceRef) -> None:
-    _relay(device)
-    _switch(device)
-    option_bool(device, "open_when_on", True)
-    option_bool(device, "buzzer", False)
+def _switch_topic_filters(device: DeviceRef) -> list[str]:
+    switch_topic = SWITCH_TOPIC.get(device) if device.kind in _INPUT_KINDS else None
+    return [] if switch_topic is None else [f"cmnd/{switch_topic}/+"]
 
 
 def _subscriptions(device: DeviceRef) -> list[str]:
-    return [f"tele/{device.address}/+", f"stat/{device.address}/+"]
+    return [f"tele/{device.address}/+", f"stat/{device.address}/+", *_switch_topic_filters(device)]
+
+
+def publish_topics(device: DeviceRef) -> list[str]:
+    """The topic filters this device publishes on (for the broker's ACL)."""
+    return [f"tele/{device.address}/#", f"stat/{device.address}/#", *_switch_topic_filters(device)]
 
 
 _TELE_CHANNELS = {"SENSOR": _SENSOR, "STATE": _STATE, "LWT": _LWT, "RESULT": _RESULT}
+_STAT_CHANNELS = {"RESULT": _RESULT, "STATE": _STATE}
+
+
+def _input_suffixes(device: DeviceRef) -> tuple[str, ...]:
+    if device.kind not in _INPUT_KINDS:
+        return ()
+    number = _switch(device)
+    return (f"PIR{number}",)
 
 
 def _router(device: DeviceRef, topic: str) -> Channel | None:
     prefix, _, rest = topic.partition("/")
     address, _, suffix = rest.rpartition("/")
+    if prefix == "cmnd" and device.kind in _INPUT_KINDS and address == SWITCH_TOPIC.get(device):
+        # SwitchTopic: the input commands POWER<n> of another topic; that is its state.
+        number = _switch(device)
+        wanted = (f"POWER{number}", "POWER") if number == 1 else (f"POWER{number}",)
+        return Channel(_INPUT, decode_text) if suffix in wanted else None
     if address != device.address:
         return None
     if prefix == "tele" and suffix in _TELE_CHANNELS:
         name = _TELE_CHANNELS[suffix]
         return Channel(name, decode_text if name == _LWT else decode_json_object)
-    if prefix == "stat" and suffix == "RESULT":
-        return Channel(_RESULT, decode_json_object)
-    if prefix == "stat" and suffix in _power_keys(device):
+    if prefix == "stat" and suffix in _STAT_CHANNELS:
+        return Channel(_STAT_CHANNELS[suffix], decode_json_object)
+    if prefix == "stat" and suffix in _input_suffixes(device):
+        return Channel(_INPUT, decode_text)
+    if prefix == "stat" and device.kind == DeviceKind.DOOR and suffix in _power_keys(device):
         return Channel(_POWER, decode_text)
     return None
 
@@ -283,5 +397,6 @@ TASMOTA = TableBridge(
     router=_router,
     subscriber=_subscriptions,
     self_relocking=lambda device: True,
-    option_checks=_check_options,
+    publisher=publish_topics,
+    options=OPTIONS,
 )

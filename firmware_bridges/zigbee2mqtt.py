@@ -4,7 +4,9 @@ Address = the device's friendly name (it may contain ``/``). Topics, with base `
   ``zigbee2mqtt/<name>``               state, a JSON object (occupancy, contact, lock_state...)
   ``zigbee2mqtt/<name>/availability``  ``{"state":"online"}`` (2.x) or plain ``online`` (1.x)
   ``zigbee2mqtt/<name>/set``           commands (ours; never consumed)
-Device options: ``actuator`` "lock" (default) or "relay" for doors, ``base_topic``.
+Device options (see ``OPTIONS``): ``actuator`` "lock" (default) or "relay" for doors,
+``base_topic`` (the gateway's ``mqtt.base_topic``, default ``zigbee2mqtt``). A keypad's
+``action_code`` is a PIN, unless ``uid_format`` says the keypad reports tags.
 
 A Zigbee lock has no pulse: Unlock sends UNLOCK and the door controller sends LOCK when the
 pulse is over (``relocks_itself`` is False). A Zigbee relay does: ``{"state":"ON","on_time":N}``.
@@ -16,7 +18,6 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from devices.errors import DeviceConfigError
 from devices.model import (
     ContactChanged,
     DeviceEvent,
@@ -28,6 +29,7 @@ from devices.model import (
     MqttMessage,
     OccupancyChanged,
     RelayStateChanged,
+    SetDownMode,
     Unlock,
 )
 from firmware_bridges._features import (
@@ -41,10 +43,11 @@ from firmware_bridges._features import (
     decode_text,
     illuminance,
     json_message,
-    option_text,
+    pin,
     word,
 )
-from firmware_bridges.base import Channel, Definition, Feature, TableBridge
+from firmware_bridges.base import Channel, Definition, Feature, TableBridge, fire_panel_of
+from firmware_bridges.options import UID_FORMAT, choice_option, topic_option
 
 __all__ = ["DEFAULT_BASE_TOPIC", "ZIGBEE2MQTT", "make_zigbee2mqtt_bridge"]
 
@@ -54,17 +57,17 @@ _AVAILABILITY = "availability"
 _COMMAND_SUFFIXES = ("/set", "/get")
 
 
+BASE_TOPIC = topic_option("base_topic", DEFAULT_BASE_TOPIC, None, "the gateway's mqtt.base_topic")
+ACTUATOR = choice_option("actuator", "lock", ("lock", "relay"), (DeviceKind.DOOR,))
+OPTIONS = (BASE_TOPIC, ACTUATOR)
+
+
 def _base_topic(device: DeviceRef) -> str:
-    return (option_text(device, "base_topic", DEFAULT_BASE_TOPIC) or DEFAULT_BASE_TOPIC).rstrip("/")
+    return str(BASE_TOPIC.get(device))
 
 
 def _actuator(device: DeviceRef) -> str:
-    actuator = device.options.get("actuator", "lock")
-    if actuator not in ("lock", "relay"):
-        raise DeviceConfigError(
-            "config.bad_option", device=device.name, option="actuator", expected="lock | relay", got=actuator
-        )
-    return str(actuator)
+    return ACTUATOR.get(device)
 
 
 def _is_lock(device: DeviceRef) -> bool:
@@ -143,7 +146,7 @@ def _read_keypad_code(device: DeviceRef, state: dict[str, Any]) -> list[DeviceEv
     code = state.get("action_code")
     if code is None or code == "":
         return []
-    return [badge(device, code)]
+    return [pin(device, code) if UID_FORMAT.get(device) is None else badge(device, code)]
 
 
 # --- to the wire ------------------------------------------------------------------------------
@@ -167,7 +170,14 @@ def _relay_pulse(device: DeviceRef, command: Unlock) -> list[MqttMessage]:
 
 
 def _relay_on(device: DeviceRef, command: HoldOpen) -> list[MqttMessage]:
-    return _set(device, {"state": "ON"})
+    if command.for_seconds is None:
+        return _set(device, {"state": "ON"})
+    return _set(device, {"state": "ON", "on_time": max(1, math.ceil(command.for_seconds))})
+
+
+def _relay_down_mode(device: DeviceRef, command: SetDownMode) -> list[MqttMessage]:
+    # What the relay does when power comes back (the exposed power_on_behavior setting).
+    return _set(device, {"power_on_behavior": "on" if command.fail_safe else "off"})
 
 
 def _relay_off(device: DeviceRef, command: Lock) -> list[MqttMessage]:
@@ -187,8 +197,14 @@ _lock = Feature(
 _relay = Feature(
     "relay",
     reads={_STATE: _read_relay},
-    encoders={Unlock: _relay_pulse, HoldOpen: _relay_on, Lock: _relay_off},
+    encoders={Unlock: _relay_pulse, HoldOpen: _relay_on, Lock: _relay_off, SetDownMode: _relay_down_mode},
     applies=_is_relay,
+)
+
+_CONTACT = Definition(
+    DeviceKind.CONTACT_SENSOR,
+    "Zigbee door/window contact",
+    (Feature("contact", reads={_STATE: _read_contact}), _battery, _availability),
 )
 
 DEFINITIONS = (
@@ -212,20 +228,18 @@ DEFINITIONS = (
             _availability,
         ),
     ),
-    Definition(
-        DeviceKind.CONTACT_SENSOR,
-        "Zigbee door/window contact",
-        (Feature("contact", reads={_STATE: _read_contact}), _battery, _availability),
-    ),
+    _CONTACT,
+    fire_panel_of(_CONTACT),
 )
 
 
-def _check_options(device: DeviceRef) -> None:
-    _base_topic(device)
-    _actuator(device)
-
-
 def _subscriptions(device: DeviceRef) -> list[str]:
+    state_topic = f"{_base_topic(device)}/{device.address}"
+    return [state_topic, f"{state_topic}/availability"]
+
+
+def publish_topics(device: DeviceRef) -> list[str]:
+    """The topic filters the gateway publishes on for this device (for the broker's ACL)."""
     state_topic = f"{_base_topic(device)}/{device.address}"
     return [state_topic, f"{state_topic}/availability"]
 
@@ -268,7 +282,8 @@ def make_zigbee2mqtt_bridge(base_topics: Iterable[str] = (DEFAULT_BASE_TOPIC,)) 
         router=_router,
         subscriber=_subscriptions,
         self_relocking=_is_relay,
-        option_checks=_check_options,
+        publisher=publish_topics,
+        options=OPTIONS,
     )
 
 

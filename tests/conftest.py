@@ -25,6 +25,29 @@ PASSWORD = "correct-horse-battery"
 ROLE_NAMES = ("admin", "staff", "animator", "municipal", "member")
 
 
+# Markers: from the servers a test needs, so that `-m "not postgres"` (or broker, octoprint,
+# browser) leaves out exactly the tests that start one. ------------------------------------
+
+_MARKER_OF_FIXTURE = {
+    "pg_server": "postgres",
+    "pg_template": "postgres",
+    "pg_url": "postgres",
+    "mosquitto": "broker",
+    "private_mosquitto": "broker",
+    "mosquitto_factory": "broker",
+    "octoprint": "octoprint",
+    "private_octoprint": "octoprint",
+    "browser": "browser",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        for marker in sorted({_MARKER_OF_FIXTURE[name] for name in fixtures if name in _MARKER_OF_FIXTURE}):
+            item.add_marker(marker)
+
+
 # Databases --------------------------------------------------------------------------
 
 
@@ -62,7 +85,7 @@ def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest) -> str:
     """Runs the test once on SQLite and once on PostgreSQL."""
     fixture = "sqlite_url" if request.param == "sqlite" else "pg_url"

@@ -1,3 +1,3 @@
-from tierslieu.cli import app
+from tierslieu.cli import main
 
-app(prog_name="tierslieu")
+main()

@@ -15,17 +15,37 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from tierslieu import __version__
 from tierslieu.errors import TiersLieuError
+from tierslieu.extras import MissingExtra
 from tierslieu.runtime import Runtime
 from tierslieu.settings import Settings
+from tierslieu.sites import TRILPORT
 
 app = typer.Typer(help="tierslieu — le tiers-lieu et son FabLab.", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Base de données.", no_args_is_help=True)
 site_app = typer.Typer(help="Description du site (fichier YAML).", no_args_is_help=True)
 users_app = typer.Typer(help="Comptes.", no_args_is_help=True)
+mqtt_app = typer.Typer(help="Broker MQTT.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(mqtt_app, name="mqtt")
 app.add_typer(site_app, name="site")
 app.add_typer(users_app, name="users")
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"tierslieu {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="affiche la version et quitte")
+    ] = False,
+) -> None:
+    """tierslieu — le tiers-lieu et son FabLab."""
 
 
 def _settings() -> Settings:
@@ -117,13 +137,9 @@ def _warn_if_exposed(settings: Settings, host: str) -> None:
         )
 
 
-# The Trilport description shipped beside the package (a checkout or an editable install).
-TRILPORT_SITE = Path(__file__).resolve().parents[1] / "config" / "trilport.yaml"
-
-
 @app.command()
 def demo(
-    site: Annotated[Path, typer.Option(help="fichier YAML du site")] = TRILPORT_SITE,
+    site: Annotated[Path, typer.Option(help="fichier YAML du site")] = TRILPORT,
     host: Annotated[str, typer.Option(help="adresse d'écoute")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port HTTP")] = 8000,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
@@ -219,6 +235,52 @@ def site_load(file: Annotated[Path, typer.Argument(help="fichier YAML du site")]
     _load_site_file(_settings(), file)
 
 
+@mqtt_app.command("acl")
+def mqtt_acl(
+    file: Annotated[Path, typer.Argument(help="fichier YAML du site")],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="dossier où écrire passwd, acl et credentials.json (mots de passe gardés d'une fois sur l'autre)"
+        ),
+    ] = None,
+) -> None:
+    """Password file and ACL for an external Mosquitto: one account per device, each writing only
+    its own topics; tierslieu's account sends the commands. Without --out, prints both and the
+    passwords to give each device."""
+    from devices.model import DeviceKind, DeviceRef
+    from firmware_bridges import BRIDGES
+    from tierslieu.hardware.broker_acl import SERVICE_USER, Credentials, build_access, write_private
+    from tierslieu.site import check_site_file
+
+    site, problems = check_site_file(file)
+    for problem in problems:
+        typer.echo(f"{file}:{problem}", err=True)
+    if site is None or problems:
+        raise typer.Exit(1)
+    devices = [
+        DeviceRef(index, d.name, DeviceKind(d.kind.value), d.bridge.value, d.address, d.options)
+        for index, d in enumerate((d for _p, s, _q in site.walk() for d in s.devices), start=1)
+    ]
+    access = build_access(devices, BRIDGES)
+    credentials = Credentials.load(out / "credentials.json") if out is not None else Credentials()
+    passwords = access.password_file(credentials)
+    logins = "".join(f"# {user} {credentials.password(user)}\n" for user in access.users())
+    if out is None:
+        typer.echo("# --- password_file (mosquitto.conf: password_file, allow_anonymous false) ---")
+        typer.echo(passwords, nl=False)
+        typer.echo("# --- acl_file ---")
+        typer.echo(access.acl(), nl=False)
+        typer.echo("# --- comptes à configurer (tierslieu : TIERSLIEU_MQTT_URL=mqtt://tierslieu:…@hôte) ---")
+        typer.echo(logins, nl=False)
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    write_private(out / "passwd", passwords)
+    write_private(out / "acl", access.acl())
+    credentials.save()
+    typer.echo(f"{out}: passwd, acl, credentials.json — {len(access.users())} comptes dont {SERVICE_USER}.")
+
+
 @users_app.command("create")
 def users_create(
     email: Annotated[str, typer.Option(help="adresse e-mail (identifiant)")],
@@ -241,6 +303,12 @@ def users_create(
     typer.echo(f"compte {member.email} créé (id {member.id}, rôles : {', '.join(member.roles)}).")
 
 
-def main() -> None:  # pragma: no cover - entry point
-    app(prog_name="tierslieu")
+def main() -> None:
+    """The `tierslieu` program: the commands above, and one line instead of a traceback when an
+    optional dependency (an extra) is missing."""
+    try:
+        app(prog_name="tierslieu")
+    except MissingExtra as missing:
+        typer.secho(str(missing), fg="red", err=True)
+        sys.exit(2)
     sys.exit(0)

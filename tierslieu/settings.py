@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # a door has not obeyed.
     door_pass_seconds: float = Field(default=2.0, gt=0)
     door_resend_seconds: float = Field(default=5.0, gt=0)
+    # A fail-secure door's hold-open is timed on the device and renewed half-way: without
+    # tierslieu or the broker, the door relocks within this delay.
+    door_secure_hold_seconds: float = Field(default=120.0, ge=2, le=3600)
     # The same badge on the same reader within this window is one scan (QoS 1 redelivery).
     access_dedupe_seconds: float = Field(default=3.0, ge=0)
     # Seconds between reloads of the in-memory access facts (badges, members, bookings).

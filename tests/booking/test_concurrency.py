@@ -23,7 +23,7 @@ from tierslieu.api import create_app
 REQUESTS = 50
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveServer]:
     url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
     with live_server(create_app(make_settings(url, tmp_path))) as srv:

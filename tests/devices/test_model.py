@@ -27,6 +27,7 @@ from devices import (
     event_to_dict,
     normalize_uid,
 )
+from devices.badge_ids import uid_from_number
 from devices.errors import DeviceConfigError, DeviceError
 from tierslieu.i18n import render
 
@@ -42,8 +43,10 @@ from tierslieu.i18n import render
         ("  04A22B1A6F5280\n", "04A22B1A6F5280"),
         ("4-a-37-94", "040A3794"),
         ("0x94d8fc5f", "94D8FC5F"),
-        ("0012345678", "0012345678"),  # decimal RDM6300 / Wiegand ids keep their digits
-        ("7748328", "7748328"),
+        ("0012345678", "12345678"),  # leading zero bytes carry nothing: one badge, padded or not
+        ("008ec793", "8EC793"),
+        ("763AE8h", "763AE8"),  # Tasmota's Wiegand hex mode
+        ("7748328", "07748328"),  # text is hex here; decimal is said (devices.badge_ids.badge_id)
     ],
 )
 def test_normalize_uid_gives_one_spelling_per_badge(raw: str, uid: str) -> None:
@@ -60,7 +63,9 @@ def test_normalize_uid_refuses_what_is_not_a_badge_id(raw: str) -> None:
 def test_normalize_uid_is_separator_and_case_blind(uid_bytes: bytes, separator: str, lower: bool) -> None:
     spelled = separator.join(f"{byte:02X}" for byte in uid_bytes)
     spelled = spelled.lower() if lower else spelled
-    assert normalize_uid(spelled) == uid_bytes.hex().upper()
+    number = int.from_bytes(uid_bytes, "big")
+    assert normalize_uid(spelled) == uid_from_number(number)
+    assert int(normalize_uid(spelled), 16) == number
     assert normalize_uid(normalize_uid(spelled)) == normalize_uid(spelled)
 
 

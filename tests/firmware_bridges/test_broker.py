@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from devices.errors import PayloadError
+from devices.errors import PartialPayload, PayloadError
 from devices.model import DeviceEvent, DeviceRef
 from devices.mqtt import MqttSettings, PahoTransport
-from tests.firmware_bridges.cases import COMMAND_CASES, EVENT_CASES, TEST_BRIDGES, all_devices
+from firmware_bridges import BRIDGES
+from tests.firmware_bridges.cases import COMMAND_CASES, EVENT_CASES, all_devices
 from tests.support.mosquitto import MosquittoServer
 from tests.support.mqtt import Inbox, Received
+from tierslieu.hardware.registry import DeviceRegistry, RegisteredDevice
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(60)]
 
@@ -57,24 +59,22 @@ def connect(broker: MosquittoServer) -> Iterator[Connect]:
 
 
 def _route(topic: str, payload: bytes, devices: list[DeviceRef]) -> dict[int, list[DeviceEvent] | str]:
-    """What the device controller does: find the devices a topic belongs to, parse for each."""
+    """What the device hub does: the devices whose subscriptions match the topic, parsed for each."""
+    registry = DeviceRegistry.build([RegisteredDevice(device, space_id=1) for device in devices], BRIDGES)
     results: dict[int, list[DeviceEvent] | str] = {}
-    for bridge in TEST_BRIDGES.values():
-        address = bridge.match(topic)
-        if address is None:
-            continue
-        for device in devices:
-            if device.bridge == bridge.name and device.address == address:
-                try:
-                    results[device.id] = bridge.parse(device, topic, payload)
-                except PayloadError as error:
-                    results[device.id] = error.code
+    for bridge, entry in registry.route(topic):
+        try:
+            results[entry.id] = bridge.parse(entry.ref, topic, payload)
+        except PartialPayload as error:
+            results[entry.id] = list(error.events)
+        except PayloadError as error:
+            results[entry.id] = error.code
     return results
 
 
 def test_device_messages_reach_subscriptions_and_parse_to_the_recorded_events(connect: Connect) -> None:
     devices = all_devices()
-    filters = sorted({f for device in devices for f in TEST_BRIDGES[device.bridge].subscriptions(device)})
+    filters = sorted({f for device in devices for f in BRIDGES[device.bridge].subscriptions(device)})
     _app, inbox = connect("app", filters)
     simulated_devices, _ = connect("devices", [])
     cases = [case for case in EVENT_CASES if case.match == case.device.address and (case.events or case.error)]
@@ -89,7 +89,7 @@ def test_device_messages_reach_subscriptions_and_parse_to_the_recorded_events(co
     for case in cases:
         outcome = _route(case.topic, case.payload, devices)
         assert case.device.id in outcome, case.id
-        assert outcome[case.device.id] == (case.events if case.error is None else case.error), case.id
+        assert outcome[case.device.id] == (case.events if case.events is not None else case.error), case.id
     assert not any(retained for _, _, retained in inbox.messages)
 
 
@@ -100,7 +100,7 @@ def test_encoded_commands_reach_the_device_byte_for_byte_and_in_order(connect: C
     for case in COMMAND_CASES:
         if not case.messages:
             continue
-        bridge = TEST_BRIDGES[case.device.bridge]
+        bridge = BRIDGES[case.device.bridge]
         for message in bridge.encode(case.device, case.command):
             app.publish(message.topic, message.payload, qos=message.qos, retain=message.retain)
             expected.append((message.topic, message.payload, False))

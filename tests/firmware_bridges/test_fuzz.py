@@ -21,8 +21,9 @@ from devices.model import (
     PeopleCount,
     Unlock,
 )
+from firmware_bridges import BRIDGES
 from firmware_bridges.tasmota import pulse_time_value
-from tests.firmware_bridges.cases import COMMAND_CASES, EVENT_CASES, TEST_BRIDGES, all_devices
+from tests.firmware_bridges.cases import COMMAND_CASES, EVENT_CASES, all_devices
 from tierslieu.i18n import render
 
 DEVICES = all_devices()
@@ -141,7 +142,7 @@ payloads = st.one_of(
 def topics(draw: st.DrawFn, device: DeviceRef) -> str:
     own = [
         f.replace("+", draw(st.sampled_from(["SENSOR", "RESULT", "x"])))
-        for f in TEST_BRIDGES[device.bridge].subscriptions(device)
+        for f in BRIDGES[device.bridge].subscriptions(device)
     ]
     return draw(st.sampled_from(own + FIXTURE_TOPICS) | st.text(max_size=60))
 
@@ -168,7 +169,7 @@ def test_parse_answers_events_or_payload_error(data: st.DataObject) -> None:
     topic = data.draw(st.just(case.topic) | topics(device), label="topic")
     payload = data.draw(mutated(case.payload) | payloads, label="payload")
     try:
-        events = TEST_BRIDGES[device.bridge].parse(device, topic, payload)
+        events = BRIDGES[device.bridge].parse(device, topic, payload)
     except PayloadError as error:
         assert error.code.startswith("payload.")
         assert all(render(error.code, error.params, lang) != error.code for lang in ("fr", "en"))
@@ -179,14 +180,14 @@ def test_parse_answers_events_or_payload_error(data: st.DataObject) -> None:
 @settings(max_examples=300, deadline=None)
 @given(topic=st.text(max_size=80) | st.sampled_from(FIXTURE_TOPICS))
 def test_match_answers_an_address_or_none(topic: str) -> None:
-    for bridge in TEST_BRIDGES.values():
+    for bridge in BRIDGES.values():
         address = bridge.match(topic)
         assert address is None or (isinstance(address, str) and address and address in topic)
 
 
 @pytest.mark.parametrize("device", DEVICES, ids=lambda device: f"{device.bridge}/{device.name}")
 def test_huge_and_deeply_nested_payloads_are_refused(device: DeviceRef) -> None:
-    bridge = TEST_BRIDGES[device.bridge]
+    bridge = BRIDGES[device.bridge]
     topic = next(case.topic for case in EVENT_CASES if case.device == device)
     with pytest.raises(PayloadError) as raised:
         bridge.parse(device, topic, b"x" * (MAX_PAYLOAD_BYTES + 1))
@@ -217,12 +218,10 @@ def test_tasmota_pulse_time_is_close_to_what_was_asked(pulse: float) -> None:
 @given(pulse=st.floats(min_value=0.001, max_value=600), data=st.data())
 def test_any_valid_pulse_encodes_for_every_door(pulse: float, data: st.DataObject) -> None:
     doors = [
-        case.device
-        for case in COMMAND_CASES
-        if Unlock in TEST_BRIDGES[case.device.bridge].supported_commands(case.device)
+        case.device for case in COMMAND_CASES if Unlock in BRIDGES[case.device.bridge].supported_commands(case.device)
     ]
     device = data.draw(st.sampled_from(doors))
-    messages = TEST_BRIDGES[device.bridge].encode(device, Unlock(pulse))
+    messages = BRIDGES[device.bridge].encode(device, Unlock(pulse))
     assert messages and all(isinstance(message, MqttMessage) for message in messages)
 
 
@@ -256,7 +255,7 @@ def test_every_recorded_field_with_every_wrong_value() -> None:
     nasty value, and each text payload replaced by each nasty word."""
     tried = 0
     for case in EVENT_CASES:
-        bridge = TEST_BRIDGES[case.device.bridge]
+        bridge = BRIDGES[case.device.bridge]
         try:
             value = json.loads(case.payload)
         except ValueError:

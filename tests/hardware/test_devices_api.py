@@ -146,3 +146,59 @@ def test_the_audit_log_is_append_only(api_any_db: AppHarness) -> None:
         session.delete(session.exec(select(AccessEvent)).one())
         with pytest.raises(DBAPIError):
             session.commit()
+
+
+def test_fire_panels_options_checked_once_and_the_reset_needs_an_alarm(api: AppHarness) -> None:
+    staff = api.users["staff"].headers
+    space_id = _space(api)
+    panel = {"kind": "fire_panel", "bridge": "zigbee2mqtt", "space_id": space_id}
+    created = api.client.post(
+        "/api/v1/devices",
+        json={**panel, "name": "Centrale", "address": "ci", "options": {"alarm_when": "closed"}},
+        headers=staff,
+    )
+    assert created.status_code == 201, created.text
+    for options in ({"alarm_when": "sometimes"}, {"base_topik": "z2m"}, {"egress": True}):
+        refused = api.client.post(
+            "/api/v1/devices", json={**panel, "name": "Autre", "address": "ci2", "options": options}, headers=staff
+        )
+        assert refused.status_code == 422 and refused.json()["code"] == "invalid_device_config", options
+    door = {"name": "Porte", "kind": "door", "bridge": "tasmota", "address": "p", "space_id": space_id}
+    typo = api.client.post("/api/v1/devices", json={**door, "options": {"fail_mod": "safe"}}, headers=staff)
+    assert typo.status_code == 422 and "fail_mode" in typo.json()["detail"]
+    ok = api.client.post(
+        "/api/v1/devices", json={**door, "options": {"fail_mode": "safe", "egress": False}}, headers=staff
+    )
+    assert ok.status_code == 201, ok.text
+    nothing = api.client.post("/api/v1/emergency/reset", headers=staff)
+    assert nothing.status_code == 409 and nothing.json()["code"] == "emergency.no_alarm"
+    assert api.client.post("/api/v1/emergency/reset", headers=api.users["member"].headers).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("written", "uid"),
+    [
+        ({"uid": "7616525", "format": "decimal"}, "74380D"),
+        ({"uid": "0007616525", "format": "decimal"}, "74380D"),
+        ({"uid": "00:74:38:0d"}, "74380D"),
+        ({"uid": "74-10-37-94", "format": "hex"}, "74103794"),
+        ({"uid": "118,15080", "format": "wiegand26"}, "763AE8"),
+        ({"uid": "0042", "format": "pin"}, "PIN:0042"),
+    ],
+)
+def test_enrolment_accepts_the_written_forms_of_one_badge(api: AppHarness, written: dict[str, str], uid: str) -> None:
+    member_id = api.users["member"].id
+    response = api.client.post(f"/api/v1/members/{member_id}/badges", json=written, headers=api.users["staff"].headers)
+    assert response.status_code == 201, response.text
+    assert response.json()["uid"] == uid
+
+
+def test_enrolment_refuses_what_is_not_a_badge(api: AppHarness) -> None:
+    member_id = api.users["member"].id
+    for body in (
+        {"uid": "74AB", "format": "decimal"},
+        {"uid": "300,1", "format": "wiegand26"},
+        {"uid": "12a", "format": "pin"},
+    ):
+        response = api.client.post(f"/api/v1/members/{member_id}/badges", json=body, headers=api.users["staff"].headers)
+        assert response.status_code == 422 and response.json()["code"] == "invalid_badge_uid", body

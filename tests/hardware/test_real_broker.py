@@ -125,7 +125,7 @@ def test_broker_restart_mid_stream_loses_no_qos1_event(
         # Our subscriptions are in place once a first scan gets through.
         publisher.publish("tele/lecteur-entree/SENSOR", b'{"PN532":{"UID":"FFFFFFFF"}}', qos=1)
         wait_until(lambda: "FFFFFFFF" in heard, "first scan heard")
-        uids = [f"{i:08X}" for i in range(1, 301)]
+        uids = [f"{0x10000000 + i:08X}" for i in range(1, 301)]  # canonical: no leading zero byte
         for index, uid in enumerate(uids):
             publisher.publish("tele/lecteur-entree/SENSOR", f'{{"PN532":{{"UID":"{uid}"}}}}'.encode(), qos=1)
             if index == 100:

@@ -1,9 +1,12 @@
-"""`tierslieu serve` for real, with no broker configured: the embedded broker carries a badge
-scan to the access controller and the door's unlock command back out."""
+"""`tierslieu serve` for real, with no broker configured: the embedded (locked-down) broker
+carries a badge scan from the reader's own account to the access controller and the door's
+unlock command back out to the door's account."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -50,12 +53,21 @@ def test_serve_with_embedded_broker_opens_the_entrance_for_staff(env: dict[str, 
     with tierslieu_process(env, "serve", ready=lambda url: url_file.exists() and _healthy(url)):
         broker_url = url_file.read_text().strip()
         assert broker_url.startswith("mqtt://127.0.0.1:")
-        observer = client(broker_url, "observer")
+        passwords = json.loads((data_dir / "mqtt" / "credentials.json").read_text())
+
+        def account(user: str) -> str:
+            return broker_url.replace("mqtt://", f"mqtt://{user}:{quote(passwords[user], safe='')}@")
+
+        door = client(account("shelly_gen2-shellyplus1-entree"), "door")
         inbox = Inbox()
-        observer.subscribe("shellyplus1-entree/rpc", inbox, 1)
-        observer.start()
-        assert observer.wait_connected(10)  # connected means our subscription is acknowledged
-        observer.publish("entree-lecteur/text_sensor/badge/state", STAFF_UID.encode())
+        door.subscribe("shellyplus1-entree/rpc", inbox, 1)
+        door.start()
+        assert door.wait_connected(10)  # connected means our subscription is acknowledged
+        reader = client(account("esphome-entree-lecteur"), "reader")
+        reader.start()
+        assert reader.wait_connected(10)
+        reader.publish("entree-lecteur/text_sensor/badge/state", STAFF_UID.encode())
         assert inbox.wait_for(lambda messages: any(b'"toggle_after":5' in p for _, p, _ in messages), timeout=20)
-        observer.stop(timeout=2)
+        reader.stop(timeout=2)
+        door.stop(timeout=2)
     assert not url_file.exists()  # the broker said goodbye

@@ -92,7 +92,8 @@ def used_codes() -> Iterator[tuple[str, str]]:
                     continue
                 if any(k.arg == "msgid" for k in node.keywords):
                     continue  # the code is not the message id here
-                literals = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+                args = node.args[:1] if _callee(node) == "render" else node.args  # render(code, params, "en")
+                literals = [a.value for a in args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
                 if literals:
                     yield literals[0], f"{path.relative_to(ROOT)}:{node.lineno}"
     for status, code in HTTP_CODES.items():

@@ -44,6 +44,9 @@ OPTIONS: dict[tuple[str, DeviceKind], list[dict[str, object]]] = {
     ("esphome", DeviceKind.OCCUPANCY_SENSOR): [{"binary_sensor": "presence"}],
     ("esphome", DeviceKind.CONTACT_SENSOR): [{"binary_sensor": "porte"}],
     ("esphome", DeviceKind.PEOPLE_COUNTER): [{"people_sensor": "personnes"}],
+    ("esphome", DeviceKind.FIRE_PANEL): [{"binary_sensor": "boucle"}],
+    # A keypad's action_code is a PIN; this one reports tags (a keypad with a reader).
+    ("zigbee2mqtt", DeviceKind.BADGE_READER): [{"uid_format": "hex"}],
     ("zigbee2mqtt", DeviceKind.DOOR): [{}, {"actuator": "relay"}],
     ("tasmota", DeviceKind.DOOR): [{}, {"relay": 2}],
     ("tasmota", DeviceKind.CONTACT_SENSOR): [{}, {"switch": 2, "open_when_on": False}],

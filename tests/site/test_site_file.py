@@ -85,6 +85,21 @@ def test_device_problems() -> None:
     assert "spaces[0].devices[3].address" in paths
 
 
+def test_device_options_are_checked_against_their_declaration_at_load() -> None:
+    problems = _device_problems(
+        "{name: Porte, kind: door, bridge: shelly_gen2, address: porte, options: {switch: 0}}",
+        "{name: Relais, kind: door, bridge: tasmota, address: relais, options: {relay: 40}}",
+        "{name: Centrale, kind: fire_panel, bridge: zigbee2mqtt, address: ci, options: {alarm_when: never}}",
+        "{name: Lecteur, kind: badge_reader, bridge: esphome, address: l, options: {tag_topic: lecteurs/l/tag}}",
+        "{name: Contact, kind: contact_sensor, bridge: zigbee2mqtt, address: c, options: {base_topic: z2m-fablab}}",
+    )
+    messages = {p.path: p.message for p in problems}
+    assert "unknown option 'switch'" in messages["spaces[0].devices[0].options"]
+    assert "relay" in messages["spaces[0].devices[1].options"]
+    assert "alarm_when" in messages["spaces[0].devices[2].options"]
+    assert set(messages) == {f"spaces[0].devices[{i}].options" for i in range(3)}
+
+
 def test_unknown_resource_and_duplicate_device() -> None:
     problems = _device_problems(
         "{name: Porte, kind: door, bridge: tasmota, address: porte, resource: Nope}",

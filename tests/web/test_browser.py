@@ -19,7 +19,7 @@ from sqlmodel import select
 from tests.conftest import PASSWORD, create_user, make_settings
 from tests.support.server import LiveServer, live_server
 from tests.support.site import load_trilport
-from tests.web.browser import DESKTOP, axe_violations, describe, log_in, screenshot
+from tests.web.browser import DESKTOP, PHONE, axe_violations, describe, log_in, screenshot
 from tests.web.support import next_open_weekday
 from tierslieu.api import create_app
 from tierslieu.db.types import utcnow
@@ -206,3 +206,31 @@ def test_narrow_screen_and_zoom_have_no_sideways_scroll(site: Site, page: Page) 
     page.set_viewport_size({"width": 960, "height": 540})  # 1920×1080 at 200 %
     page.goto(site.server.url + "/reserver")
     assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+
+
+def test_staff_see_the_fire_alarm_and_reset_it_without_javascript(site: Site, browser: Browser) -> None:
+    from tierslieu.hardware.emergency import FIRE_ALARM, FIRE_RELEASE, emergency_line
+
+    runtime = site.server.runtime
+    with runtime.db.session(write=True) as session:
+        now = utcnow()
+        session.add(emergency_line(FIRE_ALARM, now, None, None, "Centrale incendie"))
+        session.add(emergency_line(FIRE_RELEASE, now, None, None))
+        session.commit()
+    for viewport in (DESKTOP, PHONE):
+        context = browser.new_context(locale="fr-FR", viewport=viewport)  # axe runs as a script
+        tab = context.new_page()
+        log_in(tab, site.server.url, site.staff, PASSWORD)
+        tab.goto(f"{site.server.url}/occupation")
+        expect(tab.get_by_role("alert")).to_contain_text("toutes les portes d'évacuation sont maintenues ouvertes")
+        check_page(tab, f"occupation-alarme-{viewport['width']}")
+        context.close()
+    context = browser.new_context(locale="fr-FR", viewport=DESKTOP, java_script_enabled=False)
+    tab = context.new_page()
+    log_in(tab, site.server.url, site.staff, PASSWORD)
+    tab.goto(f"{site.server.url}/occupation")
+    tab.get_by_role("button", name="Réarmer l'alarme incendie").click()
+    tab.wait_for_url(re.compile(r".*/occupation\?urgence=reinitialisee"))
+    expect(tab.get_by_role("alert")).to_have_count(0)
+    expect(tab.locator(".fire-log")).to_contain_text("alarme réarmée par l'équipe")
+    context.close()

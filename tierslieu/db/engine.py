@@ -9,6 +9,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
+from tierslieu.extras import require
+
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
@@ -22,6 +24,8 @@ def _normalize_url(url: str) -> str:
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     url = _normalize_url(url)
     parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() == "psycopg":
+        require("psycopg", "postgres", "PostgreSQL")
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

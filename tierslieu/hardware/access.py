@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -61,17 +62,17 @@ class AccessController:
 
     def _on_event(self, device: DeviceRef, event: DeviceEvent, at: datetime) -> None:
         if isinstance(event, BadgeScanned) and device.kind == DeviceKind.BADGE_READER:
-            self.handle_scan(event.device_id, event.uid, at)
+            self.handle_scan(event.device_id, event.uid, at, authenticated=event.authenticated)
 
-    def handle_scan(self, reader_id: int, uid: str, at: datetime) -> Decision | None:
+    def handle_scan(self, reader_id: int, uid: str, at: datetime, *, authenticated: bool = True) -> Decision | None:
         """Decide and act on one scan; None when it repeats one just handled."""
         reader = self._hub.entry(reader_id)
-        if reader is None or self._is_repeat(reader_id, uid):
+        if reader is None or self._is_repeat(reader_id, uid if authenticated else f"{uid}/auth-failed"):
             return None
-        scan = self._scan(reader, uid, at)
+        scan = replace(self._scan(reader, uid, at), authenticated=authenticated)
         tz = self._runtime.settings.tz
         decision = decide(scan, self._facts.current, tz)
-        if not decision.granted:
+        if not decision.granted and authenticated:
             decision = decide(scan, self._facts.recheck(uid, at), tz)
         if decision.walk_in:
             self.audit.submit(lambda session: self._walk_in(session, reader, scan, decision))

@@ -34,6 +34,7 @@ class Reason(StrEnum):
     OUTSIDE_HOURS = "outside_hours"
     DESK_TAKEN = "desk_taken"
     DEVICE_OFFLINE = "device_offline"
+    AUTH_FAILED = "auth_failed"  # the reader says the tag failed its authentication
     UNKNOWN_PLACE = "unknown_place"
 
 
@@ -49,6 +50,7 @@ class Scan:
     resource_id: int | None = None
     door_ids: tuple[int, ...] = ()
     offline_door_ids: frozenset[int] = frozenset()
+    authenticated: bool = True
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,9 @@ def _at_space(scan: Scan, facts: SiteFacts, member_id: int, roles: frozenset[str
 
 def decide(scan: Scan, facts: SiteFacts, tz: ZoneInfo) -> Decision:
     badge = facts.badges.get(scan.uid)
+    if not scan.authenticated:
+        # A cloned UID passes the UID check; a failed authentication never opens.
+        return _denied(Reason.AUTH_FAILED, badge.member_id if badge is not None else None)
     if badge is None or badge.member_id is None:
         return _denied(Reason.UNKNOWN_BADGE)
     member_id = badge.member_id

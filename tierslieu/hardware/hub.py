@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from devices.errors import DeviceError, PayloadError, UnsupportedCommand
+from devices.errors import DeviceError, PartialPayload, PayloadError, UnsupportedCommand
 from devices.model import (
     MAX_PAYLOAD_BYTES,
     BadgeScanned,
@@ -27,6 +27,7 @@ from devices.model import (
     DeviceEvent,
     DeviceKind,
     DeviceRef,
+    FireAlarmChanged,
     Illuminance,
     LockStateChanged,
     OccupancyChanged,
@@ -55,8 +56,9 @@ ALLOWED_EVENTS: Mapping[DeviceKind, tuple[type, ...]] = {
     DeviceKind.DOOR: (LockStateChanged, RelayStateChanged, ContactChanged, *_COMMON),
     DeviceKind.BADGE_READER: (BadgeScanned, *_COMMON),
     DeviceKind.OCCUPANCY_SENSOR: (OccupancyChanged, Illuminance, *_COMMON),
-    DeviceKind.CONTACT_SENSOR: (ContactChanged, *_COMMON),
+    DeviceKind.CONTACT_SENSOR: (ContactChanged, Illuminance, *_COMMON),  # Shelly D/W reports lux
     DeviceKind.PEOPLE_COUNTER: (PeopleCount, OccupancyChanged, *_COMMON),
+    DeviceKind.FIRE_PANEL: (FireAlarmChanged, *_COMMON),
 }
 
 
@@ -87,6 +89,7 @@ class DeviceHub:
         self._bridges = bridges
         self._registry = DeviceRegistry()
         self._listeners: tuple[EventListener, ...] = ()  # replaced, never mutated: read unlocked
+        self._reload_listeners: list[Callable[[DeviceRegistry], None]] = []
         self._states = StateBook()
         self._metrics_lock = threading.Lock()
         self.metrics = HubMetrics()
@@ -128,6 +131,10 @@ class DeviceHub:
         with self._reload_lock:
             self._listeners = (*self._listeners, listener)
 
+    def add_reload_listener(self, listener: Callable[[DeviceRegistry], None]) -> None:
+        """Called with the new registry after each reload (the broker's ACL follows the devices)."""
+        self._reload_listeners.append(listener)
+
     def reload(self) -> None:
         """Re-read the devices from the database (after API changes) and fix the subscriptions."""
         with self._reload_lock:
@@ -142,6 +149,11 @@ class DeviceHub:
             for topic_filter in sorted(self._subscribed.keys() - registry.subscriptions):
                 self._subscribed.pop(topic_filter)()
         log.info("device hub: %d device(s), %d topic filter(s)", len(registry.devices), len(registry.subscriptions))
+        for listener in self._reload_listeners:
+            try:
+                listener(registry)
+            except Exception:
+                log.exception("reload listener %r failed", listener)
 
     def device(self, device_id: int) -> DeviceRef | None:
         entry = self._registry.get(device_id)
@@ -159,6 +171,14 @@ class DeviceHub:
 
     def state(self, device_id: int) -> DeviceState | None:
         return self._states.get(device_id)
+
+    def fire_panels_in_alarm(self) -> list[DeviceRef]:
+        """The fire panels whose last report was an alarm (offline ones included: unknown)."""
+        return [
+            entry.ref
+            for entry in self._registry.of_kind(DeviceKind.FIRE_PANEL)
+            if (state := self._states.get(entry.id)) is not None and state.reported.get("alarm") is True
+        ]
 
     def send(self, device_id: int, command: DeviceCommand) -> None:
         """Encode through the device's bridge and publish. Failures are logged, never raised:
@@ -216,6 +236,10 @@ class DeviceHub:
     def _deliver(self, bridge: Bridge, entry: RegisteredDevice, topic: str, payload: bytes, at: datetime) -> None:
         try:
             events = bridge.parse(entry.ref, topic, payload)
+        except PartialPayload as error:  # one bad field: the others still count
+            self._count("bad_payload")
+            log.warning("device %r, %s: %s", entry.ref.name, topic[:200], error)
+            events = list(error.events)
         except PayloadError as error:
             self._count("bad_payload")
             log.warning("device %r, %s: %s", entry.ref.name, topic[:200], error)

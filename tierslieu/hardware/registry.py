@@ -1,8 +1,11 @@
 """The configured devices, read from the database into an immutable snapshot.
 
 A ``DeviceRegistry`` answers the hub's two hot questions without the database: which devices
-does an incoming topic belong to (per bridge, by address), and where is a device (space,
-resource). The hub swaps in a new registry on ``reload()``; a registry is never mutated.
+does an incoming topic belong to, and where is a device (space, resource). A topic belongs to
+the devices whose own subscriptions match it — so a per-device topic option (a Zigbee2MQTT
+``base_topic``, an ESPHome ``tag_topic``) routes exactly as the device asked, with no
+registry of base topics to keep in step. The hub swaps in a new registry on ``reload()``; a
+registry is never mutated.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from devices.errors import DeviceError
 from devices.model import DeviceKind, DeviceRef
+from devices.transport import topic_matches
 from firmware_bridges import Bridge
 from tierslieu.models import Device
 
@@ -49,10 +53,9 @@ Route = tuple[tuple[Bridge, RegisteredDevice], ...]
 @dataclass(frozen=True)
 class DeviceRegistry:
     devices: Mapping[int, RegisteredDevice] = field(default_factory=dict)
-    # (bridge name, address) -> devices; several devices may share one firmware address.
-    by_address: Mapping[tuple[str, str], tuple[RegisteredDevice, ...]] = field(default_factory=dict)
-    # Deduplicated topic filters of every device, the set the hub keeps subscribed.
-    subscriptions: frozenset[str] = frozenset()
+    # topic filter -> the devices (with their bridge) that subscribed to it; several devices
+    # may share one firmware address, hence one filter.
+    by_filter: Mapping[str, Route] = field(default_factory=dict)
     bridges: Mapping[str, Bridge] = field(default_factory=dict)
     # topic -> route, filled as messages arrive: asking every bridge to match every message
     # was a large part of the ingest cost, and a registry's routes never change.
@@ -63,8 +66,7 @@ class DeviceRegistry:
         """Keep the devices their bridge accepts; a misconfigured one is logged and left out
         (it must not stop the others from working)."""
         devices: dict[int, RegisteredDevice] = {}
-        by_address: dict[tuple[str, str], list[RegisteredDevice]] = {}
-        filters: set[str] = set()
+        by_filter: dict[str, list[tuple[Bridge, RegisteredDevice]]] = {}
         for entry in entries:
             bridge = bridges.get(entry.ref.bridge)
             if bridge is None:
@@ -76,27 +78,36 @@ class DeviceRegistry:
             except DeviceError as error:
                 log.error("device %r ignored: %s", entry.ref.name, error)
                 continue
+            try:
+                bridge.check_option_names(entry.ref)
+            except DeviceError as error:  # kept: a stray key must not take a door offline
+                log.warning("device %r: %s", entry.ref.name, error)
             devices[entry.id] = entry
-            by_address.setdefault((bridge.name, entry.ref.address), []).append(entry)
-            filters.update(topics)
-        return cls(devices, {key: tuple(value) for key, value in by_address.items()}, frozenset(filters), bridges)
+            for topic_filter in dict.fromkeys(topics):
+                by_filter.setdefault(topic_filter, []).append((bridge, entry))
+        return cls(devices, {key: tuple(value) for key, value in by_filter.items()}, bridges)
+
+    @property
+    def subscriptions(self) -> frozenset[str]:
+        """Deduplicated topic filters of every device, the set the hub keeps subscribed."""
+        return frozenset(self.by_filter)
 
     def get(self, device_id: int) -> RegisteredDevice | None:
         return self.devices.get(device_id)
 
-    def at(self, bridge: str, address: str) -> tuple[RegisteredDevice, ...]:
-        return self.by_address.get((bridge, address), ())
-
     def route(self, topic: str) -> Route:
-        """The devices ``topic`` belongs to (asking each bridge whose address it is), memoized."""
+        """The devices whose subscriptions ``topic`` matches, each once, memoized."""
         found = self._routes.get(topic)
         if found is None:
-            pairs: list[tuple[Bridge, RegisteredDevice]] = []
-            for bridge in self.bridges.values():
-                address = bridge.match(topic)
-                if address is not None:
-                    pairs.extend((bridge, entry) for entry in self.at(bridge.name, address))
-            found = tuple(pairs)
+            pairs: dict[int, tuple[Bridge, RegisteredDevice]] = {}
+            exact = self.by_filter.get(topic, ())
+            for pair in exact:
+                pairs.setdefault(pair[1].id, pair)
+            for topic_filter, route in self.by_filter.items():
+                if ("+" in topic_filter or "#" in topic_filter) and topic_matches(topic_filter, topic):
+                    for pair in route:
+                        pairs.setdefault(pair[1].id, pair)
+            found = tuple(pairs.values())
             if len(self._routes) >= _MAX_ROUTES:
                 self._routes.clear()
             self._routes[topic] = found

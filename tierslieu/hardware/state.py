@@ -24,6 +24,7 @@ from devices.model import (
     ContactChanged,
     DeviceAvailability,
     DeviceEvent,
+    FireAlarmChanged,
     Illuminance,
     LockStateChanged,
     OccupancyChanged,
@@ -65,6 +66,8 @@ def _reported_changes(event: DeviceEvent) -> dict[str, Any]:
             return {"relay_on": on}
         case ContactChanged(open=is_open):
             return {"open": is_open}
+        case FireAlarmChanged(alarm=alarm):
+            return {"alarm": alarm}
         case OccupancyChanged(occupied=occupied):
             return {"occupied": occupied}
         case PeopleCount(count=count):

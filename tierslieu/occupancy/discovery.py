@@ -94,7 +94,7 @@ def _space_configs(space: SpaceStatus, prefix: str, status_topic: str) -> dict[s
             **common,
             "name": "Occupation",
             "unique_id": f"{_NODE}_{sid}_occupancy",
-            "object_id": f"{_NODE}_{sid}_occupancy",
+            "default_entity_id": f"binary_sensor.{_NODE}_{sid}_occupancy",
             "device_class": "occupancy",
             "value_template": "{{ 'ON' if value_json.occupied else 'OFF' }}",
             "payload_on": "ON",
@@ -105,7 +105,7 @@ def _space_configs(space: SpaceStatus, prefix: str, status_topic: str) -> dict[s
             **common,
             "name": "Personnes",
             "unique_id": f"{_NODE}_{sid}_people",
-            "object_id": f"{_NODE}_{sid}_people",
+            "default_entity_id": f"sensor.{_NODE}_{sid}_people",
             "value_template": "{{ value_json.people }}",
             "unit_of_measurement": "personnes",
             "state_class": "measurement",
@@ -132,7 +132,7 @@ def _door_configs(door: DoorStatus, space: SpaceStatus, prefix: str, status_topi
             **common,
             "name": "Déverrouillée",
             "unique_id": f"{_NODE}_door_{did}_lock",
-            "object_id": f"{_NODE}_door_{did}_lock",
+            "default_entity_id": f"binary_sensor.{_NODE}_door_{did}_lock",
             "device_class": "lock",  # on means unlocked
             "value_template": _LOCK_TEMPLATE,
         }
@@ -141,7 +141,7 @@ def _door_configs(door: DoorStatus, space: SpaceStatus, prefix: str, status_topi
             **common,
             "name": "Ouverte",
             "unique_id": f"{_NODE}_door_{did}_open",
-            "object_id": f"{_NODE}_door_{did}_open",
+            "default_entity_id": f"binary_sensor.{_NODE}_door_{did}_open",
             "device_class": "door",
             "value_template": _OPEN_TEMPLATE,
         }

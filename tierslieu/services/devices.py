@@ -76,6 +76,7 @@ def _check_with_bridge(fields: Mapping[str, Any], own_id: int | None) -> None:
     )
     try:
         get_bridge(bridge).validate_device(ref)
+        get_bridge(bridge).check_option_names(ref)
     except DeviceConfigError as exc:
         params: dict[str, Any] = dict(exc.params)  # the device layer's code names its catalogue entry
         raise InvalidInput("invalid_device_config", msgid=exc.code, **params) from exc

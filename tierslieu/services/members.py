@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from devices.model import normalize_uid
+from devices.badge_ids import WrittenFormat, from_written
 from tierslieu.db.types import utcnow
 from tierslieu.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, PermissionDenied
 from tierslieu.i18n import Message
@@ -239,16 +239,18 @@ def ensure_can_grant(actor_roles: Iterable[str], roles: Iterable[str]) -> None:
 # Badges -----------------------------------------------------------------------
 
 
-def clean_uid(raw: str) -> str:
+def clean_uid(raw: str, written: WrittenFormat = "hex") -> str:
+    """The canonical badge id of what was written (see ``devices.badge_ids``)."""
     try:
-        uid = normalize_uid(raw)
+        return from_written(raw, written)
     except ValueError as exc:
-        raise InvalidInput("invalid_badge_uid", raw=raw) from exc
-    return uid
+        raise InvalidInput("invalid_badge_uid", uid=str(raw)[:64], format=written) from exc
 
 
-def add_badge(session: Session, member: Member, raw_uid: str, *, label: str = "") -> Badge:
-    uid = clean_uid(raw_uid)
+def add_badge(
+    session: Session, member: Member, raw_uid: str, *, label: str = "", written: WrittenFormat = "hex"
+) -> Badge:
+    uid = clean_uid(raw_uid, written)
     badge = session.exec(select(Badge).where(Badge.uid == uid)).first()
     if badge is not None and badge.revoked_at is None:
         if badge.member_id == member.id:

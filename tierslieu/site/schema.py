@@ -20,10 +20,12 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from yaml.nodes import MappingNode, Node, SequenceNode
 
-from devices.model import DeviceKind
+from devices.errors import DeviceConfigError
+from devices.model import DeviceKind, DeviceRef
 from firmware_bridges import get_bridge
 from firmware_bridges.names import BridgeName
 from tierslieu.booking.rules import BookingRules
+from tierslieu.i18n import render
 from tierslieu.models.enums import ResourceKind, SpaceKind
 from tierslieu.printing.plugin import base_topic_problem
 from tierslieu.text import CONTROL_CHARACTERS
@@ -170,6 +172,18 @@ def _line_for(index: dict[str, int], path: str) -> int | None:
     return None
 
 
+def _device_problems(device: DeviceSpec, path: str) -> list[SiteProblem]:
+    """The bridge's own checks: declared option names and values, address shape."""
+    ref = DeviceRef(0, device.name, DeviceKind(device.kind.value), device.bridge.value, device.address, device.options)
+    bridge = get_bridge(device.bridge.value)
+    try:
+        bridge.check_option_names(ref)
+        bridge.validate_device(ref)
+    except DeviceConfigError as error:
+        return [SiteProblem(f"{path}.options", render(error.code, error.params, "en"))]
+    return []
+
+
 def _semantic_problems(site: SiteFile) -> list[SiteProblem]:
     problems: list[SiteProblem] = []
     seen: dict[str, dict[str, str]] = {"space": {}, "resource": {}, "device": {}, "printer": {}}
@@ -201,6 +215,8 @@ def _semantic_problems(site: SiteFile) -> list[SiteProblem]:
                         f"{d_path}.kind", f"the {device.bridge.value} bridge does not support {device.kind.value}"
                     )
                 )
+            else:
+                problems.extend(_device_problems(device, d_path))
             if device.resource is not None and device.resource not in resources_by_space.get(space.name, set()):
                 problems.append(
                     SiteProblem(f"{d_path}.resource", f"no resource named {device.resource!r} in space {space.name!r}")

@@ -133,7 +133,7 @@ def update_member(
 def add_badge(member_id: IdPath, body: BadgeCreate, session: SessionDep, actor: Member = Depends(STAFF)) -> BadgePublic:
     member = member_service.get_member(session, member_id)
     member_service.ensure_can_manage(actor, member)
-    badge = member_service.add_badge(session, member, body.uid, label=body.label)
+    badge = member_service.add_badge(session, member, body.uid, label=body.label, written=body.format)
     return BadgePublic(uid=badge.uid, label=badge.label)
 
 

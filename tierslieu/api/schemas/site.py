@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from devices.badge_ids import WrittenFormat
 from tierslieu.models.enums import ResourceKind, Role, SpaceKind
 
 Name = Field(min_length=1, max_length=120)
@@ -122,8 +123,11 @@ class MemberPublic(BaseModel):
 
 
 class BadgeCreate(_In):
-    uid: str = Field(min_length=1, max_length=64)
+    uid: str = Field(min_length=1, max_length=64, description='as written: "74:10:37:94", "7616525", "118,15080"')
     label: str = Field(default="", max_length=120)
+    format: WrittenFormat = Field(
+        default="hex", description="hex (separators allowed), decimal, wiegand26 / wiegand34 (facility,card), pin"
+    )
 
 
 class TrainingCreate(_In):

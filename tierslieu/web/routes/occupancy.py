@@ -10,15 +10,24 @@ from fastapi import APIRouter, Depends, Form
 from starlette.responses import Response
 
 from tierslieu.api.deps import STAFF, IdPath, SessionDep
+from tierslieu.api.routes.emergency import reset_emergency
 from tierslieu.api.routes.occupancy import OCCUPANCY_VIEWERS
 from tierslieu.errors import TiersLieuError
 from tierslieu.hardware.doors import DoorController
+from tierslieu.hardware.emergency import alarm_in_log, recent_lines
 from tierslieu.occupancy.service import current_statuses
 from tierslieu.services import devices as device_service
 from tierslieu.web.i18n import N_
 from tierslieu.web.page import Page, PageDep
 
 router = APIRouter(prefix="/occupation", dependencies=[Depends(OCCUPANCY_VIEWERS)])
+
+_FIRE_WORDS = {
+    "fire_alarm": N_("fire alarm"),
+    "fire_release": N_("door released"),
+    "fire_reset": N_("alarm reset by staff"),
+    "fire_panel_offline": N_("fire panel offline"),
+}
 
 _DONE = {
     "unlock": N_("The door is held open."),
@@ -29,6 +38,13 @@ _DONE = {
 
 def _render(page: Page, template: str, *, error: str | None = None, status: int = 200) -> Response:
     done = _DONE.get(page.request.query_params.get("porte", ""))
+    if page.request.query_params.get("urgence") == "reinitialisee":
+        done = N_("The fire alarm is reset: the doors follow their bookings again.")
+    with page.runtime.db.session() as session:
+        fire_alarm_since, fire_lines = alarm_in_log(session), recent_lines(session)
+    doors = page.runtime.services.get("doors")
+    if fire_alarm_since is None and isinstance(doors, DoorController):
+        fire_alarm_since = doors.emergency.since
     return page.render(
         template,
         status=status,
@@ -37,6 +53,9 @@ def _render(page: Page, template: str, *, error: str | None = None, status: int 
         can_command=page.is_staff,
         notice=page.gettext(done) if done else None,
         error=error,
+        fire_alarm_since=fire_alarm_since,
+        fire_lines=fire_lines,
+        fire_words=_FIRE_WORDS,
     )
 
 
@@ -67,3 +86,14 @@ def command_door(
     if isinstance(doors, DoorController):
         doors.wake()  # converge now rather than at the next pass
     return page.redirect(f"/occupation?porte={action}#porte-{device_id}")
+
+
+@router.post("/urgence/reinitialiser", dependencies=[Depends(STAFF)])
+def reset_fire_alarm(page: PageDep, session: SessionDep) -> Response:
+    """Staff end the fire release (same service as the API)."""
+    try:
+        reset_emergency(session, page.runtime, page.actor)
+    except TiersLieuError as exc:
+        session.rollback()
+        return _render(page, "occupancy.html", error=exc.message(page.lang), status=exc.status)
+    return page.redirect("/occupation?urgence=reinitialisee#urgence")

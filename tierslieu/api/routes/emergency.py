@@ -1,0 +1,45 @@
+"""Fire alarm: staff reset the release once the building is safe (audited in the access log)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from tierslieu.api.deps import RuntimeDep, SessionDep, StaffMember
+from tierslieu.db.types import utcnow
+from tierslieu.errors import Conflict
+from tierslieu.hardware.doors import DoorController
+from tierslieu.hardware.emergency import FIRE_RESET, alarm_in_log, emergency_line
+from tierslieu.hardware.facts import FactsCache
+from tierslieu.hardware.hub import DeviceHub
+
+router = APIRouter(prefix="/emergency", tags=["emergency"])
+
+
+class EmergencyReset(BaseModel):
+    alarm: bool
+    alarm_since: datetime
+    reset_at: datetime
+
+
+@router.post("/reset", response_model=EmergencyReset)
+def reset_emergency(session: SessionDep, runtime: RuntimeDep, actor: StaffMember) -> EmergencyReset:
+    """End the fire release: each door goes back to what its bookings and overrides want."""
+    doors, hub, facts = (runtime.services.get(k) for k in ("doors", "devices", "access_facts"))
+    since = alarm_in_log(session)
+    if since is None and isinstance(doors, DoorController):
+        since = doors.emergency.since  # raised a moment ago, its line not written yet
+    if since is None:
+        raise Conflict("emergency.no_alarm")
+    if isinstance(hub, DeviceHub) and hub.fire_panels_in_alarm():
+        raise Conflict("emergency.still_in_alarm", panels=", ".join(panel.name for panel in hub.fire_panels_in_alarm()))
+    now = utcnow()
+    session.add(emergency_line(FIRE_RESET, now, None, None, member_id=actor.id))
+    session.commit()
+    if isinstance(doors, DoorController):
+        doors.reset_emergency()
+    if isinstance(facts, FactsCache):
+        facts.refresh()
+    return EmergencyReset(alarm=False, alarm_since=since, reset_at=now)
