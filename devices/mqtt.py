@@ -142,6 +142,7 @@ class _PahoLink:
         self.client = client
         self._limit = limit
         self._lock = threading.Lock()
+        self.sent = 0  # messages handed to paho (metrics)
         self._unacked: dict[int, str] = {}
         # Filled by on_publish, which paho calls with its own lock held and so may not wait for
         # ours; applied under our lock, where a message is always registered before its ack is.
@@ -163,6 +164,7 @@ class _PahoLink:
         with self._lock:
             info = self.client.publish(topic, payload, qos=qos, retain=retain)
             rc = info.rc
+            self.sent += 1
             if qos > 0 and rc in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
                 self._unacked[info.mid] = topic
             self._apply_acks()
@@ -204,6 +206,7 @@ class PahoTransport:
         self.last_error: str | None = None
         self._failures = 0  # connection attempts failed in a row, for the log
         self._has_connected = False  # to notice a broker that forgot our persistent session
+        self.messages_in = 0  # messages received since start (for metrics)
         self._client = self._build_client()
         self._link = _PahoLink(self._client, settings.max_queued_messages)
         self._session = Session(self._link, logger, settings.max_queued_messages)
@@ -217,6 +220,11 @@ class PahoTransport:
     @property
     def connected(self) -> bool:
         return self._session.state is ConnectionState.READY
+
+    @property
+    def messages_out(self) -> int:
+        """Messages sent to the broker since start (for metrics)."""
+        return self._link.sent
 
     @property
     def unacknowledged_count(self) -> int:
@@ -393,6 +401,7 @@ class PahoTransport:
         except UnicodeDecodeError:
             logger.error("MQTT: message with a topic that is not UTF-8 ignored")
             return
+        self.messages_in += 1  # only paho's network thread counts
         self._session.dispatch(topic, bytes(message.payload), bool(message.retain))
 
     def _on_publish(self, client: paho.Client, userdata: Any, mid: int, reason: ReasonCode, properties: Any) -> None:

@@ -22,7 +22,7 @@ pytest_plugins = ["tests.support.octoprint", "tests.support.mosquitto"]
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-production-0123456789"
 PASSWORD = "correct-horse-battery"
-ROLE_NAMES = ("admin", "staff", "animator", "municipal", "member")
+ROLE_NAMES = ("admin", "staff", "animator", "municipal", "member", "partner")
 
 
 # Markers: from the servers a test needs, so that `-m "not postgres"` (or broker, octoprint,

@@ -7,21 +7,50 @@ tools and API-only tests.
 from __future__ import annotations
 
 from tierslieu.booking.jobs import BookingScheduler
-from tierslieu.hardware.wiring import build_device_components
+from tierslieu.cluster import LeaderGate, leader_lock_for
+from tierslieu.cluster.probe import broker_probe
+from tierslieu.hardware.wiring import TransportComponent, build_device_components
 from tierslieu.occupancy.wiring import build_occupancy_components
+from tierslieu.outbox.worker import OutboxWorker
 from tierslieu.printing.dispatcher import build_print_dispatcher
 from tierslieu.printing.mqtt import build_plugin_components
+from tierslieu.privacy.maintenance import MaintenanceScheduler
 from tierslieu.runtime import Component, Runtime
 from tierslieu.simulator.wiring import build_simulator_components
 
 
 def build_components(runtime: Runtime) -> list[Component]:
+    """An ``api`` process runs none; a controller (or ``all``) runs them while it leads."""
+    settings = runtime.settings
+    # A process with a role of its own joins the broker under a client id of its own.
+    probe: list[Component] = []
+    if settings.role != "all" and settings.mqtt_url:
+        transport = broker_probe(settings, settings.mqtt_url)
+        runtime.services["mqtt_probe"] = transport
+        probe.append(TransportComponent(transport))
+    if settings.role == "api":
+        return probe
+
+    def on_change(leading: bool) -> None:
+        runtime.leadership.leader = leading
+
+    lock = leader_lock_for(runtime.db.url, settings.data_dir, settings.controller_group)
+    gate = LeaderGate(
+        lock, lambda: build_controller_components(runtime), poll_s=settings.leader_poll_interval, on_change=on_change
+    )
+    return [*probe, gate]
+
+
+def build_controller_components(runtime: Runtime) -> list[Component]:
     # Devices first: the broker must be up before anything publishes to it.
     components: list[Component] = [
         *build_device_components(runtime),
         # After the devices: the tracker listens to the hub, the publisher uses its transport.
         *build_occupancy_components(runtime),
         BookingScheduler(runtime),
+        OutboxWorker(runtime),
+        # Access-log retention purge and abandoned upload previews.
+        MaintenanceScheduler(runtime),
         build_print_dispatcher(runtime),
         # After the dispatcher it wakes, on the devices' transport.
         *build_plugin_components(runtime),

@@ -18,8 +18,10 @@ from pydantic import ValidationError
 from tierslieu import __version__
 from tierslieu.errors import TiersLieuError
 from tierslieu.extras import MissingExtra
+from tierslieu.models.enums import ROLES
 from tierslieu.runtime import Runtime
 from tierslieu.settings import Settings
+from tierslieu.site.programme import ProgrammeSpec
 from tierslieu.sites import TRILPORT
 
 app = typer.Typer(help="tierslieu — le tiers-lieu et son FabLab.", no_args_is_help=True, add_completion=False)
@@ -80,23 +82,57 @@ def serve(
     port: Annotated[int, typer.Option(help="port HTTP")] = 8000,
     simulate: Annotated[bool, typer.Option(help="démarrer des appareils simulés (démo)")] = False,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
+    role: Annotated[
+        str | None,
+        typer.Option(
+            help="all (tout en un processus, par défaut), api (HTTP seulement) ou controller "
+            "(portes, badges, tâches ; un seul mène, les autres attendent)",
+        ),
+    ] = None,
 ) -> None:
-    """Run the whole service in one process: API, web, device controller, scheduler."""
+    """Run the service: by default everything in one process (API, web, device controller, scheduler)."""
     settings = _settings()
+    if role is not None:
+        if role not in ("all", "api", "controller"):
+            typer.secho(f"--role {role!r} : choisir all, api ou controller", fg="red", err=True)
+            raise typer.Exit(2)
+        settings = settings.model_copy(update={"role": role})
     if simulate:
         settings = settings.model_copy(update={"simulate": True})
+    _refuse_second_sqlite_controller(settings)
     _serve(settings, host, port, log_level)
+
+
+def _refuse_second_sqlite_controller(settings: Settings) -> None:
+    """A clear message (not a start-up traceback) when a controller already runs on this SQLite
+    folder. The lock the running service holds is taken again by its leader gate at start."""
+    from tierslieu.cluster import ControllerAlreadyRunning, SqliteControllerLock, leader_lock_for
+
+    if settings.role == "api":
+        return
+    lock = leader_lock_for(settings.resolved_database_url, settings.data_dir, settings.controller_group)
+    if not isinstance(lock, SqliteControllerLock):
+        return
+    try:
+        lock.try_acquire()
+    except ControllerAlreadyRunning as refused:
+        typer.secho(str(refused), fg="red", err=True)
+        raise typer.Exit(2) from refused
+    lock.release()
 
 
 def _serve(settings: Settings, host: str, port: int, log_level: str) -> None:
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
     from tierslieu.api import create_app
     from tierslieu.api.http_protocol import KEEP_ALIVE_S, MAX_HEADER_BYTES, GuardedH11Protocol
+    from tierslieu.logs import configure_logging
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(log_level, settings.log_format, settings.role)
     _say(f"base de données : {settings.resolved_database_url}")
     _say(f"MQTT : {settings.mqtt_url or 'broker embarqué'}")
+    _say(f"rôle : {settings.role}")
     if settings.simulate:
         _say(
             f"appareils simulés : oui (délai {settings.simulate_delay_ms} ms, perte {settings.simulate_loss:.0%}, "
@@ -111,6 +147,8 @@ def _serve(settings: Settings, host: str, port: int, log_level: str) -> None:
         host=host,
         port=port,
         log_level=log_level.lower(),
+        # JSON logs: uvicorn's loggers go through ours instead of its own text handlers.
+        log_config=None if settings.log_format == "json" else LOGGING_CONFIG,
         # Open event streams (live occupancy) must not hold a shutdown forever.
         timeout_graceful_shutdown=5,
         # Slow clients: headers within a deadline and a size, idle connections closed.
@@ -148,7 +186,7 @@ def demo(
         typer.Option(help="dossier de la démo, gardé (par défaut : un dossier temporaire effacé à la fin)"),
     ] = None,
 ) -> None:
-    """Demo: the site, three demo members with badges, and simulated devices that move.
+    """Demo: the site and its programme, the demo people (badges for the members), and simulated devices that move.
 
     It never runs on the configured data folder, database or broker: by default on a
     throwaway folder (SQLite, embedded broker) removed at the end; ``--data-dir`` keeps one,
@@ -174,7 +212,8 @@ def demo(
                 raise typer.Exit(2)
             ensure_demo_people(runtime)
         for name, email, roles, uid in DEMO_PEOPLE:
-            _say(f"  {name} <{email}> ({', '.join(roles)}), badge {uid}, mot de passe {DEMO_PASSWORD}")
+            badge = f"badge {uid}" if uid else "sans badge"
+            _say(f"  {name} <{email}> ({', '.join(roles)}), {badge}, mot de passe {DEMO_PASSWORD}")
         _serve(settings, host, port, log_level)
     finally:
         if throwaway:
@@ -207,7 +246,8 @@ def site_check(file: Annotated[Path, typer.Argument(help="fichier YAML du site")
     spaces = sum(1 for _ in site.walk())
     resources = sum(len(s.resources) for _p, s, _q in site.walk())
     devices = sum(len(s.devices) for _p, s, _q in site.walk())
-    typer.echo(f"{file}: OK — {spaces} espaces, {resources} ressources, {devices} appareils.")
+    workshops = len(site.programme.workshops) if site.programme else 0
+    typer.echo(f"{file}: OK — {spaces} espaces, {resources} ressources, {devices} appareils, {workshops} ateliers.")
 
 
 def _load_site_file(settings: Settings, file: Path) -> None:
@@ -227,6 +267,29 @@ def _load_site_file(settings: Settings, file: Path) -> None:
             typer.secho(f"{file}: {exc.message_fr}", fg="red", err=True)
             raise typer.Exit(1) from exc
     typer.echo(f"{file}: chargé — {report.summary()}" + ("" if report.changed else " (aucun changement)"))
+    if site.programme is not None:
+        _load_programme(settings, site.programme)
+
+
+def _load_programme(settings: Settings, programme: ProgrammeSpec) -> None:
+    """The coming weeks' sessions of the file's programme (each books its room; refusals are listed)."""
+    from tierslieu.db.types import utcnow
+    from tierslieu.site.programme_loader import load_programme
+
+    with _migrated_runtime(settings) as runtime, runtime.db.session(write=True) as session:
+        report = load_programme(
+            session,
+            programme,
+            now=utcnow(),
+            tz=settings.tz,
+            events=runtime.events,
+            programme=runtime.programme_events,
+            progress=lambda m: _say(f"  · {m}"),
+        )
+        session.commit()
+    typer.echo(f"programme : {report.summary()}")
+    for refusal in report.refused:
+        typer.echo(f"  séance non créée — {refusal}")
 
 
 @site_app.command("load")
@@ -285,7 +348,7 @@ def mqtt_acl(
 def users_create(
     email: Annotated[str, typer.Option(help="adresse e-mail (identifiant)")],
     password: Annotated[str, typer.Option(help="mot de passe (8 caractères minimum)")],
-    role: Annotated[list[str], typer.Option(help="rôle(s) : admin, staff, animator, municipal, member")] = ["member"],  # noqa: B006
+    role: Annotated[list[str], typer.Option(help=f"rôle(s) : {', '.join(ROLES)}")] = ["member"],  # noqa: B006
     name: Annotated[str | None, typer.Option(help="nom affiché")] = None,
 ) -> None:
     """Create an account non-interactively (for example the first admin)."""

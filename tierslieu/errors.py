@@ -14,6 +14,7 @@ The API turns these errors into RFC 9457 problem details.
     ├── PermissionDenied      403  the caller's role does not allow this
     ├── TooManyRequests       429  slow down (log-in throttling); carries ``retry_after`` seconds
     └── Unavailable           503  an external system (broker, printer) cannot be reached
+        └── Overloaded        503  a capacity cap is reached (live streams); carries ``retry_after``
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ __all__ = [
     "Conflict",
     "InvalidInput",
     "NotFound",
+    "Overloaded",
     "PermissionDenied",
     "RuleViolation",
     "TiersLieuError",
@@ -114,3 +116,9 @@ class TooManyRequests(TiersLieuError):
 class Unavailable(TiersLieuError):
     status = 503
     title = "Service unavailable"
+
+
+class Overloaded(Unavailable):
+    def __init__(self, code: str, /, *, retry_after: int, **params: Any) -> None:
+        super().__init__(code, extra={"retry_after": retry_after}, **params)
+        self.retry_after = retry_after

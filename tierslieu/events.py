@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,10 +27,23 @@ class EventHub:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._subscribers: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Event], frozenset[str]]] = []
+        self._listeners: list[Callable[[Event], None]] = []
+
+    def add_listener(self, listener: Callable[[Event], None]) -> None:
+        """A plain function called with every event in the publisher's thread (metrics): it must
+        be quick and must not raise."""
+        with self._lock:
+            self._listeners.append(listener)
 
     def publish(self, event: Event) -> None:
         with self._lock:
             targets = list(self._subscribers)
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(event)
+            except Exception:  # a listener never stops an event
+                log.exception("event listener failed")
         for loop, queue, topics in targets:
             if topics and event.topic not in topics:
                 continue

@@ -10,8 +10,12 @@ import logging
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from tierslieu.db import Database
+from tierslieu.cluster.roles import Leadership
+from tierslieu.db import Database, PoolSizing
 from tierslieu.events import EventHub
+from tierslieu.metrics import Metrics
+from tierslieu.outbox.programme import on_programme_event
+from tierslieu.programme.events import ProgrammeEvents
 from tierslieu.secret_key import load_or_create_key
 from tierslieu.security import Secrets
 from tierslieu.settings import Settings
@@ -34,14 +38,27 @@ class Runtime:
     secrets: Secrets
     events: EventHub = field(default_factory=EventHub)
     components: list[Component] = field(default_factory=list)
+    # Cluster: this process's role and whether it leads the controllers (tierslieu.cluster).
+    leadership: Leadership = field(default_factory=Leadership)
+    metrics: Metrics = field(default_factory=Metrics)
+    # Listeners of the programme's changes (the notifications outbox), called in the change's
+    # transaction; built in ``__post_init__`` so they share ``events``.
+    programme_events: ProgrammeEvents = field(init=False)
     # Filled by start_background(); optional so the API can run without devices (tools, tests).
     services: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.programme_events = ProgrammeEvents(self.events)
+        # Every change of the programme writes its message in the same transaction.
+        self.programme_events.subscribe(on_programme_event)
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         key = settings.secret_key or load_or_create_key(settings.data_dir)
-        return cls(settings=settings, db=Database(settings.resolved_database_url), secrets=Secrets(key))
+        pool = PoolSizing(settings.db_pool_size, settings.db_pool_overflow, settings.db_pool_timeout_seconds)
+        db = Database(settings.resolved_database_url, pool=pool)
+        return cls(settings=settings, db=db, secrets=Secrets(key), leadership=Leadership(role=settings.role))
 
     def start(self) -> None:
         for component in self.components:

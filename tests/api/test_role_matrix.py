@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 
 from tests.conftest import ROLE_NAMES, AppHarness
 from tierslieu.api.app import API_PREFIX
-from tierslieu.api.deps import Allow
+from tierslieu.api.deps import Allow, PublicAccess
 from tierslieu.api.routes import ROUTERS
 
 # Routes anyone may call without a token (log in, health, feeds protected by a URL secret, kiosk).
@@ -25,14 +25,14 @@ PUBLIC = {
 PUBLIC_PREFIXES = ("/api/v1/calendars/", "/api/v1/kiosk", "/docs", "/openapi", "/api/v1/openapi")
 
 
-def _policies(dependant: Dependant) -> Iterator[Allow]:
+def _policies(dependant: Dependant) -> Iterator[Allow | PublicAccess]:
     for dep in dependant.dependencies:
-        if isinstance(dep.call, Allow):
+        if isinstance(dep.call, (Allow, PublicAccess)):
             yield dep.call
         yield from _policies(dep)
 
 
-def api_routes(app: object) -> list[tuple[str, str, Allow | None]]:
+def api_routes(app: object) -> list[tuple[str, str, Allow | PublicAccess | None]]:
     """Every API operation with its policy, read from the routers the app includes."""
     found = []
     for router in ROUTERS:
@@ -46,7 +46,8 @@ def api_routes(app: object) -> list[tuple[str, str, Allow | None]]:
         (method.upper(), path)
         for path, item in app.openapi()["paths"].items()  # type: ignore[attr-defined]
         for method in item
-        if path.startswith(API_PREFIX) and path != f"{API_PREFIX}/health"
+        # The health probes are public and live outside the routers (app.py).
+        if path.startswith(API_PREFIX) and not path.startswith(f"{API_PREFIX}/health")
     }
     assert published == {(m, p) for m, p, _ in found}
     return found
@@ -57,13 +58,23 @@ def _fill(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "999999", path)
 
 
-def _is_public(method: str, path: str) -> bool:
-    return (method, path) in PUBLIC or path.startswith(PUBLIC_PREFIXES)
+def _is_public(method: str, path: str, policy: Allow | PublicAccess | None = None) -> bool:
+    return isinstance(policy, PublicAccess) or (method, path) in PUBLIC or path.startswith(PUBLIC_PREFIXES)
 
 
 def test_every_route_declares_a_policy_or_is_public(api: AppHarness) -> None:
     missing = [(m, p) for m, p, policy in api_routes(api.client.app) if policy is None and not _is_public(m, p)]
     assert missing == [], f"routes without an Allow policy: {missing}"
+
+
+def test_declared_public_routes_answer_without_a_token(api: AppHarness) -> None:
+    """A route declaring ``PublicAccess`` is read anonymously (and by every role alike)."""
+    public = [(m, p) for m, p, policy in api_routes(api.client.app) if isinstance(policy, PublicAccess)]
+    assert ("GET", "/api/v1/public/sessions") in public and ("GET", "/api/v1/public/sessions.ics") in public
+    for method, path in public:
+        for headers in [{}, *(user.headers for user in api.users.values())]:
+            response = api.client.request(method, _fill(path), headers=headers)
+            assert response.status_code == 200, (method, path, response.status_code, response.text)
 
 
 def test_policies_are_consistent_per_route(api: AppHarness) -> None:
@@ -85,9 +96,9 @@ def test_role_matrix(api: AppHarness, caller: str, role: str) -> None:
     # Logging out revokes the caller's token: keep it for last.
     routes = sorted(api_routes(api.client.app), key=lambda r: r[1] == "/api/v1/auth/logout")
     for method, path, policy in routes:
-        if _is_public(method, path):
+        if _is_public(method, path, policy):
             continue
-        assert policy is not None
+        assert isinstance(policy, Allow)
         headers = api.users[role].headers if role else {}
         response = api.client.request(method, _fill(path), headers=headers, json={})
         checked += 1

@@ -112,3 +112,6 @@ def test_demo_runs_simulated_devices_from_any_folder(env: dict[str, str], tmp_pa
             online = sum(space["devices_online"] for space in spaces)
             time.sleep(0.5)
         assert online > 0, "no simulated device came online"
+        # The site file's programme: its sessions were booked at start and show on the public agenda.
+        agenda = httpx.get(f"{base}/agenda")
+        assert agenda.status_code == 200 and "Atelier numérique seniors" in agenda.text

@@ -46,6 +46,22 @@ def axe_violations(page: Page) -> list[dict[str, Any]]:
     return violations
 
 
+WIDTHS: tuple[tuple[str, ViewportSize], ...] = (("telephone", PHONE), ("bureau", DESKTOP))
+
+
+def axe_at_both_widths(page: Page) -> dict[str, list[dict[str, Any]]]:
+    """axe-core's WCAG 2.1 A/AA violations at phone width (390 px) and at desktop width, by width
+    label; the viewport is put back as it was."""
+    original = page.viewport_size
+    found = {}
+    for label, size in WIDTHS:
+        page.set_viewport_size(size)
+        found[label] = axe_violations(page)
+    if original:
+        page.set_viewport_size(original)
+    return found
+
+
 def describe(violations: list[dict[str, Any]]) -> str:
     return "\n".join(
         f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:5]}" for v in violations
@@ -57,8 +73,7 @@ def screenshot(page: Page, name: str) -> list[Path]:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     original = page.viewport_size
     paths = []
-    sizes: tuple[tuple[str, ViewportSize], ...] = (("telephone", PHONE), ("bureau", DESKTOP))
-    for label, size in sizes:
+    for label, size in WIDTHS:
         page.set_viewport_size(size)
         path = SCREENSHOTS / f"{re.sub(r'[^a-z0-9-]+', '-', name.lower())}-{label}.png"
         page.screenshot(path=str(path), full_page=True)
@@ -74,3 +89,20 @@ def log_in(page: Page, base_url: str, email: str, password: str) -> None:
     page.get_by_label("Mot de passe").fill(password)
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url(re.compile(r".*/reserver.*"))
+
+
+AXE_RESULTS = SCREENSHOTS.parent / "axe"
+
+
+def check_page(page: Page, name: str) -> None:
+    """axe-core at 390 px and at desktop width (0 WCAG 2.1 A/AA violations at each), screenshots,
+    and one line per page and width in ``test-output/axe/`` (the figures of the report)."""
+    by_width = axe_at_both_widths(page)
+    screenshot(page, name)
+    AXE_RESULTS.mkdir(parents=True, exist_ok=True)
+    slug = re.sub(r"[^a-z0-9-]+", "-", name.lower())
+    (AXE_RESULTS / f"{slug}.txt").write_text(
+        "".join(f"{name}\t{label}\t{len(found)}\n" for label, found in by_width.items()), encoding="utf-8"
+    )
+    failures = {label: describe(found) for label, found in by_width.items() if found}
+    assert not failures, f"{name}: {failures}"

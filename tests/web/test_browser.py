@@ -19,7 +19,7 @@ from sqlmodel import select
 from tests.conftest import PASSWORD, create_user, make_settings
 from tests.support.server import LiveServer, live_server
 from tests.support.site import load_trilport
-from tests.web.browser import DESKTOP, PHONE, axe_violations, describe, log_in, screenshot
+from tests.web.browser import DESKTOP, PHONE, check_page, log_in
 from tests.web.support import next_open_weekday
 from tierslieu.api import create_app
 from tierslieu.db.types import utcnow
@@ -71,12 +71,6 @@ def page(browser: Browser) -> Iterator[Page]:
     tab = context.new_page()
     yield tab
     context.close()
-
-
-def check_page(page: Page, name: str) -> None:
-    violations = axe_violations(page)
-    screenshot(page, name)
-    assert violations == [], f"{name}: {describe(violations)}"
 
 
 def test_member_books_a_desk_and_sees_it(site: Site, page: Page) -> None:
@@ -234,3 +228,31 @@ def test_staff_see_the_fire_alarm_and_reset_it_without_javascript(site: Site, br
     expect(tab.get_by_role("alert")).to_have_count(0)
     expect(tab.locator(".fire-log")).to_contain_text("alarme réarmée par l'équipe")
     context.close()
+
+
+def test_public_agenda_is_accessible_on_a_phone_and_a_desktop(site: Site, page: Page) -> None:
+    """The agenda without log-in, with a session that has seats and one that is full."""
+    from tests.support.programme_rows import ProgrammeRows
+
+    now = utcnow().replace(microsecond=0)
+    with site.server.runtime.db.session(write=True) as session:
+        rows = ProgrammeRows(session)
+        room = rows.room("Salle des ateliers")
+        themes = ["Maîtrise des outils numériques du quotidien", "Utilisation sécurisée du numérique"]
+        workshop = rows.workshop("Premiers pas sur la tablette", themes, ["seniors"])
+        workshop.description = "Allumer, toucher, photographier : on prend le temps."
+        rows.session_of(workshop, room, now + timedelta(days=2), now + timedelta(days=2, hours=2))
+        full = rows.session_of(workshop, room, now + timedelta(days=9), now + timedelta(days=9, hours=2), capacity=1)
+        rows.register(full, person=rows.person("Quelqu'un"))
+        session.commit()
+    page.goto(f"{site.server.url}/agenda")
+    expect(page.locator("h1")).to_have_text("Agenda des ateliers")
+    expect(page.get_by_text("Complet : liste d'attente")).to_be_visible()
+    check_page(page, "agenda")  # axe at 390 px and at desktop width
+
+
+def test_programme_report_page_is_accessible_on_a_phone_and_a_desktop(site: Site, page: Page) -> None:
+    log_in(page, site.server.url, site.staff, PASSWORD)
+    page.goto(f"{site.server.url}/rapports/inclusion")
+    expect(page.locator("h1")).to_have_text("Bilan du programme")
+    check_page(page, "bilan-programme")  # axe at 390 px and at desktop width

@@ -18,7 +18,7 @@ from tests.conftest import PASSWORD, create_user, make_settings
 from tests.support.mosquitto import MosquittoServer
 from tests.support.server import LiveServer, live_server
 from tests.support.site import load_trilport
-from tests.web.browser import DESKTOP, axe_violations, describe, log_in, screenshot
+from tests.web.browser import DESKTOP, check_page, log_in
 from tierslieu.api import create_app
 
 pytest_plugins = ["tests.support.mosquitto"]
@@ -69,9 +69,7 @@ def test_occupancy_updates_live_from_the_broker(
         fablab = page.locator("section.space-card", has=page.get_by_role("heading", name="FabLab", exact=True))
         expect(fablab).to_contain_text("vide")
         expect(page.locator("#etat-direct")).to_have_text("Mise à jour en direct activée.", timeout=10_000)
-        violations = axe_violations(page)
-        screenshot(page, "occupation-direct")
-        assert violations == [], describe(violations)
+        check_page(page, "occupation-direct")
         page.evaluate("window.__notReloaded = true")
 
         _publish(mosquitto.url, "zigbee2mqtt/presence_fablab", {"occupancy": True, "battery": 90})

@@ -181,7 +181,8 @@ def test_kiosk_is_public_read_only_and_refreshes(site: AppHarness) -> None:
 def test_reports_show_charts_with_tables_and_export_csv(site: AppHarness) -> None:
     login(site.client, site.users["staff"].email)
     page = site.client.get("/admin/rapports")
-    assert page.status_code == 200 and "<table>" in page.text and "<caption>" in page.text
+    assert page.status_code == 200 and "<table>" in page.text and "<caption id=" in page.text
+    assert 'role="region" tabindex="0"' in page.text  # a table that scrolls sideways is reachable by keyboard
     csv = site.client.get("/admin/rapports.csv")
     assert csv.headers["content-type"].startswith("text/csv")
     assert csv.text.lstrip("\ufeff").startswith("periode;debut;heures_reservees")

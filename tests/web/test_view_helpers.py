@@ -58,3 +58,12 @@ def test_safe_next_refuses_other_sites() -> None:
     assert safe_next("/mes-reservations?x=1") == "/mes-reservations?x=1"
     for bad in ("https://evil.example/", "//evil.example", "/\\evil", "javascript:alert(1)", ""):
         assert safe_next(bad) == "/"
+
+
+def test_spoken_phone_reads_as_french_people_dial() -> None:
+    from tierslieu.web.programme_view import spoken_phone
+
+    assert spoken_phone("+33160097810") == "01 60 09 78 10"
+    assert spoken_phone("0611223344") == "06 11 22 33 44"
+    assert spoken_phone("+590590123456") == "+590590123456"  # overseas numbers kept whole
+    assert spoken_phone(None) == "" and spoken_phone("") == ""

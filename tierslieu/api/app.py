@@ -10,6 +10,14 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from tierslieu import __version__
+from tierslieu.api.health import RequestMetricsMiddleware, health_router, install_metrics, metrics_route
+from tierslieu.api.load import (
+    AddressRateLimitMiddleware,
+    AdmissionMiddleware,
+    RateLimits,
+    StreamSlots,
+    set_worker_threads,
+)
 from tierslieu.api.problems import install_problem_handlers
 from tierslieu.api.routes import ROUTERS
 from tierslieu.api.security_headers import SecurityHeadersMiddleware
@@ -37,7 +45,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        set_worker_threads(settings.worker_threads)
         runtime = Runtime.create(settings)
+        install_metrics(runtime)
         if migrate:
             upgrade_database(runtime.db.url)
         if settings.run_background:
@@ -62,11 +72,18 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         openapi_url=f"{API_PREFIX}/openapi.json",
     )
     install_problem_handlers(app)
+    app.state.rate_limits = rate_limits = RateLimits.from_settings(settings)
+    app.state.streams = StreamSlots.from_settings(settings)
+    # Inside the write gate: a writer waits for the write slot first, holding no admission.
+    app.add_middleware(AdmissionMiddleware, capacity=settings.worker_threads, wait_s=settings.db_pool_timeout_seconds)
     app.add_middleware(
         WriteGateMiddleware,
         max_body_bytes=settings.max_upload_bytes + MULTIPART_OVERHEAD,
         body_timeout_s=settings.request_body_timeout_seconds,
     )
+    # Outside the write gate: a client past its rate is refused before its body is even read.
+    app.add_middleware(AddressRateLimitMiddleware, limits=rate_limits)
+    app.add_middleware(RequestMetricsMiddleware)
     # Added last, so outermost: even the write gate's 408/413 answers carry the headers.
     app.add_middleware(SecurityHeadersMiddleware)
     api = APIRouter(prefix=API_PREFIX)
@@ -75,10 +92,15 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    for router in ROUTERS:
+    api.include_router(health_router())
+    metrics_route(app)
+    # A controller process serves its health (and metrics) only; the API is the api processes' job.
+    serves_api = settings.role != "controller"
+    for router in ROUTERS if serves_api else []:
         api.include_router(router)
     app.include_router(api)
-    _mount_web(app)
+    if serves_api:
+        _mount_web(app)
     return app
 
 

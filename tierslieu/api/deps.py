@@ -14,9 +14,10 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
 from tierslieu.api.csrf import Csrf
+from tierslieu.api.load import RateLimits
 from tierslieu.errors import AuthenticationFailed, PermissionDenied
 from tierslieu.i18n import pick_language
-from tierslieu.models import ROLES, Member
+from tierslieu.models import ROLES, Member, Role
 from tierslieu.runtime import Runtime
 from tierslieu.services import members as member_service
 from tierslieu.services.members import is_staff as is_staff  # re-exported: routes import it from here
@@ -88,6 +89,9 @@ def get_current_member(
         raise AuthenticationFailed("not_authenticated")
     member = member_service.member_for_token(session, token)
     request.state.member = member
+    rate_limits: RateLimits | None = getattr(request.app.state, "rate_limits", None)
+    if rate_limits is not None and member.id is not None:
+        rate_limits.check_member(member.id)
     return member
 
 
@@ -119,10 +123,28 @@ class Allow:
         return f"Allow({', '.join(sorted(self.roles))}{', self' if self.self_param else ''})"
 
 
-EVERYONE = Allow(*ROLES)
+# Partners (a CCAS, a library) are outside organisations: they only book the advisor's
+# appointments, so "everyone" — every role of the place's own users — leaves them out.
+SIGNED_IN = Allow(*ROLES)
+
+
+class PublicAccess:
+    """The policy of a route anyone may read without logging in (the public agenda): declared
+    on the route like ``Allow``, so being public is a decision, never an omission."""
+
+    def __call__(self) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        return "PublicAccess()"
+
+
+PUBLIC = PublicAccess()
+EVERYONE = Allow(*(role for role in ROLES if role != Role.partner))
 STAFF = Allow(*sorted(member_service.STAFF_ROLES))
 ADMIN = Allow("admin")
 
 AnyMember = Annotated[Member, Depends(EVERYONE)]
+SignedIn = Annotated[Member, Depends(SIGNED_IN)]
 StaffMember = Annotated[Member, Depends(STAFF)]
 AdminMember = Annotated[Member, Depends(ADMIN)]

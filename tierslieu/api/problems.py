@@ -10,15 +10,17 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tierslieu.errors import TiersLieuError, TooManyRequests
+from tierslieu.errors import Overloaded, TiersLieuError, TooManyRequests
 from tierslieu.i18n import pick_language, render
 
 log = logging.getLogger(__name__)
 
 PROBLEM_TYPE = "https://tierslieu.example/problems/"
 MEDIA_TYPE = "application/problem+json"
+DATABASE_BUSY_RETRY_S = 2
 
 # The code (and catalogue message) of each HTTP error the framework raises by itself.
 HTTP_CODES: dict[int, str] = {
@@ -66,7 +68,7 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TiersLieuError)
     detail = exc.message(language_of(request), site_tz(request))
     response = problem(request, exc.status, exc.code, exc.title, detail, exc.extra)
-    if isinstance(exc, TooManyRequests):
+    if isinstance(exc, (TooManyRequests, Overloaded)):
         response.headers["Retry-After"] = str(exc.retry_after)
     return response
 
@@ -99,7 +101,9 @@ async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _database_busy(request: Request, exc: Exception) -> JSONResponse:
     log.warning("database busy on %s: %s", request.url.path, exc)
-    return problem(request, 503, "database_busy", "Service unavailable", _problem_detail(request, "database_busy"))
+    response = problem(request, 503, "database_busy", "Service unavailable", _problem_detail(request, "database_busy"))
+    response.headers["Retry-After"] = str(DATABASE_BUSY_RETRY_S)
+    return response
 
 
 async def _overflow(request: Request, exc: Exception) -> JSONResponse:
@@ -118,5 +122,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(OperationalError, _database_busy)
     app.add_exception_handler(DBAPIError, _database_busy)
+    # No free connection within the pool timeout: a bounded wait, answered like a busy database.
+    app.add_exception_handler(PoolTimeout, _database_busy)
     app.add_exception_handler(OverflowError, _overflow)
     app.add_exception_handler(Exception, _unexpected)

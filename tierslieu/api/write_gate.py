@@ -7,7 +7,8 @@ database — SQLite's write lock (``BEGIN IMMEDIATE``), a PostgreSQL row or cons
 an empty connection pool — while the transactions holding those locks wait for a free thread
 to finish: everything stalls until a timeout (503/500). Queuing writers here, *before* they
 take a thread or a connection, avoids that: one at a time on SQLite (which runs one writer
-anyway), ``POSTGRES_WRITERS`` at a time on PostgreSQL (below the pool size and thread count).
+anyway), ``Settings.postgres_writers`` at a time on PostgreSQL (at most half the worker threads,
+which the connection pool covers: see ``Settings._sized_together``).
 
 It is an ASGI middleware so that every writer — API and web forms alike — goes through it.
 
@@ -30,9 +31,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tierslieu.api.problems import problem
 from tierslieu.i18n import pick_language, render
 
-__all__ = ["BODY_TIMEOUT_S", "POSTGRES_WRITERS", "WriteGateMiddleware"]
+__all__ = ["BODY_TIMEOUT_S", "WriteGateMiddleware"]
 
-POSTGRES_WRITERS = 16
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 BODY_TIMEOUT_S = 60.0
 SPOOL_IN_MEMORY = 1024 * 1024
@@ -118,7 +118,7 @@ class WriteGateMiddleware:
         if self._gate is None:  # created on the event loop, so two requests cannot race here
             runtime = getattr(scope["app"].state, "runtime", None)
             sqlite = runtime is None or runtime.db.is_sqlite
-            self._gate = asyncio.Semaphore(1 if sqlite else POSTGRES_WRITERS)
+            self._gate = asyncio.Semaphore(1 if sqlite or runtime is None else runtime.settings.postgres_writers)
         return self._gate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

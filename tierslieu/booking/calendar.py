@@ -22,6 +22,7 @@ from tierslieu.text import CONTROL_CHARACTERS
 
 __all__ = [
     "check_member_feed_token",
+    "event_ics",
     "member_feed",
     "member_feed_token",
     "parse_feed",
@@ -86,6 +87,27 @@ def _event(booking: Booking, summary: str, location: str, now: datetime) -> Even
     event.add("status", _ICAL_STATUS.get(booking.status, "CONFIRMED"))
     event.add("transp", "OPAQUE")
     return event
+
+
+def event_ics(
+    *, uid: str, start: datetime, end: datetime, summary: str, location: str, now: datetime, cancelled: bool = False
+) -> bytes:
+    """A calendar holding one event (attached to e-mails). The same ``uid`` in a later message
+    updates the event in the person's calendar; ``cancelled`` removes it."""
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    event = Event()
+    event.add("uid", uid)
+    event.add("dtstamp", now)
+    event.add("dtstart", start)
+    event.add("dtend", end)
+    event.add("summary", summary)
+    event.add("location", location)
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    calendar.add_component(event)
+    return bytes(calendar.to_ical())
 
 
 def _window(now: datetime) -> tuple[datetime, datetime]:

@@ -1,7 +1,8 @@
 """Automatic booking transitions, level-triggered: each pass reads the database and does what
 is due — release no-shows, complete ended bookings, drop stale pending requests, offer freed
-slots to the waitlist. A pass after a restart or a missed tick catches up; a second pass at
-the same instant changes nothing (every transition is guarded by the current status).
+slots to the waitlist (and, after it, the programme's attendance retention pass). A pass after
+a restart or a missed tick catches up; a second pass at the same instant changes nothing (every
+transition is guarded by the current status).
 
 :func:`run_pass` is a plain function (tests call it with any ``now``); :class:`BookingScheduler`
 runs it every ``Settings.booking_pass_seconds`` with APScheduler in the service.
@@ -23,6 +24,7 @@ from tierslieu.booking.waitlist import offer_freed_slots
 from tierslieu.db.types import utcnow
 from tierslieu.events import EventHub
 from tierslieu.models import Booking
+from tierslieu.programme.retention import purge_attendance
 from tierslieu.runtime import Runtime
 
 __all__ = ["BookingScheduler", "PassReport", "run_pass"]
@@ -129,6 +131,10 @@ class BookingScheduler:
 
     def tick(self) -> PassReport | None:
         """One pass in its own write transaction; errors are logged, the next tick retries."""
+        with self._runtime.metrics.pass_seconds.labels("booking").time():
+            return self._tick()
+
+    def _tick(self) -> PassReport | None:
         runtime = self._runtime
         try:
             with runtime.db.session(write=True) as session:
@@ -144,4 +150,19 @@ class BookingScheduler:
             return None
         if report.changed:
             log.info("booking pass: %s", report)
+        self._purge_attendance()
         return report
+
+    def _purge_attendance(self) -> None:
+        """The programme's privacy pass, in its own transaction (a failure never holds up the
+        bookings): attendance lists past the retention period become counts."""
+        runtime = self._runtime
+        try:
+            with runtime.db.session(write=True) as session:
+                purged = purge_attendance(session, now=utcnow(), months=runtime.settings.attendance_retention_months)
+                session.commit()
+        except Exception:
+            log.exception("attendance retention pass failed; retrying at the next tick")
+            return
+        if purged:
+            log.info("attendance of %d session(s) reduced to counts", len(purged))

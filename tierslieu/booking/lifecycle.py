@@ -23,6 +23,7 @@ from tierslieu.errors import Conflict, NotFound, PermissionDenied
 from tierslieu.events import EventHub
 from tierslieu.i18n import Message
 from tierslieu.models import Booking, Member
+from tierslieu.outbox.booking import booking_decided
 from tierslieu.services import spaces as space_service
 
 __all__ = [
@@ -155,14 +156,18 @@ def approve(
     session: Session, actor: Member, booking_id: int, *, reason: str = "", events: EventHub | None = None
 ) -> Booking:
     """Staff confirm a pending request (the caller's policy ensures the actor is staff)."""
-    return _saved(session, _decide(session, actor, booking_id, True, reason), "approved", events)
+    booking = _saved(session, _decide(session, actor, booking_id, True, reason), "approved", events)
+    booking_decided(session, booking, approved=True)
+    return booking
 
 
 def reject(
     session: Session, actor: Member, booking_id: int, *, reason: str = "", events: EventHub | None = None
 ) -> Booking:
     """Staff turn down a pending request: it becomes ``cancelled`` with the reason given."""
-    return _saved(session, _decide(session, actor, booking_id, False, reason), "rejected", events)
+    booking = _saved(session, _decide(session, actor, booking_id, False, reason), "rejected", events)
+    booking_decided(session, booking, approved=False)
+    return booking
 
 
 def _saved(session: Session, booking: Booking, action: str, events: EventHub | None) -> Booking:

@@ -24,6 +24,7 @@ from tierslieu.errors import Conflict, NotFound
 from tierslieu.events import EventHub
 from tierslieu.models import Booking, Member, WaitlistEntry
 from tierslieu.models.booking import WAITLIST_OPEN_STATUSES
+from tierslieu.outbox.booking import waitlist_offered
 
 __all__ = ["accept_offer", "join", "leave", "list_entries", "offer_freed_slots"]
 
@@ -181,4 +182,6 @@ def offer_freed_slots(
         offered.append(entry)
         publish_after_commit(session, events, "waitlist", _event("offered", entry))
     session.flush()
+    for entry in offered:
+        waitlist_offered(session, entry, now)
     return offered

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,19 @@ def _normalize_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+@dataclass(frozen=True, slots=True)
+class PoolSizing:
+    """Connections kept open, extra ones opened under load, and the longest wait for one
+    (SQLAlchemy then raises ``TimeoutError``, answered 503): nobody waits forever."""
+
+    size: int = 16
+    overflow: int = 16
+    timeout_s: float = 10.0
+
+
+def make_engine(url: str, *, echo: bool = False, pool: PoolSizing | None = None) -> Engine:
     url = _normalize_url(url)
+    pool = pool or PoolSizing()
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() == "psycopg":
         require("psycopg", "postgres", "PostgreSQL")
@@ -34,12 +46,20 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             echo=echo,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
             # Pooled: closing SQLite's last connection checkpoints and deletes the WAL (~2 ms).
-            pool_size=8,
-            max_overflow=32,
+            pool_size=pool.size,
+            max_overflow=pool.overflow,
+            pool_timeout=pool.timeout_s,
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        pool_size=pool.size,
+        max_overflow=pool.overflow,
+        pool_timeout=pool.timeout_s,
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -62,9 +82,9 @@ def _configure_sqlite(engine: Engine) -> None:
 class Database:
     """The engine plus session helpers; created once by the app and passed to whoever needs it."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pool: PoolSizing | None = None) -> None:
         self.url = _normalize_url(url)
-        self.engine = make_engine(self.url, echo=echo)
+        self.engine = make_engine(self.url, echo=echo, pool=pool)
 
     @property
     def dialect(self) -> str:

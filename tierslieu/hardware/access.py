@@ -13,10 +13,11 @@ import logging
 import threading
 import time
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from devices.model import BadgeScanned, DeviceEvent, DeviceKind, DeviceRef, Feedback
 from tierslieu.booking.service import create_walk_in
@@ -53,7 +54,31 @@ class AccessController:
         hub.add_listener(self._on_event)
 
     def start(self) -> None:
+        self._remember_last_decisions()
         self.audit.start()
+
+    def _remember_last_decisions(self) -> None:
+        """A controller taking over (or restarting) may receive again, by QoS 1 redelivery, a
+        scan the one before it decided but had not acknowledged when it died: the last scans
+        of the audit log count as just handled, so that door opens once. Measured from the
+        last line, not from now: the takeover may come long after the death."""
+        window = self._runtime.settings.access_dedupe_seconds
+        if window <= 0:
+            return
+        with self._runtime.db.session() as session:
+            last = session.exec(select(func.max(AccessEvent.at))).one()
+            if last is None:
+                return
+            rows = session.exec(
+                select(AccessEvent.device_id, AccessEvent.badge_uid).where(
+                    col(AccessEvent.at) >= last - timedelta(seconds=window), col(AccessEvent.badge_uid).is_not(None)
+                )
+            ).all()
+        clock = time.monotonic()
+        with self._recent_lock:
+            for device_id, uid in rows:
+                if device_id is not None and uid is not None:
+                    self._recent[(device_id, uid)] = clock
 
     def stop(self) -> None:
         self.audit.stop()

@@ -35,6 +35,7 @@ __all__ = [
     "AuditWriter",
     "CheckIn",
     "Job",
+    "LineHook",
     "last_unknown_badge",
     "list_access_events",
     "record",
@@ -44,6 +45,10 @@ log = logging.getLogger(__name__)
 
 Job = Callable[[Session], list[AccessEvent]]
 """A unit of deferred work run in a write session; returns the audit lines it produced."""
+
+LineHook = Callable[[Session, Sequence[Mapping[str, Any]]], None]
+"""Heard after a batch of lines is written, in the same transaction (its own savepoint): the
+programme marks attendance from badge scans there, off the hot path and in bulk."""
 
 _BATCH = 200
 # How often the writer looks for entries. Logging an entry does not wake it: a thread woken
@@ -146,6 +151,7 @@ class AuditWriter:
         self._thread: threading.Thread | None = None
         self._idle = threading.Condition()
         self._pending = 0
+        self._hooks: list[LineHook] = []
         self.written = 0
         self.failed = 0
 
@@ -161,6 +167,10 @@ class AuditWriter:
             self._wake.set()
             self._thread.join(30)
             self._thread = None
+
+    def add_hook(self, hook: LineHook) -> None:
+        """Call ``hook`` with the lines of each batch once they are written (before start)."""
+        self._hooks.append(hook)
 
     def log(self, entry: AuditEntry) -> None:
         """Record a decision (the common case: written in bulk with the others of its batch)."""
@@ -208,6 +218,7 @@ class AuditWriter:
         try:
             with self._db.session(write=True) as session:
                 written += self._run_entries(session, entries)
+                self._run_hooks(session, entries)
                 for job in jobs:
                     try:
                         with session.begin_nested():
@@ -226,6 +237,18 @@ class AuditWriter:
             with self._idle:
                 self._pending -= len(items)
                 self._idle.notify_all()
+
+    def _run_hooks(self, session: Session, entries: list[AuditEntry]) -> None:
+        """Each hook in its own savepoint: a failing one loses neither the lines nor the others."""
+        if not entries or not self._hooks:
+            return
+        lines = [entry.line for entry in entries]
+        for hook in self._hooks:
+            try:
+                with session.begin_nested():
+                    hook(session, lines)
+            except Exception:
+                log.exception("access audit hook %r failed", hook)
 
     def _run_entries(self, session: Session, entries: list[AuditEntry]) -> int:
         """Write the entries a chunk at a time, letting the badge thread run in between.

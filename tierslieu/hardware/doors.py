@@ -114,6 +114,7 @@ class DoorController:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.passes = 0
+        self._pass_seconds = runtime.metrics.pass_seconds.labels("doors")
         hub.add_listener(self._on_event)
         hub.transport.add_connection_listener(self._on_connection)
         facts.on_refresh(self.wake)
@@ -309,6 +310,7 @@ class DoorController:
             if self._stopping.is_set():
                 break
             try:
-                self.run_pass()
+                with self._pass_seconds.time():
+                    self.run_pass()
             except Exception:
                 log.exception("door controller pass failed")

@@ -25,6 +25,7 @@ from tierslieu.hardware.doors import DoorController
 from tierslieu.hardware.facts import FactsCache
 from tierslieu.hardware.hub import DeviceHub
 from tierslieu.hardware.registry import DeviceRegistry, load_registry
+from tierslieu.programme.badges import record_badge_attendance
 from tierslieu.runtime import Component, Runtime
 from tierslieu.settings import Settings
 
@@ -136,6 +137,9 @@ def build_device_stack(runtime: Runtime, transport: Transport) -> DeviceStack:
     facts = FactsCache(runtime, hub.quiet)
     doors = DoorController(runtime, hub, facts)
     access = AccessController(runtime, hub, facts, doors)
+    # A badge at a room's reader during a session marks its holder present (in bulk, after the
+    # audit lines are written: never on the way to the door).
+    access.audit.add_hook(record_badge_attendance)
     runtime.services.update({"devices": hub, "access_facts": facts, "access": access, "doors": doors})
     return DeviceStack(hub, facts, access, doors)
 

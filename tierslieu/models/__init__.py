@@ -27,7 +27,20 @@ from tierslieu.models.enums import (
     Role,
 )
 from tierslieu.models.occupancy import OccupancyBucket
+from tierslieu.models.outbox import OutboxMessage, SessionVisits, SiteProfile, VisitTrace
 from tierslieu.models.printing import PrintJob, PrintRun
+from tierslieu.models.privacy import AccessDailyCount, AccessEventPurge
+from tierslieu.models.programme import (
+    ActivityReport,
+    Appointment,
+    Attendance,
+    GroupRegistration,
+    Person,
+    Registration,
+    SessionPrinter,
+    Workshop,
+    WorkshopSession,
+)
 
 __all__ = [
     "BRIDGE_NAMES",
@@ -35,22 +48,37 @@ __all__ = [
     "RESOURCE_KINDS",
     "ROLES",
     "SPACE_KINDS",
+    "AccessDailyCount",
     "AccessEvent",
+    "AccessEventPurge",
+    "ActivityReport",
     "ApiToken",
+    "Appointment",
+    "Attendance",
     "Badge",
     "Booking",
     "BookingSeries",
     "Device",
     "DoorOverride",
+    "GroupRegistration",
     "LoginThrottle",
     "Member",
     "OccupancyBucket",
+    "OutboxMessage",
+    "Person",
     "PrintJob",
     "PrintRun",
     "Printer",
+    "Registration",
     "Resource",
     "Role",
+    "SessionPrinter",
+    "SessionVisits",
+    "SiteProfile",
     "Space",
     "Training",
+    "VisitTrace",
     "WaitlistEntry",
+    "Workshop",
+    "WorkshopSession",
 ]

@@ -27,6 +27,9 @@ class Role(StrEnum):
     animator = "animator"
     municipal = "municipal"
     member = "member"
+    # A referring organisation (CCAS, library): may only book the advisor's appointments and
+    # see the ones it made.
+    partner = "partner"
 
 
 class SpaceKind(StrEnum):

@@ -52,6 +52,11 @@ def render_event(event: Event, locale: str, event_id: int) -> bytes | None:
     return None
 
 
+def _snapshot_frame(snapshot: Callable[[], list[SpaceStatus]], locale: str) -> bytes:
+    body = {"spaces": [s.to_dict(locale) for s in snapshot()]}
+    return format_sse_event(event="snapshot", data_str=_json(body), id="0", retry=RETRY_MS)
+
+
 async def occupancy_events(
     events: EventHub,
     snapshot: Callable[[], list[SpaceStatus]],
@@ -64,9 +69,9 @@ async def occupancy_events(
     await asyncio.sleep(0)  # the subscriber is registered once the task has started
     loop = asyncio.get_running_loop()
     try:
-        statuses = await run_in_threadpool(snapshot)
-        body = {"spaces": [s.to_dict(options.locale) for s in statuses]}
-        yield format_sse_event(event="snapshot", data_str=_json(body), id="0", retry=RETRY_MS)
+        # Rendered in a worker thread too: hundreds of streams opening at once must not keep
+        # the event loop (and everything it answers, the liveness probe first) busy.
+        yield await run_in_threadpool(_snapshot_frame, snapshot, options.locale)
         if not options.follow:
             return
         deadline = loop.time() + options.max_seconds

@@ -13,7 +13,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from tierslieu.models import Device, Resource, Space
+from tierslieu.db.types import utcnow
+from tierslieu.models import Device, Resource, SiteProfile, Space
 from tierslieu.security import Secrets
 from tierslieu.services import devices as device_service
 from tierslieu.services import printers as printer_service
@@ -72,6 +73,7 @@ def load_site(session: Session, secrets: Secrets, site: SiteFile, *, progress: P
     """Upsert everything the file lists, inside the caller's transaction."""
     report = LoadReport()
     say = progress or (lambda _msg: None)
+    _load_profile(session, report, site)
     space_ids: dict[str, int] = {}
     for _path, spec, parent in site.walk():
         say(f"espace {spec.name}")
@@ -152,3 +154,15 @@ def _load_printer(session: Session, secrets: Secrets, report: LoadReport, spec: 
     printer.mqtt_base_topic = spec.printer.mqtt_base_topic
     session.add(printer)
     (report.updated if existing else report.created)["printer"] += 1
+
+
+def _load_profile(session: Session, report: LoadReport, site: SiteFile) -> None:
+    """Keep the ``site:`` block (and which spaces are the site's buildings) for the national
+    export and the e-mails' signature."""
+    data = site.site.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+    data["spaces"] = [space.name for space in site.spaces]
+    before = report.unchanged["site"]
+    row = _upsert(session, report, "site", SiteProfile, site.site.name, {"data": data})
+    if report.unchanged["site"] == before:  # created or changed: the export's date_maj
+        row.updated_at = utcnow()
+        session.add(row)

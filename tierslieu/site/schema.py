@@ -1,11 +1,12 @@
 """The site description format, and the checker that reports every problem with its location.
 
-site: {name, timezone}
+site: {name, timezone, locale?, siret?, address?, phone?, emails?, …}   # see tierslieu.site.profile
 spaces:                       # nested: building → floors → rooms
   - name, kind, capacity?, description?, rules?
     resources: [{name, kind, capacity?, rules?, printer?: {octoprint_url, api_key | api_key_env, mqtt_base_topic?}}]
     devices:   [{name, kind, bridge, address, resource?, options?}]
     spaces:    [... children ...]
+programme?: {weeks_ahead?, workshops: [...]}   # see tierslieu/site/programme.py
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from devices.errors import DeviceConfigError
@@ -28,6 +29,9 @@ from tierslieu.booking.rules import BookingRules
 from tierslieu.i18n import render
 from tierslieu.models.enums import ResourceKind, SpaceKind
 from tierslieu.printing.plugin import base_topic_problem
+from tierslieu.site.base import Strict
+from tierslieu.site.profile import PublicProfile
+from tierslieu.site.programme import ProgrammeSpec, programme_problems
 from tierslieu.text import CONTROL_CHARACTERS
 
 
@@ -40,11 +44,7 @@ def _one_line(value: str) -> str:
 Name = Annotated[str, AfterValidator(_one_line)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class PrinterSpec(_Strict):
+class PrinterSpec(Strict):
     octoprint_url: str = Field(pattern=r"^https?://\S+$")
     api_key: str | None = None
     api_key_env: str | None = Field(default=None, description="environment variable holding the key")
@@ -64,7 +64,7 @@ class PrinterSpec(_Strict):
         return os.environ.get(self.api_key_env) if self.api_key_env else None
 
 
-class ResourceSpec(_Strict):
+class ResourceSpec(Strict):
     name: Name = Field(min_length=1, max_length=120)
     kind: ResourceKind
     capacity: int | None = Field(default=None, ge=0)
@@ -72,7 +72,7 @@ class ResourceSpec(_Strict):
     printer: PrinterSpec | None = None
 
 
-class DeviceSpec(_Strict):
+class DeviceSpec(Strict):
     name: Name = Field(min_length=1, max_length=120)
     kind: DeviceKind
     bridge: BridgeName
@@ -81,7 +81,7 @@ class DeviceSpec(_Strict):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
-class SpaceSpec(_Strict):
+class SpaceSpec(Strict):
     name: Name = Field(min_length=1, max_length=120)
     kind: SpaceKind
     capacity: int | None = Field(default=None, ge=0)
@@ -92,7 +92,9 @@ class SpaceSpec(_Strict):
     spaces: list[SpaceSpec] = Field(default_factory=list)
 
 
-class SiteInfo(_Strict):
+class SiteInfo(PublicProfile):
+    """``site:`` — its name, timezone and language, and its public description (optional)."""
+
     name: str = Field(min_length=1)
     timezone: str = "Europe/Paris"
     locale: Literal["fr", "en"] = "fr"
@@ -109,9 +111,10 @@ class SiteInfo(_Strict):
         return value
 
 
-class SiteFile(_Strict):
+class SiteFile(Strict):
     site: SiteInfo
     spaces: list[SpaceSpec] = Field(min_length=1)
+    programme: ProgrammeSpec | None = None
 
     def walk(self) -> Iterator[tuple[str, SpaceSpec, SpaceSpec | None]]:
         """Every space with its path (``spaces[0].spaces[2]``) and parent, parents first."""
@@ -224,6 +227,9 @@ def _semantic_problems(site: SiteFile) -> list[SiteProblem]:
             watches = device.options.get("contact_sensor")
             if watches is not None and not any(d.name == watches for _p, s, _q in site.walk() for d in s.devices):
                 problems.append(SiteProblem(f"{d_path}.options.contact_sensor", f"no device named {watches!r}"))
+    if site.programme is not None:
+        kinds = {r.name: r.kind for _p, s, _q in site.walk() for r in s.resources}
+        problems += [SiteProblem(path, message) for path, message in programme_problems(site.programme, kinds)]
     return problems
 
 

@@ -28,7 +28,7 @@ from tierslieu.services import members as member_service
 from tierslieu.web.i18n import N_, Formatter, choose_language
 from tierslieu.web.security import CSRF_FIELD, Csrf
 
-__all__ = ["NavItem", "Page", "PageDep", "WebApp", "get_page"]
+__all__ = ["NavItem", "Page", "PageDep", "WebApp", "get_page", "home_for"]
 
 WEB_DIR = Path(__file__).parent
 
@@ -53,14 +53,28 @@ class NavItem:
     current: bool
 
 
-# (path, English label, roles allowed; empty = every logged-in member)
+# (path, English label, roles shown to). A partner (CCAS, library) only books the advisor's
+# appointments, so the member pages are not offered to it.
+_MEMBERS = frozenset({"admin", "staff", "animator", "municipal", "member"})
+_PROGRAMME_TEAM = frozenset({"admin", "staff", "animator"})
 _NAV: tuple[tuple[str, str, frozenset[str]], ...] = (
-    ("/reserver", N_("Book"), frozenset()),
-    ("/mes-reservations", N_("My bookings"), frozenset()),
-    ("/fablab", N_("FabLab — print queue"), frozenset()),
+    ("/reserver", N_("Book"), _MEMBERS),
+    ("/mes-reservations", N_("My bookings"), _MEMBERS),
+    ("/fablab", N_("FabLab — print queue"), _MEMBERS),
+    ("/mes-donnees", N_("My data"), _MEMBERS),
+    ("/agenda", N_("Workshop agenda"), _MEMBERS),
+    ("/accueil", N_("Front desk"), _PROGRAMME_TEAM),
+    ("/ateliers", N_("Workshops"), _PROGRAMME_TEAM),
+    ("/rendez-vous", N_("Appointments"), _PROGRAMME_TEAM | {"partner"}),
     ("/occupation", N_("Live occupancy"), frozenset({"admin", "staff", "animator"})),
+    ("/rapports/inclusion", N_("Programme report"), frozenset({"admin", "staff", "animator", "municipal"})),
     ("/admin", N_("Administration"), frozenset({"admin", "staff"})),
 )
+
+
+def home_for(roles: list[str]) -> str:
+    """Where a member lands after logging in: a partner has only the appointments."""
+    return "/reserver" if _MEMBERS & set(roles) else "/rendez-vous"
 
 
 @dataclass
@@ -105,7 +119,7 @@ class Page:
         return [
             NavItem(href, self.gettext(label), path == href or path.startswith(href + "/"))
             for href, label, allowed in _NAV
-            if not allowed or allowed & roles
+            if allowed & roles
         ]
 
     def notice(self, messages: Mapping[str, str]) -> str | None:

@@ -82,11 +82,11 @@ class UploadTicket:
         try:
             data = self._serializer.loads(ticket, max_age=TICKET_MAX_AGE_S)
         except BadSignature as exc:
-            raise _expired() from exc
+            raise expired_preview() from exc
         if not isinstance(data, dict) or data.get("member") != member_id:
-            raise _expired()
+            raise expired_preview()
         return data
 
 
-def _expired() -> InvalidInput:
+def expired_preview() -> InvalidInput:
     return InvalidInput("upload_ticket_invalid")

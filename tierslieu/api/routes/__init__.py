@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from tierslieu.api.routes import (
     access_events,
+    appointments,
     auth,
     availability,
     bookings,
@@ -11,13 +12,22 @@ from tierslieu.api.routes import (
     devices,
     emergency,
     members,
+    national_export,
     occupancy,
+    outbox,
+    persons,
     print_jobs,
     printers,
+    privacy,
+    public,
+    registrations,
+    reports_inclusion,
     reports_occupancy,
     reports_printing,
     resources,
+    sessions,
     spaces,
+    workshops,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -36,4 +46,14 @@ ROUTERS: list[APIRouter] = [
     print_jobs.router,
     reports_printing.router,
     reports_occupancy.router,
+    workshops.router,
+    sessions.router,
+    registrations.router,
+    appointments.router,
+    persons.router,
+    public.router,
+    reports_inclusion.router,
+    national_export.router,
+    outbox.router,
+    privacy.router,
 ]

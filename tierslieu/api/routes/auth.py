@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from tierslieu.api.deps import (
-    EVERYONE,
     SESSION_COOKIE,
-    AnyMember,
+    SIGNED_IN,
     RuntimeDep,
     SessionDep,
+    SignedIn,
     client_address,
     oauth2_scheme,
 )
@@ -38,7 +38,7 @@ def login(
     return Token(access_token=token, expires_in=minutes * 60)
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(EVERYONE)])
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(SIGNED_IN)])
 def logout(request: Request, session: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> None:
     value = token or request.cookies.get(SESSION_COOKIE)
     if value:
@@ -46,7 +46,7 @@ def logout(request: Request, session: SessionDep, token: Annotated[str | None, D
 
 
 @router.post("/personal-tokens", response_model=Token, status_code=status.HTTP_201_CREATED)
-def create_personal_token(body: PersonalTokenCreate, member: AnyMember, session: SessionDep) -> Token:
+def create_personal_token(body: PersonalTokenCreate, member: SignedIn, session: SessionDep) -> Token:
     """A token for scripts and integrations, valid ``expires_in_days`` (90 by default, a year at
     most); shown once, stored hashed; listed and revoked under ``/members/{id}/tokens``."""
     lifetime = timedelta(days=body.expires_in_days)

@@ -6,13 +6,13 @@ from fastapi import APIRouter, Depends, Request, status
 from sqlmodel import Session
 
 from tierslieu.api.deps import (
-    EVERYONE,
+    SIGNED_IN,
     STAFF,
     Allow,
-    AnyMember,
     IdPath,
     RuntimeDep,
     SessionDep,
+    SignedIn,
     client_address,
     is_staff,
 )
@@ -84,8 +84,8 @@ def create_member(
     return to_public(session, member, actor)
 
 
-@router.get("/me", response_model=MemberPublic, dependencies=[Depends(EVERYONE)])
-def me(member: AnyMember, session: SessionDep) -> MemberPublic:
+@router.get("/me", response_model=MemberPublic, dependencies=[Depends(SIGNED_IN)])
+def me(member: SignedIn, session: SessionDep) -> MemberPublic:
     return to_public(session, member, member)
 
 

@@ -7,11 +7,16 @@ municipal agents do not see the building's presence data.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
 
 from tierslieu.api.deps import Allow, RuntimeDep, request_language
+from tierslieu.api.load import StreamSlots
 from tierslieu.api.schemas.occupancy import SpaceOccupancyPublic
+from tierslieu.models import Member
 from tierslieu.occupancy.service import current_statuses
 from tierslieu.occupancy.stream import StreamOptions, occupancy_events
 
@@ -29,7 +34,6 @@ def list_occupancy(request: Request, runtime: RuntimeDep) -> list[SpaceOccupancy
 
 @router.get(
     "/stream",
-    dependencies=[Depends(OCCUPANCY_VIEWERS)],
     response_class=StreamingResponse,
     responses={
         200: {
@@ -39,8 +43,17 @@ def list_occupancy(request: Request, runtime: RuntimeDep) -> list[SpaceOccupancy
         }
     },
 )
-def stream_occupancy(request: Request, runtime: RuntimeDep) -> StreamingResponse:
-    """Server-Sent Events: the snapshot first, then every change (EventSource reconnects)."""
+def stream_occupancy(
+    request: Request, runtime: RuntimeDep, viewer: Member = Depends(OCCUPANCY_VIEWERS)
+) -> StreamingResponse:
+    """Server-Sent Events: the snapshot first, then every change (EventSource reconnects).
+
+    A stream holds no thread and no database connection while it waits for changes, only a
+    slot: past ``sse_max_streams`` (or ``sse_max_streams_per_member``) the answer is 503 with
+    Retry-After. The browser's EventSource retries by itself."""
+    slots: StreamSlots = request.app.state.streams
+    assert viewer.id is not None
+    release = slots.take(viewer.id)
     settings = runtime.settings
     options = StreamOptions(
         locale=request_language(request),
@@ -50,7 +63,17 @@ def stream_occupancy(request: Request, runtime: RuntimeDep) -> StreamingResponse
     )
     events = occupancy_events(runtime.events, lambda: current_statuses(runtime), options, request.is_disconnected)
     return StreamingResponse(
-        events,
+        _released_at_end(events, release),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        # Also after a stream that never started (client gone first); releasing twice is a no-op.
+        background=BackgroundTask(release),
     )
+
+
+async def _released_at_end(events: AsyncIterator[bytes], release: Callable[[], None]) -> AsyncIterator[bytes]:
+    try:
+        async for frame in events:
+            yield frame
+    finally:
+        release()

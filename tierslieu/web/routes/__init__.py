@@ -4,7 +4,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from tierslieu.web.routes import admin, admin_site, auth, booking, kiosk, mybookings, occupancy, printing, reports
+from tierslieu.web.routes import (
+    admin,
+    admin_site,
+    agenda,
+    appointments,
+    auth,
+    booking,
+    front_desk,
+    inclusion,
+    kiosk,
+    mybookings,
+    occupancy,
+    printing,
+    privacy,
+    reports,
+    workshops,
+)
 from tierslieu.web.security import csrf_guard
 
 PAGE_ROUTERS = (
@@ -13,10 +29,16 @@ PAGE_ROUTERS = (
     mybookings.router,
     printing.router,
     occupancy.router,
+    agenda.router,  # before the kiosk: /kiosk/agenda is not a space id
     kiosk.router,
+    front_desk.router,
+    workshops.router,
+    appointments.router,
     admin.router,
     admin_site.router,
     reports.router,
+    inclusion.router,
+    privacy.router,
 )
 
 

@@ -34,6 +34,7 @@ _MESSAGES = {
     "formation": N_("The training was recorded."),
     "formation_retiree": N_("The training was removed."),
     "mot_de_passe": N_("The new password is set. The member's open sessions were closed."),
+    "efface": N_("The member's personal data was erased."),
 }
 
 
@@ -182,19 +183,22 @@ def add_badge(
     )
 
 
+def assign_recent_scan(session: Session, member: Member, device_id: int) -> None:
+    """ "Scan now": the member presents the badge on a reader; we take the last unknown scan there
+    (also used by the front desk)."""
+    scan = last_unknown_badge(session, device_id, since=utcnow() - SCAN_WINDOW)
+    if scan is None or not scan.badge_uid:
+        raise InvalidInput("no_recent_scan")
+    member_service.add_badge(session, member, scan.badge_uid, label=scan.device_name)
+
+
 @router.post("/membres/{member_id}/badges/scan")
 def scan_badge(
     page: PageDep, session: SessionDep, member_id: IdPath, device_id: Annotated[int, Form()] = 0
 ) -> Response:
-    """ "Scan now": the member presents the badge on a reader; we take the last unknown scan there."""
-
-    def assign(member: Member) -> None:
-        scan = last_unknown_badge(session, device_id, since=utcnow() - SCAN_WINDOW)
-        if scan is None or not scan.badge_uid:
-            raise InvalidInput("no_recent_scan")
-        member_service.add_badge(session, member, scan.badge_uid, label=scan.device_name)
-
-    return _member_action(page, session, member_id, "scan", assign, "badge")
+    return _member_action(
+        page, session, member_id, "scan", lambda m: assign_recent_scan(session, m, device_id), "badge"
+    )
 
 
 @router.post("/membres/{member_id}/badges/{uid}/retirer")

@@ -13,7 +13,7 @@ from tierslieu.errors import AuthenticationFailed, InvalidInput, TooManyRequests
 from tierslieu.models import Member
 from tierslieu.services import members as member_service
 from tierslieu.web.i18n import LANG_COOKIE, SUPPORTED
-from tierslieu.web.page import Page, PageDep
+from tierslieu.web.page import Page, PageDep, home_for
 from tierslieu.web.password_reset import member_for_reset
 from tierslieu.web.security import clear_session, safe_next, set_session
 
@@ -24,7 +24,7 @@ HOME = "/reserver"
 
 @router.get("/")
 def home(page: PageDep) -> Response:
-    return page.redirect(HOME if page.member else "/connexion")
+    return page.redirect(home_for(page.member.roles) if page.member else "/connexion")
 
 
 def _login_page(
@@ -67,7 +67,7 @@ def login(
         return response
     minutes = page.runtime.settings.access_token_minutes
     token = member_service.issue_token(session, member, lifetime=timedelta(minutes=minutes), name="web")
-    response = page.redirect(target)
+    response = page.redirect(home_for(member.roles) if target == HOME else target)
     set_session(page.request, response, token, minutes * 60)
     return response
 

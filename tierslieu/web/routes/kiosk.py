@@ -16,12 +16,14 @@ from tierslieu.api.deps import IdPath, SessionDep
 from tierslieu.booking.store import QUOTA_STATUSES
 from tierslieu.db.types import utcnow
 from tierslieu.models import Booking
+from tierslieu.programme.public_agenda import DEFAULT_AHEAD, public_sessions
 from tierslieu.services import spaces as space_service
 from tierslieu.web.page import PageDep
 
 router = APIRouter(prefix="/kiosk")
 
 REFRESH_SECONDS = 60
+KIOSK_WORKSHOPS = 4  # the coming public workshops shown under the day's schedule
 
 
 def _todays_bookings(session: Session, resource_ids: list[int], start: datetime, end: datetime) -> list[Booking]:
@@ -62,4 +64,5 @@ def kiosk(page: PageDep, session: SessionDep, space_id: IdPath) -> Response:
         next_booking=upcoming[0] if upcoming else None,
         now=now,
         refresh=REFRESH_SECONDS,
+        sessions=public_sessions(session, since=now, until=now + DEFAULT_AHEAD)[:KIOSK_WORKSHOPS],
     )

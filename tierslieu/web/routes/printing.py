@@ -16,11 +16,12 @@ from tierslieu.models.printing import PENDING
 from tierslieu.printing import service as queue_service
 from tierslieu.printing.dispatcher import wake_dispatcher
 from tierslieu.printing.gcode import read_metadata, validate_gcode
+from tierslieu.printing.previews import PreviewQuota, PreviewStore
 from tierslieu.printing.storage import GcodeStore
 from tierslieu.services import printers as printer_service
 from tierslieu.web.i18n import N_
 from tierslieu.web.page import Page, PageDep
-from tierslieu.web.print_queue import UploadTicket, moved_priorities, queues
+from tierslieu.web.print_queue import UploadTicket, expired_preview, moved_priorities, queues
 
 router = APIRouter(prefix="/fablab", dependencies=[Depends(EVERYONE)])
 
@@ -81,10 +82,11 @@ def preview(
             raise queue_service.UploadTooLarge.for_limit(limit)
         filename = file.filename or ""
         validate_gcode(filename, data, limit)
+        assert page.actor.id is not None
+        quota = PreviewQuota(settings.print_preview_max_count, settings.print_preview_max_bytes)
+        sha256 = PreviewStore(settings.upload_dir).save(page.actor.id, data, quota)
     except TiersLieuError as exc:
         return _failed(page, session, exc)
-    sha256 = GcodeStore(settings.upload_dir).save(data)
-    assert page.actor.id is not None
     ticket = UploadTicket(page.runtime.secrets).issue(
         page.actor.id, sha256=sha256, filename=filename, printer_id=printer_id, copies=copies, note=note.strip()
     )
@@ -106,10 +108,13 @@ def confirm(page: PageDep, session: SessionDep, ticket: Annotated[str, Form()] =
     """Step 2: queue the file the preview stored, with every check of the print service."""
     settings = page.runtime.settings
     store = GcodeStore(settings.upload_dir)
+    previews = PreviewStore(settings.upload_dir)
     try:
         assert page.actor.id is not None
         fields = UploadTicket(page.runtime.secrets).read(ticket, page.actor.id)
-        data = store.read(str(fields["sha256"])) or b""
+        data = previews.read(page.actor.id, str(fields["sha256"]))
+        if data is None:  # expired and cleaned, or already confirmed
+            raise expired_preview()
         request = queue_service.NewJob(
             filename=str(fields["filename"]),
             data=data,
@@ -120,8 +125,10 @@ def confirm(page: PageDep, session: SessionDep, ticket: Annotated[str, Form()] =
         queue_service.submit_job(
             session, store, page.actor, request, max_bytes=settings.max_upload_bytes, tz=settings.tz
         )
+        session.commit()  # queued for good before the preview goes
     except TiersLieuError as exc:
         return _failed(page, session, exc)
+    previews.discard(page.actor.id, str(fields["sha256"]))
     wake_dispatcher(page.runtime.services)
     return page.redirect("/fablab?message=file")
 

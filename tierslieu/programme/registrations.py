@@ -1,0 +1,321 @@
+"""Registrations: seats taken under the database's guard, a waitlist promoted in order.
+
+**Capacity is never exceeded**, whatever the concurrency: a registration takes its seats with
+one conditional UPDATE of the session row (``seats_taken = seats_taken + n WHERE seats_taken +
+n <= capacity``, with a CHECK constraint behind it); when no row is updated it is waitlisted.
+On SQLite the write session's ``BEGIN IMMEDIATE`` serializes it; on PostgreSQL the UPDATE's row
+lock does, and the WHERE is evaluated again on the row a concurrent transaction committed.
+A cancellation locks the session row first, so the seats it frees go to the waitlist before
+any newcomer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, func, select
+
+from tierslieu.booking.schedule import utc
+from tierslieu.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from tierslieu.models import Attendance, GroupRegistration, Member, Person, Registration, WorkshopSession
+from tierslieu.models.programme import OPEN_REGISTRATION_STATUSES, RegistrationStatus, SessionStatus
+from tierslieu.programme import seats as seat_rules
+from tierslieu.programme.events import ProgrammeEvent, ProgrammeEventKind, ProgrammeEvents
+from tierslieu.programme.holders import GroupHolder, Holder, MemberHolder, PersonHolder
+from tierslieu.programme.persons import person_from_holder
+from tierslieu.programme.roles import can_register_others, check_leads
+from tierslieu.programme.sessions import get_session
+from tierslieu.services import members as member_service
+
+__all__ = [
+    "MAX_INDIVIDUAL_SEATS",
+    "RegistrationView",
+    "cancel_registration",
+    "list_own",
+    "list_registrations",
+    "register",
+    "waitlist_position",
+]
+
+# A member or a person may bring someone (a grandchild, a carer); more is a group.
+MAX_INDIVIDUAL_SEATS = 4
+
+
+@dataclass(frozen=True)
+class RegistrationView:
+    """A registration as the leader's roll-call shows it: who (a group by its teacher, school
+    and head count), its waitlist position and whether they came (``None``: not ticked)."""
+
+    registration: Registration
+    kind: str  # member | person | group
+    name: str
+    organisation: str | None
+    position: int | None
+    present: bool | None
+
+
+def _take_seats(session: Session, session_id: int, seats: int) -> bool:
+    """The one place seats are taken: a conditional UPDATE the database serializes."""
+    taken = col(WorkshopSession.seats_taken)
+    result = session.execute(
+        sa.update(WorkshopSession)
+        .where(
+            col(WorkshopSession.id) == session_id,
+            col(WorkshopSession.status) == SessionStatus.scheduled,
+            taken + seats <= col(WorkshopSession.capacity),
+        )
+        .values(seats_taken=taken + seats)
+        .execution_options(synchronize_session=False)
+    )
+    return getattr(result, "rowcount", 0) == 1
+
+
+def _give_back_seats(session: Session, session_id: int, seats: int) -> None:
+    taken = col(WorkshopSession.seats_taken)
+    session.execute(
+        sa.update(WorkshopSession)
+        .where(col(WorkshopSession.id) == session_id)
+        .values(seats_taken=taken - seats)  # the CHECK constraint refuses a negative count
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _check_open(ws: WorkshopSession, now: datetime) -> None:
+    if ws.status == SessionStatus.cancelled:
+        raise Conflict("programme.session_cancelled", session=ws.id)
+    if ws.end <= now:
+        raise Conflict("programme.session_over", session=ws.id)
+
+
+def _holder_columns(session: Session, actor: Member, holder: Holder, now: datetime) -> tuple[dict[str, int], int]:
+    """The registration's holder column and the seats it defaults to."""
+    if isinstance(holder, MemberHolder):
+        member_id = holder.member_id if holder.member_id is not None else actor.id
+        assert member_id is not None
+        if member_id != actor.id and not can_register_others(actor):
+            raise PermissionDenied("programme.register_others_forbidden")
+        member = member_service.get_member(session, member_id)
+        if not member.active:
+            raise Conflict("programme.member_inactive", member=member_id)
+        return {"member_id": member_id}, 1
+    if not can_register_others(actor):
+        raise PermissionDenied("programme.register_others_forbidden")
+    if isinstance(holder, PersonHolder):
+        person = person_from_holder(session, holder, actor=actor, now=now)
+        assert person.id is not None
+        return {"person_id": person.id}, 1
+    group = GroupRegistration(
+        contact_name=holder.contact_name.strip(),
+        organisation=holder.organisation.strip(),
+        head_count=holder.head_count,
+        public=holder.public,
+        age_band=holder.age_band,
+    )
+    if not group.contact_name:
+        raise InvalidInput("programme.group_contact_required")
+    session.add(group)
+    session.flush()
+    assert group.id is not None
+    return {"group_id": group.id}, holder.head_count
+
+
+def register(
+    session: Session,
+    *,
+    actor: Member,
+    session_id: int,
+    holder: Holder,
+    seats: int | None = None,
+    now: datetime,
+    programme: ProgrammeEvents,
+) -> Registration:
+    """Register the holder for ``seats`` seats (a group: its head count): ``confirmed`` when
+    they fit, else ``waitlisted``. Members register themselves; staff, animators and the
+    advisor register anyone, people without an account and groups."""
+    ws = get_session(session, session_id)
+    _check_open(ws, now)
+    columns, default_seats = _holder_columns(session, actor, holder, now)
+    wanted = default_seats if isinstance(holder, GroupHolder) or seats is None else seats
+    if not isinstance(holder, GroupHolder) and not 1 <= wanted <= MAX_INDIVIDUAL_SEATS:
+        raise InvalidInput("programme.too_many_seats", seats=wanted, most=MAX_INDIVIDUAL_SEATS)
+    if _open_registration_exists(session, session_id, columns):
+        raise Conflict("programme.already_registered", session=session_id)
+    try:
+        with session.begin_nested():
+            confirmed = _take_seats(session, session_id, wanted)
+            if not confirmed and session.get_bind().dialect.name != "sqlite":
+                # Queue in turn: holding the session row until commit (as a seat taken does)
+                # gives waitlisted registrations ids in the order their positions are counted.
+                # (SQLite's write transactions are serialized already.)
+                get_session(session, session_id, lock=True)
+            status = RegistrationStatus.confirmed if confirmed else RegistrationStatus.waitlisted
+            registration = Registration(session_id=session_id, seats=wanted, status=status, created_by=actor.id)
+            for name, value in columns.items():
+                setattr(registration, name, value)
+            session.add(registration)
+            session.flush()
+    except IntegrityError as exc:  # the same person registered by two racing requests
+        raise Conflict("programme.already_registered", session=session_id) from exc
+    kind = ProgrammeEventKind.registration_confirmed if confirmed else ProgrammeEventKind.registration_waitlisted
+    programme.emit(session, ProgrammeEvent(kind, session_id=session_id, registration_id=registration.id))
+    return registration
+
+
+def _open_registration_exists(session: Session, session_id: int, columns: dict[str, int]) -> bool:
+    if "group_id" in columns:
+        return False
+    ((name, value),) = columns.items()
+    query = (
+        select(func.count())
+        .select_from(Registration)
+        .where(
+            Registration.session_id == session_id,
+            getattr(Registration, name) == value,
+            col(Registration.status).in_(OPEN_REGISTRATION_STATUSES),
+        )
+    )
+    return session.exec(query).one() > 0
+
+
+def get_registration(session: Session, actor: Member, registration_id: int, *, lock: bool = False) -> Registration:
+    """The registration if the actor may act on it (their own, or any for organisers); 404
+    otherwise, so nobody probes other people's registrations."""
+    registration = session.get(Registration, registration_id, with_for_update=lock or None, populate_existing=lock)
+    if registration is None or (registration.member_id != actor.id and not can_register_others(actor)):
+        raise NotFound("programme.registration_not_found", registration=registration_id)
+    return registration
+
+
+def _waiting(session: Session, session_id: int) -> list[Registration]:
+    query = (
+        select(Registration)
+        .where(Registration.session_id == session_id, Registration.status == RegistrationStatus.waitlisted)
+        .order_by(col(Registration.id))
+        .with_for_update()
+    )
+    return list(session.exec(query).all())
+
+
+def promote_waitlist(session: Session, ws: WorkshopSession, now: datetime, programme: ProgrammeEvents) -> list[int]:
+    """Give free seats to the waitlisted that fit, in order (the caller holds the session row)."""
+    assert ws.id is not None
+    waiting = _waiting(session, ws.id)
+    by_id = {r.id: r for r in waiting}
+    plan = seat_rules.promotions(
+        ws.capacity, ws.seats_taken, [seat_rules.Waiting(r.id, r.seats) for r in waiting if r.id is not None]
+    )
+    promoted: list[int] = []
+    for registration_id in plan:
+        registration = by_id[registration_id]
+        if not _take_seats(session, ws.id, registration.seats):
+            break
+        registration.status, registration.promoted_at = RegistrationStatus.confirmed, utc(now)
+        session.add(registration)
+        promoted.append(registration_id)
+    session.flush()
+    for registration_id in promoted:
+        kind = ProgrammeEventKind.waitlist_promoted
+        programme.emit(session, ProgrammeEvent(kind, session_id=ws.id, registration_id=registration_id))
+    return promoted
+
+
+def cancel_registration(
+    session: Session, *, actor: Member, registration_id: int, now: datetime, programme: ProgrammeEvents
+) -> Registration:
+    """Cancel (one's own, or anyone's for organisers); the seats freed go at once to the first
+    waitlisted that fit (``waitlist_promoted``)."""
+    registration = get_registration(session, actor, registration_id)
+    # The session row first, then the registration: the same order as registering, and the
+    # freed seats stay ours until the waitlist has had them.
+    ws = get_session(session, registration.session_id, lock=True)
+    registration = get_registration(session, actor, registration_id, lock=True)
+    if registration.status == RegistrationStatus.cancelled:
+        raise Conflict("programme.registration_cancelled", registration=registration_id)
+    _check_open(ws, now)
+    was_confirmed = registration.status == RegistrationStatus.confirmed
+    registration.status, registration.cancelled_at = RegistrationStatus.cancelled, utc(now)
+    session.add(registration)
+    session.flush()
+    if was_confirmed:
+        _give_back_seats(session, ws.id or 0, registration.seats)
+        session.refresh(ws)
+    kind = ProgrammeEventKind.registration_cancelled
+    programme.emit(session, ProgrammeEvent(kind, session_id=ws.id, registration_id=registration_id))
+    if was_confirmed:
+        promote_waitlist(session, ws, now, programme)
+        session.refresh(ws)
+    return registration
+
+
+def list_own(session: Session, *, actor: Member, include_past: bool = False, now: datetime) -> list[Registration]:
+    """The caller's open registrations (confirmed or waitlisted), by the session's start."""
+    query = (
+        select(Registration)
+        .join(WorkshopSession, col(WorkshopSession.id) == col(Registration.session_id))
+        .where(Registration.member_id == actor.id, col(Registration.status).in_(OPEN_REGISTRATION_STATUSES))
+    )
+    if not include_past:
+        query = query.where(col(WorkshopSession.end) > now)
+    return list(session.exec(query.order_by(col(WorkshopSession.start), col(Registration.id))).all())
+
+
+def waitlist_position(session: Session, registration: Registration) -> int | None:
+    """1 = next to get a seat; ``None`` when not waitlisted."""
+    if registration.status != RegistrationStatus.waitlisted:
+        return None
+    query = (
+        select(func.count())
+        .select_from(Registration)
+        .where(
+            Registration.session_id == registration.session_id,
+            Registration.status == RegistrationStatus.waitlisted,
+            col(Registration.id) <= registration.id,
+        )
+    )
+    return int(session.exec(query).one())
+
+
+def list_registrations(session: Session, *, actor: Member, session_id: int) -> list[RegistrationView]:
+    """Staff and the session's leader: every registration, confirmed first then the waitlist
+    in order, cancelled last."""
+    ws = get_session(session, session_id)
+    check_leads(actor, ws)
+    registrations = session.exec(
+        select(Registration).where(Registration.session_id == session_id).order_by(col(Registration.id))
+    ).all()
+    members = _names(session, Member, {r.member_id for r in registrations})
+    persons = _names(session, Person, {r.person_id for r in registrations})
+    group_ids = {r.group_id for r in registrations if r.group_id is not None}
+    groups = {g.id: g for g in session.exec(select(GroupRegistration).where(col(GroupRegistration.id).in_(group_ids)))}
+    attendance = {
+        a.registration_id: a.present
+        for a in session.exec(select(Attendance).where(Attendance.session_id == session_id)).all()
+        if a.registration_id is not None
+    }
+    positions = seat_rules.positions(
+        [r.id for r in registrations if r.status == RegistrationStatus.waitlisted and r.id is not None]
+    )
+    order = {RegistrationStatus.confirmed: 0, RegistrationStatus.waitlisted: 1, RegistrationStatus.cancelled: 2}
+    views = []
+    for r in sorted(registrations, key=lambda r: (order.get(RegistrationStatus(r.status), 3), r.id or 0)):
+        assert r.id is not None
+        if r.group_id is not None:
+            group = groups[r.group_id]
+            kind, name, organisation = "group", group.contact_name, group.organisation or None
+        elif r.person_id is not None:
+            kind, name, organisation = "person", persons.get(r.person_id, ""), None
+        else:
+            kind, name, organisation = "member", members.get(r.member_id, ""), None
+        views.append(RegistrationView(r, kind, name, organisation, positions.get(r.id), attendance.get(r.id)))
+    return views
+
+
+def _names(session: Session, model: type[Member] | type[Person], ids: set[int | None]) -> dict[int | None, str]:
+    wanted = [i for i in ids if i is not None]
+    if not wanted:
+        return {}
+    query = sa.select(col(model.id), col(model.name)).where(col(model.id).in_(wanted))
+    return {row_id: str(name) for row_id, name in session.execute(query)}
