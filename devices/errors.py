@@ -2,17 +2,15 @@
 
     DeviceError
     ├── PayloadError        (also ValueError)  a message from a device was rejected
-    │   └── PartialPayload                     ...in part: the good fields are in ``events``
     ├── UnsupportedCommand                     this device cannot do that command
     └── DeviceConfigError   (also ValueError)  a DeviceRef is badly configured
 
-Every error carries a stable machine-readable ``code`` and its parameters, so logs and the
-web UI can show it in French (default) or English without parsing the text.
+Every error carries a stable machine-readable ``code`` and its parameters, never a sentence:
+tierslieu's catalogue puts them into French (default) or English where they are shown.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -26,92 +24,24 @@ __all__ = [
     "UnsupportedCommand",
 ]
 
-# code -> (French, English). Parameters are filled with str.format.
-_MESSAGES: Mapping[str, tuple[str, str]] = {
-    "payload.too_large": (
-        "message refusé : {size} octets, au-delà de la limite de {limit} octets",
-        "message rejected: {size} bytes, above the {limit} bytes limit",
-    ),
-    "payload.not_utf8": (
-        "message refusé : ce n'est pas du texte UTF-8",
-        "message rejected: not UTF-8 text",
-    ),
-    "payload.not_json": (
-        "message refusé : JSON invalide ({reason})",
-        "message rejected: invalid JSON ({reason})",
-    ),
-    "payload.not_object": (
-        "message refusé : un objet JSON était attendu, reçu {got}",
-        "message rejected: expected a JSON object, got {got}",
-    ),
-    "payload.bad_field": (
-        "message refusé : le champ « {field} » devrait être {expected}, reçu {got}",
-        "message rejected: field '{field}' should be {expected}, got {got}",
-    ),
-    "payload.bad_value": (
-        "message refusé : valeur inattendue {got} pour {what} (attendu : {expected})",
-        "message rejected: unexpected value {got} for {what} (expected: {expected})",
-    ),
-    "payload.bad_uid": (
-        "message refusé : identifiant de badge invalide {got}",
-        "message rejected: invalid badge id {got}",
-    ),
-    "command.unsupported": (
-        "commande {command} impossible pour l'équipement {device} ({kind}, passerelle {bridge})",
-        "command {command} is not supported by device {device} ({kind}, bridge {bridge})",
-    ),
-    "config.unknown_bridge": (
-        "passerelle inconnue « {bridge} » (connues : {known})",
-        "unknown bridge '{bridge}' (known: {known})",
-    ),
-    "config.wrong_bridge": (
-        "l'équipement {device} appartient à la passerelle {expected}, pas à {got}",
-        "device {device} belongs to bridge {expected}, not {got}",
-    ),
-    "config.unsupported_kind": (
-        "la passerelle {bridge} ne gère pas les équipements de type {kind}",
-        "bridge {bridge} does not handle devices of kind {kind}",
-    ),
-    "config.bad_option": (
-        "équipement {device} : l'option « {option} » devrait être {expected}, reçu {got}",
-        "device {device}: option '{option}' should be {expected}, got {got}",
-    ),
-    "config.missing_option": (
-        "équipement {device} : l'option « {option} » est obligatoire ({why})",
-        "device {device}: option '{option}' is required ({why})",
-    ),
-    "config.unknown_option": (
-        "équipement {device} : option inconnue « {option} » (possibles : {known})",
-        "device {device}: unknown option '{option}' (known: {known})",
-    ),
-    "config.bad_address": (
-        "équipement {device} : adresse MQTT invalide {got}",
-        "device {device}: invalid MQTT address {got}",
-    ),
-}
-
-_LOCALES = {"fr": 0, "en": 1}
-
 
 class DeviceError(Exception):
-    """Base of every error raised by the device vocabulary and the firmware bridges."""
+    """Base of every error raised by the device vocabulary and the firmware bridges.
+
+    ``code`` names the message in tierslieu's catalogue (``tierslieu/locale``), which renders
+    it with ``params`` in French or English where it is shown; this layer carries no sentence.
+    """
 
     def __init__(self, code: str, **params: object) -> None:
         self.code = code
         self.params: dict[str, object] = params
-        super().__init__(self.message("fr"))
+        super().__init__(code)
 
-    def message(self, locale: str = "fr") -> str:
-        """The human message in ``locale`` ("fr" or "en"; anything else falls back to French)."""
-        texts = _MESSAGES.get(self.code)
-        if texts is None:
-            return f"{self.code} {self.params}"
-        template = texts[_LOCALES.get(locale, 0)]
-        try:
-            return template.format(**self.params)
-        except (KeyError, IndexError, ValueError):
-            # A missing parameter must never hide the error itself.
-            return f"{template} {self.params}"
+    def __str__(self) -> str:
+        """For logs: ``payload.too_large (size=70000, limit=65536)``."""
+        if not self.params:
+            return self.code
+        return f"{self.code} ({', '.join(f'{name}={value!r}' for name, value in self.params.items())})"
 
 
 class PayloadError(DeviceError, ValueError):

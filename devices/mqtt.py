@@ -259,7 +259,7 @@ class PahoTransport:
             try:
                 self._link.send(self.settings.status_topic, OFFLINE, 1, True)
             except PublishRejected as error:
-                logger.warning("MQTT: could not publish the offline status: %s", error.message("en"))
+                logger.warning("MQTT: could not publish the offline status: %s", error)
             self._link.wait_acknowledged(timeout)
         pending = self.unacknowledged_count
         if pending:
@@ -356,7 +356,7 @@ class PahoTransport:
         try:
             self._link.send(s.status_topic, ONLINE, 1, True)
         except PublishRejected as error:
-            logger.error("MQTT: could not publish the online status: %s", error.message("en"))
+            logger.error("MQTT: could not publish the online status: %s", error)
         subscribed = self._session.opened()
         logger.info(
             "MQTT: connected to %s:%d (session %s, %d subscription(s))",

@@ -268,7 +268,7 @@ class Session:
             try:
                 self._link.send(message.topic, message.payload, message.qos, message.retain)
             except PublishRejected as error:
-                self._log.error("MQTT: a message held while offline could not be sent: %s", error.message("en"))
+                self._log.error("MQTT: a message held while offline could not be sent: %s", error)
         self._move(_READY)
 
     def _announce(self) -> None:

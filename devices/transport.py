@@ -60,77 +60,11 @@ TRANSITIONS: Mapping[ConnectionState, frozenset[ConnectionState]] = {
 """Every allowed change of state, written once; anything else is a bug and raises."""
 
 
-# code -> (French, English), filled with str.format like devices.errors.
-_MESSAGES: Mapping[str, tuple[str, str]] = {
-    "topic.empty": ("sujet MQTT vide", "empty MQTT topic"),
-    "topic.nul": ("caractère NUL dans le sujet MQTT {topic!r}", "NUL character in MQTT topic {topic!r}"),
-    "topic.wildcard": (
-        "jokers + et # interdits dans un sujet de publication : {topic!r}",
-        "wildcards + and # are not allowed when publishing: {topic!r}",
-    ),
-    "topic.bad_hash": (
-        "filtre {topic!r} : # doit occuper tout le dernier niveau",
-        "filter {topic!r}: # must be a whole last level",
-    ),
-    "topic.bad_plus": (
-        "filtre {topic!r} : + doit occuper tout un niveau",
-        "filter {topic!r}: + must be a whole level",
-    ),
-    "publish.bad_qos": ("niveau de QoS invalide : {qos}", "invalid QoS level: {qos}"),
-    "publish.queue_full": (
-        "message pour {topic} refusé : {limit} messages attendent déjà le retour du broker MQTT",
-        "message to {topic} rejected: {limit} messages are already waiting for the MQTT broker",
-    ),
-    "publish.failed": (
-        "échec de la publication MQTT sur {topic} : {reason}",
-        "MQTT publish to {topic} failed: {reason}",
-    ),
-    "mqtt_url.invalid": ("URL MQTT invalide : {reason}", "invalid MQTT URL: {reason}"),
-    "mqtt_url.scheme": (
-        "l'URL MQTT doit commencer par mqtt:// ou mqtts://, pas {scheme!r}",
-        "the MQTT URL must start with mqtt:// or mqtts://, not {scheme!r}",
-    ),
-    "mqtt_url.no_host": ("l'URL MQTT ne donne pas de nom d'hôte", "the MQTT URL has no host name"),
-    "mqtt_url.protocol": (
-        "protocole MQTT inconnu {protocol!r} : utilisez 5 ou 3.1.1",
-        "unknown MQTT protocol {protocol!r}: use 5 or 3.1.1",
-    ),
-    "mqtt_url.client_id": (
-        "un identifiant client fixe et non vide est nécessaire pour garder la session MQTT",
-        "a fixed, non-empty client id is needed to keep the MQTT session",
-    ),
-    "broker.not_loopback": (
-        "le broker intégré accepte les clients anonymes : il n'écoute qu'en local (loopback), pas sur {host}",
-        "the embedded broker accepts anonymous clients, so it only listens on loopback, not {host}",
-    ),
-    "broker.port_taken": (
-        "le broker MQTT intégré ({kind}) ne peut pas écouter sur {host}:{port} : port déjà pris",
-        "the embedded MQTT broker ({kind}) cannot listen on {host}:{port}: port already in use",
-    ),
-    "broker.amqtt_missing": (
-        "Mosquitto n'est pas installé, ni le broker MQTT de secours (amqtt) : installez mosquitto, "
-        "ou pip install 'tierslieu[embedded-broker]', ou indiquez un broker dans TIERSLIEU_MQTT_URL",
-        "Mosquitto is not installed, nor the fallback MQTT broker (amqtt): install mosquitto, "
-        "or pip install 'tierslieu[embedded-broker]', or name a broker in TIERSLIEU_MQTT_URL",
-    ),
-    "broker.start_failed": (
-        "le broker MQTT intégré ({kind}) n'a pas démarré sur {host}:{port} : {detail}",
-        "the embedded MQTT broker ({kind}) did not start on {host}:{port}: {detail}",
-    ),
-}
-
-
 class TransportError(DeviceError):
     """Base of every error raised by the MQTT transport and the embedded broker.
 
-    A DeviceError, so it has the same stable `code` and French/English `message(locale)`.
+    A DeviceError, so it has the same stable ``code`` and parameters (rendered by tierslieu's catalogue).
     """
-
-    def message(self, locale: str = "fr") -> str:
-        texts = _MESSAGES.get(self.code)
-        if texts is None:
-            return super().message(locale)
-        return texts[1 if locale == "en" else 0].format(**self.params)
 
 
 class InvalidTopic(TransportError, ValueError):

@@ -44,22 +44,24 @@ class TiersLieuError(Exception):
     title: ClassVar[str] = "Bad request"
 
     def __init__(
-        self, code: str, /, *legacy: str | None, extra: Mapping[str, Any] | None = None, **params: Any
+        self,
+        code: str,
+        /,
+        *,
+        msgid: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **params: Any,
     ) -> None:
         super().__init__(code)
         self.code = code
+        # The catalogue entry of the sentence: the code itself, unless one code has several sentences.
+        self.msgid = msgid or code
         self.params: dict[str, Any] = params
         self.extra: dict[str, Any] = dict(extra or {})
-        # Transition (issue 9): the old ``(code, message_fr, message_en)`` form, until every site is converted.
-        self._legacy = (
-            (legacy[0] or "", legacy[1] if len(legacy) > 1 and legacy[1] else legacy[0] or "") if legacy else None
-        )
 
     def message(self, language: str = "fr", tz: ZoneInfo | None = None) -> str:
         """The sentence for this error from the catalogue, in ``language``; datetimes shown in ``tz``."""
-        if self._legacy is not None:
-            return self._legacy[1] if language == "en" else self._legacy[0]
-        return render(self.code, self.params, language, tz)
+        return render(self.msgid, self.params, language, tz)
 
     @property
     def message_fr(self) -> str:
@@ -120,9 +122,3 @@ class Overloaded(Unavailable):
     def __init__(self, code: str, /, *, retry_after: int, **params: Any) -> None:
         super().__init__(code, extra={"retry_after": retry_after}, **params)
         self.retry_after = retry_after
-
-
-def not_found(what_fr: str, what_en: str, ident: object) -> NotFound:
-    """A uniform 404 (``space_not_found``…) so every lookup says it the same way."""
-    code = f"{what_en.replace(' ', '_')}_not_found"
-    return NotFound(code, f"{what_fr} {ident} introuvable.", f"{what_en.capitalize()} {ident} not found.")

@@ -17,7 +17,7 @@ def clean_name(value: str) -> str:
     """The name stripped, or ``InvalidInput`` when it is empty or holds a control character."""
     name = value.strip()
     if not name:
-        raise InvalidInput("invalid_name", "Le nom ne peut pas être vide.", "The name cannot be empty.")
+        raise InvalidInput("invalid_name")
     if CONTROL_CHARACTERS.search(name):
         raise InvalidInput("name_control_characters")
     return name

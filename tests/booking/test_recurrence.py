@@ -104,7 +104,7 @@ def test_bad_rules_raise_invalid_recurrence(rule: str) -> None:
     with pytest.raises(RecurrenceError) as caught:
         expand_rrule(rule, at(2026, 3, 17, 14), at(2026, 3, 17, 16), PARIS)
     assert caught.value.code == "invalid_recurrence"
-    assert caught.value.message_fr and caught.value.message_en
+    assert caught.value.message("fr") and caught.value.message("en") != caught.value.message("fr")
 
 
 def test_overlapping_occurrences_and_bad_first_interval_are_refused() -> None:

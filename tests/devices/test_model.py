@@ -29,6 +29,7 @@ from devices import (
 )
 from devices.badge_ids import uid_from_number
 from devices.errors import DeviceConfigError, DeviceError
+from tierslieu.i18n import render
 
 
 @pytest.mark.parametrize(
@@ -104,19 +105,20 @@ def test_mqtt_message_defaults_to_qos1_not_retained() -> None:
     assert (message.qos, message.retain) == (1, False)
 
 
-def test_errors_have_a_code_and_speak_french_first_and_english() -> None:
+def test_errors_have_a_code_and_parameters_that_the_catalogue_renders() -> None:
     error = PayloadError("payload.too_large", size=70000, limit=65536)
     assert isinstance(error, ValueError) and isinstance(error, DeviceError)
     assert error.code == "payload.too_large"
+    assert str(error) == "payload.too_large (size=70000, limit=65536)"  # for logs
     french = "message refusé : 70000 octets, au-delà de la limite de 65536 octets"
-    assert str(error) == error.message() == french
-    assert error.message("en") == "message rejected: 70000 bytes, above the 65536 bytes limit"
+    assert render(error.code, error.params, "fr") == french
+    assert render(error.code, error.params, "en") == "message rejected: 70000 bytes, above the 65536 bytes limit"
     assert isinstance(DeviceConfigError("config.bad_address", device="d", got="x"), ValueError)
     unsupported = UnsupportedCommand("command.unsupported", command="Unlock", device="d", kind="k", bridge="b")
     assert not isinstance(unsupported, ValueError)
     # A missing parameter or an unknown code still gives a readable message, never a crash.
-    assert "champ" in str(PayloadError("payload.bad_field"))
-    assert "no.such.code" in str(PayloadError("no.such.code", x=1))
+    assert "{field}" in render("payload.bad_field", {}, "fr")
+    assert str(PayloadError("no.such.code", x=1)) == "no.such.code (x=1)"
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ from devices.transport import ConnectionState, PublishRejected
 from tests.support.mosquitto import MosquittoServer, make_tls_files
 from tests.support.mqtt import Inbox, Received
 from tests.support.ports import free_port
+from tierslieu.i18n import render
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(60)]
 
@@ -358,7 +359,7 @@ def test_full_offline_queue_rejects_instead_of_losing(connect: Connect) -> None:
     with pytest.raises(PublishRejected) as rejected:
         transport.publish("a/b", b"one too many")
     assert rejected.value.code == "publish.queue_full"
-    assert "5 messages" in rejected.value.message("en")
+    assert "5 messages" in render(rejected.value.code, rejected.value.params, "en")
     assert transport.unacknowledged_count == 5
 
 
@@ -425,7 +426,7 @@ def test_embedded_broker_refuses_a_public_address(tmp_path: Path) -> None:
     with pytest.raises(EmbeddedBrokerError) as refused:
         EmbeddedBroker(tmp_path, host="0.0.0.0")
     assert refused.value.code == "broker.not_loopback"
-    assert "0.0.0.0" in refused.value.message("fr")
+    assert "0.0.0.0" in render(refused.value.code, refused.value.params, "fr")
     assert EmbeddedBroker(tmp_path, host="localhost").host == "localhost"
 
 
@@ -439,5 +440,5 @@ def test_embedded_broker_reports_a_port_already_taken(prefer: Literal["mosquitto
         with pytest.raises(EmbeddedBrokerError) as refused:
             broker.start()
     assert refused.value.code == "broker.port_taken"
-    assert f"127.0.0.1:{port}" in refused.value.message("en")
+    assert f"127.0.0.1:{port}" in render(refused.value.code, refused.value.params, "en")
     assert broker.url is None

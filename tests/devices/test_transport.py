@@ -16,6 +16,7 @@ from devices.transport import (
     validate_topic,
     validate_topic_filter,
 )
+from tierslieu.i18n import render
 
 
 @pytest.mark.parametrize(
@@ -92,6 +93,7 @@ def test_errors_carry_a_code_and_french_and_english_messages() -> None:
     with pytest.raises(InvalidTopic) as error:
         validate_topic_filter("a/#/b")
     assert error.value.code == "topic.bad_hash"
-    assert error.value.message() == "filtre 'a/#/b' : # doit occuper tout le dernier niveau"
-    assert error.value.message("en") == "filter 'a/#/b': # must be a whole last level"
-    assert str(error.value) == error.value.message("fr")
+    french = render(error.value.code, error.value.params, "fr")
+    assert french == "filtre 'a/#/b' : # doit occuper tout le dernier niveau"
+    assert render(error.value.code, error.value.params, "en") == "filter 'a/#/b': # must be a whole last level"
+    assert str(error.value) == "topic.bad_hash (topic='a/#/b')"

@@ -35,6 +35,7 @@ SAMPLE_COMMANDS: dict[CommandType, DeviceCommand] = {
 NOT_BRIDGES = {
     "base",
     "_features",
+    "names",
     "options",
     "octoprint",
     "simulated",

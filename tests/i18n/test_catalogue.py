@@ -5,19 +5,31 @@ parameters."""
 from __future__ import annotations
 
 import ast
+import importlib
+import pkgutil
 import string
 from collections.abc import Iterator
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
 
+from devices.errors import DeviceError
 from tierslieu.api.problems import HTTP_CODES
 from tierslieu.errors import TiersLieuError
 from tierslieu.i18n import SUPPORTED, is_code
-from tierslieu.i18n.catalogue import read_catalog
+from tierslieu.i18n.catalogue import po_path, read_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 SCANNED = ("tierslieu", "devices", "firmware_bridges")
+
+
+def _import_everything() -> None:
+    """Every module of the scanned packages, so that every error class is known below."""
+    for package in SCANNED:
+        module = importlib.import_module(package)
+        for info in pkgutil.walk_packages(module.__path__, prefix=f"{package}."):
+            if not info.name.endswith(("__main__", ".migrations.env")) and ".versions." not in info.name:
+                importlib.import_module(info.name)
 
 
 def _subclass_names(cls: type[Exception]) -> set[str]:
@@ -27,10 +39,14 @@ def _subclass_names(cls: type[Exception]) -> set[str]:
     return names
 
 
-# Calls whose first argument (or ``code=``) is a message code: the errors, a Message, and the
-# functions that render a code (``render``, the API's ``_problem_detail``), called by name.
+# Calls whose first string argument is a message id (unless ``msgid=`` names it): the errors
+# (tierslieu's and the device layer's), a Message, the booking rules' violations, the
+# recurrence errors, and the functions that render a code (``render``, the API's
+# ``_problem_detail``), called by name.
+_import_everything()
 ERRORS = _subclass_names(TiersLieuError)
-CODE_CALLS = ERRORS | {"Message"}
+DEVICE_ERRORS = _subclass_names(DeviceError)
+CODE_CALLS = ERRORS | DEVICE_ERRORS | {"Message", "_violation", "RecurrenceError"}
 CODE_FUNCTIONS = {"render", "_problem_detail"}
 
 
@@ -48,25 +64,38 @@ def _is_legacy(call: ast.Call) -> bool:
     return _callee(call) in ERRORS and len(call.args) > 1
 
 
+def _literals(expr: ast.expr) -> list[str]:
+    """The message ids an expression can give: a literal, or both branches of ``a if x else b``."""
+    if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+        return [expr.value]
+    if isinstance(expr, ast.IfExp):
+        return _literals(expr.body) + _literals(expr.orelse)
+    return []
+
+
 def used_codes() -> Iterator[tuple[str, str]]:
-    """``(code, "file:line")`` for every literal code passed to a code-taking call (its first
-    string literal argument, or ``code=``)."""
+    """``(msgid, "file:line")`` for every literal message id in the code: passed as ``msgid=``
+    to any call, or as the first string argument of a code-taking call."""
     for package in SCANNED:
         for path in sorted((ROOT / package).rglob("*.py")):
             tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
             for node in ast.walk(tree):
+                if isinstance(node, ast.keyword) and node.arg == "msgid":
+                    for msgid in _literals(node.value):
+                        yield msgid, f"{path.relative_to(ROOT)}:{node.lineno}"
+                    continue
                 if (
                     not isinstance(node, ast.Call)
                     or _callee(node) not in CODE_CALLS | CODE_FUNCTIONS
                     or _is_legacy(node)
                 ):
                     continue
-                literals = [a for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
-                candidates: list[ast.expr] = list(literals[:1])  # the first string literal: the code
-                candidates += [k.value for k in node.keywords if k.arg == "code"]
-                for arg in candidates:
-                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                        yield arg.value, f"{path.relative_to(ROOT)}:{node.lineno}"
+                if any(k.arg == "msgid" for k in node.keywords):
+                    continue  # the code is not the message id here
+                args = node.args[:1] if _callee(node) == "render" else node.args  # render(code, params, "en")
+                literals = [a.value for a in args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+                if literals:
+                    yield literals[0], f"{path.relative_to(ROOT)}:{node.lineno}"
     for status, code in HTTP_CODES.items():
         yield code, f"tierslieu/api/problems.py HTTP_CODES[{status}]"
 
@@ -118,3 +147,22 @@ def test_every_code_in_the_catalogue_is_translated_in_both_with_the_same_paramet
         if _fields(catalogs["fr"][code]) != _fields(catalogs["en"][code])
     ]
     assert mismatched == []
+
+
+def test_no_message_id_is_also_a_web_page_word() -> None:
+    """The pages' one-word ids (``closed``: a door) must not double as a domain message id."""
+    from tierslieu.web.catalog import extract
+
+    page_ids = {m.id for m in extract() if isinstance(m.id, str)}
+    clashes = sorted(f"{where}: {msgid!r}" for msgid, where in used_codes() if msgid in page_ids)
+    assert clashes == []
+
+
+def test_no_message_id_is_written_twice() -> None:
+    """The ``.po`` files merge as a union (``.gitattributes``): a code added on two branches must
+    not end up twice, one sentence silently hiding the other."""
+    for lang in SUPPORTED:
+        text = po_path(lang).read_text(encoding="utf-8")
+        ids = [line for line in text.splitlines() if line.startswith("msgid ") and line != 'msgid ""']
+        doubled = sorted({msgid for msgid in ids if ids.count(msgid) > 1})
+        assert doubled == [], f"{lang}: {doubled}"

@@ -94,7 +94,7 @@ def test_errors_carry_a_code_and_parameters_rendered_through_the_catalogue() -> 
     assert NotFound("not_found", extra={"id": 3}).extra == {"id": 3}
 
 
-def test_the_transitional_positional_form_still_works() -> None:
-    error = Conflict("old_style", "Ancien message.", "Old message.")
-    assert (error.message("fr"), error.message("en")) == ("Ancien message.", "Old message.")
-    assert Conflict("fr_only", "Seulement en français.").message("en") == "Seulement en français."
+def test_one_code_may_have_several_sentences() -> None:
+    error = Conflict("invalid_transition", msgid="invalid_transition.reject", status="confirmée")
+    assert error.code == "invalid_transition"
+    assert error.message("fr") == "Impossible de refuser cette réservation : elle est « confirmée »."

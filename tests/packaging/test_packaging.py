@@ -15,6 +15,7 @@ from tests.support.site import TRILPORT
 from tierslieu import __version__
 from tierslieu.db.engine import make_engine
 from tierslieu.extras import MissingExtra
+from tierslieu.i18n import render
 from tierslieu.sites import TRILPORT as PACKAGED_TRILPORT
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,7 +61,7 @@ def test_the_fallback_broker_without_its_extra_names_the_extra(monkeypatch: pyte
         broker.start(timeout=5)
     assert raised.value.code == "broker.amqtt_missing"
     for locale in ("fr", "en"):
-        assert "pip install 'tierslieu[embedded-broker]'" in raised.value.message(locale)
+        assert "pip install 'tierslieu[embedded-broker]'" in render(raised.value.code, raised.value.params, locale)
 
 
 def test_the_command_says_which_extra_to_install_in_one_line(tmp_path: Path) -> None:

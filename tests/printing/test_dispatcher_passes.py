@@ -20,6 +20,7 @@ from tierslieu.db.types import utcnow
 from tierslieu.models import PrintRun
 from tierslieu.printing.decisions import START_GRACE
 from tierslieu.printing.dispatcher import PrintDispatcher
+from tierslieu.printing.reasons import describe
 
 
 @pytest.fixture
@@ -129,7 +130,7 @@ def test_job_too_long_for_the_rest_of_the_slot_waits(api: AppHarness, lab: FabLa
     dispatcher_for(api, octo).run_pass(now)
     waiting = job(api.runtime, response.json()["id"])
     assert (waiting.status, waiting.reason_code) == ("waiting_booking", "does_not_fit")
-    assert "créneau" in waiting.reason
+    assert "créneau" in describe(waiting.reason_code, waiting.reason_params, "fr")
 
 
 @pytest.mark.parametrize(
@@ -154,9 +155,9 @@ def test_faults_keep_the_job_queued_with_the_reason_then_it_is_dispatched(
         dispatcher.run_pass()
     queued = job(api.runtime, job_id)
     assert (queued.status, queued.reason_code) == ("queued", reason_code)
-    assert queued.reason
+    assert describe(queued.reason_code, queued.reason_params, "fr")
     state = printer(api.runtime, lab.printer_id)
-    assert state.state == printer_state and state.state_reason
+    assert state.state == printer_state and state.state_reason_code
 
     octo.fault = "none"
     dispatcher.run_pass()
@@ -228,7 +229,7 @@ def test_failed_print_keeps_the_bed_dirty_and_can_be_requeued(
     dispatcher.run_pass()
     failed = job(api.runtime, job_id)
     assert (failed.status, failed.reason_code) == ("failed", "print_failed")
-    assert "Thermal Runaway" in failed.reason
+    assert failed.reason_params["detail"].startswith("Thermal Runaway")
     assert printer(api.runtime, lab.printer_id).state == "error"
 
     requeued = api.client.post(f"/api/v1/print-jobs/{job_id}/requeue", headers=hugo.headers)

@@ -1,21 +1,34 @@
-"""Job and printer reasons are stored in French; the API answers in English on request."""
+"""Job, run and printer reasons are stored as a code and JSON parameters and put into words from
+the catalogue in the reader's language; the sentences older versions stored are read once, by
+the 0013 migration."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import string
 from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
+from alembic import command
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import AppHarness
 from tests.printing.support import FabLab, gcode, make_fablab, trained_user
+from tierslieu.db.engine import Database
+from tierslieu.i18n.catalogue import read_catalog
+from tierslieu.migrations import alembic_config, current_revisions, upgrade_database
 from tierslieu.models import Printer
-from tierslieu.printing.reasons import _TEXTS, Reason, describe, recognise, translate
+from tierslieu.printing.reasons import WITH_DETAIL, Reason, describe
 
 PARIS = ZoneInfo("Europe/Paris")
 NOON_UTC = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
+MIGRATION = Path(__file__).resolve().parents[2] / "tierslieu/migrations/versions/0013_i18n.py"
 
 # Every code, with the values its sentence carries.
 SAMPLES = [
@@ -45,54 +58,120 @@ SAMPLES = [
 ]
 
 
+def _say(reason: Reason, language: str) -> str:
+    return describe(reason.code, reason.params(PARIS), language)
+
+
+def _migration() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("migration_0013", MIGRATION)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_every_code_is_sampled_and_has_two_languages() -> None:
-    assert {r.code for r in SAMPLES} == set(_TEXTS)
+    ids = [m.id for m in read_catalog("fr") if isinstance(m.id, str)]
+    catalogued = {msgid.split(".")[1] for msgid in ids if msgid.startswith("print_reason.")}
+    assert {r.code for r in SAMPLES} == catalogued - {"former_text"}
     for reason in SAMPLES:
-        assert describe(reason, PARIS, "fr") != describe(reason, PARIS, "en")
+        assert _say(reason, "fr") != _say(reason, "en")
+    assert describe("", {}, "en") == ""
 
 
-@pytest.mark.parametrize("reason", SAMPLES, ids=lambda r: f"{r.code}-{bool(r.detail)}")
-def test_stored_french_comes_back_in_english(reason: Reason) -> None:
-    french, english = describe(reason, PARIS, "fr"), describe(reason, PARIS, "en")
-    assert translate(french, "en", reason.code) == english
-    assert translate(french, "fr", reason.code) == french
-    # Printers store no code: the sentence alone says which one it is.
-    assert translate(french, "en") == english
-    found = recognise(french)
-    assert found is not None and found.code == reason.code
+def test_parameters_are_json_and_times_local() -> None:
+    late = Reason("does_not_fit", until=NOON_UTC).params(PARIS)
+    assert late == {"until": "2025-03-14T13:00:00+01:00"}
+    assert "13:00" in describe("does_not_fit", late, "fr")  # Paris in winter
+    assert describe("does_not_fit", late, "en").startswith("The estimated print would not finish before 13:00 ")
+    copy = Reason("next_copy", extra={"copy": 2, "copies": 3}).params(PARIS)
+    assert describe("next_copy", copy, "en") == "Copy 2 of 3: it starts once the bed has been cleared."
+    assert describe("printer_error", {}, "en") == "The printer reports an error"
+    assert describe("printer_error", {"detail": "E1"}, "en") == "The printer reports an error (E1)"
 
 
-def test_values_are_carried_over() -> None:
-    late = describe(Reason("does_not_fit", until=NOON_UTC), PARIS, "fr")
-    assert "13:00" in late  # local time, Paris in winter
-    assert translate(late, "en", "does_not_fit").startswith("The estimated print would not finish before 13:00 ")
-    copy = describe(Reason("next_copy", extra={"copy": 2, "copies": 3}), PARIS)
-    assert translate(copy, "en", "next_copy") == "Copy 2 of 3: it starts once the bed has been cleared."
+def _old_sentences() -> list[tuple[str, str]]:
+    """What older versions stored: each French template filled with sample values."""
+    values = {"until": "13:00", "copy": "2", "copies": "3", "detail": "Jeanne (animatrice)"}
+    stored = []
+    for code, (template, detail_suffix) in _migration()._FRENCH.items():
+        names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+        sentence = template.format(**{name: values[name] for name in names})
+        stored.append((code, sentence))
+        if detail_suffix:
+            stored.append((code, f"{sentence} (Heater decoupled)"))
+    return stored
+
+
+@pytest.mark.parametrize(("code", "sentence"), _old_sentences())
+def test_the_migration_reads_every_stored_sentence_back_to_the_same_french(code: str, sentence: str) -> None:
+    read_sentence = _migration().read_sentence
+    for known in (code, ""):  # printers stored no code: the sentence alone says which one it is
+        found_code, params = read_sentence(sentence, known)
+        assert found_code == code
+        assert describe(found_code, params, "fr") == sentence
+        assert describe(found_code, params, "en") != sentence
 
 
 @pytest.mark.parametrize(
-    ("stored", "code"),
+    ("stored", "code", "expected"),
     [
-        ("Une phrase écrite à la main.", ""),
-        ("Une phrase écrite à la main.", "printer_busy"),
-        ("L'imprimante est occupée par une autre", "printer_busy"),  # cut short
-        ("Texte inconnu", "code_from_the_future"),
-        ("", "printer_busy"),
+        ("Une phrase écrite à la main.", "", ("former_text", {"detail": "Une phrase écrite à la main."})),
+        ("L'imprimante est occupée par une autre", "printer_busy", ("printer_busy", {})),  # cut short
+        ("Texte inconnu", "code_from_the_future", ("former_text", {"detail": "Texte inconnu"})),
+        ("", "printer_busy", ("printer_busy", {})),
+        ("Clé d'API OctoPrint non renseignée.", "", ("no_api_key", {})),  # an earlier wording
     ],
 )
-def test_unknown_or_damaged_sentences_stay_as_stored(stored: str, code: str) -> None:
-    assert translate(stored, "en", code) == stored
-
-
-def test_an_earlier_wording_is_still_understood() -> None:
-    assert translate("Clé d'API OctoPrint non renseignée.", "en") == "This printer's OctoPrint API key is not set."
+def test_the_migration_keeps_unreadable_sentences(stored: str, code: str, expected: tuple[str, dict[str, str]]) -> None:
+    assert _migration().read_sentence(stored, code) == expected
+    if expected[0] == "former_text":  # the words are shown as they were, in every language
+        assert describe(*expected, "en") == describe(*expected, "fr") == stored
 
 
 @given(detail=st.text(min_size=1, max_size=300))
-def test_any_octoprint_words_survive_the_round_trip(detail: str) -> None:
-    for code in ("printer_error", "print_failed", "printer_offline", "cancelled_by"):
-        reason = Reason(code, detail)
-        assert translate(describe(reason, PARIS), "en", code) == describe(reason, PARIS, "en")
+def test_any_octoprint_words_survive_the_migration(detail: str) -> None:
+    read_sentence = _migration().read_sentence
+    for code in sorted(WITH_DETAIL | {"cancelled_by"}):
+        found_code, params = read_sentence(_say(Reason(code, detail), "fr"), code)
+        assert describe(found_code, params, "en") == _say(Reason(code, detail), "en")
+
+
+def test_the_migration_converts_stored_rows(db_url: str) -> None:
+    command.downgrade(alembic_config(db_url), "0013_i18n-1")  # back to the sentences, then up again
+    assert "0006_printer_mqtt" in current_revisions(db_url)
+    db = Database(db_url)
+    stored = "OctoPrint ne répond pas ; nouvel essai automatique. (All connection attempts failed)"
+    with db.engine.begin() as conn:
+        conn.execute(
+            sa.text("INSERT INTO space (name, kind, description, rules) VALUES ('FabLab', 'fablab', '', '{}')")
+        )
+        space_id = conn.execute(sa.text("SELECT id FROM space")).scalar_one()
+        conn.execute(
+            sa.text(
+                "INSERT INTO resource (space_id, name, kind, rules, active) VALUES (:s, 'Prusa', 'printer', '{}', true)"
+            ),
+            {"s": space_id},
+        )
+        resource_id = conn.execute(sa.text("SELECT id FROM resource")).scalar_one()
+        conn.execute(
+            sa.text(
+                "INSERT INTO printer (name, resource_id, octoprint_url, api_key_encrypted, state, state_reason,"
+                " bed_clear, temperatures) VALUES ('Prusa', :r, 'http://o', '', 'offline', :why, true, '{}')"
+            ),
+            {"r": resource_id, "why": stored},
+        )
+    db.dispose()
+    upgrade_database(db_url)
+    assert "0013_i18n" in current_revisions(db_url)
+    db = Database(db_url)
+    with db.engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT state_reason_code, state_reason_params FROM printer")).one()
+    db.dispose()
+    params = row[1] if isinstance(row[1], dict) else json.loads(row[1])
+    assert (row[0], params) == ("printer_unreachable", {"detail": "All connection attempts failed"})
+    english = describe(row[0], params, "en")
+    assert english == "OctoPrint does not answer; retrying automatically. (All connection attempts failed)"
 
 
 # --- through the API -------------------------------------------------------------------------------
@@ -132,11 +211,11 @@ def test_job_reason_follows_accept_language(api: AppHarness, lab: FabLab) -> Non
 
 
 def test_printer_state_reason_follows_accept_language(api: AppHarness, lab: FabLab) -> None:
-    stored = describe(Reason("printer_unreachable", "All connection attempts failed"), PARIS)
+    reason = Reason("printer_unreachable", "All connection attempts failed")
     with api.runtime.db.session(write=True) as session:
         row = session.get(Printer, lab.printer_id)
         assert row is not None
-        row.state, row.state_reason = "offline", stored
+        row.state, row.state_reason_code, row.state_reason_params = "offline", reason.code, reason.params(PARIS)
         session.add(row)
         session.commit()
     url = f"/api/v1/printers/{lab.printer_id}"
@@ -148,6 +227,9 @@ def test_printer_state_reason_follows_accept_language(api: AppHarness, lab: FabL
     )
     assert english["state_reason_code"] == "printer_unreachable"
     french = api.client.get(url, headers=member).json()
-    assert (french["state_reason"], french["state_reason_code"]) == (stored, "printer_unreachable")
+    assert (
+        french["state_reason"] == "OctoPrint ne répond pas ; nouvel essai automatique. (All connection attempts failed)"
+    )
+    assert french["state_reason_code"] == "printer_unreachable"
     listed = api.client.get("/api/v1/printers", headers={**member, **EN}).json()
     assert [p["state_reason"] for p in listed] == [english["state_reason"]]

@@ -107,7 +107,7 @@ def get_current_member(
         # The browser sent the session cookie on its own: prove the page is ours (CSRF).
         Csrf(runtime.secrets).check_header(request)
     if not token:
-        raise AuthenticationFailed("not_authenticated", "Connexion requise.", "Authentication required.")
+        raise AuthenticationFailed("not_authenticated")
     member = runtime.identities.member_for_token(session, token, utcnow())
     request.state.member = member
     rate_limits: RateLimits | None = getattr(request.app.state, "rate_limits", None)
@@ -138,12 +138,7 @@ class Allow:
             return member
         if self.self_param is not None and str(request.path_params.get(self.self_param)) == str(member.id):
             return member
-        raise PermissionDenied(
-            "forbidden",
-            "Votre rôle ne permet pas cette action.",
-            "Your role does not allow this action.",
-            extra={"allowed_roles": sorted(self.roles)},
-        )
+        raise PermissionDenied("forbidden", msgid="forbidden.role", extra={"allowed_roles": sorted(self.roles)})
 
     def __repr__(self) -> str:
         return f"Allow({', '.join(sorted(self.roles))}{', self' if self.self_param else ''})"

@@ -19,8 +19,9 @@ from tierslieu.booking.rules import ACTIVE_STATUSES
 from tierslieu.booking.schedule import utc
 from tierslieu.booking.service import is_staff
 from tierslieu.booking.waitlist import offer_freed_slots
-from tierslieu.errors import Conflict, PermissionDenied, not_found
+from tierslieu.errors import Conflict, NotFound, PermissionDenied
 from tierslieu.events import EventHub
+from tierslieu.i18n import Message
 from tierslieu.models import Booking, Member
 from tierslieu.outbox.booking import booking_decided
 from tierslieu.services import spaces as space_service
@@ -49,7 +50,7 @@ def get_visible(session: Session, actor: Member, booking_id: int, *, lock: bool 
     members cannot probe other people's bookings."""
     booking = session.get(Booking, booking_id, with_for_update=lock or None)
     if booking is None or (booking.member_id != actor.id and not is_staff(actor)):
-        raise not_found("Réservation", "booking", booking_id)
+        raise NotFound("booking_not_found", id=booking_id)
     return booking
 
 
@@ -71,11 +72,7 @@ def list_bookings(session: Session, actor: Member, wanted: BookingFilter) -> Seq
     member_id = wanted.member_id
     if not is_staff(actor):
         if member_id is not None and member_id != actor.id:
-            raise PermissionDenied(
-                "forbidden",
-                "Vous ne pouvez consulter que vos propres réservations.",
-                "You can only see your own bookings.",
-            )
+            raise PermissionDenied("forbidden", msgid="forbidden.own_bookings")
         member_id = actor.id
     query = select(Booking)
     if wanted.resource_id is not None:
@@ -95,23 +92,9 @@ def list_bookings(session: Session, actor: Member, wanted: BookingFilter) -> Seq
     return session.exec(query).all()
 
 
-def _cannot(booking: Booking, action_fr: str, action_en: str) -> Conflict:
-    return Conflict(
-        "invalid_transition",
-        f"Impossible de {action_fr} cette réservation : elle est « {STATUS_FR[booking.status]} ».",
-        f"This booking cannot be {action_en}: it is {booking.status.replace('_', ' ')}.",
-        extra={"status": booking.status},
-    )
-
-
-STATUS_FR = {
-    "pending": "en attente de validation",
-    "confirmed": "confirmée",
-    "checked_in": "en cours",
-    "completed": "terminée",
-    "cancelled": "annulée",
-    "no_show": "libérée faute de présence",
-}
+def _cannot(booking: Booking, msgid: str) -> Conflict:
+    status = Message(f"booking_status.{booking.status}")
+    return Conflict("invalid_transition", msgid=msgid, status=status, extra={"status": booking.status})
 
 
 def cancel(
@@ -133,7 +116,7 @@ def cancel(
     elif booking.status in ("pending", "confirmed") and booking.end > now:
         booking.status = "cancelled"
     else:
-        raise _cannot(booking, "annuler", "cancelled")
+        raise _cannot(booking, msgid="invalid_transition.cancel")
     booking.reason, booking.decided_by = reason, actor.id
     _saved(session, booking, "cancelled", events)
     if offer_minutes is not None:
@@ -150,20 +133,12 @@ def checkin(
     if booking.status == "checked_in":
         return booking
     if booking.status == "pending":
-        raise Conflict(
-            "not_approved",
-            "Cette réservation attend encore la validation de l'équipe.",
-            "This booking is still waiting for approval.",
-        )
+        raise Conflict("not_approved")
     if booking.status != "confirmed":
-        raise _cannot(booking, "valider la présence sur", "checked in")
+        raise _cannot(booking, msgid="invalid_transition.checkin")
     lead = timedelta(minutes=store.RulesCache(session)(booking.resource_id).access_lead_minutes)
     if not booking.start - lead <= now < booking.end:
-        raise Conflict(
-            "checkin_not_open",
-            "La présence se valide au plus tôt quelques minutes avant le début, et avant la fin.",
-            "You can check in from a few minutes before the start until the end.",
-        )
+        raise Conflict("checkin_not_open")
     booking.status, booking.checked_in_at = "checked_in", utc(now)
     return _saved(session, booking, "checked_in", events)
 
@@ -171,7 +146,7 @@ def checkin(
 def _decide(session: Session, actor: Member, booking_id: int, approve: bool, reason: str) -> Booking:
     booking = get_visible(session, actor, booking_id, lock=True)
     if booking.status != "pending":
-        raise _cannot(booking, "valider" if approve else "refuser", "approved" if approve else "rejected")
+        raise _cannot(booking, msgid="invalid_transition.approve" if approve else "invalid_transition.reject")
     booking.status = "confirmed" if approve else "cancelled"
     booking.decided_by, booking.reason = actor.id, reason
     return booking

@@ -11,11 +11,13 @@ from __future__ import annotations
 import itertools
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule, rrulestr
 
 from tierslieu.booking.schedule import Interval
+from tierslieu.i18n import render
 
 __all__ = ["DEFAULT_LIMIT", "HORIZON_YEARS", "RecurrenceError", "expand_rrule"]
 
@@ -37,14 +39,20 @@ _LOCAL_DATETIME = re.compile(r"^\d{8}T\d{6}$")
 
 
 class RecurrenceError(ValueError):
-    """A recurrence rule that cannot be used; ``message_fr``/``message_en`` are for people."""
+    """A recurrence rule that cannot be used: the catalogue entry ``msgid`` says why."""
 
     code = "invalid_recurrence"
 
-    def __init__(self, message_fr: str, message_en: str) -> None:
-        super().__init__(message_en)
-        self.message_fr = message_fr
-        self.message_en = message_en
+    def __init__(self, msgid: str, **params: Any) -> None:
+        super().__init__(msgid)
+        self.msgid = msgid
+        self.params = params
+
+    def message(self, language: str = "fr") -> str:
+        return render(self.msgid, self.params, language)
+
+    def __str__(self) -> str:
+        return self.message("en")
 
 
 def _parts(text: str) -> dict[str, str]:
@@ -52,10 +60,7 @@ def _parts(text: str) -> dict[str, str]:
     if body.upper().startswith("RRULE:"):
         body = body[len("RRULE:") :]
     if not body or "\n" in body:
-        raise RecurrenceError(
-            "La règle de répétition doit tenir sur une ligne, par exemple FREQ=WEEKLY;COUNT=10.",
-            "The recurrence rule must be a single line, e.g. FREQ=WEEKLY;COUNT=10.",
-        )
+        raise RecurrenceError("invalid_recurrence.multiline")
     parts: dict[str, str] = {}
     for item in body.split(";"):
         name, sep, value = item.partition("=")
@@ -75,10 +80,7 @@ def _until_in_utc(value: str, tz: ZoneInfo) -> str:
     elif _LOCAL_DATETIME.match(value):
         local = datetime.strptime(value, "%Y%m%dT%H%M%S").replace(tzinfo=tz)
     else:
-        raise RecurrenceError(
-            f"Date de fin de répétition « {value} » invalide (attendu AAAAMMJJ).",
-            f"Invalid recurrence end date “{value}” (expected YYYYMMDD).",
-        )
+        raise RecurrenceError("invalid_recurrence.until", value=value)
     return local.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
@@ -86,7 +88,7 @@ def _positive(parts: dict[str, str], name: str) -> int | None:
     if name not in parts:
         return None
     if not parts[name].isdigit() or int(parts[name]) < 1:
-        raise RecurrenceError(f"{name} doit être un nombre entier positif.", f"{name} must be a positive whole number.")
+        raise RecurrenceError("invalid_recurrence.not_positive", name=name)
     return int(parts[name])
 
 
@@ -94,15 +96,9 @@ def _bounded_rule(text: str, local_start: datetime, tz: ZoneInfo, horizon: datet
     """The rule bounded by ``UNTIL`` (the user's or the horizon), and the user's ``COUNT``."""
     parts = _parts(text)
     if "FREQ" not in parts:
-        raise RecurrenceError(
-            "La règle de répétition doit préciser FREQ (DAILY, WEEKLY, MONTHLY…).",
-            "The recurrence rule needs FREQ (DAILY, WEEKLY, MONTHLY…).",
-        )
+        raise RecurrenceError("invalid_recurrence.no_freq")
     if ("COUNT" in parts) == ("UNTIL" in parts):
-        raise RecurrenceError(
-            "Indiquez soit un nombre de répétitions (COUNT), soit une date de fin (UNTIL).",
-            "Give either a number of occurrences (COUNT) or an end date (UNTIL), not both or neither.",
-        )
+        raise RecurrenceError("invalid_recurrence.count_or_until")
     _positive(parts, "INTERVAL")
     _check_reachable(parts)
     count = _positive(parts, "COUNT")
@@ -116,11 +112,9 @@ def _bounded_rule(text: str, local_start: datetime, tz: ZoneInfo, horizon: datet
     try:
         rule = rrulestr(";".join(f"{k}={v}" for k, v in parts.items()), dtstart=local_start)
     except (ValueError, TypeError, KeyError, IndexError) as error:
-        raise RecurrenceError(
-            f"Règle de répétition invalide : {error}.", f"Invalid recurrence rule: {error}."
-        ) from error
+        raise RecurrenceError("invalid_recurrence.unreadable", error=error) from error
     if not isinstance(rule, rrule):  # pragma: no cover - a single RRULE line always gives an rrule
-        raise RecurrenceError("Règle de répétition invalide.", "Invalid recurrence rule.")
+        raise RecurrenceError("invalid_recurrence")
     return rule, count
 
 
@@ -135,10 +129,7 @@ def _check_reachable(parts: dict[str, str]) -> None:
     """Refuse parts that could never match, before dateutil searches for them forever."""
     frequency = parts["FREQ"]
     if frequency not in _FREQUENCIES:
-        raise RecurrenceError(
-            "La répétition doit être quotidienne, hebdomadaire, mensuelle ou annuelle.",
-            "Occurrences must repeat daily, weekly, monthly or yearly.",
-        )
+        raise RecurrenceError("invalid_recurrence.frequency")
     for item in parts.get("BYDAY", "").split(",") if "BYDAY" in parts else []:
         match = _BYDAY_ITEM.match(item)
         if match is None or (match[1] and not 0 < abs(int(match[1])) <= _MAX_ORDINAL[frequency]):
@@ -148,24 +139,18 @@ def _check_reachable(parts: dict[str, str]) -> None:
     if any(not 1 <= month <= 12 for month in months) or any(not 1 <= abs(day) <= 31 for day in days):
         raise _unreadable(parts.get("BYMONTH", "") + ";" + parts.get("BYMONTHDAY", ""))
     if days and not any(abs(day) <= _DAYS_IN_MONTH[month - 1] for month in months for day in days):
-        raise RecurrenceError("Cette règle ne donne aucune date.", "This rule does not produce any occurrence.")
+        raise RecurrenceError("invalid_recurrence.no_dates")
     positions = _integers(parts, "BYSETPOS")
     if positions and (frequency in {"DAILY", "WEEKLY"} or any(not 1 <= abs(p) <= 366 for p in positions)):
         raise _unreadable(parts["BYSETPOS"])
 
 
 def _unreadable(item: str) -> RecurrenceError:
-    return RecurrenceError(
-        f"Règle de répétition incompréhensible près de « {item} ».",
-        f"Cannot understand the recurrence rule near “{item}”.",
-    )
+    return RecurrenceError("invalid_recurrence.near", item=item)
 
 
 def _beyond_horizon() -> RecurrenceError:
-    return RecurrenceError(
-        f"Les répétitions ne peuvent pas aller au-delà de {HORIZON_YEARS} ans.",
-        f"Occurrences cannot go beyond {HORIZON_YEARS} years.",
-    )
+    return RecurrenceError("invalid_recurrence.horizon", HORIZON_YEARS=HORIZON_YEARS)
 
 
 def expand_rrule(
@@ -182,10 +167,7 @@ def expand_rrule(
     overlapping each other.
     """
     if start.tzinfo is None or end.tzinfo is None or end <= start:
-        raise RecurrenceError(
-            "La première occurrence doit avoir un début et une fin avec fuseau horaire, la fin après le début.",
-            "The first occurrence needs a timezone-aware start and end, the end after the start.",
-        )
+        raise RecurrenceError("invalid_recurrence.first_occurrence")
     local_start, local_end = start.astimezone(tz), end.astimezone(tz)
     wall_length = local_end.replace(tzinfo=None) - local_start.replace(tzinfo=None)
     horizon = local_start + timedelta(days=366 * HORIZON_YEARS)
@@ -195,27 +177,22 @@ def expand_rrule(
     try:
         starts = list(itertools.islice(rule, limit + 1 if count is None else count))
     except ValueError as error:  # dateutil trips on a few impossible BY* combinations
-        raise RecurrenceError(
-            f"Règle de répétition invalide : {error}.", f"Invalid recurrence rule: {error}."
-        ) from error
+        raise RecurrenceError("invalid_recurrence.unreadable", error=error) from error
     if len(starts) > limit:
         raise _too_many(limit)
     if count is not None and len(starts) < count:
         raise _beyond_horizon()
     if not starts:
-        raise RecurrenceError("Cette règle ne donne aucune date.", "This rule does not produce any occurrence.")
+        raise RecurrenceError("invalid_recurrence.no_dates")
     occurrences = [_occurrence(s, wall_length, tz) for s in starts]
     for (_, previous_end), (next_start, _) in itertools.pairwise(occurrences):
         if next_start < previous_end:
-            raise RecurrenceError(
-                "Les répétitions se chevauchent : espacez-les davantage ou raccourcissez le créneau.",
-                "Occurrences overlap each other: space them out or shorten the booking.",
-            )
+            raise RecurrenceError("invalid_recurrence.overlapping")
     return occurrences
 
 
 def _too_many(limit: int) -> RecurrenceError:
-    return RecurrenceError(f"Trop de répétitions : {limit} au maximum.", f"Too many occurrences: at most {limit}.")
+    return RecurrenceError("invalid_recurrence.too_many", limit=limit)
 
 
 def _real(wall: datetime, tz: ZoneInfo) -> datetime:

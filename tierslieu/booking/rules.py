@@ -2,7 +2,8 @@
 
 :func:`evaluate_booking` checks a request against :class:`EffectiveRules` (see
 :mod:`tierslieu.booking.ruleset`, re-exported here) and returns a :class:`Verdict` with
-stable reason codes and French/English messages that show times in the site's local time.
+stable reason codes and the parameters of their messages (rendered from the catalogue by
+:mod:`tierslieu.i18n`; times are kept in the site's local time).
 
 Everything here is pure: the caller passes ``now``, the timezone and the bookings it loaded.
 """
@@ -13,13 +14,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tierslieu.booking import wording as w
 from tierslieu.booking.ruleset import (
     ALL_DAY,
     BookingRules,
@@ -31,6 +31,7 @@ from tierslieu.booking.ruleset import (
     patch_rules,
 )
 from tierslieu.booking.schedule import Interval, at_local_minute, local_days, utc
+from tierslieu.i18n import Localized, Message, render
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -132,29 +133,42 @@ class ExistingBooking:
         return self.status in ACTIVE_STATUSES
 
 
-class Violation(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class _Said(BaseModel):
+    """A message not yet put into words: ``msgid`` (default: the code) and its parameters."""
 
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    msgid: str = ""
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    def message(self, language: str = "fr") -> str:
+        return render(self.msgid or getattr(self, "code", None) or "", self.params, language)
+
+    @property
+    def message_fr(self) -> str:
+        return self.message("fr")
+
+    @property
+    def message_en(self) -> str:
+        return self.message("en")
+
+
+class Violation(_Said):
     code: str
-    message_fr: str
-    message_en: str
+
+    def public(self) -> dict[str, str]:
+        """The violation as the API shows it (the 409 body lists them)."""
+        return {"code": self.code, "message_fr": self.message_fr, "message_en": self.message_en}
 
 
-class Verdict(BaseModel):
+class Verdict(_Said):
     """The answer to a request. ``violations[0]`` is the primary reason (also in ``code``)."""
-
-    model_config = ConfigDict(frozen=True)
 
     ok: bool
     status: Literal["confirmed", "pending"] | None
     code: str | None
-    message_fr: str
-    message_en: str
     violations: list[Violation] = Field(default_factory=list)
     overridden: list[str] = Field(default_factory=list)
-
-    def message(self, language: str = "fr") -> str:
-        return self.message_en if language.startswith("en") else self.message_fr
 
 
 # --------------------------------------------------------------------------- the checks
@@ -184,76 +198,46 @@ class _Context:
         return (self.request.end - self.request.start).total_seconds() / 60
 
 
-def _violation(code: str, text: w.Bilingual) -> Violation:
-    return Violation(code=code, message_fr=text[0], message_en=text[1])
+def _violation(code: str, *, msgid: str = "", **params: Any) -> Violation:
+    return Violation(code=code, msgid=msgid or code, params=params)
 
 
 def _check_role(ctx: _Context) -> Iterator[Violation]:
     allowed = {str(role) for role in ctx.rules.allowed_roles}
     if not allowed & ctx.member.roles:
-        who_fr, who_en = w.roles_fr(sorted(allowed)), w.roles_en(sorted(allowed))
-        yield _violation("role_not_allowed", (
-            f"Votre profil ne permet pas de réserver cet espace (réservé aux : {who_fr}).",
-            f"Your profile cannot book this space (reserved for: {who_en}).",
-        ))  # fmt: skip
+        yield _violation("role_not_allowed", roles=sorted(allowed))
 
 
 def _check_training(ctx: _Context) -> Iterator[Violation]:
     booking_day = ctx.local_start.date()
     for training in ctx.rules.required_training:
         if training not in ctx.member.trainings:
-            yield _violation("training_required", (
-                f"Il faut avoir suivi la formation « {training} » pour réserver. "
-                "Renseignez-vous à l'accueil.",
-                f"You need the “{training}” training to book this. Ask at the front desk.",
-            ))  # fmt: skip
+            yield _violation("training_required", training=training)
             continue
         expiry = ctx.member.trainings[training]
         if expiry is not None and expiry < booking_day:
-            yield _violation("training_required", (
-                f"Votre formation « {training} » n'est plus valable après le {w.day_fr(expiry, year=True)}. "
-                "Il faut la renouveler pour réserver.",
-                f"Your “{training}” training expires on {w.day_en(expiry, year=True)}. "
-                "Renew it to book this.",
-            ))  # fmt: skip
+            yield _violation("training_required", msgid="training_required.expired", training=training, expiry=expiry)
 
 
 def _check_time_window(ctx: _Context) -> Iterator[Violation]:
     start, rules = ctx.request.start, ctx.rules
     if start < ctx.now:
-        yield _violation("in_the_past", (
-            "Ce créneau est déjà passé. Choisissez une heure à venir.",
-            "This time has already passed. Choose a time in the future.",
-        ))  # fmt: skip
+        yield _violation("in_the_past")
     elif start < ctx.now + timedelta(minutes=rules.min_notice_minutes):
         notice = rules.min_notice_minutes
-        yield _violation("min_notice", (
-            f"Il faut réserver au moins {w.duration_fr(notice)} à l'avance.",
-            f"Bookings must be made at least {w.duration_en(notice)} in advance.",
-        ))  # fmt: skip
+        yield _violation("min_notice", notice=notice)
     if rules.advance_days is not None:
         last_day = ctx.now.astimezone(ctx.tz).date() + timedelta(days=rules.advance_days)
         if ctx.local_start.date() > last_day:
-            yield _violation("too_far_ahead", (
-                f"On ne peut pas réserver plus de {rules.advance_days} jours à l'avance : "
-                f"choisissez une date jusqu'au {w.day_fr(last_day, year=True)}.",
-                f"Bookings open {rules.advance_days} days ahead: choose a date up to "
-                f"{w.day_en(last_day, year=True)}.",
-            ))  # fmt: skip
+            yield _violation("too_far_ahead", days=rules.advance_days, last_day=last_day)
 
 
 def _check_duration(ctx: _Context) -> Iterator[Violation]:
     low, high = ctx.rules.min_duration, ctx.rules.max_duration
     if low is not None and ctx.minutes < low:
-        yield _violation("min_duration", (
-            f"La réservation doit durer au moins {w.duration_fr(low)}.",
-            f"A booking must last at least {w.duration_en(low)}.",
-        ))  # fmt: skip
+        yield _violation("min_duration", minutes=low)
     if high is not None and ctx.minutes > high:
-        yield _violation("max_duration", (
-            f"La réservation ne peut pas dépasser {w.duration_fr(high)}.",
-            f"A booking cannot last more than {w.duration_en(high)}.",
-        ))  # fmt: skip
+        yield _violation("max_duration", minutes=high)
 
 
 def _on_grid(moment: datetime, slot: int) -> bool:
@@ -264,12 +248,7 @@ def _check_alignment(ctx: _Context) -> Iterator[Violation]:
     slot = ctx.rules.slot_minutes
     if slot is not None and not (_on_grid(ctx.local_start, slot) and _on_grid(ctx.local_end, slot)):
         example = at_local_minute(ctx.local_start.date(), -(-10 * 60 // slot) * slot, ctx.tz)
-        yield _violation("slot_alignment", (
-            f"Les réservations se font par tranches de {w.duration_fr(slot)} : le début et la fin "
-            f"doivent tomber sur une tranche (par exemple {w.hm(example, ctx.tz)}).",
-            f"Bookings use {w.duration_en(slot)} slots: start and end must fall on a slot "
-            f"(for example {w.hm(example, ctx.tz)}).",
-        ))  # fmt: skip
+        yield _violation("slot_alignment", slot=slot, example=example.astimezone(ctx.tz))
 
 
 def _check_calendar(ctx: _Context) -> Iterator[Violation]:
@@ -281,35 +260,24 @@ def _check_calendar(ctx: _Context) -> Iterator[Violation]:
             continue
         closed = True
         if closure.reason == "closed":
-            yield _violation("closed", (
-                f"L'espace est fermé le {w.day_fr(day)}. Choisissez une autre date.",
-                f"The space is closed on {w.day_en(day)}. Choose another date.",
-            ))  # fmt: skip
+            yield _violation("closed", msgid="closed.day", day=day)
         else:
             name_en = schedule.day_closure(day, language="en")
-            yield _violation("holiday", (
-                f"Le {w.day_fr(day)} ({closure.name}) est un jour férié : l'espace est fermé.",
-                f"{w.day_en(day)} ({name_en.name if name_en else ''}) is a public holiday: "
-                "the space is closed.",
-            ))  # fmt: skip
+            names = {"fr": closure.name or "", "en": name_en.name or "" if name_en else ""}
+            yield _violation("holiday", day=day, name=Localized(names))
     if not closed and not schedule.fits_one_opening(start, ctx.request.end, ctx.tz):
-        yield _violation("outside_opening_hours", _opening_hours_text(ctx))
+        yield _opening_hours(ctx)
 
 
-def _opening_hours_text(ctx: _Context) -> w.Bilingual:
+def _opening_hours(ctx: _Context) -> Violation:
     day = ctx.local_start.date()
     ranges = ctx.rules.schedule.regular_intervals(day, ctx.tz)
     if not ranges:
-        return (
-            f"Ce créneau est en dehors des heures d'ouverture : l'espace est fermé le {w.weekday_fr(day)}.",
-            f"This time is outside opening hours: the space is closed on {w.weekday_en(day)}s.",
-        )
-    hours_fr = " et ".join(f"de {w.hm(a, ctx.tz)} à {w.hm(b, ctx.tz)}" for a, b in ranges)
-    hours_en = " and ".join(f"{w.hm(a, ctx.tz)}–{w.hm(b, ctx.tz)}" for a, b in ranges)
-    return (
-        f"Ce créneau est en dehors des heures d'ouverture. Le {w.weekday_fr(day)}, l'espace est ouvert {hours_fr}.",
-        f"This time is outside opening hours. On {w.weekday_en(day)}s the space is open {hours_en}.",
-    )
+        return _violation("outside_opening_hours", msgid="outside_opening_hours.closed_day", day=day)
+    hours = [
+        Message("opening_hours.range", {"start": a.astimezone(ctx.tz), "end": b.astimezone(ctx.tz)}) for a, b in ranges
+    ]
+    return _violation("outside_opening_hours", day=day, hours=hours)
 
 
 def _counted(bookings: Sequence[ExistingBooking], ctx: _Context, statuses: frozenset[str]) -> list[ExistingBooking]:
@@ -343,14 +311,7 @@ def _check_quota(ctx: _Context, member_bookings: Sequence[ExistingBooking]) -> I
         if asked > 0 and used + asked > limit_hours * 60 + 1e-9:
             monday = week[0].astimezone(ctx.tz).date()
             limit = limit_hours * 60
-            yield _violation("quota_exceeded", (
-                f"Vous avez déjà réservé {w.duration_fr(used)} la semaine du {w.day_fr(monday)}. "
-                f"Avec cette réservation ({w.duration_fr(asked)}), vous dépasseriez la limite de "
-                f"{w.duration_fr(limit)} par semaine.",
-                f"You have already booked {w.duration_en(used)} in the week of {w.day_en(monday)}. "
-                f"This booking ({w.duration_en(asked)}) would exceed the limit of "
-                f"{w.duration_en(limit)} per week.",
-            ))  # fmt: skip
+            yield _violation("quota_exceeded", used=used, monday=monday, asked=asked, limit=limit)
 
 
 def _check_active_count(ctx: _Context, member_bookings: Sequence[ExistingBooking]) -> Iterator[Violation]:
@@ -359,12 +320,7 @@ def _check_active_count(ctx: _Context, member_bookings: Sequence[ExistingBooking
         return
     upcoming = [b for b in _counted(member_bookings, ctx, ACTIVE_STATUSES) if b.end > ctx.now]
     if len(upcoming) >= limit:
-        yield _violation("too_many_bookings", (
-            f"Vous avez déjà {len(upcoming)} réservation(s) à venir, le maximum est {limit}. "
-            "Annulez-en une pour en faire une nouvelle.",
-            f"You already have {len(upcoming)} upcoming booking(s); the maximum is {limit}. "
-            "Cancel one to make a new one.",
-        ))  # fmt: skip
+        yield _violation("too_many_bookings", count=len(upcoming), limit=limit)
 
 
 def _check_overlap(ctx: _Context, existing: Sequence[ExistingBooking]) -> Iterator[Violation]:
@@ -374,30 +330,24 @@ def _check_overlap(ctx: _Context, existing: Sequence[ExistingBooking]) -> Iterat
         if booking.resource_id == request.resource_id and overlaps(
             request.start, request.end, booking.start, booking.end, buffer
         ):
-            yield _violation("overlap", _taken_text(ctx, booking))
+            yield _taken(ctx, booking)
             return  # one clash is enough to explain
 
 
-def _taken_text(ctx: _Context, booking: ExistingBooking) -> w.Bilingual:
+def _taken(ctx: _Context, booking: ExistingBooking) -> Violation:
     tz = ctx.tz
-    first_day = booking.start.astimezone(tz).date()
-    last_day = (booking.end - timedelta(microseconds=1)).astimezone(tz).date()
-    start, end = w.hm(booking.start, tz), w.hm(booking.end, tz)
+    start, end = booking.start.astimezone(tz), booking.end.astimezone(tz)
+    first_day, last_day = start.date(), (booking.end - timedelta(microseconds=1)).astimezone(tz).date()
+    times = {"start": start, "end": end, "first": first_day, "last": last_day}
     if first_day != last_day:
-        when_fr = f"du {w.day_fr(first_day)} {start} au {w.day_fr(last_day)} {end}"
-        when_en = f"from {w.day_en(first_day)} {start} to {w.day_en(last_day)} {end}"
+        when = Message("overlap.from_day_to_day", times)
     elif first_day != ctx.local_start.date():
-        when_fr = f"le {w.day_fr(first_day)} de {start} à {end}"
-        when_en = f"on {w.day_en(first_day)} from {start} to {end}"
+        when = Message("overlap.on_day", times)
     else:
-        when_fr, when_en = f"de {start} à {end}", f"from {start} to {end}"
+        when = Message("overlap.same_day", times)
     buffer = ctx.rules.buffer_minutes
-    pad_fr = f" (avec {w.duration_fr(buffer)} de préparation avant et après)" if buffer else ""
-    pad_en = f" (with {w.duration_en(buffer)} of setup before and after)" if buffer else ""
-    return (
-        f"Cet espace est réservé {when_fr}{pad_fr}. Choisissez un autre créneau.",
-        f"This space is booked {when_en}{pad_en}. Choose another time.",
-    )
+    padding = Message("overlap.padding", {"buffer": buffer}) if buffer else ""
+    return _violation("overlap", when=when, padding=padding)
 
 
 # --------------------------------------------------------------------------- the verdict
@@ -409,8 +359,8 @@ def _rejected(violations: list[Violation], overridden: list[str]) -> Verdict:
         ok=False,
         status=None,
         code=primary.code,
-        message_fr=primary.message_fr,
-        message_en=primary.message_en,
+        msgid=primary.msgid,
+        params=primary.params,
         violations=violations,
         overridden=overridden,
     )
@@ -444,15 +394,9 @@ def evaluate_booking(
     """
     start, end = request.start, request.end
     if start.utcoffset() is None or end.utcoffset() is None:
-        return _rejected([_violation("invalid_interval", (
-            "L'heure de début et de fin doivent préciser le fuseau horaire.",
-            "Start and end times must include a timezone.",
-        ))], [])  # fmt: skip
+        return _rejected([_violation("invalid_interval", msgid="invalid_interval.naive")], [])
     if utc(end) <= utc(start):
-        return _rejected([_violation("invalid_interval", (
-            "L'heure de fin doit être après l'heure de début.",
-            "The end time must be after the start time.",
-        ))], [])  # fmt: skip
+        return _rejected([_violation("invalid_interval", msgid="invalid_interval.end_before_start")], [])
 
     # From here on, every instant is UTC (see schedule.utc for why).
     ctx = _Context(replace(request, start=utc(start), end=utc(end)), rules, member, utc(now), tz)
@@ -478,14 +422,12 @@ def evaluate_booking(
 
 
 def _accepted(ctx: _Context, status: Literal["confirmed", "pending"], overridden: list[str]) -> Verdict:
-    day, start, end = ctx.local_start.date(), w.hm(ctx.request.start, ctx.tz), w.hm(ctx.request.end, ctx.tz)
-    when_fr = f"le {w.day_fr(day, weekday=True)} de {start} à {end}"
-    when_en = f"on {w.day_en(day, weekday=True)} from {start} to {end}"
-    if status == "pending":
-        text = (
-            f"Demande enregistrée {when_fr}. Elle doit encore être validée par l'équipe.",
-            f"Request saved {when_en}. It still needs approval from the team.",
-        )
-    else:
-        text = (f"Réservation confirmée {when_fr}.", f"Booking confirmed {when_en}.")
-    return Verdict(ok=True, status=status, code=None, message_fr=text[0], message_en=text[1], overridden=overridden)
+    when = {"day": ctx.local_start.date(), "start": ctx.local_start, "end": ctx.local_end}
+    return Verdict(
+        ok=True,
+        status=status,
+        code=None,
+        msgid="booking.pending" if status == "pending" else "booking.confirmed",
+        params=when,
+        overridden=overridden,
+    )

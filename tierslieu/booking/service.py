@@ -32,6 +32,7 @@ from tierslieu.booking.rules import (
 from tierslieu.booking.schedule import utc
 from tierslieu.errors import InvalidInput, PermissionDenied, RuleViolation
 from tierslieu.events import EventHub
+from tierslieu.i18n import Message
 from tierslieu.models import Booking, BookingSeries, Member, Resource
 from tierslieu.services import members as member_service
 from tierslieu.services import spaces as space_service
@@ -65,34 +66,21 @@ def violation_error(verdict: Verdict, *, ignore: frozenset[str] = frozenset()) -
     first = violations[0] if violations else verdict
     return RuleViolation(
         first.code or "refused",
-        first.message_fr,
-        first.message_en,
-        extra={"violations": [v.model_dump() for v in violations]},
+        msgid=first.msgid,
+        extra={"violations": [v.public() for v in violations]},
+        **first.params,
     )
 
 
 def _taken_now() -> RuleViolation:
-    return RuleViolation(
-        "overlap",
-        "Ce créneau vient d'être réservé par quelqu'un d'autre. Choisissez un autre créneau.",
-        "This slot was just booked by someone else. Choose another time.",
-        extra={"violations": [{"code": "overlap"}]},
-    )
+    return RuleViolation("overlap", msgid="overlap.just_taken", extra={"violations": [{"code": "overlap"}]})
 
 
 def _check_bounds(start: datetime, end: datetime, now: datetime) -> None:
     if start.utcoffset() is None or end.utcoffset() is None:
-        raise InvalidInput(
-            "invalid_interval",
-            "L'heure de début et de fin doivent préciser le fuseau horaire (par exemple +02:00).",
-            "Start and end times must include a timezone offset (e.g. +02:00).",
-        )
+        raise InvalidInput("invalid_interval", msgid="invalid_interval.booking_timezone")
     if not (now - MAX_PAST <= start <= now + MAX_FUTURE) or not (start < end <= start + MAX_BOOKING):
-        raise InvalidInput(
-            "invalid_interval",
-            "Créneau impossible : la fin doit suivre le début, sur 31 jours au plus, dans les dix ans à venir.",
-            "Impossible interval: the end must follow the start, within 31 days, in the next ten years.",
-        )
+        raise InvalidInput("invalid_interval")
 
 
 @dataclass(frozen=True)
@@ -118,27 +106,15 @@ class _Booker:
 
 def _booker(session: Session, actor: Member, resource_id: int, member_id: int | None, override: bool) -> _Booker:
     if member_id is not None and member_id != actor.id and not is_staff(actor):
-        raise PermissionDenied(
-            "book_for_others_forbidden",
-            "Seule l'équipe peut réserver au nom d'un autre membre.",
-            "Only staff can book on behalf of another member.",
-        )
+        raise PermissionDenied("book_for_others_forbidden")
     if override and not is_staff(actor):
-        raise PermissionDenied(
-            "override_forbidden",
-            "Seule l'équipe peut passer outre les règles de réservation.",
-            "Only staff can override the booking rules.",
-        )
+        raise PermissionDenied("override_forbidden")
     member = actor if member_id is None or member_id == actor.id else member_service.get_member(session, member_id)
     if not member.active:
-        raise RuleViolation("member_inactive", "Ce compte est désactivé.", "This account is disabled.")
+        raise RuleViolation("member_inactive")
     resource = space_service.get_resource(session, resource_id)
     if not resource.active:
-        raise RuleViolation(
-            "resource_unavailable",
-            f"« {resource.name} » n'est pas réservable pour le moment.",
-            f"“{resource.name}” cannot be booked at the moment.",
-        )
+        raise RuleViolation("resource_unavailable", resource=resource.name)
     rules = space_service.resource_rules(session, resource)
     return _Booker(actor, member, store.member_facts(session, member), resource, rules)
 
@@ -306,7 +282,7 @@ def create_series(
     try:
         intervals = expand_rrule(rrule, start, end, tz)
     except RecurrenceError as exc:
-        raise InvalidInput(exc.code, exc.message_fr, exc.message_en) from exc
+        raise InvalidInput(exc.code, msgid=exc.msgid, **exc.params) from exc
     _check_bounds(intervals[-1][0], intervals[-1][1], now)
     who = _booker(session, actor, resource_id, member_id, override)
     occurrences: list[Occurrence] = []
@@ -342,8 +318,7 @@ def create_series(
 
 
 def _taken_verdict() -> Verdict:
-    error = _taken_now()
-    return Verdict(ok=False, status=None, code="overlap", message_fr=error.message_fr, message_en=error.message_en)
+    return Verdict(ok=False, status=None, code="overlap", msgid="overlap.just_taken")
 
 
 def occurrence_report(occurrences: Sequence[Occurrence]) -> list[dict[str, object]]:
@@ -368,10 +343,11 @@ def _series_refused(refused: Sequence[Occurrence], occurrences: Sequence[Occurre
     count, total = len(refused), len(occurrences)
     return RuleViolation(
         first.code or "refused",
-        f"{count} occurrence(s) sur {total} ne peuvent pas être réservées, rien n'a été réservé. "
-        f"Première raison : {first.message_fr}",
-        f"{count} of {total} occurrence(s) cannot be booked, nothing was booked. First reason: {first.message_en}",
-        extra={"occurrences": occurrence_report(occurrences), "violations": [v.model_dump() for v in first.violations]},
+        msgid="series_refused",
+        count=count,
+        total=total,
+        reason=Message(first.msgid or first.code or "", first.params),
+        extra={"occurrences": occurrence_report(occurrences), "violations": [v.public() for v in first.violations]},
     )
 
 
@@ -390,11 +366,7 @@ def create_walk_in(
     member = member_service.get_member(session, member_id)
     who = _booker(session, member, resource_id, None, False)
     if not who.rules.walk_in:
-        raise RuleViolation(
-            "walk_in_not_allowed",
-            f"« {who.resource.name} » ne se prend pas sans réservation.",
-            f"“{who.resource.name}” cannot be used without a booking.",
-        )
+        raise RuleViolation("walk_in_not_allowed", resource=who.resource.name)
     relaxed = who.rules.model_copy(update={"slot_minutes": None, "min_duration": None, "min_notice_minutes": 0})
     who = _Booker(who.actor, who.member, who.facts, who.resource, relaxed)
     start = utc(now).replace(second=0, microsecond=0)
@@ -408,11 +380,7 @@ def create_walk_in(
     if not verdict.ok:
         raise violation_error(verdict)
     if verdict.status == "pending":
-        raise RuleViolation(
-            "approval_required",
-            "Cet espace se réserve à l'avance et doit être validé par l'équipe.",
-            "This space must be booked in advance and approved by the team.",
-        )
+        raise RuleViolation("approval_required")
     booking = _new_booking(who, start, end, verdict, "", False)
     booking.walk_in, booking.status, booking.checked_in_at = True, "checked_in", utc(now)
     if not _insert(session, booking):

@@ -34,11 +34,7 @@ def _resources(session: Session, space_id: int | None, resource_id: int | None) 
     if space_id is not None:
         space_service.get_space(session, space_id)
         return [r for r in space_service.list_resources(session, space_id=space_id) if r.active]
-    raise InvalidInput(
-        "space_or_resource_required",
-        "Précisez un espace (space_id) ou une ressource (resource_id).",
-        "Give a space (space_id) or a resource (resource_id).",
-    )
+    raise InvalidInput("space_or_resource_required")
 
 
 def free_time(
@@ -54,11 +50,7 @@ def free_time(
     minus closures, holidays and active bookings widened by the buffer, on the slot grid."""
     start, end = utc(start), utc(end)
     if not start < end <= start + MAX_WINDOW:
-        raise InvalidInput(
-            "invalid_period",
-            "La période doit finir après son début et durer 31 jours au plus.",
-            "The period must end after it starts and last at most 31 days.",
-        )
+        raise InvalidInput("invalid_period", msgid="invalid_period.vacancy")
     rules = store.RulesCache(session)
     found = []
     for resource in _resources(session, space_id, resource_id):

@@ -20,7 +20,7 @@ from tierslieu.booking import store
 from tierslieu.booking.notify import publish_after_commit
 from tierslieu.booking.rules import overlaps
 from tierslieu.booking.service import create_booking, is_staff, preview_booking, violation_error
-from tierslieu.errors import Conflict, not_found
+from tierslieu.errors import Conflict, NotFound
 from tierslieu.events import EventHub
 from tierslieu.models import Booking, Member, WaitlistEntry
 from tierslieu.models.booking import WAITLIST_OPEN_STATUSES
@@ -59,11 +59,7 @@ def join(
         session, actor=actor, resource_id=resource_id, member_id=member_id, start=start, end=end, now=now, tz=tz
     )
     if verdict.ok:
-        raise Conflict(
-            "slot_available",
-            "Ce créneau est libre : réservez-le directement.",
-            "This slot is free: book it directly.",
-        )
+        raise Conflict("slot_available")
     if any(v.code != "overlap" for v in verdict.violations):
         raise violation_error(verdict, ignore=frozenset({"overlap"}))
     who = member_id if member_id is not None else actor.id
@@ -78,11 +74,7 @@ def join(
         )
     ).first()
     if duplicate is not None:
-        raise Conflict(
-            "already_waiting",
-            "Vous êtes déjà sur la liste d'attente pour ce créneau.",
-            "You are already on the waitlist for this slot.",
-        )
+        raise Conflict("already_waiting")
     entry = WaitlistEntry(resource_id=resource_id, member_id=who, start=start, end=end, created_at=now)
     session.add(entry)
     session.flush()
@@ -92,7 +84,7 @@ def join(
 def _visible(session: Session, actor: Member, entry_id: int) -> WaitlistEntry:
     entry = session.get(WaitlistEntry, entry_id, with_for_update=True)
     if entry is None or (entry.member_id != actor.id and not is_staff(actor)):
-        raise not_found("Inscription en liste d'attente", "waitlist entry", entry_id)
+        raise NotFound("waitlist_entry_not_found", id=entry_id)
     return entry
 
 
@@ -122,12 +114,7 @@ def accept_offer(
     409 ``offer_expired``; a slot someone booked meanwhile is a 409 ``overlap``."""
     entry = _visible(session, actor, entry_id)
     if entry.status != "offered" or entry.offer_expires_at is None or entry.offer_expires_at <= now:
-        raise Conflict(
-            "offer_expired",
-            "Cette proposition n'est plus valable.",
-            "This offer is no longer valid.",
-            extra={"status": entry.status},
-        )
+        raise Conflict("offer_expired", extra={"status": entry.status})
     booking, _verdict = create_booking(
         session,
         actor=actor,

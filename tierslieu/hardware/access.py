@@ -171,7 +171,7 @@ class AccessController:
             refused = Decision(False, Reason.NO_BOOKING, decision.member_id)
             self._hub.send(reader.id, Feedback(False))
             self._runtime.events.publish(self._event(reader, scan, refused))
-            return [AccessEvent(**self._line(reader, scan, refused, f"{error.code}: {error.message_fr}"))]
+            return [AccessEvent(**self._line(reader, scan, refused, error.code))]  # a code, worded when shown
         done = Decision(True, Reason.GRANTED_WALK_IN, decision.member_id, booking.id)
         self._hub.send(reader.id, Feedback(True))
         self._runtime.events.publish(self._event(reader, scan, done))

@@ -24,6 +24,7 @@ from devices.errors import DeviceError
 from devices.model import DeviceRef, Feedback, HoldOpen, Lock, SetDownMode, Unlock
 from firmware_bridges import Bridge
 from firmware_bridges.zigbee2mqtt import BASE_TOPIC
+from tierslieu.i18n import render
 
 __all__ = [
     "SERVICE_USER",
@@ -113,7 +114,7 @@ def build_access(devices: Iterable[DeviceRef], bridges: Mapping[str, Bridge]) ->
             else:
                 user = _user_name(device.bridge, device.address)
         except DeviceError as error:
-            problems.append(f"{device.name}: {error.message('en')}")
+            problems.append(f"{device.name}: {render(error.code, error.params, 'en')}")
             continue
         write.setdefault(user, set()).update(published)
         read.setdefault(user, set()).update(commands)

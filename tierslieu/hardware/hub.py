@@ -196,11 +196,11 @@ class DeviceHub:
             for message in messages:
                 self._transport.publish(message.topic, message.payload, message.qos, message.retain)
         except UnsupportedCommand as error:
-            log.warning("device %r: %s", entry.ref.name, error.message("en"))
+            log.warning("device %r: %s", entry.ref.name, error)
             self._count("commands_failed")
             return False
         except (DeviceError, TransportError) as error:
-            log.error("device %r: command %r not sent: %s", entry.ref.name, command, error.message("en"))
+            log.error("device %r: command %r not sent: %s", entry.ref.name, command, error)
             self._count("commands_failed")
             return False
         self._count("commands_sent")
@@ -238,15 +238,15 @@ class DeviceHub:
             events = bridge.parse(entry.ref, topic, payload)
         except PartialPayload as error:  # one bad field: the others still count
             self._count("bad_payload")
-            log.warning("device %r, %s: %s", entry.ref.name, topic[:200], error.message("en"))
+            log.warning("device %r, %s: %s", entry.ref.name, topic[:200], error)
             events = list(error.events)
         except PayloadError as error:
             self._count("bad_payload")
-            log.warning("device %r, %s: %s", entry.ref.name, topic[:200], error.message("en"))
+            log.warning("device %r, %s: %s", entry.ref.name, topic[:200], error)
             return
         except DeviceError as error:
             self._count("bad_payload")
-            log.error("device %r cannot be read: %s", entry.ref.name, error.message("en"))
+            log.error("device %r cannot be read: %s", entry.ref.name, error)
             return
         allowed = ALLOWED_EVENTS.get(entry.kind, _COMMON)
         for event in events:

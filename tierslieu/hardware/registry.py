@@ -76,12 +76,12 @@ class DeviceRegistry:
                 bridge.validate_device(entry.ref)
                 topics = bridge.subscriptions(entry.ref)
             except DeviceError as error:
-                log.error("device %r ignored: %s", entry.ref.name, error.message("en"))
+                log.error("device %r ignored: %s", entry.ref.name, error)
                 continue
             try:
                 bridge.check_option_names(entry.ref)
             except DeviceError as error:  # kept: a stray key must not take a door offline
-                log.warning("device %r: %s", entry.ref.name, error.message("en"))
+                log.warning("device %r: %s", entry.ref.name, error)
             devices[entry.id] = entry
             for topic_filter in dict.fromkeys(topics):
                 by_filter.setdefault(topic_filter, []).append((bridge, entry))

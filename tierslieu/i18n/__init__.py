@@ -13,13 +13,14 @@ msgstr = sentence with ``{name}`` placeholders and Babel-rendered specs such as
 
 from tierslieu.i18n.catalogue import LOCALE_DIR, Catalogues, catalogues, is_code
 from tierslieu.i18n.languages import DEFAULT_LANGUAGE, SUPPORTED, babel_locale, pick_language, supported
-from tierslieu.i18n.render import Message, MessageFormatter, format_duration, render
+from tierslieu.i18n.render import Localized, Message, MessageFormatter, format_duration, render
 
 __all__ = [
     "DEFAULT_LANGUAGE",
     "LOCALE_DIR",
     "SUPPORTED",
     "Catalogues",
+    "Localized",
     "Message",
     "MessageFormatter",
     "babel_locale",

@@ -17,16 +17,20 @@ spec            French                                English
 ``duration``    ``45 min``, ``2 h``, ``1 h 30``        ``45 min``, ``2 h``, ``1 h 30 min``
 ``roles``       ``animateurs, adhérents``             ``workshop leaders, members``
 ``list``        items joined by ``, ``                items joined by ``, ``
+``and``         ``de 9:00 à 12:00 et de 14:00…``      ``9:00–12:00 and 14:00…``
 ==============  ====================================  =====================================
 
 Datetimes are shown in ``tz`` (naive ones are taken as UTC); ISO strings (parameters read back
 from JSON) are accepted wherever a date or time is. A parameter that is itself a
-:class:`Message` is rendered in the same language, so a message can embed another.
+:class:`Message` is rendered in the same language, so a message can embed another; a
+:class:`Localized` value (a name that exists in several languages, such as a public holiday's)
+is shown in the message's language.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import string
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -39,20 +43,15 @@ from babel.dates import format_date, format_datetime
 from tierslieu.i18n.catalogue import Catalogues, catalogues
 from tierslieu.i18n.languages import babel_locale, supported
 
-__all__ = ["Message", "MessageFormatter", "format_duration", "render"]
+__all__ = ["Localized", "Message", "MessageFormatter", "format_duration", "render"]
 
 log = logging.getLogger(__name__)
 
-# CLDR patterns per spec and language; ``{d}`` is the day of the month (French writes ``1er``).
-_PATTERNS: dict[str, dict[str, str]] = {
-    "date": {"fr": "{d} MMMM y", "en": "MMMM {d}, y"},
-    "daymonth": {"fr": "{d} MMMM", "en": "MMMM {d}"},
-    "day": {"fr": "EEEE {d} MMMM", "en": "EEEE MMMM {d}"},
-    "fullday": {"fr": "EEEE {d} MMMM y", "en": "EEEE MMMM {d}, y"},
-    "weekday": {"fr": "EEEE", "en": "EEEE"},
-    "datetime": {"fr": "EEEE {d} MMMM y 'à' HH:mm", "en": "EEEE MMMM {d}, y 'at' HH:mm"},
-    "time": {"fr": "HH:mm", "en": "HH:mm"},
-}
+_CLOCK = re.compile(r"^\d{2}:\d{2}$")
+
+# The specs drawn by Babel from a CLDR pattern; the catalogue holds each language's pattern as
+# ``format.<spec>`` (``{d}`` there is the day of the month: French writes ``1er``).
+_MOMENT_SPECS = frozenset({"date", "daymonth", "day", "fullday", "weekday", "datetime", "time"})
 
 
 @dataclass(frozen=True)
@@ -64,6 +63,16 @@ class Message:
 
     def render(self, language: str, tz: ZoneInfo | None = None) -> str:
         return render(self.code, self.params, language, tz)
+
+
+@dataclass(frozen=True)
+class Localized:
+    """A name given by data in several languages (``{"fr": "Fête nationale", "en": "National Day"}``)."""
+
+    names: Mapping[str, str]
+
+    def in_language(self, language: str) -> str:
+        return self.names.get(language) or self.names.get("fr") or next(iter(self.names.values()), "")
 
 
 def render(
@@ -103,12 +112,15 @@ class MessageFormatter(string.Formatter):
             "duration": lambda v: format_duration(float(v), self.language, catalogue),
             "roles": self._roles,
             "list": self._list,
+            "and": lambda v: self._words("list.and").join(self._items(v)),
         }
 
     def format_field(self, value: Any, format_spec: str) -> Any:
         if isinstance(value, Message):
             value = value.render(self.language, self.tz)
-        if format_spec in _PATTERNS:
+        elif isinstance(value, Localized):
+            value = value.in_language(self.language)
+        if format_spec in _MOMENT_SPECS:
             return self._moment(value, format_spec)
         if format_spec in self._specs:
             return self._specs[format_spec](value)
@@ -118,6 +130,8 @@ class MessageFormatter(string.Formatter):
         return render(code, params, self.language, self.tz, catalogue=self.catalogue)
 
     def _moment(self, value: Any, spec: str) -> str:
+        if isinstance(value, str) and spec == "time" and _CLOCK.match(value):
+            return value  # a wall-clock time kept as text (print reasons read from older rows)
         if isinstance(value, str):
             value = datetime.fromisoformat(value) if "T" in value or ":" in value else date.fromisoformat(value)
         if isinstance(value, datetime):
@@ -129,7 +143,8 @@ class MessageFormatter(string.Formatter):
             raise ValueError(f"{spec!r} needs a datetime, got {value!r}")
         day = value.day
         ordinal = "1er" if self.language == "fr" and day == 1 else str(day)
-        pattern = _PATTERNS[spec][self.language].replace("{d}", f"'{ordinal}'" if ordinal != str(day) else "d")
+        pattern = (self.catalogue or catalogues())[self.language].ugettext(f"format.{spec}")
+        pattern = pattern.replace("{d}", f"'{ordinal}'" if ordinal != str(day) else "d")
         locale = babel_locale(self.language)
         if isinstance(value, datetime):
             # The value is already local: format it as is (no tzinfo conversion by Babel).
@@ -140,10 +155,11 @@ class MessageFormatter(string.Formatter):
         names = [self._words(f"role.{role}") for role in value]
         return ", ".join(names) if names else self._words("role.nobody")
 
+    def _items(self, value: Iterable[Any]) -> list[str]:
+        return [str(self.format_field(item, "")) for item in value]
+
     def _list(self, value: Iterable[Any]) -> str:
-        return ", ".join(
-            item.render(self.language, self.tz) if isinstance(item, Message) else str(item) for item in value
-        )
+        return ", ".join(self._items(value))
 
 
 def format_duration(minutes: float, language: str, catalogue: Catalogues | None = None) -> str:

@@ -20,7 +20,7 @@ from tierslieu.models.core import (
     Training,
 )
 from tierslieu.models.enums import (
-    BRIDGES,
+    BRIDGE_NAMES,
     DEVICE_KINDS,
     RESOURCE_KINDS,
     ROLES,
@@ -44,7 +44,7 @@ from tierslieu.models.programme import (
 )
 
 __all__ = [
-    "BRIDGES",
+    "BRIDGE_NAMES",
     "DEVICE_KINDS",
     "RESOURCE_KINDS",
     "ROLES",

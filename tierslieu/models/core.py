@@ -138,7 +138,8 @@ class Printer(SQLModel, table=True):
     # Encrypted with a key derived from TIERSLIEU_SECRET_KEY; never returned by the API.
     api_key_encrypted: str = Field(max_length=1000)
     state: str = Field(default="offline", max_length=16)
-    state_reason: str = Field(default="", max_length=500)
+    state_reason_code: str = Field(default="", max_length=64)
+    state_reason_params: dict[str, Any] = _json_column()
     bed_clear: bool = True
     temperatures: dict[str, Any] = _json_column()
     current_job_id: int | None = None

@@ -4,6 +4,22 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from devices.model import DeviceKind
+from firmware_bridges.names import BridgeName
+
+__all__ = [
+    "BRIDGE_NAMES",
+    "DEVICE_KINDS",
+    "RESOURCE_KINDS",
+    "ROLES",
+    "SPACE_KINDS",
+    "BridgeName",
+    "DeviceKind",
+    "ResourceKind",
+    "Role",
+    "SpaceKind",
+]
+
 
 class Role(StrEnum):
     admin = "admin"
@@ -34,25 +50,9 @@ class ResourceKind(StrEnum):
     equipment = "equipment"
 
 
-class DeviceKindName(StrEnum):
-    door = "door"
-    badge_reader = "badge_reader"
-    occupancy_sensor = "occupancy_sensor"
-    contact_sensor = "contact_sensor"
-    people_counter = "people_counter"
-    fire_panel = "fire_panel"
-
-
-class BridgeName(StrEnum):
-    zigbee2mqtt = "zigbee2mqtt"
-    tasmota = "tasmota"
-    shelly_gen1 = "shelly_gen1"
-    shelly_gen2 = "shelly_gen2"
-    esphome = "esphome"
-
-
 ROLES = tuple(r.value for r in Role)
 SPACE_KINDS = tuple(k.value for k in SpaceKind)
 RESOURCE_KINDS = tuple(k.value for k in ResourceKind)
-DEVICE_KINDS = tuple(k.value for k in DeviceKindName)
-BRIDGES = tuple(b.value for b in BridgeName)
+# The device vocabulary belongs to the device layer (devices/, firmware_bridges/): imported, never copied.
+DEVICE_KINDS = tuple(k.value for k in DeviceKind)
+BRIDGE_NAMES = tuple(b.value for b in BridgeName)

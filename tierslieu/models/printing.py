@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String
 from sqlmodel import Field, SQLModel
 
 from tierslieu.db.types import UTCDateTime, utcnow
@@ -49,6 +49,11 @@ def _fk(target: str, *, nullable: bool = False, ondelete: str = "RESTRICT") -> A
     )
 
 
+def _params() -> Any:
+    # A reason's parameters (tierslieu.printing.reasons), put into words when shown.
+    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
 def _instant(*, nullable: bool = True) -> Any:
     if nullable:
         return Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
@@ -77,7 +82,7 @@ class PrintJob(SQLModel, table=True):
     priority: int = 0
     status: str = Field(default=JobStatus.queued, sa_column=Column(String(16), nullable=False, index=True))
     reason_code: str = Field(default="", max_length=64)
-    reason: str = Field(default="", max_length=1000)
+    reason_params: dict[str, Any] = _params()
     progress: float = 0.0
     # The file name on OctoPrint; it carries the job id so a restart can recognise the job.
     octoprint_path: str | None = Field(default=None, max_length=255)
@@ -101,4 +106,5 @@ class PrintRun(SQLModel, table=True):
     print_time_s: int | None = None
     filament_mm: float | None = None
     outcome: str = Field(default=RunOutcome.printing, sa_column=Column(String(16), nullable=False))
-    reason: str = Field(default="", max_length=1000)
+    reason_code: str = Field(default="", max_length=64)
+    reason_params: dict[str, Any] = _params()

@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from tierslieu.i18n import render
+
 __all__ = [
     "DEFAULT_CHECKIN_WINDOW_MINUTES",
     "RULES",
@@ -48,38 +50,6 @@ _SEVERITY = {
     AlertCode.DEVICE_OFFLINE: "warning",
 }
 
-# code -> (French, English), filled with str.format(**params).
-_MESSAGES: Mapping[str, tuple[str, str]] = {
-    AlertCode.OVER_CAPACITY: (
-        "{space} : {people} personnes pour une capacité de {capacity}",
-        "{space}: {people} people for a capacity of {capacity}",
-    ),
-    AlertCode.DOOR_OPEN_TOO_LONG: (
-        "{space} : la porte « {door} » est ouverte depuis plus de {minutes} min",
-        "{space}: door '{door}' has been open for more than {minutes} min",
-    ),
-    AlertCode.PRESENCE_OUTSIDE_HOURS: (
-        "{space} : présence détectée hors des heures d'ouverture, sans réservation",
-        "{space}: presence detected outside opening hours, with no booking",
-    ),
-    AlertCode.BOOKED_BUT_EMPTY: (
-        "{space} : réservé, mais personne n'est arrivé {minutes} min après le début",
-        "{space}: booked, but nobody had arrived {minutes} min after the start",
-    ),
-    "device_offline.unavailable": (
-        "{space} : l'appareil « {device} » est hors ligne",
-        "{space}: device '{device}' is offline",
-    ),
-    "device_offline.silent": (
-        "{space} : l'appareil « {device} » ne donne plus de nouvelles depuis {minutes} min",
-        "{space}: device '{device}' has been silent for {minutes} min",
-    ),
-    "device_offline.never_seen": (
-        "{space} : l'appareil « {device} » ne s'est jamais manifesté",
-        "{space}: device '{device}' has never reported",
-    ),
-}
-
 
 @dataclass(frozen=True, slots=True)
 class Alert:
@@ -101,14 +71,11 @@ class Alert:
         return _SEVERITY[self.code]
 
     def message(self, locale: str = "fr") -> str:
-        template_key = self.code.value
+        """The alert in words, from the catalogue (``alert.<code>``; offline devices say why)."""
+        msgid = f"alert.{self.code.value}"
         if self.code == AlertCode.DEVICE_OFFLINE:
-            template_key = f"{self.code.value}.{self.params.get('reason', 'unavailable')}"
-        texts = _MESSAGES[template_key]
-        try:
-            return texts[1 if locale == "en" else 0].format(**self.params)
-        except (KeyError, IndexError):  # a missing parameter must never hide the alert
-            return f"{self.code.value} {dict(self.params)}"
+            msgid = f"{msgid}.{self.params.get('reason', 'unavailable')}"
+        return render(msgid, self.params, locale)
 
     def to_dict(self, locale: str = "fr") -> dict[str, Any]:
         return {

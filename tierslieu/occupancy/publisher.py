@@ -94,4 +94,4 @@ class HomeAssistantPublisher:
             try:
                 self._transport.publish(message.topic, message.payload, message.qos, message.retain)
             except TransportError as error:
-                log.warning("Home Assistant: %s not published: %s", message.topic, error.message("en"))
+                log.warning("Home Assistant: %s not published: %s", message.topic, error)

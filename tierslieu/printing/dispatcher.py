@@ -39,7 +39,7 @@ from tierslieu.models.printing import IN_FLIGHT, PENDING, JobStatus, RunOutcome
 from tierslieu.printing import decisions as d
 from tierslieu.printing.poller import ClientFactory, PrinterClients, problem_of
 from tierslieu.printing.queries import active_bookings, facts, jobs_of_printer, opening_window
-from tierslieu.printing.reasons import Reason, describe
+from tierslieu.printing.reasons import Reason
 from tierslieu.printing.service import close_run
 from tierslieu.printing.storage import GcodeStore
 from tierslieu.runtime import Runtime
@@ -219,16 +219,17 @@ class PrintDispatcher:
             run.print_time_s = change.print_time_s
         if run is not None and change.outcome is not None:
             progress = job.progress if change.progress is None else change.progress
-            close_run(run, change.outcome, now, filament_mm=job.filament_mm, progress=progress, reason=values["reason"])
+            reason = (values["reason_code"], values["reason_params"])
+            close_run(run, change.outcome, now, filament_mm=job.filament_mm, progress=progress, reason=reason)
         if run is not None:
             session.add(run)
         if values["status"] != job.status:
             outcome.events.append({"job_id": job.id, "status": values["status"]})
 
-    def _reason(self, reason: Reason | None) -> dict[str, str]:
+    def _reason(self, reason: Reason | None) -> dict[str, Any]:
         if reason is None:
-            return {"reason_code": "", "reason": ""}
-        return {"reason_code": reason.code, "reason": describe(reason, self.settings.tz)[:1000]}
+            return {"reason_code": "", "reason_params": {}}
+        return {"reason_code": reason.code, "reason_params": reason.params(self.settings.tz)}
 
     # --- after commit: talking to OctoPrint --------------------------------------------------------
 
@@ -266,7 +267,8 @@ class PrintDispatcher:
                 printer = session.get(Printer, job.printer_id)
                 if printer is not None:
                     printer.bed_clear, printer.current_job_id = False, job_id
-                    printer.state, printer.state_reason = PrinterState.PRINTING.value, ""
+                    printer.state = PrinterState.PRINTING.value
+                    printer.state_reason_code, printer.state_reason_params = "", {}
                     session.add(printer)
             session.commit()
         self._publish([{"job_id": job_id, "status": JobStatus.printing}])
@@ -338,10 +340,12 @@ def _record_observation(printer: Printer, seen: d.Observation, now: datetime, tz
         }
         state, error = seen.snapshot.state, seen.snapshot.error or ""
         trouble = {PrinterState.OFFLINE: "printer_offline", PrinterState.ERROR: "printer_error"}.get(state)
-        printer.state_reason = describe(Reason(trouble, error), tz)[:500] if trouble else ""
+        reason = Reason(trouble, error) if trouble else None
     else:
         assert seen.problem is not None
-        printer.state_reason = describe(seen.problem, tz)[:500]
+        reason = seen.problem
+    printer.state_reason_code = reason.code if reason else ""
+    printer.state_reason_params = reason.params(tz) if reason else {}
 
 
 SERVICE_NAME = "print_dispatcher"

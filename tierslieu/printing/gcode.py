@@ -73,50 +73,26 @@ def _decode_sample(sample: bytes) -> str | None:
     return text if printable / len(text) >= _MIN_PRINTABLE_SHARE else None
 
 
-def _invalid(code: str, message_fr: str, message_en: str) -> InvalidGcode:
-    return InvalidGcode(f"gcode_{code}", message_fr, message_en)
-
-
 def validate_gcode(filename: str, data: bytes, max_bytes: int) -> None:
     """Raise InvalidGcode unless ``data`` is a plausible G-code file named ``filename``."""
     name = PurePosixPath(filename.replace("\\", "/")).name
     if not name or name != filename or any(not char.isprintable() for char in name):
-        raise _invalid(
-            "bad_name",
-            f"Nom de fichier refusé : « {filename!r} ».",
-            f"File name refused: {filename!r}.",
-        )
+        raise InvalidGcode("gcode_bad_name", filename=filename)
     if PurePosixPath(name.lower()).suffix not in GCODE_EXTENSIONS:
-        raise _invalid(
-            "bad_extension",
-            "Seuls les fichiers .gcode, .gco et .g sont acceptés.",
-            "Only .gcode, .gco and .g files are accepted.",
-        )
+        raise InvalidGcode("gcode_bad_extension")
     if not data:
-        raise _invalid("empty", "Le fichier est vide.", "The file is empty.")
+        raise InvalidGcode("gcode_empty")
     if len(data) > max_bytes:
         limit_mib = max_bytes / (1024 * 1024)
-        raise _invalid(
-            "too_large",
-            f"Le fichier dépasse la taille maximale de {limit_mib:.0f} Mio.",
-            f"The file is larger than the {limit_mib:.0f} MiB limit.",
-        )
-    not_text = _invalid(
-        "not_text",
-        "Ce fichier n'est pas du G-code texte (fichier binaire ?).",
-        "This file is not text G-code (a binary file?).",
-    )
+        raise InvalidGcode("gcode_too_large", limit_mib=limit_mib)
+    not_text = InvalidGcode("gcode_not_text")
     if b"\x00" in data:
         raise not_text
     texts = [_decode_sample(sample) for sample in _head_and_tail(data)]
     if any(text is None for text in texts):
         raise not_text
     if not any(_COMMAND_LINE.search(text) for text in texts if text):
-        raise _invalid(
-            "no_commands",
-            "Le fichier ne contient aucune commande G ou M.",
-            "The file holds no G or M command.",
-        )
+        raise InvalidGcode("gcode_no_commands")
 
 
 # --- metadata -----------------------------------------------------------------------------------

@@ -145,7 +145,7 @@ class PluginListener:
             for topic_filter in sorted(self._subscribed.keys() - wanted):
                 self._subscribed.pop(topic_filter)()
         except TransportError as error:
-            log.error("OctoPrint-MQTT: subscriptions not updated: %s", error.message("en"))
+            log.error("OctoPrint-MQTT: subscriptions not updated: %s", error)
             with self._lock:
                 self._reload_needed = True  # try again on the next round
             return

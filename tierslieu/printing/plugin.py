@@ -61,13 +61,7 @@ def normalize_base_topic(topic: str | None) -> str | None:
         return None
     topic = topic.strip()
     if base_topic_problem(topic) is not None:
-        raise InvalidInput(
-            "invalid_mqtt_base_topic",
-            f"Sujet MQTT de base invalide : {topic!r}. Il se termine par « / », sans « + », « # » "
-            "ni « $ » initial (par exemple « octoPrint/ »).",
-            f"Invalid MQTT base topic {topic!r}: it ends with '/', without '+', '#' or a leading '$' "
-            "(for example 'octoPrint/').",
-        )
+        raise InvalidInput("invalid_mqtt_base_topic", topic=topic)
     return topic
 
 

@@ -11,18 +11,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
 from tierslieu.db.types import utcnow
-from tierslieu.errors import Conflict, InvalidInput, PermissionDenied, not_found
+from tierslieu.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from tierslieu.models import Booking, Member, Printer, PrintJob, PrintRun
 from tierslieu.models.printing import IN_FLIGHT, PENDING, JobStatus, RunOutcome
 from tierslieu.printing.decisions import booking_for
 from tierslieu.printing.gcode import InvalidGcode, read_metadata, validate_gcode
 from tierslieu.printing.queries import active_bookings, facts
-from tierslieu.printing.reasons import Reason, describe
+from tierslieu.printing.reasons import Reason
 from tierslieu.printing.storage import GcodeStore
 from tierslieu.services.members import get_member, trainings_of
 from tierslieu.services.printers import get_printer, printer_for_resource
@@ -61,12 +62,7 @@ class UploadTooLarge(InvalidGcode):
     @classmethod
     def for_limit(cls, max_bytes: int) -> UploadTooLarge:
         limit_mib = max_bytes / (1024 * 1024)
-        return cls(
-            "gcode_too_large",
-            f"Le fichier dépasse la taille maximale de {limit_mib:.0f} Mio.",
-            f"The file is larger than the {limit_mib:.0f} MiB limit.",
-            extra={"max_bytes": max_bytes},
-        )
+        return cls("gcode_too_large", limit_mib=limit_mib, extra={"max_bytes": max_bytes})
 
 
 def may_supervise(member: Member) -> bool:
@@ -91,39 +87,25 @@ def _check_may_print(session: Session, actor: Member, printer: Printer, today: d
     if missing:
         names = ", ".join(missing)
         raise PermissionDenied(
-            "training_required",
-            f"Il faut avoir suivi la formation « {names} » pour utiliser cette imprimante. "
-            "Renseignez-vous auprès d'un animateur du FabLab.",
-            f"You need the “{names}” training to use this printer. Ask a FabLab animator.",
-            extra={"missing_trainings": missing},
+            "training_required", msgid="training_required.printer", names=names, extra={"missing_trainings": missing}
         )
 
 
 def _check_owner_or_supervisor(actor: Member, job: PrintJob) -> None:
     if job.member_id != actor.id and not may_supervise(actor):
-        raise PermissionDenied(
-            "not_your_job", "Ce travail d'impression n'est pas le vôtre.", "This print job is not yours."
-        )
+        raise PermissionDenied("not_your_job")
 
 
 def resolve_printer(session: Session, printer_id: int | None, resource_id: int | None) -> Printer:
     if printer_id is None and resource_id is None:
-        raise InvalidInput(
-            "printer_required",
-            "Indiquez l'imprimante (printer_id ou resource_id).",
-            "Say which printer (printer_id or resource_id).",
-        )
+        raise InvalidInput("printer_required")
     printer = get_printer(session, printer_id) if printer_id is not None else None
     if resource_id is not None:
         by_resource = printer_for_resource(session, resource_id)
         if by_resource is None:
-            raise not_found("Imprimante de la ressource", "printer for resource", resource_id)
+            raise NotFound("printer_for_resource_not_found", id=resource_id)
         if printer is not None and printer.id != by_resource.id:
-            raise InvalidInput(
-                "printer_mismatch",
-                "printer_id et resource_id désignent deux imprimantes différentes.",
-                "printer_id and resource_id name two different printers.",
-            )
+            raise InvalidInput("printer_mismatch")
         printer = by_resource
     assert printer is not None
     return printer
@@ -132,23 +114,13 @@ def resolve_printer(session: Session, printer_id: int | None, resource_id: int |
 def _check_booking(session: Session, actor: Member, owner: Member, printer: Printer, booking_id: int) -> None:
     booking = session.get(Booking, booking_id)
     if booking is None:
-        raise not_found("Réservation", "booking", booking_id)
+        raise NotFound("booking_not_found", id=booking_id)
     if booking.resource_id != printer.resource_id:
-        raise InvalidInput(
-            "booking_other_resource",
-            "Cette réservation ne porte pas sur cette imprimante.",
-            "This booking is not for this printer.",
-        )
+        raise InvalidInput("booking_other_resource")
     if booking.member_id not in (actor.id, owner.id) and not may_supervise(actor):
-        raise PermissionDenied(
-            "not_your_booking", "Cette réservation n'est pas la vôtre.", "This booking is not yours."
-        )
+        raise PermissionDenied("not_your_booking")
     if booking.status not in ("pending", "confirmed", "checked_in") or booking.end <= utcnow():
-        raise Conflict(
-            "booking_over",
-            "Cette réservation est terminée ou annulée : rattachez le travail à un créneau à venir.",
-            "This booking is over or cancelled: attach the job to an upcoming slot.",
-        )
+        raise Conflict("booking_over")
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,9 +136,9 @@ class NewJob:
 
 
 def set_reason(job: PrintJob, reason: Reason | None, tz: ZoneInfo) -> None:
-    """Store why a job waits or stopped: its code and the French sentence."""
+    """Store why a job waits or stopped: its code and parameters (put into words when shown)."""
     job.reason_code = reason.code if reason else ""
-    job.reason = describe(reason, tz)[:1000] if reason else ""
+    job.reason_params = reason.params(tz) if reason else {}
 
 
 def submit_job(
@@ -179,11 +151,7 @@ def submit_job(
     owner = actor
     if request.member_id is not None and request.member_id != actor.id:
         if not may_supervise(actor):
-            raise PermissionDenied(
-                "cannot_queue_for_others",
-                "Seuls les animateurs et l'équipe peuvent lancer une impression pour quelqu'un d'autre.",
-                "Only animators and staff may queue a print for someone else.",
-            )
+            raise PermissionDenied("cannot_queue_for_others")
         owner = get_member(session, request.member_id)
     _check_may_print(session, actor, printer, today)
     if request.booking_id is not None:
@@ -232,9 +200,7 @@ def list_jobs(session: Session, actor: Member, wanted: JobFilter) -> Sequence[Pr
     member_id = wanted.member_id
     if not may_supervise(actor):
         if member_id is not None and member_id != actor.id:
-            raise PermissionDenied(
-                "forbidden", "Vous ne voyez que vos propres impressions.", "You only see your own prints."
-            )
+            raise PermissionDenied("forbidden", msgid="forbidden.own_prints")
         member_id = actor.id
     query = select(PrintJob).order_by(col(PrintJob.id).desc()).limit(wanted.limit)
     if wanted.status is not None:
@@ -250,7 +216,7 @@ def get_visible_job(session: Session, actor: Member, job_id: int) -> PrintJob:
     job = session.get(PrintJob, job_id)
     # Someone else's job is reported missing rather than forbidden: ids reveal nothing.
     if job is None or (job.member_id != actor.id and not may_supervise(actor)):
-        raise not_found("Travail d'impression", "print job", job_id)
+        raise NotFound("print_job_not_found", id=job_id)
     return job
 
 
@@ -264,10 +230,17 @@ def _open_run(session: Session, job: PrintJob) -> PrintRun | None:
 
 
 def close_run(
-    run: PrintRun, outcome: RunOutcome, now: datetime, *, filament_mm: float | None, progress: float, reason: str = ""
+    run: PrintRun,
+    outcome: RunOutcome,
+    now: datetime,
+    *,
+    filament_mm: float | None,
+    progress: float,
+    reason: tuple[str, dict[str, Any]] | None = None,
 ) -> None:
-    """End a run in the history, with its print time and the filament it used."""
-    run.outcome, run.ended_at, run.reason = outcome, now, reason
+    """End a run in the history, with its print time, the filament it used and why (code, parameters)."""
+    run.outcome, run.ended_at = outcome, now
+    run.reason_code, run.reason_params = reason or ("", {})
     if run.print_time_s is None:
         run.print_time_s = max(0, round((now - run.started_at).total_seconds()))
     if filament_mm is not None:
@@ -281,21 +254,16 @@ def cancel_job(session: Session, actor: Member, job: PrintJob, *, now: datetime)
     dispatcher's next pass (it stops any print whose job is cancelled)."""
     _check_owner_or_supervisor(actor, job)
     if job.status in TERMINAL:
-        raise Conflict(
-            "job_finished",
-            f"Ce travail est déjà terminé (statut « {job.status} »).",
-            f"This job is already over (status {job.status!r}).",
-        )
+        raise Conflict("job_finished", status=job.status)
     was_running = job.status in IN_FLIGHT
     job.status, job.ended_at = JobStatus.cancelled, now
-    # No time in this sentence, so the zone does not matter.
+    # No time in this reason, so the zone does not matter.
     set_reason(job, Reason("cancelled_by", actor.name), ZoneInfo("UTC"))
     if was_running:
         run = _open_run(session, job)
         if run is not None:
-            close_run(
-                run, RunOutcome.cancelled, now, filament_mm=job.filament_mm, progress=job.progress, reason=job.reason
-            )
+            reason = (job.reason_code, job.reason_params)
+            close_run(run, RunOutcome.cancelled, now, filament_mm=job.filament_mm, progress=job.progress, reason=reason)
             session.add(run)
         printer = session.get(Printer, job.printer_id)
         if printer is not None and printer.current_job_id == job.id:
@@ -309,13 +277,9 @@ def cancel_job(session: Session, actor: Member, job: PrintJob, *, now: datetime)
 def requeue_job(session: Session, actor: Member, job: PrintJob) -> PrintJob:
     _check_owner_or_supervisor(actor, job)
     if job.status not in REQUEUEABLE:
-        raise Conflict(
-            "job_not_requeueable",
-            "Seul un travail échoué ou annulé peut être remis dans la file.",
-            "Only a failed or cancelled job can be requeued.",
-        )
+        raise Conflict("job_not_requeueable")
     job.status, job.progress, job.octoprint_path = JobStatus.queued, 0.0, None
-    job.reason_code, job.reason = "", ""
+    job.reason_code, job.reason_params = "", {}
     job.dispatched_at = job.started_at = job.ended_at = None
     session.add(job)
     session.flush()
@@ -324,11 +288,7 @@ def requeue_job(session: Session, actor: Member, job: PrintJob) -> PrintJob:
 
 def set_priority(session: Session, job: PrintJob, priority: int) -> PrintJob:
     if job.status not in PENDING:
-        raise Conflict(
-            "job_not_waiting",
-            "Seul un travail en attente peut changer de priorité.",
-            "Only a waiting job can change priority.",
-        )
+        raise Conflict("job_not_waiting")
     job.priority = priority
     session.add(job)
     session.flush()
@@ -339,11 +299,7 @@ def confirm_bed_cleared(session: Session, actor: Member, printer: Printer, today
     """Whoever takes the part off the bed says so; the next job may then start."""
     _check_may_print(session, actor, printer, today)
     if printer.current_job_id is not None or printer.state in ("printing", "paused"):
-        raise Conflict(
-            "printer_busy",
-            "L'imprimante est en train d'imprimer : le plateau ne peut pas être libéré maintenant.",
-            "The printer is printing: its bed cannot be cleared now.",
-        )
+        raise Conflict("printer_busy")
     printer.bed_clear = True
     session.add(printer)
     session.flush()

@@ -11,8 +11,8 @@ from devices.errors import DeviceConfigError
 from devices.model import DeviceKind, DeviceRef
 from firmware_bridges import get_bridge
 from tierslieu.db.types import utcnow
-from tierslieu.errors import Conflict, InvalidInput, not_found
-from tierslieu.models import BRIDGES, DEVICE_KINDS, AccessEvent, Device, DoorOverride, Member, Resource
+from tierslieu.errors import Conflict, InvalidInput, NotFound
+from tierslieu.models import BRIDGE_NAMES, DEVICE_KINDS, AccessEvent, Device, DoorOverride, Member, Resource
 from tierslieu.services.spaces import get_resource, get_space
 
 EDITABLE = ("name", "kind", "bridge", "address", "space_id", "resource_id", "options")
@@ -21,7 +21,7 @@ EDITABLE = ("name", "kind", "bridge", "address", "space_id", "resource_id", "opt
 def get_device(session: Session, device_id: int) -> Device:
     device = session.get(Device, device_id)
     if device is None:
-        raise not_found("Appareil", "device", device_id)
+        raise NotFound("device_not_found", id=device_id)
     return device
 
 
@@ -35,44 +35,28 @@ def list_devices(session: Session, *, space_id: int | None = None) -> Sequence[D
 def check_device_fields(session: Session, fields: Mapping[str, Any], own_id: int | None) -> None:
     kind, bridge = fields.get("kind"), fields.get("bridge")
     if kind is not None and kind not in DEVICE_KINDS:
-        raise InvalidInput(
-            "invalid_device_kind",
-            f"Type d'appareil inconnu : {kind!r} ({', '.join(DEVICE_KINDS)}).",
-            f"Unknown device kind {kind!r} ({', '.join(DEVICE_KINDS)}).",
-        )
-    if bridge is not None and bridge not in BRIDGES:
-        raise InvalidInput(
-            "invalid_bridge",
-            f"Micrologiciel inconnu : {bridge!r} ({', '.join(BRIDGES)}).",
-            f"Unknown firmware bridge {bridge!r} ({', '.join(BRIDGES)}).",
-        )
+        raise InvalidInput("invalid_device_kind", kind=kind, kinds=", ".join(DEVICE_KINDS))
+    if bridge is not None and bridge not in BRIDGE_NAMES:
+        raise InvalidInput("invalid_bridge", bridge=bridge, bridges=", ".join(BRIDGE_NAMES))
     if kind is not None and bridge is not None:
         supported = {str(k) for k in get_bridge(bridge).kinds}
         if kind not in supported:
-            raise InvalidInput(
-                "kind_not_supported",
-                f"Le pont {bridge} ne gère pas les appareils de type {kind}.",
-                f"The {bridge} bridge does not support {kind} devices.",
-            )
+            raise InvalidInput("kind_not_supported", bridge=bridge, kind=kind)
     address = fields.get("address")
     if address is not None and (not str(address).strip() or any(c in str(address) for c in "+#\0")):
-        raise InvalidInput(
-            "invalid_address",
-            f"Adresse d'appareil invalide : {address!r} (ni vide, ni « + », « # »).",
-            f"Invalid device address {address!r}.",
-        )
+        raise InvalidInput("invalid_address", address=address)
     name = fields.get("name")
     if name is not None:
         other = session.exec(select(Device).where(Device.name == name)).first()
         if other is not None and other.id != own_id:
-            raise Conflict("duplicate_name", f"Le nom « {name} » est déjà utilisé.", f"The name {name!r} is taken.")
+            raise Conflict("duplicate_name", name=name)
     if fields.get("space_id") is not None:
         get_space(session, fields["space_id"])
     if fields.get("resource_id") is not None:
         get_resource(session, fields["resource_id"])
     options = fields.get("options")
     if options is not None and not isinstance(options, dict):
-        raise InvalidInput("invalid_options", "Les options doivent être un objet.", "Options must be an object.")
+        raise InvalidInput("invalid_options")
     _check_with_bridge(fields, own_id)
     _check_contact_sensor(session, fields)
 
@@ -94,7 +78,8 @@ def _check_with_bridge(fields: Mapping[str, Any], own_id: int | None) -> None:
         get_bridge(bridge).validate_device(ref)
         get_bridge(bridge).check_option_names(ref)
     except DeviceConfigError as exc:
-        raise InvalidInput("invalid_device_config", exc.message("fr"), exc.message("en")) from exc
+        params: dict[str, Any] = dict(exc.params)  # the device layer's code names its catalogue entry
+        raise InvalidInput("invalid_device_config", msgid=exc.code, **params) from exc
 
 
 def _check_contact_sensor(session: Session, fields: Mapping[str, Any]) -> None:
@@ -103,18 +88,10 @@ def _check_contact_sensor(session: Session, fields: Mapping[str, Any]) -> None:
     if watcher is None:
         return
     if fields.get("kind") != "door":
-        raise InvalidInput(
-            "invalid_options",
-            "Seule une porte peut désigner un capteur d'ouverture (options.contact_sensor).",
-            "Only a door can name a contact sensor (options.contact_sensor).",
-        )
+        raise InvalidInput("invalid_options", msgid="invalid_options.contact_sensor")
     found = contact_sensor(session, watcher)
     if found is None:
-        raise InvalidInput(
-            "unknown_contact_sensor",
-            f"Aucun capteur d'ouverture nommé {watcher!r}.",
-            f"No contact sensor named {watcher!r}.",
-        )
+        raise InvalidInput("unknown_contact_sensor", watcher=watcher)
 
 
 def contact_sensor(session: Session, name_or_id: object) -> Device | None:
@@ -171,13 +148,9 @@ def command_door(session: Session, actor: Member, device: Device, action: str) -
     """Store what staff asked for a door and write it to the audit log; returns the door's
     standing mode. ``pulse`` changes no mode: the door controller opens the door once."""
     if device.kind != "door":
-        raise InvalidInput(
-            "not_a_door",
-            f"« {device.name} » n'est pas une porte : on ne peut pas lui envoyer de commande.",
-            f"“{device.name}” is not a door: it takes no command.",
-        )
+        raise InvalidInput("not_a_door", device=device.name)
     if action not in DOOR_ACTIONS:
-        raise InvalidInput("invalid_action", f"Action inconnue : {action!r}.", f"Unknown action {action!r}.")
+        raise InvalidInput("invalid_action", action=action)
     assert device.id is not None
     mode = DOOR_ACTIONS[action]
     override = session.get(DoorOverride, device.id)

@@ -85,17 +85,17 @@ class IdentityCache:
 
 def _check_expiry(expires_at: datetime | None, now: datetime) -> None:
     if expires_at is not None and expires_at <= now:
-        raise AuthenticationFailed("token_expired", "Votre session a expiré : reconnectez-vous.", "Token expired.")
+        raise AuthenticationFailed("token_expired")
 
 
 def _load(session: Session, digest: str, now: datetime) -> tuple[Member, datetime | None]:
     row = session.exec(select(ApiToken).where(ApiToken.token_hash == digest)).first()
     if row is None:
-        raise AuthenticationFailed("invalid_token", "Jeton inconnu ou révoqué.", "Unknown or revoked token.")
+        raise AuthenticationFailed("invalid_token")
     _check_expiry(row.expires_at, now)
     member = session.get(Member, row.member_id)
     if member is None or not member.active:
-        raise AuthenticationFailed("account_disabled", "Ce compte est désactivé.", "This account is disabled.")
+        raise AuthenticationFailed("account_disabled")
     return member, row.expires_at
 
 

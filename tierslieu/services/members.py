@@ -10,7 +10,8 @@ from sqlmodel import Session, col, select
 
 from devices.badge_ids import WrittenFormat, from_written
 from tierslieu.db.types import utcnow
-from tierslieu.errors import AuthenticationFailed, Conflict, InvalidInput, PermissionDenied, not_found
+from tierslieu.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, PermissionDenied
+from tierslieu.i18n import Message
 from tierslieu.models import ROLES, ApiToken, Badge, Member, Training
 from tierslieu.security import Secrets, new_token, token_digest
 from tierslieu.services.login_throttle import AttemptKeys, check_allowed, record_failure, record_success
@@ -29,7 +30,7 @@ def is_staff(member: Member) -> bool:
 def normalize_email(email: str) -> str:
     email = email.strip().lower()
     if not EMAIL_RE.match(email) or len(email) > 320:
-        raise InvalidInput("invalid_email", f"Adresse e-mail invalide : {email!r}.", f"Invalid e-mail: {email!r}.")
+        raise InvalidInput("invalid_email", email=email)
     return email
 
 
@@ -37,28 +38,21 @@ def check_roles(roles: Iterable[str]) -> list[str]:
     clean = sorted(set(roles))
     unknown = [r for r in clean if r not in ROLES]
     if unknown or not clean:
-        raise InvalidInput(
-            "invalid_role",
-            f"Rôle inconnu : {', '.join(unknown) or '(aucun)'}. Rôles possibles : {', '.join(ROLES)}.",
-            f"Unknown role: {', '.join(unknown) or '(none)'}. Valid roles: {', '.join(ROLES)}.",
-        )
+        given = ", ".join(unknown) or Message("invalid_role.none")
+        raise InvalidInput("invalid_role", given=given, roles=", ".join(ROLES))
     return clean
 
 
 def check_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(
-            "weak_password",
-            f"Le mot de passe doit contenir au moins {MIN_PASSWORD_LENGTH} caractères.",
-            f"The password must have at least {MIN_PASSWORD_LENGTH} characters.",
-        )
+        raise InvalidInput("weak_password", min_length=MIN_PASSWORD_LENGTH)
     return password
 
 
 def get_member(session: Session, member_id: int) -> Member:
     member = session.get(Member, member_id)
     if member is None:
-        raise not_found("Membre", "member", member_id)
+        raise NotFound("member_not_found", id=member_id)
     return member
 
 
@@ -82,7 +76,7 @@ def create_member(
 ) -> Member:
     email = normalize_email(email)
     if find_by_email(session, email) is not None:
-        raise Conflict("email_taken", f"L'adresse {email} est déjà utilisée.", f"{email} is already in use.")
+        raise Conflict("email_taken", email=email)
     member = Member(
         name=clean_name(name),
         email=email,
@@ -112,7 +106,7 @@ def update_member(
         email = normalize_email(email)
         other = find_by_email(session, email)
         if other is not None and other.id != member.id:
-            raise Conflict("email_taken", f"L'adresse {email} est déjà utilisée.", f"{email} is already in use.")
+            raise Conflict("email_taken", email=email)
         member.email = email
     if name is not None:
         member.name = clean_name(name)
@@ -150,11 +144,7 @@ def authenticate(session: Session, secrets: Secrets, email: str, password: str, 
     if member is None or not ok or not member.active:
         record_failure(session, keys, now, member)
         session.commit()
-        raise AuthenticationFailed(
-            "invalid_credentials",
-            "Adresse e-mail ou mot de passe incorrect.",
-            "Incorrect e-mail or password.",
-        )
+        raise AuthenticationFailed("invalid_credentials")
     record_success(session, keys)
     if member.password_hash and secrets.needs_rehash(member.password_hash):
         member.password_hash = secrets.hash_password(password)  # argon2 parameters changed since
@@ -195,12 +185,12 @@ def member_for_token(session: Session, token: str, *, now: datetime | None = Non
     now = now or utcnow()
     row = session.exec(select(ApiToken).where(ApiToken.token_hash == token_digest(token))).first()
     if row is None:
-        raise AuthenticationFailed("invalid_token", "Jeton inconnu ou révoqué.", "Unknown or revoked token.")
+        raise AuthenticationFailed("invalid_token")
     if row.expires_at is not None and row.expires_at <= now:
-        raise AuthenticationFailed("token_expired", "Votre session a expiré : reconnectez-vous.", "Token expired.")
+        raise AuthenticationFailed("token_expired")
     member = session.get(Member, row.member_id)
     if member is None or not member.active:
-        raise AuthenticationFailed("account_disabled", "Ce compte est désactivé.", "This account is disabled.")
+        raise AuthenticationFailed("account_disabled")
     return member
 
 
@@ -220,7 +210,7 @@ def list_tokens(session: Session, member: Member) -> Sequence[ApiToken]:
 def revoke_token_of(session: Session, member: Member, token_id: int) -> None:
     row = session.get(ApiToken, token_id)
     if row is None or row.member_id != member.id:
-        raise not_found("Jeton", "token", token_id)
+        raise NotFound("token_not_found", id=token_id)
     session.delete(row)
     session.flush()
 
@@ -237,21 +227,13 @@ def revoke_tokens(session: Session, member: Member, *, kind: str | None = None) 
 def ensure_can_manage(actor: Member, member: Member) -> None:
     """Staff may not take over an administrator's account (password, roles, badges, state)."""
     if "admin" in member.roles and "admin" not in actor.roles and actor.id != member.id:
-        raise PermissionDenied(
-            "cannot_change_admin",
-            "Seul un administrateur peut modifier un administrateur.",
-            "Only an administrator may change an administrator.",
-        )
+        raise PermissionDenied("cannot_change_admin")
 
 
 def ensure_can_grant(actor_roles: Iterable[str], roles: Iterable[str]) -> None:
     """Only an admin may hand out the admin role."""
     if "admin" in roles and "admin" not in actor_roles:
-        raise PermissionDenied(
-            "cannot_grant_admin",
-            "Seul un administrateur peut attribuer le rôle admin.",
-            "Only an administrator may grant the admin role.",
-        )
+        raise PermissionDenied("cannot_grant_admin")
 
 
 # Badges -----------------------------------------------------------------------
@@ -273,11 +255,7 @@ def add_badge(
     if badge is not None and badge.revoked_at is None:
         if badge.member_id == member.id:
             return badge
-        raise Conflict(
-            "badge_taken",
-            f"Le badge {uid} appartient déjà à un autre membre.",
-            f"Badge {uid} already belongs to another member.",
-        )
+        raise Conflict("badge_taken", uid=uid)
     if badge is None:
         badge = Badge(uid=uid, member_id=member.id, label=label)
     else:  # a revoked badge handed out again
@@ -291,7 +269,7 @@ def revoke_badge(session: Session, member: Member, raw_uid: str) -> Badge:
     uid = clean_uid(raw_uid)
     badge = session.exec(select(Badge).where(Badge.uid == uid, Badge.member_id == member.id)).first()
     if badge is None or badge.revoked_at is not None:
-        raise not_found("Badge", "badge", uid)
+        raise NotFound("badge_not_found", id=uid)
     badge.revoked_at = utcnow()
     session.add(badge)
     session.flush()
@@ -312,11 +290,7 @@ def grant_training(
 ) -> Training:
     training = training.strip().lower()
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,79}", training):
-        raise InvalidInput(
-            "invalid_training",
-            f"Nom de formation invalide : {training!r} (lettres, chiffres, tirets).",
-            f"Invalid training name: {training!r}.",
-        )
+        raise InvalidInput("invalid_training", training=training)
     row = session.exec(select(Training).where(Training.member_id == member.id, Training.training == training)).first()
     if row is None:
         row = Training(member_id=member.id, training=training)
@@ -334,6 +308,6 @@ def trainings_of(session: Session, member_id: int) -> dict[str, date | None]:
 def revoke_training(session: Session, member: Member, training: str) -> None:
     row = session.exec(select(Training).where(Training.member_id == member.id, Training.training == training)).first()
     if row is None:
-        raise not_found("Formation", "training", training)
+        raise NotFound("training_not_found", id=training)
     session.delete(row)
     session.flush()

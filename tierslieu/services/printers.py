@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from sqlmodel import Session, select
 
-from tierslieu.errors import Conflict, InvalidInput, not_found
+from tierslieu.errors import Conflict, InvalidInput, NotFound
 from tierslieu.models import Printer, PrintJob
 from tierslieu.security import Secrets
 from tierslieu.services.spaces import get_resource
@@ -16,18 +16,14 @@ from tierslieu.services.spaces import get_resource
 def check_octoprint_url(url: str) -> str:
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput(
-            "invalid_octoprint_url",
-            f"Adresse OctoPrint invalide : {url!r} (attendu http://hôte:port).",
-            f"Invalid OctoPrint URL {url!r} (expected http://host:port).",
-        )
+        raise InvalidInput("invalid_octoprint_url", url=url)
     return url.strip().rstrip("/")
 
 
 def get_printer(session: Session, printer_id: int) -> Printer:
     printer = session.get(Printer, printer_id)
     if printer is None:
-        raise not_found("Imprimante", "printer", printer_id)
+        raise NotFound("printer_not_found", id=printer_id)
     return printer
 
 
@@ -51,32 +47,24 @@ def upsert_printer(
 ) -> Printer:
     resource = get_resource(session, resource_id)
     if resource.kind != "printer":
-        raise InvalidInput(
-            "not_a_printer_resource",
-            f"La ressource « {resource.name} » n'est pas de type imprimante.",
-            f"Resource {resource.name!r} is not a printer resource.",
-        )
+        raise InvalidInput("not_a_printer_resource", resource=resource.name)
     holder = printer_for_resource(session, resource_id)
     if holder is not None and (existing is None or holder.id != existing.id):
-        raise Conflict(
-            "resource_has_printer",
-            f"La ressource « {resource.name} » a déjà une imprimante.",
-            f"Resource {resource.name!r} already has a printer.",
-        )
+        raise Conflict("resource_has_printer", resource=resource.name)
     same_name = session.exec(select(Printer).where(Printer.name == name)).first()
     if same_name is not None and (existing is None or same_name.id != existing.id):
-        raise Conflict("duplicate_name", f"Le nom « {name} » est déjà utilisé.", f"The name {name!r} is taken.")
+        raise Conflict("duplicate_name", name=name)
     printer = existing or Printer(name=name, resource_id=resource_id, octoprint_url="", api_key_encrypted="")
     printer.name, printer.resource_id = name, resource_id
     printer.octoprint_url = check_octoprint_url(octoprint_url)
     if api_key is not None:
         if not api_key.strip():
-            raise InvalidInput("invalid_api_key", "La clé d'API est vide.", "The API key is empty.")
+            raise InvalidInput("invalid_api_key")
         printer.api_key_encrypted = secrets.encrypt(api_key.strip())
     elif existing is None:
         # Declared in a site file before its key is known: kept offline until a key is set.
         printer.api_key_encrypted = ""
-        printer.state_reason = "Clé d'API OctoPrint non renseignée."
+        printer.state_reason_code = "no_api_key"
     session.add(printer)
     session.flush()
     return printer
@@ -85,12 +73,7 @@ def upsert_printer(
 def delete_printer(session: Session, printer: Printer) -> None:
     """Printers with print history are kept (the history names them): deactivate the resource instead."""
     if session.exec(select(PrintJob.id).where(PrintJob.printer_id == printer.id)).first() is not None:
-        raise Conflict(
-            "printer_has_jobs",
-            "Cette imprimante a des travaux d'impression (en file ou dans l'historique) : "
-            "désactivez plutôt sa ressource.",
-            "This printer has print jobs (queued or in its history): deactivate its resource instead.",
-        )
+        raise Conflict("printer_has_jobs")
     session.delete(printer)
     session.flush()
 

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from tierslieu.booking.rules import BookingRules, EffectiveRules, merge_rules, patch_rules
 from tierslieu.db.changes import written_in_transaction
-from tierslieu.errors import Conflict, InvalidInput, not_found
+from tierslieu.errors import Conflict, InvalidInput, NotFound
 from tierslieu.models import RESOURCE_KINDS, SPACE_KINDS, Device, Printer, Resource, Space
 from tierslieu.services.rules_cache import RULES_TABLES, rules_cache_of
 from tierslieu.text import clean_name
@@ -37,8 +37,8 @@ def validate_rules(rules: Mapping[str, Any], patch: Mapping[str, Any] | None = N
         where = ".".join(str(p) for p in first["loc"])
         raise InvalidInput(
             "invalid_rules",
-            f"Règle invalide ({where}) : {first['msg']}.",
-            f"Invalid rule ({where}): {first['msg']}.",
+            where=where,
+            msg=first["msg"],
             extra={"errors": [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]},
         ) from exc
     return parsed.model_dump(mode="json", exclude_none=True)
@@ -46,11 +46,8 @@ def validate_rules(rules: Mapping[str, Any], patch: Mapping[str, Any] | None = N
 
 def _check_kind(kind: str, allowed: Sequence[str], what: str) -> None:
     if kind not in allowed:
-        raise InvalidInput(
-            f"invalid_{what}_kind",
-            f"Type inconnu : {kind!r}. Types possibles : {', '.join(allowed)}.",
-            f"Unknown kind {kind!r}. Valid kinds: {', '.join(allowed)}.",
-        )
+        code = {"space": "invalid_space_kind", "resource": "invalid_resource_kind"}[what]
+        raise InvalidInput(code, msgid="invalid_kind", kind=kind, kinds=", ".join(allowed))
 
 
 # Spaces ---------------------------------------------------------------------------
@@ -59,7 +56,7 @@ def _check_kind(kind: str, allowed: Sequence[str], what: str) -> None:
 def get_space(session: Session, space_id: int) -> Space:
     space = session.get(Space, space_id)
     if space is None:
-        raise not_found("Espace", "space", space_id)
+        raise NotFound("space_not_found", id=space_id)
     return space
 
 
@@ -99,7 +96,7 @@ def _check_name_free(session: Session, model: type[Space] | type[Resource], name
     name = clean_name(name)
     other = session.exec(select(model).where(model.name == name)).first()
     if other is not None and getattr(other, "id", None) != own_id:
-        raise Conflict("duplicate_name", f"Le nom « {name} » est déjà utilisé.", f"The name {name!r} is taken.")
+        raise Conflict("duplicate_name", name=name)
 
 
 def _check_parent(session: Session, space: Space, parent_id: int | None) -> None:
@@ -107,11 +104,7 @@ def _check_parent(session: Session, space: Space, parent_id: int | None) -> None
         return
     parent = get_space(session, parent_id)
     if space.id is not None and space.id in {s.id for s in ancestors(session, parent)}:
-        raise InvalidInput(
-            "parent_cycle",
-            "Un espace ne peut pas être placé à l'intérieur de lui-même.",
-            "A space cannot be placed inside itself.",
-        )
+        raise InvalidInput("parent_cycle")
 
 
 def create_space(
@@ -170,11 +163,7 @@ def delete_space(session: Session, space: Space) -> None:
         session.exec(select(Device.id).where(Device.space_id == space.id)).first(),
     )
     if any(b is not None for b in blockers):
-        raise Conflict(
-            "space_not_empty",
-            "Cet espace contient encore des espaces, des ressources ou des appareils : retirez-les d'abord.",
-            "This space still contains spaces, resources or devices: remove them first.",
-        )
+        raise Conflict("space_not_empty")
     session.delete(space)
     session.flush()
 
@@ -189,7 +178,7 @@ def space_rules(session: Session, space: Space) -> EffectiveRules:
 def get_resource(session: Session, resource_id: int) -> Resource:
     resource = session.get(Resource, resource_id)
     if resource is None:
-        raise not_found("Ressource", "resource", resource_id)
+        raise NotFound("resource_not_found", id=resource_id)
     return resource
 
 
@@ -237,11 +226,7 @@ def update_resource(session: Session, resource: Resource, changes: Mapping[str, 
 
 def delete_resource(session: Session, resource: Resource) -> None:
     if session.exec(select(Printer.id).where(Printer.resource_id == resource.id)).first() is not None:
-        raise Conflict(
-            "resource_in_use",
-            "Une imprimante est rattachée à cette ressource : supprimez-la d'abord.",
-            "A printer is attached to this resource: delete it first.",
-        )
+        raise Conflict("resource_in_use")
     session.delete(resource)
     session.flush()
 

@@ -107,4 +107,4 @@ class FaultyPublisher:
             self._transport.publish(topic, payload, 1, retain)
             self.sent += 1
         except TransportError as error:
-            log.warning("simulated device: %s not sent: %s", topic, error.message("en"))
+            log.warning("simulated device: %s not sent: %s", topic, error)

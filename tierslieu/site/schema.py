@@ -24,8 +24,10 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 from devices.errors import DeviceConfigError
 from devices.model import DeviceKind, DeviceRef
 from firmware_bridges import get_bridge
+from firmware_bridges.names import BridgeName
 from tierslieu.booking.rules import BookingRules
-from tierslieu.models.enums import BridgeName, DeviceKindName, ResourceKind, SpaceKind
+from tierslieu.i18n import render
+from tierslieu.models.enums import ResourceKind, SpaceKind
 from tierslieu.printing.plugin import base_topic_problem
 from tierslieu.site.base import Strict
 from tierslieu.site.profile import PublicProfile
@@ -72,7 +74,7 @@ class ResourceSpec(Strict):
 
 class DeviceSpec(Strict):
     name: Name = Field(min_length=1, max_length=120)
-    kind: DeviceKindName
+    kind: DeviceKind
     bridge: BridgeName
     address: str = Field(min_length=1, max_length=200, pattern=r"^[^+#\x00]+$")
     resource: Name | None = None
@@ -181,7 +183,7 @@ def _device_problems(device: DeviceSpec, path: str) -> list[SiteProblem]:
         bridge.check_option_names(ref)
         bridge.validate_device(ref)
     except DeviceConfigError as error:
-        return [SiteProblem(f"{path}.options", error.message("en"))]
+        return [SiteProblem(f"{path}.options", render(error.code, error.params, "en"))]
     return []
 
 

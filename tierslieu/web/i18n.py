@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_datetime
 from starlette.requests import Request
 
-from tierslieu.i18n import LOCALE_DIR, SUPPORTED, Catalogues, babel_locale, format_duration, pick_language
+from tierslieu.i18n import LOCALE_DIR, SUPPORTED, Catalogues, babel_locale, format_duration, pick_language, render
 
 __all__ = ["LANG_COOKIE", "LOCALE_DIR", "N_", "SUPPORTED", "Catalogues", "Formatter", "choose_language"]
 
@@ -63,7 +63,7 @@ class Formatter:
 
     def when(self, moment: datetime) -> str:
         """``mardi 14 juillet 2026 à 10:00``, for lists and messages."""
-        return f"{self.day(moment)} {'à' if self.lang == 'fr' else 'at'} {self.time(moment)}"
+        return render("format.day_at_time", {"day": self.day(moment), "time": self.time(moment)}, self.lang)
 
     def span(self, start: datetime, end: datetime) -> str:
         """``mardi 14 juillet 2026, 10:00–12:00`` (or both days when it spans midnight)."""

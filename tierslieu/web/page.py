@@ -22,7 +22,7 @@ from tierslieu.api.deps import SESSION_COOKIE, RuntimeDep, SessionDep, is_staff
 from tierslieu.errors import AuthenticationFailed
 from tierslieu.i18n import catalogues
 from tierslieu.models import Member
-from tierslieu.printing.reasons import translate
+from tierslieu.printing.reasons import describe
 from tierslieu.runtime import Runtime
 from tierslieu.services import members as member_service
 from tierslieu.web.i18n import N_, Formatter, choose_language
@@ -92,7 +92,7 @@ class Page:
     def actor(self) -> Member:
         """The logged-in member (routes with a policy always have one)."""
         if self.member is None:
-            raise AuthenticationFailed("not_authenticated", "Connexion requise.", "Authentication required.")
+            raise AuthenticationFailed("not_authenticated")
         return self.member
 
     @property
@@ -128,9 +128,9 @@ class Page:
         key = self.request.query_params.get("message", "")
         return self.gettext(messages[key]) if key in messages else None
 
-    def reason(self, stored: str, code: str = "") -> str:
-        """A job's or printer's stored reason in the page's language (stored in French)."""
-        return translate(stored, self.lang, code)
+    def reason(self, code: str, params: Mapping[str, Any]) -> str:
+        """A job's or printer's reason (code and parameters) in the page's language."""
+        return describe(code, params, self.lang)
 
     def csrf_field(self) -> Markup:
         token = escape(self.csrf.token_for(self.nonce))

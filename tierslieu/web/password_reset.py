@@ -33,11 +33,7 @@ def reset_token(secrets: Secrets, member: Member) -> str:
 
 
 def _invalid() -> InvalidInput:
-    return InvalidInput(
-        "reset_link_invalid",
-        "Ce lien n'est plus valable (déjà utilisé ou trop ancien). Demandez-en un nouveau à l'accueil.",
-        "This link is no longer valid (already used or too old). Ask the front desk for a new one.",
-    )
+    return InvalidInput("reset_link_invalid")
 
 
 def member_for_reset(session: Session, secrets: Secrets, token: str) -> Member:

@@ -89,8 +89,4 @@ class UploadTicket:
 
 
 def expired_preview() -> InvalidInput:
-    return InvalidInput(
-        "upload_ticket_invalid",
-        "Cet aperçu a expiré : envoyez le fichier à nouveau.",
-        "This preview expired: upload the file again.",
-    )
+    return InvalidInput("upload_ticket_invalid")

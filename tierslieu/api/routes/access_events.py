@@ -28,10 +28,6 @@ def access_events(
     """Newest first."""
     for moment in (from_, to):
         if moment is not None and moment.utcoffset() is None:
-            raise InvalidInput(
-                "invalid_interval",
-                "Les dates doivent préciser le fuseau horaire (par exemple +02:00).",
-                "Dates must include a timezone offset (e.g. +02:00).",
-            )
+            raise InvalidInput("invalid_interval", msgid="invalid_interval.timezone")
     wanted = AccessEventFilter(space_id, member_id, device_id, from_, to, limit, offset)
     return [AccessEventPublic.model_validate(e, from_attributes=True) for e in list_access_events(session, wanted)]

@@ -29,6 +29,7 @@ from tierslieu.api.schemas.bookings import (
 from tierslieu.booking import lifecycle, service, waitlist
 from tierslieu.booking.rules import Verdict
 from tierslieu.db.types import utcnow
+from tierslieu.i18n import render
 from tierslieu.models import Booking, Member, WaitlistEntry
 
 router = APIRouter(prefix="/bookings", tags=["bookings"])
@@ -45,15 +46,12 @@ def to_public(
 
 
 def verdict_public(verdict: Verdict, language: str) -> VerdictPublic:
-    english = language == "en"
     return VerdictPublic(
         ok=verdict.ok,
         status=verdict.status,
         code=verdict.code,
         detail=verdict.message(language),
-        violations=[
-            ViolationPublic(code=v.code, detail=v.message_en if english else v.message_fr) for v in verdict.violations
-        ],
+        violations=[ViolationPublic(code=v.code, detail=v.message(language)) for v in verdict.violations],
         overridden=verdict.overridden,
     )
 
@@ -77,15 +75,10 @@ def create_booking(
         allow_partial=body.allow_partial, now=now, tz=tz, events=events,
     )  # fmt: skip
     occurrences = [
-        OccurrencePublic.model_validate({**o, "detail": o["message_en" if language == "en" else "message_fr"]})
+        OccurrencePublic.model_validate({**o, "detail": o[f"message_{language}"]})
         for o in service.occurrence_report(result.occurrences)
     ]
-    booked = len(result.bookings)
-    message = (
-        f"{booked} of {len(occurrences)} occurrence(s) booked."
-        if language == "en"
-        else f"{booked} occurrence(s) sur {len(occurrences)} réservée(s)."
-    )
+    message = render("series_booked", {"booked": len(result.bookings), "total": len(occurrences)}, language)
     return to_public(result.bookings[0], message, occurrences)
 
 

@@ -18,7 +18,7 @@ from tierslieu.api.deps import EVERYONE, SESSION_COOKIE, IdPath, RuntimeDep, Ses
 from tierslieu.api.schemas.bookings import FeedLinks, ResourceFeed
 from tierslieu.booking import calendar
 from tierslieu.db.types import utcnow
-from tierslieu.errors import AuthenticationFailed, not_found
+from tierslieu.errors import AuthenticationFailed, NotFound
 from tierslieu.models import Member
 from tierslieu.runtime import Runtime
 from tierslieu.services import members as member_service
@@ -78,7 +78,7 @@ def member_feed(member_id: IdPath, token: Token, session: SessionDep, runtime: R
     member = session.get(Member, member_id)
     if member is None or not member.active or not calendar.check_member_feed_token(runtime.secrets, member, token):
         # The same answer for a wrong token and an unknown member: nothing to probe.
-        raise not_found("Calendrier", "calendar", member_id)
+        raise NotFound("calendar_not_found", id=member_id)
     data = calendar.member_feed(session, member, now=utcnow(), tz=runtime.settings.tz)
     return _ics(data, f"reservations-{member_id}.ics")
 
@@ -95,11 +95,7 @@ def resource_feed(
     if not (token and runtime.secrets.check_url_token("calendar-resource", str(resource_id), token)):
         credential = bearer or request.cookies.get(SESSION_COOKIE)
         if not credential:
-            raise AuthenticationFailed(
-                "not_authenticated",
-                "Connexion requise, ou lien d'abonnement avec son jeton.",
-                "Log in, or use the subscription link with its token.",
-            )
+            raise AuthenticationFailed("not_authenticated", msgid="not_authenticated.calendar")
         member_service.member_for_token(session, credential)  # raises 401 when invalid
     resource = space_service.get_resource(session, resource_id)
     data = calendar.resource_feed(session, resource, now=utcnow(), tz=runtime.settings.tz)

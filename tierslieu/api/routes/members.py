@@ -110,11 +110,7 @@ def update_member(
     changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
     current_password = changes.pop("current_password", None)
     if not is_staff(actor) and ({"roles", "active"} & changes.keys()):
-        raise PermissionDenied(
-            "cannot_change_own_roles",
-            "Vous ne pouvez pas modifier vos propres rôles ni l'état de votre compte.",
-            "You cannot change your own roles or account state.",
-        )
+        raise PermissionDenied("cannot_change_own_roles")
     member_service.ensure_can_manage(actor, member)
     if "roles" in changes:
         changes["roles"] = [r.value if hasattr(r, "value") else r for r in changes["roles"]]

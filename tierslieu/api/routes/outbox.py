@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from tierslieu.api.deps import Allow, IdPath, LanguageDep, SessionDep
 from tierslieu.api.schemas.outbox import OutboxMessagePublic, OutboxPage
 from tierslieu.db.types import utcnow
-from tierslieu.errors import not_found
+from tierslieu.errors import NotFound
 from tierslieu.i18n import render
 from tierslieu.models import OutboxMessage
 from tierslieu.outbox import store
@@ -63,5 +63,5 @@ def retry_message(message_id: IdPath, session: SessionDep, language: LanguageDep
     """Send a failed message again (from now, with fresh attempts); other states are unchanged."""
     message = store.retry(session, message_id, utcnow())
     if message is None:
-        raise not_found("Message", "message", message_id)
+        raise NotFound("message_not_found", id=message_id)
     return _public(message, language)

@@ -11,7 +11,7 @@ from tierslieu.models import Member, PrintJob
 from tierslieu.models.printing import JobStatus
 from tierslieu.printing import service as queue
 from tierslieu.printing.dispatcher import wake_dispatcher
-from tierslieu.printing.reasons import translate
+from tierslieu.printing.reasons import describe
 from tierslieu.printing.storage import GcodeStore
 from tierslieu.runtime import Runtime
 
@@ -23,8 +23,7 @@ MAX_COPIES = 20
 
 def to_public(job: PrintJob, language: str = "fr") -> PrintJobPublic:
     public = PrintJobPublic.model_validate(job, from_attributes=True)
-    # Stored in French; reason_code says which sentence it is, whatever the language.
-    public.reason = translate(job.reason, language, job.reason_code)
+    public.reason = describe(job.reason_code, job.reason_params, language)
     return public
 
 

@@ -19,7 +19,7 @@ from tierslieu.printing import service as queue
 from tierslieu.printing.dispatcher import wake_dispatcher
 from tierslieu.printing.mqtt import reload_plugin_listener
 from tierslieu.printing.plugin import normalize_base_topic
-from tierslieu.printing.reasons import recognise, translate
+from tierslieu.printing.reasons import describe
 from tierslieu.runtime import Runtime
 from tierslieu.services import printers as printer_service
 
@@ -28,7 +28,6 @@ router = APIRouter(prefix="/printers", tags=["printers"])
 
 def to_public(session: Session, printer: Printer, language: str = "fr") -> PrinterPublic:
     job = printer_service.current_job(session, printer)
-    found = recognise(printer.state_reason) if printer.state_reason else None
     return PrinterPublic(
         id=printer.id or 0,
         name=printer.name,
@@ -36,8 +35,8 @@ def to_public(session: Session, printer: Printer, language: str = "fr") -> Print
         octoprint_url=printer.octoprint_url,
         mqtt_base_topic=printer.mqtt_base_topic,
         state=printer.state,
-        state_reason=translate(printer.state_reason, language),
-        state_reason_code=found.code if found else "",
+        state_reason=describe(printer.state_reason_code, printer.state_reason_params, language),
+        state_reason_code=printer.state_reason_code,
         bed_clear=printer.bed_clear,
         current_job=JobSummary.model_validate(job, from_attributes=True) if job else None,
         temperatures={

@@ -49,11 +49,7 @@ def get_occupancy_report(
     last = to or utcnow().astimezone(tz).date()
     first = from_ or last - timedelta(days=6)
     if first > last or (last - first).days >= MAX_DAYS or last.year >= 9999:
-        raise InvalidInput(
-            "invalid_period",
-            f"Période invalide : du {first} au {last} (au plus {MAX_DAYS} jours, début avant la fin).",
-            f"Invalid period: {first} to {last} (at most {MAX_DAYS} days, start before end).",
-        )
+        raise InvalidInput("invalid_period", first=first, last=last, max_days=MAX_DAYS)
     if space_id is not None:
         get_space(session, space_id)  # 404 for a space that does not exist
     start, end = at_local_minute(first, 0, tz), at_local_minute(last + timedelta(days=1), 0, tz)

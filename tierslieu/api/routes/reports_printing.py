@@ -52,11 +52,7 @@ def get_printing_report(
     last = to or utcnow().astimezone(tz).date()
     first = from_ or last.replace(month=1, day=1)
     if first > last or (last - first).days > MAX_DAYS or last.year >= 9999:
-        raise InvalidInput(
-            "invalid_period",
-            f"Période invalide : du {first} au {last} (au plus {MAX_DAYS} jours, début avant la fin).",
-            f"Invalid period: {first} to {last} (at most {MAX_DAYS} days, start before end).",
-        )
+        raise InvalidInput("invalid_period", first=first, last=last, max_days=MAX_DAYS)
     start, end = at_local_minute(first, 0, tz), at_local_minute(last + timedelta(days=1), 0, tz)
     report = printing_report(session, start, end, tz)
     if format == "csv":

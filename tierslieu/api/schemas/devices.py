@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tierslieu.models.enums import BridgeName, DeviceKindName
+from devices.model import DeviceKind
+from firmware_bridges.names import BridgeName
 
 _ID = Field(ge=1, le=2**31 - 1)
 Address = Field(min_length=1, max_length=200, description="the firmware's own name for the device")
@@ -19,7 +20,7 @@ class _In(BaseModel):
 
 class DeviceCreate(_In):
     name: str = Field(min_length=1, max_length=120)
-    kind: DeviceKindName
+    kind: DeviceKind
     bridge: BridgeName
     address: str = Address
     space_id: int = _ID
@@ -32,7 +33,7 @@ class DeviceCreate(_In):
 
 class DeviceUpdate(_In):
     name: str | None = Field(default=None, min_length=1, max_length=120)
-    kind: DeviceKindName | None = None
+    kind: DeviceKind | None = None
     bridge: BridgeName | None = None
     address: str | None = Field(default=None, min_length=1, max_length=200)
     space_id: int | None = Field(default=None, ge=1, le=2**31 - 1)

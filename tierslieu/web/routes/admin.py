@@ -188,12 +188,7 @@ def assign_recent_scan(session: Session, member: Member, device_id: int) -> None
     (also used by the front desk)."""
     scan = last_unknown_badge(session, device_id, since=utcnow() - SCAN_WINDOW)
     if scan is None or not scan.badge_uid:
-        raise InvalidInput(
-            "no_recent_scan",
-            "Aucun badge inconnu n'a été présenté sur ce lecteur ces 10 dernières minutes. "
-            "Présentez le badge puis recommencez.",
-            "No unknown badge was presented on this reader in the last 10 minutes. Present it and try again.",
-        )
+        raise InvalidInput("no_recent_scan")
     member_service.add_badge(session, member, scan.badge_uid, label=scan.device_name)
 
 
@@ -225,7 +220,7 @@ def grant_training(
         try:
             expiry = date.fromisoformat(expires_on) if expires_on else None
         except ValueError as exc:
-            raise InvalidInput("invalid_date", "Date invalide.", "Invalid date.") from exc
+            raise InvalidInput("invalid_date") from exc
         member_service.grant_training(session, member, training, expires_on=expiry, granted_by=page.actor.id)
 
     return _member_action(page, session, member_id, "training", grant, "formation")

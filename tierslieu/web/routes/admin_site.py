@@ -53,15 +53,9 @@ def save_rules(page: PageDep, session: SessionDep, space_id: IdPath, rules: Anno
         try:
             parsed = json.loads(rules or "{}")
         except json.JSONDecodeError as exc:
-            raise InvalidInput(
-                "invalid_json",
-                f"Le texte n'est pas du JSON valide (ligne {exc.lineno}) : {exc.msg}.",
-                f"Not valid JSON (line {exc.lineno}): {exc.msg}.",
-            ) from exc
+            raise InvalidInput("invalid_json", line=exc.lineno, msg=exc.msg) from exc
         if not isinstance(parsed, dict):
-            raise InvalidInput(
-                "invalid_rules", "Les règles doivent être un objet JSON.", "Rules must be a JSON object."
-            )
+            raise InvalidInput("invalid_rules", msgid="invalid_rules.not_an_object")
         space.rules = space_service.validate_rules(parsed)
         session.add(space)
         session.flush()

@@ -106,7 +106,7 @@ def reset_password(
     member = member_for_reset(session, page.runtime.secrets, token)
     try:
         if password != confirm:
-            raise InvalidInput("password_mismatch", "Les deux mots de passe diffèrent.", "The two passwords differ.")
+            raise InvalidInput("password_mismatch")
         member_service.update_member(session, page.runtime.secrets, member, password=password)
     except InvalidInput as exc:
         return _reset_page(page, member, token, error=exc.message(page.lang), status=422)

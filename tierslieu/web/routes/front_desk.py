@@ -17,7 +17,7 @@ from starlette.responses import Response
 from tierslieu.api.deps import Allow, IdPath, SessionDep
 from tierslieu.booking import service as booking_service
 from tierslieu.db.types import utcnow
-from tierslieu.errors import InvalidInput, PermissionDenied, TiersLieuError, not_found
+from tierslieu.errors import InvalidInput, NotFound, PermissionDenied, TiersLieuError
 from tierslieu.models import Booking, Member
 from tierslieu.models.programme import Appointment, Public, Registration
 from tierslieu.programme import appointments as appointment_service
@@ -213,7 +213,7 @@ def _holder_of(session: Session, kind: str, holder_id: int) -> Holder:
 
 def _check_kind(kind: str) -> str:
     if kind not in ("membres", "personnes"):
-        raise not_found("Page", "page", kind)
+        raise NotFound("page_not_found", id=kind)
     return kind
 
 
@@ -362,5 +362,5 @@ def appointment_slip_page(page: PageDep, session: SessionDep, appointment_id: Id
 def booking_slip_page(page: PageDep, session: SessionDep, booking_id: IdPath) -> Response:
     booking = session.get(Booking, booking_id)
     if booking is None:
-        raise not_found("Réservation", "booking", booking_id)
+        raise NotFound("booking_not_found", id=booking_id)
     return _slip_page(page, session, booking_slip(session, booking, page.gettext("Room booking")), "/accueil")
