@@ -39,3 +39,5 @@ def configure_logging(level: str, log_format: str, role: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # APScheduler logs every run of every job at INFO: two lines every few seconds, forever.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))
