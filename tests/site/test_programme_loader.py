@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
+import yaml
 from sqlmodel import col, select
 
 from tests.support.site import TRILPORT, load_trilport
@@ -51,7 +52,8 @@ def test_trilport_programme_loads_its_sessions_once(runtime: Runtime) -> None:
         assert seniors.leader_id == karim.id and seniors.publics == ["seniors"]
         tuesdays = session.exec(select(WorkshopSession).where(col(WorkshopSession.workshop_id) == seniors.id)).all()
         starts = sorted(ws.start.astimezone(tz) for ws in tuesdays)
-        assert len(starts) == 3 and all(s.weekday() == 1 and s.time() == time(14) for s in starts)
+        weeks = yaml.safe_load(TRILPORT.read_text(encoding="utf-8"))["programme"]["weeks_ahead"]
+        assert len(starts) == weeks and all(s.weekday() == 1 and s.time() == time(14) for s in starts)
         assert all(ws.booking_id is not None for ws in tuesdays)  # each booked its room
 
         fablab = workshops["Fabriquer un objet avec l'imprimante 3D"]
