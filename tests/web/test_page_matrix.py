@@ -19,8 +19,18 @@ from tests.web.support import csrf_of, login
 from tierslieu.api.deps import Allow
 from tierslieu.web.routes import PAGE_ROUTERS
 
-# Pages without log-in: the log-in form, language switch, password link, kiosks, public agenda.
-PUBLIC = {"/", "/connexion", "/langue/{lang}", "/mot-de-passe/{token}", "/kiosk/{space_id}", "/kiosk/agenda", "/agenda"}
+# Pages without log-in: the log-in form, language switch, password link, kiosks, public agenda,
+# the privacy notice.
+PUBLIC = {
+    "/",
+    "/connexion",
+    "/langue/{lang}",
+    "/mot-de-passe/{token}",
+    "/kiosk/{space_id}",
+    "/kiosk/agenda",
+    "/agenda",
+    "/confidentialite",
+}
 SKIPPED = {("POST", "/deconnexion")}  # ends the caller's session: tested in test_pages
 
 
@@ -81,7 +91,7 @@ def test_page_matrix(api: AppHarness, role: str) -> None:
 
 
 def test_public_pages_answer_without_log_in(api: AppHarness) -> None:
-    for path in ("/agenda", "/kiosk/agenda", "/connexion"):
+    for path in ("/agenda", "/kiosk/agenda", "/connexion", "/confidentialite"):
         response = api.client.get(path)
         assert response.status_code == 200, path
         assert '<html lang="fr">' in response.text

@@ -18,5 +18,5 @@ def local_period(first: date, last: date, tz: ZoneInfo, *, max_days: int) -> tup
     """``[start, end)`` in UTC from local midnight of ``first`` to the midnight after ``last``;
     a 422 ``invalid_period`` otherwise."""
     if first > last or (last - first).days > max_days or first.year < FIRST_YEAR or last.year > LAST_YEAR:
-        raise InvalidInput("invalid_period", first=first, last=last, days=max_days)
+        raise InvalidInput("invalid_period", first=first, last=last, max_days=max_days)
     return at_local_minute(first, 0, tz), at_local_minute(last + timedelta(days=1), 0, tz)
