@@ -48,6 +48,7 @@ from tierslieu.hardware.wiring import TransportComponent, build_device_stack  # 
 from tierslieu.migrations import upgrade_database  # noqa: E402
 from tierslieu.models import Badge, Booking, Device, Member, Resource, Space  # noqa: E402
 from tierslieu.runtime import Runtime  # noqa: E402
+from tierslieu.services.sites import default_site_id  # noqa: E402
 from tierslieu.settings import Settings  # noqa: E402
 
 # responder -> (scan topic, unlock topic)
@@ -117,7 +118,7 @@ def _site(runtime: Runtime, count: int) -> list[str]:
     now = utcnow()
     uids = []
     with runtime.db.session(write=True) as session:
-        building = Space(name="Bâtiment", kind="building")
+        building = Space(name="Bâtiment", kind="building", site_id=default_site_id(session, "Europe/Paris"))
         session.add(building)
         session.flush()
         assert building.id is not None

@@ -46,6 +46,7 @@ from tierslieu.migrations import upgrade_database  # noqa: E402
 from tierslieu.models import Device, Space  # noqa: E402
 from tierslieu.occupancy.tracker import OccupancyTracker  # noqa: E402
 from tierslieu.runtime import Runtime  # noqa: E402
+from tierslieu.services.sites import default_site_id  # noqa: E402
 from tierslieu.settings import Settings  # noqa: E402
 
 SENSORS = 4  # of each kind
@@ -160,11 +161,11 @@ def measure_floor(port: int, streams: list[tuple[str, list[str]]], expected: int
 
 def _bench_site(runtime: Runtime) -> None:
     with runtime.db.session(write=True) as session:
-        building = Space(name="Bâtiment", kind="building")
+        building = Space(name="Bâtiment", kind="building", site_id=default_site_id(session, "Europe/Paris"))
         session.add(building)
         session.flush()
         for i in range(SENSORS):
-            room = Space(name=f"Salle {i}", kind="room", parent_id=building.id, capacity=30)
+            room = Space(name=f"Salle {i}", kind="room", parent_id=building.id, site_id=building.site_id, capacity=30)
             session.add(room)
             session.flush()
             session.add_all(

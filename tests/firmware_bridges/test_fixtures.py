@@ -20,6 +20,7 @@ from tierslieu.hardware.hub import DeviceHub
 from tierslieu.hardware.wiring import build_device_stack
 from tierslieu.models import Device, Space
 from tierslieu.runtime import Runtime
+from tierslieu.services.sites import default_site_id
 
 
 @dataclass
@@ -42,7 +43,7 @@ def wired(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> It
     devices = list(dict.fromkeys([case.device for case in EVENT_CASES] + [case.device for case in COMMAND_CASES]))
     rows: dict[DeviceRef, int] = {}
     with runtime.db.session(write=True) as session:
-        space = Space(name="Banc d'essai", kind="building")
+        space = Space(name="Banc d'essai", kind="building", site_id=default_site_id(session, "Europe/Paris"))
         session.add(space)
         session.flush()
         for index, ref in enumerate(devices):

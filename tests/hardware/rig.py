@@ -20,6 +20,7 @@ from tierslieu.db.types import utcnow
 from tierslieu.hardware.wiring import DeviceStack, TransportComponent, build_device_stack
 from tierslieu.models import Badge, Device, Member, Resource, Space
 from tierslieu.runtime import Runtime
+from tierslieu.services.sites import default_site_id
 
 ALL_WEEK = {day: ["00:00-24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 UIDS = {
@@ -53,16 +54,17 @@ def build_site(runtime: Runtime, *, open_hours: dict[str, list[str]] | None = No
     hours = open_hours or ALL_WEEK
     with runtime.db.session(write=True) as session:
         s = site.spaces
-        s["building"] = _add(session, Space(name="Bâtiment", kind="building", rules={"opening_hours": hours}))
-        s["room"] = _add(session, Space(name="Salle", kind="room", parent_id=s["building"]))
-        s["visio"] = _add(
-            session,
-            Space(name="Visio", kind="visio_room", parent_id=s["building"], rules={"unlock_during_bookings": True}),
-        )
-        s["cowork"] = _add(
-            session, Space(name="Coworking", kind="coworking", parent_id=s["building"], rules={"walk_in": True})
-        )
-        s["mairie"] = _add(session, Space(name="Mairie", kind="municipal_floor", parent_id=s["building"]))
+        site_id = default_site_id(session, "Europe/Paris")
+
+        def add_space(name: str, kind: str, parent: str | None = None, rules: dict[str, object] | None = None) -> int:
+            parent_id = s[parent] if parent else None
+            return _add(session, Space(name=name, kind=kind, site_id=site_id, parent_id=parent_id, rules=rules or {}))
+
+        s["building"] = add_space("Bâtiment", "building", rules={"opening_hours": hours})
+        s["room"] = add_space("Salle", "room", "building")
+        s["visio"] = add_space("Visio", "visio_room", "building", {"unlock_during_bookings": True})
+        s["cowork"] = add_space("Coworking", "coworking", "building", {"walk_in": True})
+        s["mairie"] = add_space("Mairie", "municipal_floor", "building")
         r = site.resources
         r["room"] = _add(session, Resource(name="Salle R", kind="room", space_id=s["room"]))
         r["visio"] = _add(session, Resource(name="Visio R", kind="room", space_id=s["visio"]))

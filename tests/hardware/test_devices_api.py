@@ -8,11 +8,12 @@ from sqlmodel import select
 
 from tests.conftest import AppHarness
 from tierslieu.models import AccessEvent, Space
+from tierslieu.services.sites import default_site_id
 
 
 def _space(api: AppHarness) -> int:
     with api.runtime.db.session(write=True) as session:
-        space = Space(name="Salle test", kind="room")
+        space = Space(name="Salle test", kind="room", site_id=default_site_id(session, "Europe/Paris"))
         session.add(space)
         session.commit()
         assert space.id is not None

@@ -18,6 +18,7 @@ from tierslieu.occupancy.history import (
     write_buckets,
 )
 from tierslieu.occupancy.state import Layout, SpaceInfo
+from tierslieu.services.sites import default_site_id
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 
@@ -76,10 +77,10 @@ def test_write_buckets_upserts_and_measures_bookings(db_url: str) -> None:
     db = Database(db_url)
     try:
         with db.session(write=True) as session:
-            floor = Space(name="Étage", kind="floor")
+            floor = Space(name="Étage", kind="floor", site_id=default_site_id(session, "Europe/Paris"))
             session.add(floor)
             session.flush()
-            room = Space(name="Salle", kind="room", parent_id=floor.id, capacity=6)
+            room = Space(name="Salle", kind="room", parent_id=floor.id, site_id=floor.site_id, capacity=6)
             session.add(room)
             session.flush()
             resource = Resource(name="Salle", kind="room", space_id=room.id)

@@ -12,6 +12,7 @@ from sqlmodel import select
 from tierslieu.db import Database
 from tierslieu.migrations import alembic_config, current_revisions, upgrade_database
 from tierslieu.models import ApiToken, Badge, Member, Space
+from tierslieu.services.sites import default_site_id
 
 
 def test_migrations_reach_every_head(db_url: str) -> None:
@@ -63,9 +64,10 @@ def test_naive_instants_are_refused(db_url: str) -> None:
 def test_unique_names_and_badges_are_enforced_by_the_database(db_url: str) -> None:
     db = Database(db_url)
     with db.session() as session:
-        session.add(Space(name="Salle", kind="room"))
+        site_id = default_site_id(session, "Europe/Paris")
+        session.add(Space(name="Salle", kind="room", site_id=site_id))
         session.commit()
-        session.add(Space(name="Salle", kind="room"))
+        session.add(Space(name="Salle", kind="room", site_id=site_id))
         with pytest.raises(IntegrityError):
             session.commit()
         session.rollback()

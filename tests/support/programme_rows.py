@@ -24,6 +24,7 @@ from tierslieu.models import (
     Workshop,
     WorkshopSession,
 )
+from tierslieu.services.sites import default_site_id
 
 __all__ = ["ProgrammeRows"]
 
@@ -52,7 +53,8 @@ class ProgrammeRows:
         return row
 
     def room(self, name: str | None = None, space: str | None = None) -> Resource:
-        space_row = self._add(Space(name=space or f"Salle {_tag()}", kind="room", rules={}))
+        site_id = default_site_id(self.session, "Europe/Paris")
+        space_row = self._add(Space(name=space or f"Salle {_tag()}", kind="room", site_id=site_id, rules={}))
         return self._add(Resource(name=name or f"Salle {_tag()}", kind="room", space_id=space_row.id))
 
     def member(self, name: str = "Alice Martin", email: str | None = None, language: str = "fr") -> Member:

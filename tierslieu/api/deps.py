@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
@@ -23,6 +23,7 @@ from tierslieu.models import ROLES, Member, Role
 from tierslieu.runtime import Runtime
 from tierslieu.services import members as member_service
 from tierslieu.services.members import is_staff as is_staff  # re-exported: routes import it from here
+from tierslieu.services.sites import SiteScope, get_site, scope_for
 
 SESSION_COOKIE = "tierslieu_session"
 MAX_ID = 2**31 - 1
@@ -169,3 +170,20 @@ AnyMember = Annotated[Member, Depends(EVERYONE)]
 SignedIn = Annotated[Member, Depends(SIGNED_IN)]
 StaffMember = Annotated[Member, Depends(STAFF)]
 AdminMember = Annotated[Member, Depends(ADMIN)]
+
+
+async def site_scope(
+    member: CurrentMember,
+    session: SessionDep,
+    site_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="only this site (403 outside the caller's sites)")
+    ] = None,
+) -> SiteScope:
+    """The sites the caller may see, narrowed by ``?site_id=``: the one site-scope rule of the API."""
+    scope = scope_for(member).narrow(site_id)
+    if site_id is not None:
+        await run_in_threadpool(get_site, session, site_id)  # 404 for a site that does not exist
+    return scope
+
+
+SiteScopeDep = Annotated[SiteScope, Depends(site_scope)]

@@ -16,6 +16,7 @@ from tierslieu.models.core import (
     Member,
     Printer,
     Resource,
+    Site,
     Space,
     Training,
 )
@@ -28,7 +29,7 @@ from tierslieu.models.enums import (
     Role,
 )
 from tierslieu.models.occupancy import OccupancyBucket
-from tierslieu.models.outbox import OutboxMessage, SessionVisits, SiteProfile, VisitTrace
+from tierslieu.models.outbox import OutboxMessage, SessionVisits, VisitTrace
 from tierslieu.models.printing import PrintJob, PrintRun
 from tierslieu.models.privacy import AccessDailyCount, AccessEventPurge
 from tierslieu.models.programme import (
@@ -76,7 +77,7 @@ __all__ = [
     "Role",
     "SessionPrinter",
     "SessionVisits",
-    "SiteProfile",
+    "Site",
     "Space",
     "Training",
     "VisitTrace",

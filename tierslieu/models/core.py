@@ -28,10 +28,39 @@ def _instant(*, nullable: bool = True, default_now: bool = False) -> Any:
     return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable))
 
 
+class Site(SQLModel, table=True):
+    """One place of the deployment (the tiers-lieu, a hall, a partner FabLab…) with its own
+    timezone and spaces. ``data`` keeps the site file's public description (address, SIRET,
+    contact, modalities) for the national export and the e-mails' signature."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    # In URLs (``/kiosque/<slug>``) and in the site file's ``sites:`` entries; never changes.
+    slug: str = Field(max_length=64, unique=True, index=True)
+    name: str = Field(max_length=200, unique=True)
+    timezone: str = Field(default="Europe/Paris", max_length=64)
+    data: dict[str, Any] = _json_column()
+    updated_at: datetime = _instant(nullable=False, default_now=True)
+
+    @property
+    def address(self) -> dict[str, Any]:
+        found = self.data.get("address")
+        return found if isinstance(found, dict) else {}
+
+    @property
+    def postal_code(self) -> str | None:
+        return self.address.get("postal_code")
+
+    @property
+    def city(self) -> str | None:
+        return self.address.get("commune")
+
+
 class Space(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=120, unique=True, index=True)
     kind: str = Field(max_length=32)
+    # Every space belongs to one site (a child to its parent's).
+    site_id: int | None = _fk("site.id")
     parent_id: int | None = _fk("space.id", nullable=True)
     capacity: int | None = Field(default=None, ge=0)
     description: str = Field(default="", max_length=2000)
@@ -54,6 +83,8 @@ class Member(SQLModel, table=True):
     email: str = Field(max_length=320, unique=True, index=True)
     password_hash: str | None = Field(default=None, max_length=200)
     roles: list[str] = Field(default_factory=lambda: ["member"], sa_column=Column(JSON, nullable=False))
+    # The sites where the member's staff roles apply; empty: every site (see services/sites.py).
+    site_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     active: bool = True
     language: str = Field(default="fr", max_length=8)
     # Rotating this salt revokes the member's calendar feed URL (the token is derived, never stored).

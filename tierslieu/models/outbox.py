@@ -48,18 +48,6 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
-class SiteProfile(SQLModel, table=True):
-    """The ``site:`` block of the site file (name, address, SIRET, contact, modalities…), kept
-    by ``tierslieu site load`` so the service can publish it (national export, e-mails)."""
-
-    __tablename__ = "site_profile"
-
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=200, unique=True)
-    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
-
-
 class SessionVisits(SQLModel, table=True):
     """For a session whose attendance was purged: when each person present had come before
     (``{"2025-02-10T13:00:00+00:00": 1, "none": 2}``) — counts, no one named — so the inclusion

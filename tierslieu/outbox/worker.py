@@ -19,7 +19,7 @@ from sqlmodel import col, select
 
 from tierslieu.db import Database
 from tierslieu.db.types import utcnow
-from tierslieu.models import OutboxMessage, SiteProfile
+from tierslieu.models import OutboxMessage, Site
 from tierslieu.outbox import store
 from tierslieu.outbox.compose import compose
 from tierslieu.outbox.programme import enqueue_reminders
@@ -65,7 +65,7 @@ def deliver_pass(
     report = DeliveryReport()
     with db.session(write=True) as session:
         claimed = store.claim_due(session, now, limit=limit)
-        profile = session.exec(select(SiteProfile).order_by(col(SiteProfile.id))).first()
+        profile = session.exec(select(Site).order_by(col(Site.id))).first()
     site_name = profile.name if profile else DEFAULT_SITE_NAME
     try:
         _deliver(db, transport, claimed, now, sender=sender, site_name=site_name, tz=tz,

@@ -15,14 +15,12 @@ from pathlib import Path
 from typing import Any, get_args
 from zoneinfo import ZoneInfo
 
-from pydantic import ValidationError
 from sqlmodel import Session, col, func, select
 
-from tierslieu.booking.ruleset import BookingRules, merge_rules
-from tierslieu.models import Appointment, SiteProfile, Space, Workshop
+from tierslieu.models import Appointment, Site, Workshop
 from tierslieu.models.programme import NATIONAL_PUBLICS, Public
 from tierslieu.programme.report_csv import safe_cell
-from tierslieu.site.opening_hours import osm_opening_hours
+from tierslieu.services.sites import site_opening_hours
 from tierslieu.site.profile import (
     Access,
     Accompaniment,
@@ -62,20 +60,6 @@ def _ordered(values: Iterable[str], vocabulary: Sequence[str]) -> str:
     return "|".join(v for v in vocabulary if v in wanted)
 
 
-def _hours(session: Session, building_names: list[str]) -> str:
-    spaces = session.exec(
-        select(Space).where(col(Space.name).in_(building_names), col(Space.parent_id).is_(None))
-    ).all()
-    for space in sorted(spaces, key=lambda s: building_names.index(s.name)):
-        try:
-            rules = merge_rules(BookingRules.model_validate(space.rules))
-        except ValidationError:
-            continue
-        hours = {str(day): list(ranges) for day, ranges in rules.opening_hours.items()}
-        return osm_opening_hours(hours, public_holidays_closed=rules.public_holidays_closed)
-    return ""
-
-
 def _programme(session: Session) -> tuple[set[str], set[str], bool, bool]:
     """Themes and national publics of the active workshops; whether there are workshops and
     individual appointments."""
@@ -91,13 +75,13 @@ def _programme(session: Session) -> tuple[set[str], set[str], bool, bool]:
     return themes, publics, bool(workshops), bool(appointments)
 
 
-def _last_change(session: Session, profile: SiteProfile, tz: ZoneInfo) -> date:
+def _last_change(session: Session, profile: Site, tz: ZoneInfo) -> date:
     latest = session.exec(select(func.max(Workshop.created_at))).one()
     moments: list[datetime] = [profile.updated_at, *([latest] if isinstance(latest, datetime) else [])]
     return max(m if m.tzinfo else m.replace(tzinfo=ZoneInfo("UTC")) for m in moments).astimezone(tz).date()
 
 
-def _row(session: Session, profile: SiteProfile, tz: ZoneInfo) -> dict[str, Any]:
+def _row(session: Session, profile: Site, tz: ZoneInfo) -> dict[str, Any]:
     data = dict(profile.data)
     info = PublicProfile.model_validate({k: v for k, v in data.items() if k in PublicProfile.model_fields})
     address = info.address
@@ -122,7 +106,7 @@ def _row(session: Session, profile: SiteProfile, tz: ZoneInfo) -> dict[str, Any]
         "telephone": info.phone,
         "courriels": "|".join(info.emails) or None,
         "site_web": "|".join(info.websites) or None,
-        "horaires": _hours(session, list(data.get("spaces", []))) or None,
+        "horaires": site_opening_hours(session, profile) or None,
         "presentation_resume": info.summary,
         "presentation_detail": info.presentation,
         "source": SOURCE,
@@ -146,7 +130,7 @@ def _row(session: Session, profile: SiteProfile, tz: ZoneInfo) -> dict[str, Any]
 
 def export_rows(session: Session, tz: ZoneInfo) -> list[dict[str, Any]]:
     """One row per site loaded (``tierslieu site load``), in the schema's field order."""
-    profiles = session.exec(select(SiteProfile).order_by(col(SiteProfile.id))).all()
+    profiles = session.exec(select(Site).order_by(col(Site.id))).all()
     return [_row(session, profile, tz) for profile in profiles]
 
 

@@ -14,6 +14,7 @@ from tierslieu.db.changes import written_in_transaction
 from tierslieu.errors import Conflict, InvalidInput, NotFound
 from tierslieu.models import RESOURCE_KINDS, SPACE_KINDS, Device, Printer, Resource, Space
 from tierslieu.services.rules_cache import RULES_TABLES, rules_cache_of
+from tierslieu.services.sites import ALL_SITES, SiteScope, default_site_id, get_site
 from tierslieu.text import clean_name
 
 MAX_DEPTH = 8
@@ -60,8 +61,9 @@ def get_space(session: Session, space_id: int) -> Space:
     return space
 
 
-def list_spaces(session: Session) -> Sequence[Space]:
-    return session.exec(select(Space).order_by(col(Space.parent_id).nullsfirst(), Space.name)).all()
+def list_spaces(session: Session, scope: SiteScope = ALL_SITES) -> Sequence[Space]:
+    query = select(Space).where(scope.where(Space.site_id))
+    return session.exec(query.order_by(col(Space.parent_id).nullsfirst(), Space.name)).all()
 
 
 def ancestors(session: Session, space: Space) -> list[Space]:
@@ -107,21 +109,38 @@ def _check_parent(session: Session, space: Space, parent_id: int | None) -> None
         raise InvalidInput("parent_cycle")
 
 
+def _site_for(session: Session, parent_id: int | None, site_id: int | None, default_timezone: str) -> int:
+    """A child is in its parent's site; a top-level space in the site given, or the only one."""
+    if parent_id is not None:
+        parent_site = get_space(session, parent_id).site_id
+        if site_id is not None and site_id != parent_site:
+            raise InvalidInput("site_mismatch")
+        assert parent_site is not None
+        return parent_site
+    if site_id is not None:
+        get_site(session, site_id)  # 404 for an unknown site
+        return site_id
+    return default_site_id(session, default_timezone)
+
+
 def create_space(
     session: Session,
     *,
     name: str,
     kind: str,
     parent_id: int | None = None,
+    site_id: int | None = None,
     capacity: int | None = None,
     rules: Mapping[str, Any] | None = None,
     description: str = "",
+    default_timezone: str = "Europe/Paris",
 ) -> Space:
     _check_kind(kind, SPACE_KINDS, "space")
     _check_name_free(session, Space, name, None)
     space = Space(name=name.strip(), kind=kind, capacity=capacity, description=description)
     _check_parent(session, space, parent_id)
     space.parent_id = parent_id
+    space.site_id = _site_for(session, parent_id, site_id, default_timezone)
     space.rules = validate_rules(rules or {})
     session.add(space)
     session.flush()
@@ -149,11 +168,27 @@ def update_space(session: Session, space: Space, changes: Mapping[str, Any]) -> 
     if "parent_id" in changes:
         _check_parent(session, space, changes["parent_id"])
         space.parent_id = changes["parent_id"]
+        if space.parent_id is not None:
+            _move_to_site(session, space, get_space(session, space.parent_id).site_id)
+    if changes.get("site_id") is not None and changes["site_id"] != space.site_id:
+        if space.parent_id is not None:
+            raise InvalidInput("site_mismatch")
+        _move_to_site(session, space, get_site(session, changes["site_id"]).id)
     if "description" in changes:
         space.description = changes["description"] or ""
     session.add(space)
     session.flush()
     return space
+
+
+def _move_to_site(session: Session, space: Space, site_id: int | None) -> None:
+    """A space changes site with everything below it."""
+    if site_id is None or site_id == space.site_id:
+        return
+    assert space.id is not None
+    for row in session.exec(select(Space).where(col(Space.id).in_(descendants(session, space.id)))).all():
+        row.site_id = site_id
+        session.add(row)
 
 
 def delete_space(session: Session, space: Space) -> None:
@@ -182,8 +217,10 @@ def get_resource(session: Session, resource_id: int) -> Resource:
     return resource
 
 
-def list_resources(session: Session, *, space_id: int | None = None, kind: str | None = None) -> Sequence[Resource]:
-    query = select(Resource).order_by(Resource.name)
+def list_resources(
+    session: Session, *, space_id: int | None = None, kind: str | None = None, scope: SiteScope = ALL_SITES
+) -> Sequence[Resource]:
+    query = select(Resource).where(scope.where_space(Resource.space_id)).order_by(Resource.name)
     if space_id is not None:
         query = query.where(col(Resource.space_id).in_(descendants(session, space_id)))
     if kind is not None:

@@ -14,11 +14,11 @@ from typing import Any
 from sqlmodel import Session, select
 
 from tierslieu.db.types import utcnow
-from tierslieu.models import Device, Resource, SiteProfile, Space
+from tierslieu.models import Device, Resource, Site, Space
 from tierslieu.security import Secrets
 from tierslieu.services import devices as device_service
 from tierslieu.services import printers as printer_service
-from tierslieu.site.schema import ResourceSpec, SiteFile, SpaceSpec
+from tierslieu.site.schema import ResourceSpec, SiteEntry, SiteFile, SpaceSpec, walk_spaces
 
 Progress = Callable[[str], None]
 
@@ -70,44 +70,14 @@ def _rules(spec: SpaceSpec | ResourceSpec) -> dict[str, Any]:
 
 
 def load_site(session: Session, secrets: Secrets, site: SiteFile, *, progress: Progress | None = None) -> LoadReport:
-    """Upsert everything the file lists, inside the caller's transaction."""
+    """Upsert every site the file lists, with its spaces and devices, inside the caller's transaction."""
     report = LoadReport()
     say = progress or (lambda _msg: None)
-    _load_profile(session, report, site)
     space_ids: dict[str, int] = {}
-    for _path, spec, parent in site.walk():
-        say(f"espace {spec.name}")
-        row = _upsert(
-            session,
-            report,
-            "space",
-            Space,
-            spec.name,
-            {
-                "kind": spec.kind.value,
-                "parent_id": space_ids[parent.name] if parent else None,
-                "capacity": spec.capacity,
-                "description": spec.description,
-                "rules": _rules(spec),
-            },
-        )
-        space_ids[spec.name] = row.id
-        for resource in spec.resources:
-            r_row = _upsert(
-                session,
-                report,
-                "resource",
-                Resource,
-                resource.name,
-                {
-                    "kind": resource.kind.value,
-                    "space_id": row.id,
-                    "capacity": resource.capacity,
-                    "rules": _rules(resource),
-                },
-            )
-            if resource.printer is not None:
-                _load_printer(session, secrets, report, resource, r_row.id)
+    for _prefix, entry in site.entries():
+        say(f"site {entry.site.name}")
+        site_id = _load_site_row(session, report, entry)
+        _load_spaces(session, secrets, report, entry, site_id, space_ids, say)
     for _path, spec, _parent in site.walk():
         for device in spec.devices:
             say(f"appareil {device.name}")
@@ -133,6 +103,51 @@ def load_site(session: Session, secrets: Secrets, site: SiteFile, *, progress: P
     return report
 
 
+def _load_spaces(
+    session: Session,
+    secrets: Secrets,
+    report: LoadReport,
+    entry: SiteEntry,
+    site_id: int,
+    space_ids: dict[str, int],
+    say: Progress,
+) -> None:
+    for _path, spec, parent in walk_spaces(entry.spaces):
+        say(f"espace {spec.name}")
+        row = _upsert(
+            session,
+            report,
+            "space",
+            Space,
+            spec.name,
+            {
+                "kind": spec.kind.value,
+                "site_id": site_id,
+                "parent_id": space_ids[parent.name] if parent else None,
+                "capacity": spec.capacity,
+                "description": spec.description,
+                "rules": _rules(spec),
+            },
+        )
+        space_ids[spec.name] = row.id
+        for resource in spec.resources:
+            r_row = _upsert(
+                session,
+                report,
+                "resource",
+                Resource,
+                resource.name,
+                {
+                    "kind": resource.kind.value,
+                    "space_id": row.id,
+                    "capacity": resource.capacity,
+                    "rules": _rules(resource),
+                },
+            )
+            if resource.printer is not None:
+                _load_printer(session, secrets, report, resource, r_row.id)
+
+
 def _load_printer(session: Session, secrets: Secrets, report: LoadReport, spec: ResourceSpec, resource_id: int) -> None:
     assert spec.printer is not None
     name = spec.name
@@ -156,13 +171,26 @@ def _load_printer(session: Session, secrets: Secrets, report: LoadReport, spec: 
     (report.updated if existing else report.created)["printer"] += 1
 
 
-def _load_profile(session: Session, report: LoadReport, site: SiteFile) -> None:
-    """Keep the ``site:`` block (and which spaces are the site's buildings) for the national
-    export and the e-mails' signature."""
-    data = site.site.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
-    data["spaces"] = [space.name for space in site.spaces]
-    before = report.unchanged["site"]
-    row = _upsert(session, report, "site", SiteProfile, site.site.name, {"data": data})
-    if report.unchanged["site"] == before:  # created or changed: the export's date_maj
-        row.updated_at = utcnow()
-        session.add(row)
+def _load_site_row(session: Session, report: LoadReport, entry: SiteEntry) -> int:
+    """Upsert the site by its slug; keep its ``site:`` block (and which spaces are its buildings)
+    for the national export and the e-mails' signature."""
+    info = entry.site
+    data = info.model_dump(mode="json", exclude_none=True, exclude_defaults=True, exclude={"slug"})
+    data["spaces"] = [space.name for space in entry.spaces]
+    values: dict[str, Any] = {"name": info.name, "timezone": info.timezone, "data": data}
+    slug = info.resolved_slug
+    row = session.exec(select(Site).where(Site.slug == slug)).first()
+    if row is None:
+        row = Site(slug=slug, **values)
+        report.created["site"] += 1
+    elif _apply(row, values):
+        report.updated["site"] += 1
+    else:
+        report.unchanged["site"] += 1
+        assert row.id is not None
+        return row.id
+    row.updated_at = utcnow()  # created or changed: the national export's date_maj
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    return row.id

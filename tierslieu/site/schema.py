@@ -1,12 +1,16 @@
 """The site description format, and the checker that reports every problem with its location.
 
-site: {name, timezone, locale?, siret?, address?, phone?, emails?, …}   # see tierslieu.site.profile
+site: {name, slug?, timezone, locale?, siret?, address?, phone?, emails?, …}   # see tierslieu.site.profile
 spaces:                       # nested: building → floors → rooms
   - name, kind, capacity?, description?, rules?
     resources: [{name, kind, capacity?, rules?, printer?: {octoprint_url, api_key | api_key_env, mqtt_base_topic?}}]
     devices:   [{name, kind, bridge, address, resource?, options?}]
     spaces:    [... children ...]
 programme?: {weeks_ahead?, workshops: [...]}   # see tierslieu/site/programme.py
+
+Several places in one deployment: ``sites:``, a list whose items have exactly the shape above
+(``- site: {...}``, ``spaces: [...]``, ``programme: {...}``). Names of spaces, resources, devices
+and printers are unique across the whole file (badges and bookings name them).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, Field, ValidationError, field_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from devices.errors import DeviceConfigError
@@ -32,7 +36,7 @@ from tierslieu.printing.plugin import base_topic_problem
 from tierslieu.site.base import Strict
 from tierslieu.site.profile import PublicProfile
 from tierslieu.site.programme import ProgrammeSpec, programme_problems
-from tierslieu.text import CONTROL_CHARACTERS
+from tierslieu.text import CONTROL_CHARACTERS, SLUG_PATTERN, slugify
 
 
 def _one_line(value: str) -> str:
@@ -95,9 +99,15 @@ class SpaceSpec(Strict):
 class SiteInfo(PublicProfile):
     """``site:`` — its name, timezone and language, and its public description (optional)."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=200)
+    # The site in URLs (the kiosk's, the web app's switcher); by default made from the name.
+    slug: str | None = Field(default=None, max_length=64, pattern=SLUG_PATTERN)
     timezone: str = "Europe/Paris"
     locale: Literal["fr", "en"] = "fr"
+
+    @property
+    def resolved_slug(self) -> str:
+        return self.slug or slugify(self.name)
 
     @field_validator("timezone")
     @classmethod
@@ -111,21 +121,51 @@ class SiteInfo(PublicProfile):
         return value
 
 
-class SiteFile(Strict):
+class SiteEntry(Strict):
+    """One place: its description, its spaces and its programme."""
+
     site: SiteInfo
     spaces: list[SpaceSpec] = Field(min_length=1)
     programme: ProgrammeSpec | None = None
 
+
+class SiteFile(Strict):
+    """A single site (``site``, ``spaces``, ``programme``) or several (``sites``)."""
+
+    site: SiteInfo | None = None
+    spaces: list[SpaceSpec] | None = Field(default=None, min_length=1)
+    programme: ProgrammeSpec | None = None
+    sites: list[SiteEntry] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> SiteFile:
+        single = self.site is not None or self.spaces is not None or self.programme is not None
+        if self.sites is not None and single:
+            raise ValueError("either 'sites' or 'site' and 'spaces', not both")
+        if self.sites is None and (self.site is None or not self.spaces):
+            raise ValueError("the file needs 'site' and 'spaces' (or a list of 'sites')")
+        return self
+
+    def entries(self) -> list[tuple[str, SiteEntry]]:
+        """Each place with the path its spaces start from (``""`` or ``sites[1].``)."""
+        if self.sites is not None:
+            return [(f"sites[{i}].", entry) for i, entry in enumerate(self.sites)]
+        assert self.site is not None and self.spaces is not None  # _one_form
+        return [("", SiteEntry(site=self.site, spaces=self.spaces, programme=self.programme))]
+
     def walk(self) -> Iterator[tuple[str, SpaceSpec, SpaceSpec | None]]:
-        """Every space with its path (``spaces[0].spaces[2]``) and parent, parents first."""
+        """Every space of every site with its path (``spaces[0].spaces[2]``) and parent, parents first."""
+        for prefix, entry in self.entries():
+            yield from walk_spaces(entry.spaces, prefix)
 
-        def _walk(items: list[SpaceSpec], prefix: str, parent: SpaceSpec | None) -> Iterator[Any]:
-            for i, space in enumerate(items):
-                path = f"{prefix}spaces[{i}]"
-                yield path, space, parent
-                yield from _walk(space.spaces, path + ".", space)
 
-        yield from _walk(self.spaces, "", None)
+def walk_spaces(
+    items: list[SpaceSpec], prefix: str = "", parent: SpaceSpec | None = None
+) -> Iterator[tuple[str, SpaceSpec, SpaceSpec | None]]:
+    for i, space in enumerate(items):
+        path = f"{prefix}spaces[{i}]"
+        yield path, space, parent
+        yield from walk_spaces(space.spaces, path + ".", space)
 
 
 @dataclass(frozen=True)
@@ -189,7 +229,15 @@ def _device_problems(device: DeviceSpec, path: str) -> list[SiteProblem]:
 
 def _semantic_problems(site: SiteFile) -> list[SiteProblem]:
     problems: list[SiteProblem] = []
-    seen: dict[str, dict[str, str]] = {"space": {}, "resource": {}, "device": {}, "printer": {}}
+    seen: dict[str, dict[str, str]] = {
+        "space": {},
+        "resource": {},
+        "device": {},
+        "printer": {},
+        "site": {},
+        "site slug": {},
+        "workshop": {},
+    }
 
     def claim(kind: str, name: str, path: str) -> None:
         if name in seen[kind]:
@@ -227,9 +275,19 @@ def _semantic_problems(site: SiteFile) -> list[SiteProblem]:
             watches = device.options.get("contact_sensor")
             if watches is not None and not any(d.name == watches for _p, s, _q in site.walk() for d in s.devices):
                 problems.append(SiteProblem(f"{d_path}.options.contact_sensor", f"no device named {watches!r}"))
-    if site.programme is not None:
-        kinds = {r.name: r.kind for _p, s, _q in site.walk() for r in s.resources}
-        problems += [SiteProblem(path, message) for path, message in programme_problems(site.programme, kinds)]
+    for prefix, entry in site.entries():
+        claim("site", entry.site.name, f"{prefix}site.name")
+        claim("site slug", entry.site.resolved_slug, f"{prefix}site.slug")
+        if entry.programme is not None:
+            # A site's programme books only its own rooms and printers.
+            own = {r.name: r.kind for _p, s, _q in walk_spaces(entry.spaces) for r in s.resources}
+            problems += [
+                SiteProblem(f"{prefix}{path}", message) for path, message in programme_problems(entry.programme, own)
+            ]
+            # Titles name workshops across the deployment (a title twice in one site is reported above).
+            for title in dict.fromkeys(workshop.title for workshop in entry.programme.workshops):
+                w_i = next(i for i, w in enumerate(entry.programme.workshops) if w.title == title)
+                claim("workshop", title, f"{prefix}programme.workshops[{w_i}].title")
     return problems
 
 
@@ -244,7 +302,7 @@ def parse_site_text(text: str) -> tuple[SiteFile | None, list[SiteProblem]]:
         return None, [SiteProblem("(yaml)", f"not valid YAML: {getattr(exc, 'problem', exc)}", line)]
     index = _line_index(node)
     if not isinstance(data, dict):
-        return None, [SiteProblem("(root)", "the file must be a mapping with 'site' and 'spaces'", 1)]
+        return None, [SiteProblem("(root)", "the file must be a mapping with 'site' and 'spaces', or 'sites'", 1)]
     try:
         site = SiteFile.model_validate(data)
     except ValidationError as exc:

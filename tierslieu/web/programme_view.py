@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from tierslieu.models import Booking, Member, Resource, SiteProfile, Space
+from tierslieu.models import Booking, Member, Resource, Site, Space
 from tierslieu.models.programme import Appointment, GroupRegistration, Registration, Workshop, WorkshopSession
 from tierslieu.programme import registrations as registration_service
 from tierslieu.programme import seats
@@ -90,7 +90,7 @@ class SiteContact:
 def site_contact(session: Session, default_name: str) -> SiteContact:
     """The place's name, address and phone as ``tierslieu site load`` kept them (empty when the
     site file does not give them)."""
-    profile = session.exec(select(SiteProfile).order_by(col(SiteProfile.id))).first()
+    profile = session.exec(select(Site).order_by(col(Site.id))).first()
     if profile is None:
         return SiteContact(default_name, "", "")
     address = profile.data.get("address") or {}

@@ -26,12 +26,14 @@ from tierslieu.api.routes import (
     reports_printing,
     resources,
     sessions,
+    sites,
     spaces,
     workshops,
 )
 
 ROUTERS: list[APIRouter] = [
     auth.router,
+    sites.router,
     spaces.router,
     resources.router,
     members.router,

@@ -17,10 +17,24 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+class SitePublic(BaseModel):
+    id: int
+    slug: str
+    name: str
+    timezone: str
+    address: str | None = Field(default=None, description="numéro et voie")
+    postal_code: str | None = None
+    city: str | None = None
+    opening_hours: str | None = Field(default=None, description="OSM opening_hours, from its buildings' rules")
+
+
 class SpaceCreate(_In):
     name: str = Name
     kind: SpaceKind
     parent_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    site_id: int | None = Field(
+        default=None, ge=1, le=2**31 - 1, description="a top-level space's site (a child is in its parent's)"
+    )
     capacity: int | None = Field(default=None, ge=0, le=100_000)
     description: str = Field(default="", max_length=2000)
     rules: dict[str, Any] = Field(default_factory=dict)
@@ -30,6 +44,7 @@ class SpaceUpdate(_In):
     name: str | None = Field(default=None, min_length=1, max_length=120)
     kind: SpaceKind | None = None
     parent_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    site_id: int | None = Field(default=None, ge=1, le=2**31 - 1, description="moves a top-level space and its tree")
     capacity: int | None = Field(default=None, ge=0, le=100_000)
     description: str | None = Field(default=None, max_length=2000)
     rules: dict[str, Any] | None = Field(default=None, description="merged key by key; null removes a key")
@@ -39,6 +54,7 @@ class SpacePublic(BaseModel):
     id: int
     name: str
     kind: str
+    site_id: int
     parent_id: int | None
     capacity: int | None
     description: str = ""
