@@ -58,7 +58,7 @@ def _after(url: str) -> tuple[list[tuple[int, str, str, str]], set[int | None], 
         space_sites = {row[0] for row in db.execute(sa.text("SELECT site_id FROM space"))}
         scopes = [row[0] for row in db.execute(sa.text("SELECT site_ids FROM member"))]
     engine.dispose()
-    return sites, space_sites, scopes  # type: ignore[return-value]
+    return sites, space_sites, scopes
 
 
 def test_the_loaded_site_keeps_its_spaces(empty_db_url: str) -> None:
