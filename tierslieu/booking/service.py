@@ -10,6 +10,7 @@ racing inserts) becomes a 409 ``overlap``. After a :class:`RuleViolation` the ca
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -178,10 +179,14 @@ def _new_booking(who: _Booker, start: datetime, end: datetime, verdict: Verdict,
     )
 
 
-def _insert(session: Session, booking: Booking) -> bool:
-    """Insert in a savepoint; ``False`` when the database says the slot was taken meanwhile."""
+def _insert(session: Session, booking: Booking, *, savepoint: bool = False) -> bool:
+    """Insert; ``False`` when the database says the slot was taken meanwhile.
+
+    A refused insert aborts the transaction on PostgreSQL. Only a caller that goes on after
+    one (a partial series) needs the ``savepoint`` — two more round trips; every other caller
+    raises, and the request rolls back."""
     try:
-        with session.begin_nested():
+        with session.begin_nested() if savepoint else nullcontext():
             session.add(booking)
             session.flush()
     except DBAPIError as exc:
@@ -305,7 +310,7 @@ def create_series(
             continue
         booking = _new_booking(who, occ.start, occ.end, occ.verdict, note, override)
         booking.series_id = result.series.id
-        if not _insert(session, booking):
+        if not _insert(session, booking, savepoint=allow_partial):
             if not allow_partial:
                 raise _taken_now()
             occ.verdict = _taken_verdict()

@@ -143,20 +143,20 @@ def register(
         raise InvalidInput("programme.too_many_seats", seats=wanted, most=MAX_INDIVIDUAL_SEATS)
     if _open_registration_exists(session, session_id, columns):
         raise Conflict("programme.already_registered", session=session_id)
+    # No savepoint: a refused insert ends in a 409, and the request rolls everything back.
+    confirmed = _take_seats(session, session_id, wanted)
+    if not confirmed and session.get_bind().dialect.name != "sqlite":
+        # Queue in turn: holding the session row until commit (as a seat taken does)
+        # gives waitlisted registrations ids in the order their positions are counted.
+        # (SQLite's write transactions are serialized already.)
+        get_session(session, session_id, lock=True)
+    status = RegistrationStatus.confirmed if confirmed else RegistrationStatus.waitlisted
+    registration = Registration(session_id=session_id, seats=wanted, status=status, created_by=actor.id)
+    for name, value in columns.items():
+        setattr(registration, name, value)
+    session.add(registration)
     try:
-        with session.begin_nested():
-            confirmed = _take_seats(session, session_id, wanted)
-            if not confirmed and session.get_bind().dialect.name != "sqlite":
-                # Queue in turn: holding the session row until commit (as a seat taken does)
-                # gives waitlisted registrations ids in the order their positions are counted.
-                # (SQLite's write transactions are serialized already.)
-                get_session(session, session_id, lock=True)
-            status = RegistrationStatus.confirmed if confirmed else RegistrationStatus.waitlisted
-            registration = Registration(session_id=session_id, seats=wanted, status=status, created_by=actor.id)
-            for name, value in columns.items():
-                setattr(registration, name, value)
-            session.add(registration)
-            session.flush()
+        session.flush()
     except IntegrityError as exc:  # the same person registered by two racing requests
         raise Conflict("programme.already_registered", session=session_id) from exc
     kind = ProgrammeEventKind.registration_confirmed if confirmed else ProgrammeEventKind.registration_waitlisted

@@ -1,10 +1,12 @@
 """Who is calling: the member behind a token, cached per token for a few seconds.
 
 Authenticating a request used to cost two queries and two ORM loads (the token by its digest,
-then the member). Here each process keeps, per token digest, a detached copy of the member and the
+then the member), and most requests then read the caller's badges or trainings (``members/me``,
+the booking rules). Here each process keeps, per token digest, a detached copy of the member and the
 token's expiry, tagged with the *identity generation*: one row that every transaction changing a
 member or a token (revocation, log-out, password change, disabled account, role change, erasure)
-bumps in that same transaction (see :meth:`IdentityCache.install`). Each request reads the
+bumps in that same transaction (see :meth:`IdentityCache.install`), as does any write to a badge
+or a training, which the entry also keeps (the member's :class:`~tierslieu.services.members.Profile`). Each request reads the
 generation (one primary-key read, first, so a revocation committed meanwhile can only make the
 entry older) and trusts its cached entry only if the tags match, the entry is younger than
 ``ttl`` and the token has not expired. So a revocation takes effect at once in every process
@@ -26,11 +28,14 @@ from tierslieu.db.changes import ChangeFeed
 from tierslieu.errors import AuthenticationFailed
 from tierslieu.models import ApiToken, Member
 from tierslieu.security import token_digest
+from tierslieu.services.members import Profile, forget_profiles, load_profile, remember_profile
 
 __all__ = ["IDENTITY_TABLES", "IdentityCache"]
 
 # A change to a row of these tables may revoke or change someone's identity.
 IDENTITY_TABLES = frozenset({"member", "api_token"})
+# Any write to these (an insert too: a badge issued, a training granted) changes a cached profile.
+PROFILE_TABLES = frozenset({"badge", "training"})
 _READ = text("SELECT value FROM identity_generation WHERE id = 1")
 _BUMP = text("UPDATE identity_generation SET value = value + 1 WHERE id = 1")
 
@@ -38,9 +43,15 @@ _BUMP = text("UPDATE identity_generation SET value = value + 1 WHERE id = 1")
 @dataclass(frozen=True)
 class _Entry:
     member: Member  # detached; merged into each request's session, never handed out itself
+    profile: Profile  # the member's badges and trainings, answered without a query
     expires_at: datetime | None
     generation: int
     cached_at: float
+
+    @property
+    def profile_of(self) -> int:
+        assert self.member.id is not None
+        return self.member.id
 
 
 class IdentityCache:
@@ -55,9 +66,10 @@ class IdentityCache:
         changes.on_flush(self._bump_if_identity)
 
     @staticmethod
-    def _bump_if_identity(session: Session, altered: frozenset[str]) -> None:
-        if altered & IDENTITY_TABLES:
+    def _bump_if_identity(session: Session, written: frozenset[str], altered: frozenset[str]) -> None:
+        if altered & IDENTITY_TABLES or written & PROFILE_TABLES:
             session.connection().execute(_BUMP)
+            forget_profiles(session)  # this very session must now read what it wrote
 
     def member_for_token(self, session: Session, token: str, now: datetime) -> Member:
         digest = token_digest(token)
@@ -70,10 +82,13 @@ class IdentityCache:
             and time.monotonic() - entry.cached_at < self.ttl_seconds
         ):
             _check_expiry(entry.expires_at, now)
-            return session.merge(entry.member, load=False)
+            member = session.merge(entry.member, load=False)
+            remember_profile(session, entry.profile_of, entry.profile)
+            return member
         member, expires_at = _load(session, digest, now)
         if generation is not None:  # no generation row (tables built without migrations): no cache
-            self._store(digest, _Entry(_detached_copy(member), expires_at, generation, time.monotonic()))
+            profile = load_profile(session, member)
+            self._store(digest, _Entry(_detached_copy(member), profile, expires_at, generation, time.monotonic()))
         return member
 
     def _store(self, digest: str, entry: _Entry) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from types import MappingProxyType
 
 from sqlmodel import Session, col, select
 
@@ -276,7 +278,49 @@ def revoke_badge(session: Session, member: Member, raw_uid: str) -> Badge:
     return badge
 
 
+@dataclass(frozen=True)
+class Profile:
+    """A member's active badges and trainings, as the identity cache keeps them with the member."""
+
+    badges: tuple[Badge, ...]  # detached copies
+    trainings: Mapping[str, date | None]
+
+
+_PROFILES = "tierslieu.known_profiles"  # session.info: member id -> Profile, valid for this session
+
+
+def load_profile(session: Session, member: Member) -> Profile:
+    assert member.id is not None
+    badges = tuple(Badge(**b.model_dump()) for b in _active_badges(session, member))
+    return Profile(badges, MappingProxyType(_trainings_of(session, member.id)))
+
+
+def remember_profile(session: Session, member_id: int, profile: Profile) -> None:
+    """Let this session answer :func:`active_badges` and :func:`trainings_of` for ``member_id``
+    without a query (the identity cache vouches for it; :func:`forget_profiles` on any write)."""
+    session.info.setdefault(_PROFILES, {})[member_id] = profile
+
+
+def forget_profiles(session: Session) -> None:
+    session.info.pop(_PROFILES, None)
+
+
+def profile_known(session: Session, member_id: int | None) -> bool:
+    """Whether :func:`active_badges` and :func:`trainings_of` answer ``member_id`` without I/O."""
+    return _known(session, member_id) is not None
+
+
+def _known(session: Session, member_id: int | None) -> Profile | None:
+    known: dict[int, Profile] | None = session.info.get(_PROFILES)
+    return known.get(member_id) if known and member_id is not None else None
+
+
 def active_badges(session: Session, member: Member) -> Sequence[Badge]:
+    known = _known(session, member.id)
+    return known.badges if known is not None else _active_badges(session, member)
+
+
+def _active_badges(session: Session, member: Member) -> Sequence[Badge]:
     return session.exec(
         select(Badge).where(Badge.member_id == member.id, Badge.revoked_at.is_(None)).order_by(Badge.uid)  # type: ignore[union-attr]
     ).all()
@@ -301,6 +345,11 @@ def grant_training(
 
 
 def trainings_of(session: Session, member_id: int) -> dict[str, date | None]:
+    known = _known(session, member_id)
+    return dict(known.trainings) if known is not None else _trainings_of(session, member_id)
+
+
+def _trainings_of(session: Session, member_id: int) -> dict[str, date | None]:
     rows = session.exec(select(Training).where(Training.member_id == member_id)).all()
     return {row.training: row.expires_on for row in rows}
 
