@@ -41,6 +41,10 @@ class PoolSizing:
 # The statement that opens a transaction, per connection (an execution option); ``None``: none,
 # every statement commits on its own (a read-only request on PostgreSQL, see ``Database.session``).
 BEGIN_OPTION = "tierslieu_begin"
+# A read-only statement without parameters that may open the pending transaction itself, in the
+# same round trip (PostgreSQL: "SELECT …; BEGIN").
+BEGIN_AFTER_OPTION = "tierslieu_begin_after"
+_PENDING_BEGIN = "tierslieu.pending_begin"  # connection.info: the BEGIN not sent yet
 _CONNECTION = "tierslieu.connection"  # session.info: the connection of its current transaction
 
 
@@ -75,11 +79,34 @@ def _emit_begin(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         statement = conn.get_execution_options().get(BEGIN_OPTION, "BEGIN")
-        if statement is not None:
+        if statement is None:
+            return
+        if engine.dialect.name == "sqlite":
             conn.exec_driver_sql(statement)
+        else:
+            conn.info[_PENDING_BEGIN] = statement  # sent with the transaction's first statement
 
 
 def _configure_postgres(engine: Engine) -> None:
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def _begin_first(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, _many: bool
+    ) -> tuple[str, Any]:
+        begin = conn.info.pop(_PENDING_BEGIN, None)
+        if begin is None:
+            return statement, parameters
+        if not parameters and context is not None and context.execution_options.get(BEGIN_AFTER_OPTION):
+            # A read that may run just before the transaction (the identity generation, read
+            # first anyway): both in one round trip, as one simple-protocol query.
+            return f"{statement}; {begin}", parameters
+        cursor.execute(begin)
+        return statement, parameters
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _nothing_pending(conn: Any) -> None:
+        conn.info.pop(_PENDING_BEGIN, None)  # a transaction that sent no statement: no BEGIN owed
+
     @event.listens_for(engine, "checkout")
     def _on_checkout(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
         # Instead of a ping per checkout (one round trip per request): an idle connection has

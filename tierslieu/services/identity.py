@@ -25,6 +25,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
 from tierslieu.db.changes import ChangeFeed
+from tierslieu.db.engine import BEGIN_AFTER_OPTION
 from tierslieu.errors import AuthenticationFailed
 from tierslieu.models import ApiToken, Member
 from tierslieu.security import token_digest
@@ -36,7 +37,8 @@ __all__ = ["IDENTITY_TABLES", "IdentityCache"]
 IDENTITY_TABLES = frozenset({"member", "api_token"})
 # Any write to these (an insert too: a badge issued, a training granted) changes a cached profile.
 PROFILE_TABLES = frozenset({"badge", "training"})
-_READ = text("SELECT value FROM identity_generation WHERE id = 1")
+# Read first, so it may also open a writing request's transaction in the same round trip.
+_READ = text("SELECT value FROM identity_generation WHERE id = 1").execution_options(**{BEGIN_AFTER_OPTION: True})
 _BUMP = text("UPDATE identity_generation SET value = value + 1 WHERE id = 1")
 
 
