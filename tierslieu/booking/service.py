@@ -113,10 +113,9 @@ def _booker(session: Session, actor: Member, resource_id: int, member_id: int | 
     member = actor if member_id is None or member_id == actor.id else member_service.get_member(session, member_id)
     if not member.active:
         raise RuleViolation("member_inactive")
-    resource = space_service.get_resource(session, resource_id)
+    resource, rules = space_service.resource_with_rules(session, resource_id)
     if not resource.active:
         raise RuleViolation("resource_unavailable", resource=resource.name)
-    rules = space_service.resource_rules(session, resource)
     return _Booker(actor, member, store.member_facts(session, member), resource, rules)
 
 

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import text
-from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
 from tierslieu.db.changes import ChangeFeed
+from tierslieu.db.detached import detached_copy
 from tierslieu.db.engine import BEGIN_AFTER_OPTION
 from tierslieu.errors import AuthenticationFailed
 from tierslieu.models import ApiToken, Member
@@ -90,7 +90,7 @@ class IdentityCache:
         member, expires_at = _load(session, digest, now)
         if generation is not None:  # no generation row (tables built without migrations): no cache
             profile = load_profile(session, member)
-            self._store(digest, _Entry(_detached_copy(member), profile, expires_at, generation, time.monotonic()))
+            self._store(digest, _Entry(detached_copy(member), profile, expires_at, generation, time.monotonic()))
         return member
 
     def _store(self, digest: str, entry: _Entry) -> None:
@@ -114,10 +114,3 @@ def _load(session: Session, digest: str, now: datetime) -> tuple[Member, datetim
     if member is None or not member.active:
         raise AuthenticationFailed("account_disabled")
     return member, row.expires_at
-
-
-def _detached_copy(member: Member) -> Member:
-    """A copy no session holds, marked as the persistent row it mirrors (so ``merge`` needs no query)."""
-    copy = Member(**member.model_dump())
-    make_transient_to_detached(copy)
-    return copy

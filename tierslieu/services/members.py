@@ -11,6 +11,7 @@ from types import MappingProxyType
 from sqlmodel import Session, col, select
 
 from devices.badge_ids import WrittenFormat, from_written
+from tierslieu.db.detached import detached_copy
 from tierslieu.db.types import utcnow
 from tierslieu.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, PermissionDenied
 from tierslieu.i18n import Message
@@ -291,7 +292,7 @@ _PROFILES = "tierslieu.known_profiles"  # session.info: member id -> Profile, va
 
 def load_profile(session: Session, member: Member) -> Profile:
     assert member.id is not None
-    badges = tuple(Badge(**b.model_dump()) for b in _active_badges(session, member))
+    badges = tuple(detached_copy(b) for b in _active_badges(session, member))
     return Profile(badges, MappingProxyType(_trainings_of(session, member.id)))
 
 
