@@ -327,8 +327,10 @@ def measure_floors(
     _measure_health(client, 20)
     _measure_me(client, booker.headers, 20)
     first = 100_000  # odd hours far from the latency phase's slots
-    _measure_creates(client, booker.headers, resources, first, 10)
-    first += 10
+    # One create per resource: the rounds below measure requests, not the first look at each
+    # resource's rules (cached per resource until a space or a resource changes).
+    _measure_creates(client, booker.headers, resources, first, len(resources))
+    first += len(resources)
     for headers in registrants[:10]:
         client.post(f"/api/v1/sessions/{session_id}/registrations", json={}, headers=headers)
     queue = iter(registrants[10:])

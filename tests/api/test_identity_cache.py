@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -105,15 +105,28 @@ def test_badges_and_trainings_show_at_once_in_every_process(api_any_db: AppHarne
     assert profile() == ([], [])
 
 
-def test_a_session_reads_the_trainings_it_just_granted(api_any_db: AppHarness) -> None:
-    """The cached profile serves a request only until that request writes a badge or a training."""
+def test_a_session_reads_the_trainings_it_writes_and_never_shares_them(api_any_db: AppHarness) -> None:
+    """The cached profile serves a request only until that request writes a badge or a training,
+    and what a request wrote reaches the shared cache only once committed (then through the
+    generation)."""
     user = api_any_db.user("member", email="self@trilport.test")
     runtime = api_any_db.runtime
-    with runtime.db.session(write=True) as session:
-        runtime.identities.member_for_token(session, user.token, utcnow())  # cold: loads and caches
-    with runtime.db.session(write=True) as session:
-        member = runtime.identities.member_for_token(session, user.token, utcnow())  # warm
-        assert member_service.profile_known(session, user.id)
-        member_service.grant_training(session, member, "soudure", expires_on=None, granted_by=None)
-        assert member_service.trainings_of(session, user.id) == {"soudure": None}
-        session.commit()
+
+    def request(grant: str | None, commit: bool) -> dict[str, date | None]:
+        with runtime.db.session(write=True) as session:
+            member = runtime.identities.member_for_token(session, user.token, utcnow())
+            assert member_service.trainings_of(session, user.id) == {}  # from the shared profile
+            if grant is not None:
+                member_service.grant_training(session, member, grant, expires_on=None, granted_by=None)
+            seen = member_service.trainings_of(session, user.id)
+            if commit:
+                session.commit()
+            return seen
+
+    assert request(None, commit=False) == {}  # fills the cached profile
+    assert request("soudure", commit=False) == {"soudure": None}  # its own write, then rolled back
+    assert request(None, commit=False) == {}  # the rolled-back training never reached the cache
+    assert request("laser", commit=True) == {"laser": None}
+    with runtime.db.session() as session:
+        runtime.identities.member_for_token(session, user.token, utcnow())
+        assert member_service.trainings_of(session, user.id) == {"laser": None}

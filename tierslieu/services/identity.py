@@ -29,7 +29,7 @@ from tierslieu.db.engine import BEGIN_AFTER_OPTION
 from tierslieu.errors import AuthenticationFailed
 from tierslieu.models import ApiToken, Member
 from tierslieu.security import token_digest
-from tierslieu.services.members import Profile, forget_profiles, load_profile, remember_profile
+from tierslieu.services.members import Profile, forget_profiles, remember_profile
 
 __all__ = ["IDENTITY_TABLES", "IdentityCache"]
 
@@ -49,11 +49,6 @@ class _Entry:
     expires_at: datetime | None
     generation: int
     cached_at: float
-
-    @property
-    def profile_of(self) -> int:
-        assert self.member.id is not None
-        return self.member.id
 
 
 class IdentityCache:
@@ -85,11 +80,12 @@ class IdentityCache:
         ):
             _check_expiry(entry.expires_at, now)
             member = session.merge(entry.member, load=False)
-            remember_profile(session, entry.profile_of, entry.profile)
+            remember_profile(session, _id_of(entry.member), entry.profile)
             return member
         member, expires_at = _load(session, digest, now)
         if generation is not None:  # no generation row (tables built without migrations): no cache
-            profile = load_profile(session, member)
+            profile = Profile()  # badges and trainings are read when first needed
+            remember_profile(session, _id_of(member), profile)
             self._store(digest, _Entry(detached_copy(member), profile, expires_at, generation, time.monotonic()))
         return member
 
@@ -98,6 +94,11 @@ class IdentityCache:
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()  # rare; a full reload is cheaper than an LRU's bookkeeping
             self._entries[digest] = entry
+
+
+def _id_of(member: Member) -> int:
+    assert member.id is not None
+    return member.id
 
 
 def _check_expiry(expires_at: datetime | None, now: datetime) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from types import MappingProxyType
+from typing import TypeVar
 
 from sqlmodel import Session, col, select
 
@@ -279,26 +280,22 @@ def revoke_badge(session: Session, member: Member, raw_uid: str) -> Badge:
     return badge
 
 
-@dataclass(frozen=True)
+@dataclass
 class Profile:
-    """A member's active badges and trainings, as the identity cache keeps them with the member."""
+    """A member's active badges and trainings, kept by the identity cache with the member and
+    filled on first need (``None``: not read yet); shared by the requests of that cache entry."""
 
-    badges: tuple[Badge, ...]  # detached copies
-    trainings: Mapping[str, date | None]
+    badges: tuple[Badge, ...] | None = None  # detached copies
+    trainings: Mapping[str, date | None] | None = None
 
 
+T = TypeVar("T")
 _PROFILES = "tierslieu.known_profiles"  # session.info: member id -> Profile, valid for this session
-
-
-def load_profile(session: Session, member: Member) -> Profile:
-    assert member.id is not None
-    badges = tuple(detached_copy(b) for b in _active_badges(session, member))
-    return Profile(badges, MappingProxyType(_trainings_of(session, member.id)))
 
 
 def remember_profile(session: Session, member_id: int, profile: Profile) -> None:
     """Let this session answer :func:`active_badges` and :func:`trainings_of` for ``member_id``
-    without a query (the identity cache vouches for it; :func:`forget_profiles` on any write)."""
+    from ``profile`` (the identity cache vouches for it; :func:`forget_profiles` on any write)."""
     session.info.setdefault(_PROFILES, {})[member_id] = profile
 
 
@@ -308,7 +305,8 @@ def forget_profiles(session: Session) -> None:
 
 def profile_known(session: Session, member_id: int | None) -> bool:
     """Whether :func:`active_badges` and :func:`trainings_of` answer ``member_id`` without I/O."""
-    return _known(session, member_id) is not None
+    known = _known(session, member_id)
+    return known is not None and known.badges is not None and known.trainings is not None
 
 
 def _known(session: Session, member_id: int | None) -> Profile | None:
@@ -316,9 +314,27 @@ def _known(session: Session, member_id: int | None) -> Profile | None:
     return known.get(member_id) if known and member_id is not None else None
 
 
+def _filled(session: Session, member_id: int | None, field: str, read: Callable[[], T]) -> T | None:
+    """``field`` of the member's shared profile, read once; ``None`` when this session has none.
+
+    Read without autoflush, and kept only if the session still vouches for the profile
+    afterwards: a session that wrote badges or trainings (which forgets its profiles) must
+    never put its uncommitted rows in the cache every request shares."""
+    known = _known(session, member_id)
+    if known is None:
+        return None
+    value: T | None = getattr(known, field)
+    if value is None:
+        with session.no_autoflush:
+            value = read()
+        if _known(session, member_id) is known:
+            setattr(known, field, value)
+    return value
+
+
 def active_badges(session: Session, member: Member) -> Sequence[Badge]:
-    known = _known(session, member.id)
-    return known.badges if known is not None else _active_badges(session, member)
+    known = _filled(session, member.id, "badges", lambda: tuple(detached_copy(b) for b in _active_badges(session, member)))
+    return known if known is not None else _active_badges(session, member)
 
 
 def _active_badges(session: Session, member: Member) -> Sequence[Badge]:
@@ -346,8 +362,8 @@ def grant_training(
 
 
 def trainings_of(session: Session, member_id: int) -> dict[str, date | None]:
-    known = _known(session, member_id)
-    return dict(known.trainings) if known is not None else _trainings_of(session, member_id)
+    known = _filled(session, member_id, "trainings", lambda: MappingProxyType(_trainings_of(session, member_id)))
+    return dict(known) if known is not None else _trainings_of(session, member_id)
 
 
 def _trainings_of(session: Session, member_id: int) -> dict[str, date | None]:
