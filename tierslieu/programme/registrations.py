@@ -27,7 +27,7 @@ from tierslieu.programme.events import ProgrammeEvent, ProgrammeEventKind, Progr
 from tierslieu.programme.holders import GroupHolder, Holder, MemberHolder, PersonHolder
 from tierslieu.programme.persons import person_from_holder
 from tierslieu.programme.roles import can_register_others, check_leads
-from tierslieu.programme.sessions import get_session
+from tierslieu.programme.sessions import get_session, get_session_and_workshop
 from tierslieu.services import members as member_service
 
 __all__ = [
@@ -135,7 +135,7 @@ def register(
     """Register the holder for ``seats`` seats (a group: its head count): ``confirmed`` when
     they fit, else ``waitlisted``. Members register themselves; staff, animators and the
     advisor register anyone, people without an account and groups."""
-    ws = get_session(session, session_id)
+    ws, _workshop = get_session_and_workshop(session, session_id)  # the confirmation names the workshop
     _check_open(ws, now)
     columns, default_seats = _holder_columns(session, actor, holder, now)
     wanted = default_seats if isinstance(holder, GroupHolder) or seats is None else seats

@@ -24,7 +24,7 @@ from tierslieu.booking.rules import ACTIVE_STATUSES
 from tierslieu.booking.schedule import utc
 from tierslieu.errors import Conflict, InvalidInput, NotFound
 from tierslieu.events import EventHub
-from tierslieu.models import Booking, Member, Registration, Resource, WorkshopSession
+from tierslieu.models import Booking, Member, Registration, Resource, Workshop, WorkshopSession
 from tierslieu.models.enums import ResourceKind
 from tierslieu.models.programme import (
     OPEN_REGISTRATION_STATUSES,
@@ -80,6 +80,19 @@ class SessionFilter:
 
 def get_session(session: Session, session_id: int, *, lock: bool = False) -> WorkshopSession:
     found = session.get(WorkshopSession, session_id, with_for_update=lock or None, populate_existing=lock)
+    if found is None:
+        raise NotFound("programme.session_not_found", session=session_id)
+    return found
+
+
+def get_session_and_workshop(session: Session, session_id: int) -> tuple[WorkshopSession, Workshop]:
+    """The session and its workshop in one query (both then in the session's identity map)."""
+    query = (
+        select(WorkshopSession, Workshop)
+        .join(Workshop, col(Workshop.id) == col(WorkshopSession.workshop_id))
+        .where(WorkshopSession.id == session_id)
+    )
+    found = session.exec(query).first()
     if found is None:
         raise NotFound("programme.session_not_found", session=session_id)
     return found

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from tierslieu.db.changes import ChangeFeed
 from tierslieu.db.detached import detached_copy
@@ -107,11 +107,18 @@ def _check_expiry(expires_at: datetime | None, now: datetime) -> None:
 
 
 def _load(session: Session, digest: str, now: datetime) -> tuple[Member, datetime | None]:
-    row = session.exec(select(ApiToken).where(ApiToken.token_hash == digest)).first()
+    """The token's expiry and its member, in one query (an outer join: a token whose member is
+    gone says ``account_disabled``, as before)."""
+    query = (
+        select(ApiToken.expires_at, Member)
+        .outerjoin(Member, col(Member.id) == col(ApiToken.member_id))
+        .where(ApiToken.token_hash == digest)
+    )
+    row = session.exec(query).first()
     if row is None:
         raise AuthenticationFailed("invalid_token")
-    _check_expiry(row.expires_at, now)
-    member = session.get(Member, row.member_id)
+    expires_at, member = row
+    _check_expiry(expires_at, now)
     if member is None or not member.active:
         raise AuthenticationFailed("account_disabled")
-    return member, row.expires_at
+    return member, expires_at
