@@ -79,7 +79,10 @@ def _kill_backends(pg_url: str) -> None:
     name = pg_url.rsplit("/", 1)[1]
     admin = pg_url.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin, autocommit=True) as conn:
-        query = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
+        query = (
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()"
+        )
         assert conn.execute(query, (name,)).fetchone() is not None
         deadline = time.monotonic() + 10
         alive = "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"

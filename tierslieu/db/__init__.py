@@ -4,4 +4,13 @@ from tierslieu.db.changes import ChangeFeed, Changes
 from tierslieu.db.engine import Database, PoolSizing, make_engine, transaction_open
 from tierslieu.db.types import UTCDateTime, utcnow
 
-__all__ = ["ChangeFeed", "Changes", "Database", "PoolSizing", "UTCDateTime", "make_engine", "transaction_open", "utcnow"]
+__all__ = [
+    "ChangeFeed",
+    "Changes",
+    "Database",
+    "PoolSizing",
+    "UTCDateTime",
+    "make_engine",
+    "transaction_open",
+    "utcnow",
+]

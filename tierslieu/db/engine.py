@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import select
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -146,9 +146,10 @@ class Database:
         self.engine = make_engine(self.url, echo=echo, pool=pool)
         # What each committed transaction wrote, announced to whoever listens (caches, controllers).
         self.changes = ChangeFeed()
-        self._write_bind = self.engine.execution_options(**{BEGIN_OPTION: "BEGIN IMMEDIATE"}) if self.is_sqlite else self.engine
+        sqlite = self.is_sqlite
+        self._write_bind = self.engine.execution_options(**{BEGIN_OPTION: "BEGIN IMMEDIATE"}) if sqlite else self.engine
         # SQLite's reads stay in a (cheap, in-process) transaction: one snapshot per request.
-        self._read_only_bind = self.engine if self.is_sqlite else self.engine.execution_options(**{BEGIN_OPTION: None})
+        self._read_only_bind = self.engine if sqlite else self.engine.execution_options(**{BEGIN_OPTION: None})
         self._session_hooks: list[Callable[[Session], None]] = []
 
     def on_session(self, hook: Callable[[Session], None]) -> None:

@@ -24,7 +24,7 @@ from tierslieu.booking.rules import ACTIVE_STATUSES
 from tierslieu.booking.schedule import utc
 from tierslieu.errors import Conflict, InvalidInput, NotFound
 from tierslieu.events import EventHub
-from tierslieu.models import Booking, Member, Registration, Resource, Workshop, WorkshopSession
+from tierslieu.models import Booking, Member, Registration, Resource, WorkshopSession
 from tierslieu.models.enums import ResourceKind
 from tierslieu.models.programme import (
     OPEN_REGISTRATION_STATUSES,

@@ -6,7 +6,7 @@ the booking rules). Here each process keeps, per token digest, a detached copy o
 token's expiry, tagged with the *identity generation*: one row that every transaction changing a
 member or a token (revocation, log-out, password change, disabled account, role change, erasure)
 bumps in that same transaction (see :meth:`IdentityCache.install`), as does any write to a badge
-or a training, which the entry also keeps (the member's :class:`~tierslieu.services.members.Profile`). Each request reads the
+or a training, which the entry also keeps (the member's ``Profile``). Each request reads the
 generation (one primary-key read, first, so a revocation committed meanwhile can only make the
 entry older) and trusts its cached entry only if the tags match, the entry is younger than
 ``ttl`` and the token has not expired. So a revocation takes effect at once in every process

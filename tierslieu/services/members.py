@@ -333,7 +333,9 @@ def _filled(session: Session, member_id: int | None, field: str, read: Callable[
 
 
 def active_badges(session: Session, member: Member) -> Sequence[Badge]:
-    known = _filled(session, member.id, "badges", lambda: tuple(detached_copy(b) for b in _active_badges(session, member)))
+    known = _filled(
+        session, member.id, "badges", lambda: tuple(detached_copy(b) for b in _active_badges(session, member))
+    )
     return known if known is not None else _active_badges(session, member)
 
 

@@ -6,7 +6,6 @@ from fastapi import APIRouter, Depends, Request, status
 from sqlmodel import Session
 
 from tierslieu.api.deps import (
-    in_thread,
     SIGNED_IN,
     STAFF,
     Allow,
@@ -15,6 +14,7 @@ from tierslieu.api.deps import (
     SessionDep,
     SignedIn,
     client_address,
+    in_thread,
     is_staff,
 )
 from tierslieu.api.schemas.site import (
