@@ -4,7 +4,8 @@
   statement (the identity generation). A writing request's BEGIN rides with that same read.
 - No ping per checkout: a pooled connection whose server side died (killed backend, restart)
   is replaced at checkout, so the next request works.
-- A read-only session that writes after all gets its transaction before its first write.
+- A read-only session (both databases) that writes after all gets its transaction before its
+  first write.
 """
 
 from __future__ import annotations
@@ -103,8 +104,8 @@ def test_requests_after_the_servers_connections_died_still_work(
         user = create_user(runtime, "member", email=f"survivor-{time.monotonic_ns()}@trilport.test")
 
 
-def test_a_read_only_session_opens_a_transaction_before_it_writes(pg_url: str) -> None:
-    db = Database(pg_url)
+def test_a_read_only_session_opens_a_transaction_before_it_writes(db_url: str) -> None:
+    db = Database(db_url)
     try:
         with db.session(read_only=True) as session:
             session.exec(select(Space)).all()

@@ -148,8 +148,7 @@ class Database:
         self.changes = ChangeFeed()
         sqlite = self.is_sqlite
         self._write_bind = self.engine.execution_options(**{BEGIN_OPTION: "BEGIN IMMEDIATE"}) if sqlite else self.engine
-        # SQLite's reads stay in a (cheap, in-process) transaction: one snapshot per request.
-        self._read_only_bind = self.engine if sqlite else self.engine.execution_options(**{BEGIN_OPTION: None})
+        self._read_only_bind = self.engine.execution_options(**{BEGIN_OPTION: None})
         self._session_hooks: list[Callable[[Session], None]] = []
 
     def on_session(self, hook: Callable[[Session], None]) -> None:
@@ -172,9 +171,11 @@ class Database:
         its first statement (``BEGIN IMMEDIATE``) and waits for it up to the busy timeout.
         PostgreSQL needs nothing here: its constraints and row locks do that job.
 
-        ``read_only=True`` (a GET): on PostgreSQL no transaction, each statement on its own —
-        under READ COMMITTED each one took its own snapshot anyway. Should the session write or
-        lock rows after all, a transaction opens right before (:func:`_begin_before_writing`).
+        ``read_only=True`` (a GET): no transaction, each statement on its own — on PostgreSQL
+        under READ COMMITTED each one took its own snapshot anyway — so no BEGIN and no COMMIT
+        (two round trips on PostgreSQL; on both, no thread switch to end the session). Should the
+        session write or lock rows after all, a transaction opens right before
+        (:func:`_begin_before_writing`).
         """
         bind = self._write_bind if write else self._read_only_bind if read_only else self.engine
         session = TrackedSession(bind, expire_on_commit=False)
@@ -191,10 +192,15 @@ def transaction_open(session: Session) -> bool:
     """Whether ending ``session`` has anything to send to the database (a COMMIT or ROLLBACK).
 
     False when the session's last transaction is over, never reached the database, or only ran
-    statements in autocommit (a read on PostgreSQL): ending it is then bookkeeping, no I/O."""
+    statements in autocommit (a read-only request): ending it is then bookkeeping, no I/O."""
     conn: Connection | None = session.info.get(_CONNECTION)
     if conn is None or conn.closed or conn.invalidated:
         return False
+    return _in_transaction(conn)
+
+
+def _in_transaction(conn: Connection) -> bool:
+    """Whether the driver's connection is inside a transaction (both drivers run in autocommit)."""
     driver = conn.connection.driver_connection
     if isinstance(driver, sqlite3.Connection):
         return driver.in_transaction
@@ -207,14 +213,13 @@ def _after_begin(session: Session, _transaction: Any, connection: Connection) ->
 
 
 def _begin_before_writing(session: Session) -> None:
-    """Open the transaction a session without one is about to need (PostgreSQL only)."""
+    """Open the transaction a read-only session is about to need, before its first write or lock
+    (on SQLite with the write lock at once, as a write session does)."""
     if session.get_bind().get_execution_options().get(BEGIN_OPTION, "BEGIN") is not None:
         return
-    from psycopg.pq import TransactionStatus  # an optional extra: imported once PostgreSQL runs
-
     conn = session.connection()
-    if conn.connection.driver_connection.info.transaction_status == TransactionStatus.IDLE:  # type: ignore[union-attr]
-        conn.exec_driver_sql("BEGIN")
+    if not _in_transaction(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.dialect.name == "sqlite" else "BEGIN")
 
 
 @event.listens_for(TrackedSession, "before_flush")
