@@ -141,8 +141,6 @@ def register(
     wanted = default_seats if isinstance(holder, GroupHolder) or seats is None else seats
     if not isinstance(holder, GroupHolder) and not 1 <= wanted <= MAX_INDIVIDUAL_SEATS:
         raise InvalidInput("programme.too_many_seats", seats=wanted, most=MAX_INDIVIDUAL_SEATS)
-    if _open_registration_exists(session, session_id, columns):
-        raise Conflict("programme.already_registered", session=session_id)
     # No savepoint: a refused insert ends in a 409, and the request rolls everything back.
     confirmed = _take_seats(session, session_id, wanted)
     if not confirmed and session.get_bind().dialect.name != "sqlite":
@@ -157,27 +155,13 @@ def register(
     session.add(registration)
     try:
         session.flush()
-    except IntegrityError as exc:  # the same person registered by two racing requests
+    except IntegrityError as exc:
+        # Already registered (or two racing requests): the partial unique indexes on open
+        # registrations decide, so no query beforehand; the request rolls back the seats.
         raise Conflict("programme.already_registered", session=session_id) from exc
     kind = ProgrammeEventKind.registration_confirmed if confirmed else ProgrammeEventKind.registration_waitlisted
     programme.emit(session, ProgrammeEvent(kind, session_id=session_id, registration_id=registration.id))
     return registration
-
-
-def _open_registration_exists(session: Session, session_id: int, columns: dict[str, int]) -> bool:
-    if "group_id" in columns:
-        return False
-    ((name, value),) = columns.items()
-    query = (
-        select(func.count())
-        .select_from(Registration)
-        .where(
-            Registration.session_id == session_id,
-            getattr(Registration, name) == value,
-            col(Registration.status).in_(OPEN_REGISTRATION_STATUSES),
-        )
-    )
-    return session.exec(query).one() > 0
 
 
 def get_registration(session: Session, actor: Member, registration_id: int, *, lock: bool = False) -> Registration:
