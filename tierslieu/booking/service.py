@@ -130,14 +130,13 @@ def _judge(
     override: bool,
     planned: Sequence[ExistingBooking] = (),
 ) -> Verdict:
-    existing = store.clashing_bookings(session, who.resource_id, start, end, who.rules.buffer_minutes)
-    mine = store.member_quota_bookings(session, who.member_id, start, end, now, who.rules)
+    existing, mine = store.bookings_to_judge(session, who.resource_id, who.member_id, start, end, now, who.rules)
     return evaluate_booking(
         BookingRequest(who.resource_id, start, end),
         rules=who.rules,
         member=who.facts,
-        existing=[store.to_existing(b) for b in existing],
-        member_bookings=[*(store.to_existing(b) for b in mine), *planned],
+        existing=existing,
+        member_bookings=[*mine, *planned],
         now=now,
         tz=tz,
         override=override,
