@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import ColumnElement, Select
+from sqlalchemy import ColumnClause, ColumnElement, Select
 from sqlmodel import Session, col, select
 
 from tierslieu.booking.rules import ACTIVE_STATUSES, EffectiveRules, ExistingBooking, MemberFacts
@@ -65,7 +65,7 @@ def member_facts(session: Session, member: Member) -> MemberFacts:
 def _clashing(resource_id: int, start: datetime, end: datetime, buffer_minutes: int) -> list[ColumnElement[bool]]:
     pad = timedelta(minutes=buffer_minutes)
     return [
-        Booking.resource_id == resource_id,
+        col(Booking.resource_id) == resource_id,
         col(Booking.block_start) < end + pad,
         col(Booking.block_end) > start - pad,
         col(Booking.status).in_(ACTIVE_STATUSES),
@@ -74,7 +74,7 @@ def _clashing(resource_id: int, start: datetime, end: datetime, buffer_minutes: 
 
 def _around(member_id: int, start: datetime, end: datetime) -> list[ColumnElement[bool]]:
     return [
-        Booking.member_id == member_id,
+        col(Booking.member_id) == member_id,
         col(Booking.status).in_(QUOTA_STATUSES),
         col(Booking.start) < end + _QUOTA_MARGIN,
         col(Booking.end) > start - _QUOTA_MARGIN,
@@ -89,7 +89,10 @@ def clashing_bookings(
     return session.exec(select(Booking).where(*_clashing(resource_id, start, end, buffer_minutes))).all()
 
 
-_JUDGED = (Booking.id, Booking.resource_id, Booking.member_id, Booking.start, Booking.end, Booking.status)
+_JUDGED = tuple(
+    col(column)
+    for column in (Booking.id, Booking.resource_id, Booking.member_id, Booking.start, Booking.end, Booking.status)
+)
 
 
 def bookings_to_judge(
@@ -106,8 +109,9 @@ def bookings_to_judge(
     more — those in the weeks around ``[start, end)`` when there is an hours-per-week limit, up
     to ``max_active_bookings + 1`` upcoming active ones when there is a count limit (a busy
     member may have hundreds)."""
-    clash, quota = sa.literal_column("1"), sa.literal_column("2")
-    parts: list[Select[Any]] = [
+    clash: ColumnClause[int] = sa.literal_column("1")
+    quota: ColumnClause[int] = sa.literal_column("2")
+    parts: list[Select[*tuple[Any, ...]]] = [
         sa.select(clash.label("part"), *_JUDGED).where(*_clashing(resource_id, start, end, rules.buffer_minutes))
     ]
     if rules.max_hours_per_week is not None:
@@ -115,7 +119,8 @@ def bookings_to_judge(
     if rules.max_active_bookings is not None:
         upcoming = (
             sa.select(*_JUDGED)
-            .where(Booking.member_id == member_id, col(Booking.status).in_(ACTIVE_STATUSES), col(Booking.end) > now)
+            .where(col(Booking.member_id) == member_id, col(Booking.status).in_(ACTIVE_STATUSES))
+            .where(col(Booking.end) > now)
             .order_by(col(Booking.start))
             .limit(rules.max_active_bookings + 1)
             .subquery()
@@ -123,7 +128,7 @@ def bookings_to_judge(
         parts.append(sa.select(quota, *upcoming.c))
     statement = parts[0] if len(parts) == 1 else sa.union_all(*parts)
     existing: list[ExistingBooking] = []
-    mine: dict[int, ExistingBooking] = {}
+    mine: dict[object, ExistingBooking] = {}
     for part, *values in session.execute(statement).all():
         booking = ExistingBooking(*values)
         if part == 1:

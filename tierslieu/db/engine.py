@@ -13,6 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import ORMExecuteState
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, create_engine
 
 from tierslieu.db.changes import ChangeFeed, TrackedSession
@@ -212,7 +213,7 @@ def _after_begin(session: Session, _transaction: Any, connection: Connection) ->
     session.info[_CONNECTION] = connection
 
 
-def _begin_before_writing(session: Session) -> None:
+def _begin_before_writing(session: OrmSession) -> None:
     """Open the transaction a read-only session is about to need, before its first write or lock
     (on SQLite with the write lock at once, as a write session does)."""
     if session.get_bind().get_execution_options().get(BEGIN_OPTION, "BEGIN") is not None:
