@@ -6,8 +6,8 @@ matrix test reads those policies from the app and checks each one for real.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from tierslieu.api.csrf import Csrf
 from tierslieu.api.load import RateLimits
+from tierslieu.db import transaction_open
 from tierslieu.db.types import utcnow
 from tierslieu.errors import AuthenticationFailed, PermissionDenied
 from tierslieu.i18n import pick_language
@@ -30,6 +31,8 @@ MAX_ID = 2**31 - 1
 
 # Every row id in a path: a positive 32-bit integer (PostgreSQL's INTEGER, SQLite's fast path).
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+T = TypeVar("T")
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -68,15 +71,24 @@ async def get_session(request: Request, runtime: RuntimeDep) -> AsyncIterator[Se
     """One session per request, committed when the handler returns (before the response is
     sent, so a client never reads its own write late), rolled back on error.
 
-    Opening a session does no I/O, so it happens on the event loop; only the end of the
-    transaction goes to a worker thread (one thread switch instead of two per request)."""
-    session = runtime.db.session(write=request.method not in READ_METHODS)
+    Opening a session does no I/O, so it happens on the event loop; so does its end when no
+    transaction is open any more (a read on PostgreSQL, a handler that committed in its own
+    thread with :func:`in_thread`). Otherwise the commit goes to a worker thread."""
+    reads = request.method in READ_METHODS
+    session = runtime.db.session(write=not reads, read_only=reads)
     try:
         yield session
     except BaseException:
-        await run_in_threadpool(_finish, session, False)
+        await _end(session, False)
         raise
-    await run_in_threadpool(_finish, session, True)
+    await _end(session, True)
+
+
+async def _end(session: Session, commit: bool) -> None:
+    if transaction_open(session):
+        await run_in_threadpool(_finish, session, commit)
+    else:
+        _finish(session, commit)  # nothing to send: no thread switch
 
 
 def _finish(session: Session, commit: bool) -> None:
@@ -87,6 +99,18 @@ def _finish(session: Session, commit: bool) -> None:
             session.rollback()
     finally:
         session.close()
+
+
+async def in_thread(session: Session, work: Callable[[], T]) -> T:
+    """Run a handler's blocking ``work`` and commit, both in one worker thread: one thread switch
+    where a sync handler takes three (its body, the response's validation, the commit)."""
+
+    def work_and_commit() -> T:
+        result = work()
+        session.commit()
+        return result
+
+    return await run_in_threadpool(work_and_commit)
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

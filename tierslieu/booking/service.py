@@ -10,6 +10,7 @@ racing inserts) becomes a 409 ``overlap``. After a :class:`RuleViolation` the ca
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -112,10 +113,9 @@ def _booker(session: Session, actor: Member, resource_id: int, member_id: int | 
     member = actor if member_id is None or member_id == actor.id else member_service.get_member(session, member_id)
     if not member.active:
         raise RuleViolation("member_inactive")
-    resource = space_service.get_resource(session, resource_id)
+    resource, rules = space_service.resource_with_rules(session, resource_id)
     if not resource.active:
         raise RuleViolation("resource_unavailable", resource=resource.name)
-    rules = space_service.resource_rules(session, resource)
     return _Booker(actor, member, store.member_facts(session, member), resource, rules)
 
 
@@ -130,14 +130,13 @@ def _judge(
     override: bool,
     planned: Sequence[ExistingBooking] = (),
 ) -> Verdict:
-    existing = store.clashing_bookings(session, who.resource_id, start, end, who.rules.buffer_minutes)
-    mine = store.member_quota_bookings(session, who.member_id, start, end, now, who.rules)
+    existing, mine = store.bookings_to_judge(session, who.resource_id, who.member_id, start, end, now, who.rules)
     return evaluate_booking(
         BookingRequest(who.resource_id, start, end),
         rules=who.rules,
         member=who.facts,
-        existing=[store.to_existing(b) for b in existing],
-        member_bookings=[*(store.to_existing(b) for b in mine), *planned],
+        existing=existing,
+        member_bookings=[*mine, *planned],
         now=now,
         tz=tz,
         override=override,
@@ -178,10 +177,14 @@ def _new_booking(who: _Booker, start: datetime, end: datetime, verdict: Verdict,
     )
 
 
-def _insert(session: Session, booking: Booking) -> bool:
-    """Insert in a savepoint; ``False`` when the database says the slot was taken meanwhile."""
+def _insert(session: Session, booking: Booking, *, savepoint: bool = False) -> bool:
+    """Insert; ``False`` when the database says the slot was taken meanwhile.
+
+    A refused insert aborts the transaction on PostgreSQL. Only a caller that goes on after
+    one (a partial series) needs the ``savepoint`` — two more round trips; every other caller
+    raises, and the request rolls back."""
     try:
-        with session.begin_nested():
+        with session.begin_nested() if savepoint else nullcontext():
             session.add(booking)
             session.flush()
     except DBAPIError as exc:
@@ -305,7 +308,7 @@ def create_series(
             continue
         booking = _new_booking(who, occ.start, occ.end, occ.verdict, note, override)
         booking.series_id = result.series.id
-        if not _insert(session, booking):
+        if not _insert(session, booking, savepoint=allow_partial):
             if not allow_partial:
                 raise _taken_now()
             occ.verdict = _taken_verdict()

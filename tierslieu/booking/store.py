@@ -1,14 +1,18 @@
 """Database reads the booking engine needs, and the conversions to the pure rules' values.
 
 Every overlap query goes through ``ix_booking_resource_block`` (resource, block_start,
-block_end); quota queries through ``ix_booking_member_start``.
+block_end); quota queries through ``ix_booking_member_start``; a booking's judgement reads both
+in one statement (:func:`bookings_to_judge`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy import ColumnClause, ColumnElement, Select
 from sqlmodel import Session, col, select
 
 from tierslieu.booking.rules import ACTIVE_STATUSES, EffectiveRules, ExistingBooking, MemberFacts
@@ -21,11 +25,10 @@ __all__ = [
     "QUOTA_STATUSES",
     "RulesCache",
     "block_of",
+    "bookings_to_judge",
     "clashing_bookings",
     "in_progress",
     "member_facts",
-    "member_quota_bookings",
-    "to_existing",
 ]
 
 QUOTA_STATUSES = (*ACTIVE_STATUSES, "completed")
@@ -40,18 +43,6 @@ def block_of(start: datetime, end: datetime, buffer_minutes: int) -> tuple[datet
     overlap exactly when ``rules.overlaps(..., buffer_minutes)`` says the bookings clash."""
     half = timedelta(minutes=buffer_minutes) / 2
     return start - half, end + half
-
-
-def to_existing(booking: Booking) -> ExistingBooking:
-    assert booking.id is not None
-    return ExistingBooking(
-        id=booking.id,
-        resource_id=booking.resource_id,
-        member_id=booking.member_id,
-        start=booking.start,
-        end=booking.end,
-        status=booking.status,
-    )
 
 
 def in_progress(session: Session, now: datetime, resource_ids: Iterable[int] | None = None) -> Sequence[Booking]:
@@ -71,45 +62,80 @@ def member_facts(session: Session, member: Member) -> MemberFacts:
     )
 
 
+def _clashing(resource_id: int, start: datetime, end: datetime, buffer_minutes: int) -> list[ColumnElement[bool]]:
+    pad = timedelta(minutes=buffer_minutes)
+    return [
+        col(Booking.resource_id) == resource_id,
+        col(Booking.block_start) < end + pad,
+        col(Booking.block_end) > start - pad,
+        col(Booking.status).in_(ACTIVE_STATUSES),
+    ]
+
+
+def _around(member_id: int, start: datetime, end: datetime) -> list[ColumnElement[bool]]:
+    return [
+        col(Booking.member_id) == member_id,
+        col(Booking.status).in_(QUOTA_STATUSES),
+        col(Booking.start) < end + _QUOTA_MARGIN,
+        col(Booking.end) > start - _QUOTA_MARGIN,
+    ]
+
+
 def clashing_bookings(
     session: Session, resource_id: int, start: datetime, end: datetime, buffer_minutes: int
 ) -> Sequence[Booking]:
     """Active bookings of the resource whose block meets ``[start, end)`` plus a full buffer
     (a superset of the real clashes, which ``evaluate_booking`` then decides)."""
-    pad = timedelta(minutes=buffer_minutes)
-    query = select(Booking).where(
-        Booking.resource_id == resource_id,
-        col(Booking.block_start) < end + pad,
-        col(Booking.block_end) > start - pad,
-        col(Booking.status).in_(ACTIVE_STATUSES),
-    )
-    return session.exec(query).all()
+    return session.exec(select(Booking).where(*_clashing(resource_id, start, end, buffer_minutes))).all()
 
 
-def member_quota_bookings(
-    session: Session, member_id: int, start: datetime, end: datetime, now: datetime, rules: EffectiveRules
-) -> list[Booking]:
-    """The member's bookings the quota rules need, and no more: those in the weeks around
-    ``[start, end)`` when there is an hours-per-week limit, and up to ``max_active_bookings + 1``
-    upcoming active ones when there is a count limit (a busy member may have hundreds)."""
-    found: dict[int | None, Booking] = {}
+_JUDGED = tuple(
+    col(column)
+    for column in (Booking.id, Booking.resource_id, Booking.member_id, Booking.start, Booking.end, Booking.status)
+)
+
+
+def bookings_to_judge(
+    session: Session,
+    resource_id: int,
+    member_id: int,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    rules: EffectiveRules,
+) -> tuple[list[ExistingBooking], list[ExistingBooking]]:
+    """In one statement (one round trip), as the rules' values: the resource's bookings that may
+    clash (see :func:`clashing_bookings`), and the member's bookings the quota rules need, and no
+    more — those in the weeks around ``[start, end)`` when there is an hours-per-week limit, up
+    to ``max_active_bookings + 1`` upcoming active ones when there is a count limit (a busy
+    member may have hundreds)."""
+    clash: ColumnClause[int] = sa.literal_column("1")
+    quota: ColumnClause[int] = sa.literal_column("2")
+    parts: list[Select[*tuple[Any, ...]]] = [
+        sa.select(clash.label("part"), *_JUDGED).where(*_clashing(resource_id, start, end, rules.buffer_minutes))
+    ]
     if rules.max_hours_per_week is not None:
-        around = select(Booking).where(
-            Booking.member_id == member_id,
-            col(Booking.status).in_(QUOTA_STATUSES),
-            col(Booking.start) < end + _QUOTA_MARGIN,
-            col(Booking.end) > start - _QUOTA_MARGIN,
-        )
-        found.update((b.id, b) for b in session.exec(around).all())
+        parts.append(sa.select(quota, *_JUDGED).where(*_around(member_id, start, end)))
     if rules.max_active_bookings is not None:
         upcoming = (
-            select(Booking)
-            .where(Booking.member_id == member_id, col(Booking.status).in_(ACTIVE_STATUSES), col(Booking.end) > now)
+            sa.select(*_JUDGED)
+            .where(col(Booking.member_id) == member_id, col(Booking.status).in_(ACTIVE_STATUSES))
+            .where(col(Booking.end) > now)
             .order_by(col(Booking.start))
             .limit(rules.max_active_bookings + 1)
+            .subquery()
         )
-        found.update((b.id, b) for b in session.exec(upcoming).all())
-    return list(found.values())
+        parts.append(sa.select(quota, *upcoming.c))
+    statement = parts[0] if len(parts) == 1 else sa.union_all(*parts)
+    existing: list[ExistingBooking] = []
+    mine: dict[object, ExistingBooking] = {}
+    for part, *values in session.execute(statement).all():
+        booking = ExistingBooking(*values)
+        if part == 1:
+            existing.append(booking)
+        else:
+            mine[booking.id] = booking
+    return existing, list(mine.values())
 
 
 class RulesCache:

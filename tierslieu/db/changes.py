@@ -22,7 +22,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState
 from sqlmodel import Session
 
-__all__ = ["ChangeFeed", "Changes", "Listener", "TrackedSession", "written_in_transaction"]
+__all__ = ["ChangeFeed", "Changes", "FlushHook", "Listener", "TrackedSession", "written_in_transaction"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ class Changes:
 
 
 Listener = Callable[[Changes], None]
+FlushHook = Callable[[Session, frozenset[str], frozenset[str]], None]
 
 
 class ChangeFeed:
@@ -61,8 +62,8 @@ class ChangeFeed:
         self._lock = threading.Lock()
         self._listeners: tuple[Listener, ...] = ()
         # Called during the flush, in the writing transaction (e.g. to bump a counter that other
-        # processes read): ``(session, tables whose rows were updated or deleted)``.
-        self._in_transaction: tuple[Callable[[Session, frozenset[str]], None], ...] = ()
+        # processes read): ``(session, tables written, tables whose rows were updated or deleted)``.
+        self._in_transaction: tuple[FlushHook, ...] = ()
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` after each commit that wrote something; returns the unsubscribe."""
@@ -75,7 +76,7 @@ class ChangeFeed:
 
         return unsubscribe
 
-    def on_flush(self, hook: Callable[[Session, frozenset[str]], None]) -> None:
+    def on_flush(self, hook: FlushHook) -> None:
         with self._lock:
             self._in_transaction = (*self._in_transaction, hook)
 
@@ -89,9 +90,9 @@ class ChangeFeed:
     def attach(self, session: Session) -> None:
         session.info[_FEED] = self
 
-    def altered_in_transaction(self, session: Session, tables: frozenset[str]) -> None:
+    def written_in_transaction(self, session: Session, written: frozenset[str], altered: frozenset[str]) -> None:
         for hook in self._in_transaction:
-            hook(session, tables)
+            hook(session, written, altered)
 
 
 class TrackedSession(Session):
@@ -129,9 +130,9 @@ def _after_flush(session: Session, _context: Any) -> None:
     if not rows:
         return
     _record(session, rows)
+    written = frozenset(table for table, _id, _altered in rows)
     altered = frozenset(table for table, _id, was_altered in rows if was_altered)
-    if altered:
-        feed.altered_in_transaction(session, altered)
+    feed.written_in_transaction(session, written, altered)
 
 
 @event.listens_for(TrackedSession, "do_orm_execute")
@@ -143,7 +144,7 @@ def _bulk_statement(state: ORMExecuteState) -> None:
     session = state.session
     assert isinstance(session, TrackedSession)
     _record(session, [(table, -1, True)])
-    feed.altered_in_transaction(session, frozenset({table}))
+    feed.written_in_transaction(session, frozenset({table}), frozenset({table}))
 
 
 @event.listens_for(TrackedSession, "after_commit")

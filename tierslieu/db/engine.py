@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import select
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.orm import ORMExecuteState
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, create_engine
 
 from tierslieu.db.changes import ChangeFeed, TrackedSession
@@ -34,12 +39,23 @@ class PoolSizing:
     timeout_s: float = 10.0
 
 
+# The statement that opens a transaction, per connection (an execution option); ``None``: none,
+# every statement commits on its own (a read-only request on PostgreSQL, see ``Database.session``).
+BEGIN_OPTION = "tierslieu_begin"
+# A read-only statement without parameters that may open the pending transaction itself, in the
+# same round trip (PostgreSQL: "SELECT …; BEGIN").
+BEGIN_AFTER_OPTION = "tierslieu_begin_after"
+_PENDING_BEGIN = "tierslieu.pending_begin"  # connection.info: the BEGIN not sent yet
+_CONNECTION = "tierslieu.connection"  # session.info: the connection of its current transaction
+
+
 def make_engine(url: str, *, echo: bool = False, pool: PoolSizing | None = None) -> Engine:
     url = _normalize_url(url)
     pool = pool or PoolSizing()
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() == "psycopg":
         require("psycopg", "postgres", "PostgreSQL")
+    sizing: dict[str, Any] = {"pool_size": pool.size, "max_overflow": pool.overflow, "pool_timeout": pool.timeout_s}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -48,20 +64,66 @@ def make_engine(url: str, *, echo: bool = False, pool: PoolSizing | None = None)
             echo=echo,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
             # Pooled: closing SQLite's last connection checkpoints and deletes the WAL (~2 ms).
-            pool_size=pool.size,
-            max_overflow=pool.overflow,
-            pool_timeout=pool.timeout_s,
+            **sizing,
         )
         _configure_sqlite(engine)
-        return engine
-    return create_engine(
-        url,
-        echo=echo,
-        pool_pre_ping=True,
-        pool_size=pool.size,
-        max_overflow=pool.overflow,
-        pool_timeout=pool.timeout_s,
-    )
+    else:
+        # The driver runs in autocommit and we send BEGIN ourselves (as on SQLite): a read-only
+        # request then needs no BEGIN and no COMMIT, two round trips of its three or four.
+        engine = create_engine(url, echo=echo, isolation_level="AUTOCOMMIT", **sizing)
+        _configure_postgres(engine)
+    _emit_begin(engine)
+    return engine
+
+
+def _emit_begin(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        statement = conn.get_execution_options().get(BEGIN_OPTION, "BEGIN")
+        if statement is None:
+            return
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql(statement)
+        else:
+            conn.info[_PENDING_BEGIN] = statement  # sent with the transaction's first statement
+
+
+def _configure_postgres(engine: Engine) -> None:
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def _begin_first(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, _many: bool
+    ) -> tuple[str, Any]:
+        begin = conn.info.pop(_PENDING_BEGIN, None)
+        if begin is None:
+            return statement, parameters
+        if not parameters and context is not None and context.execution_options.get(BEGIN_AFTER_OPTION):
+            # A read that may run just before the transaction (the identity generation, read
+            # first anyway): both in one round trip, as one simple-protocol query.
+            return f"{statement}; {begin}", parameters
+        cursor.execute(begin)
+        return statement, parameters
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _nothing_pending(conn: Any) -> None:
+        conn.info.pop(_PENDING_BEGIN, None)  # a transaction that sent no statement: no BEGIN owed
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+        # Instead of a ping per checkout (one round trip per request): an idle connection has
+        # nothing to read, so a readable socket means the server closed it or sent its goodbye
+        # (restart, killed backend); the pool then replaces it. A connection that dies while in
+        # use fails its statement, and SQLAlchemy invalidates the whole pool at that moment.
+        if dbapi_conn.closed or _readable(dbapi_conn.pgconn.socket):
+            raise DisconnectionError("the server closed this pooled connection")
+
+
+def _readable(fd: int) -> bool:
+    try:
+        ready, _, _ = select.select([fd], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(ready)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -76,10 +138,6 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN"))
-
 
 class Database:
     """The engine plus session helpers; created once by the app and passed to whoever needs it."""
@@ -89,7 +147,9 @@ class Database:
         self.engine = make_engine(self.url, echo=echo, pool=pool)
         # What each committed transaction wrote, announced to whoever listens (caches, controllers).
         self.changes = ChangeFeed()
-        self._write_bind = self.engine.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+        sqlite = self.is_sqlite
+        self._write_bind = self.engine.execution_options(**{BEGIN_OPTION: "BEGIN IMMEDIATE"}) if sqlite else self.engine
+        self._read_only_bind = self.engine.execution_options(**{BEGIN_OPTION: None})
         self._session_hooks: list[Callable[[Session], None]] = []
 
     def on_session(self, hook: Callable[[Session], None]) -> None:
@@ -104,15 +164,21 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
-    def session(self, *, write: bool = False) -> Session:
+    def session(self, *, write: bool = False, read_only: bool = False) -> Session:
         """A session; ``write=True`` serializes writers on SQLite.
 
         SQLite in WAL mode cannot upgrade a stale read transaction to a write one (it fails at
         once with "database is locked"), so a session that will write takes the write lock at
         its first statement (``BEGIN IMMEDIATE``) and waits for it up to the busy timeout.
         PostgreSQL needs nothing here: its constraints and row locks do that job.
+
+        ``read_only=True`` (a GET): no transaction, each statement on its own — on PostgreSQL
+        under READ COMMITTED each one took its own snapshot anyway — so no BEGIN and no COMMIT
+        (two round trips on PostgreSQL; on both, no thread switch to end the session). Should the
+        session write or lock rows after all, a transaction opens right before
+        (:func:`_begin_before_writing`).
         """
-        bind = self._write_bind if write else self.engine
+        bind = self._write_bind if write else self._read_only_bind if read_only else self.engine
         session = TrackedSession(bind, expire_on_commit=False)
         self.changes.attach(session)
         for hook in self._session_hooks:
@@ -121,3 +187,49 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def transaction_open(session: Session) -> bool:
+    """Whether ending ``session`` has anything to send to the database (a COMMIT or ROLLBACK).
+
+    False when the session's last transaction is over, never reached the database, or only ran
+    statements in autocommit (a read-only request): ending it is then bookkeeping, no I/O."""
+    conn: Connection | None = session.info.get(_CONNECTION)
+    if conn is None or conn.closed or conn.invalidated:
+        return False
+    return _in_transaction(conn)
+
+
+def _in_transaction(conn: Connection) -> bool:
+    """Whether the driver's connection is inside a transaction (both drivers run in autocommit)."""
+    driver = conn.connection.driver_connection
+    if isinstance(driver, sqlite3.Connection):
+        return driver.in_transaction
+    return int(driver.info.transaction_status) != 0  # type: ignore[union-attr]  # psycopg: not IDLE
+
+
+@event.listens_for(TrackedSession, "after_begin")
+def _after_begin(session: Session, _transaction: Any, connection: Connection) -> None:
+    session.info[_CONNECTION] = connection
+
+
+def _begin_before_writing(session: OrmSession) -> None:
+    """Open the transaction a read-only session is about to need, before its first write or lock
+    (on SQLite with the write lock at once, as a write session does)."""
+    if session.get_bind().get_execution_options().get(BEGIN_OPTION, "BEGIN") is not None:
+        return
+    conn = session.connection()
+    if not _in_transaction(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.dialect.name == "sqlite" else "BEGIN")
+
+
+@event.listens_for(TrackedSession, "before_flush")
+def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    _begin_before_writing(session)
+
+
+@event.listens_for(TrackedSession, "do_orm_execute")
+def _before_statement(state: ORMExecuteState) -> None:
+    locks = state.is_select and getattr(state.statement, "_for_update_arg", None) is not None
+    if state.is_insert or state.is_update or state.is_delete or locks:
+        _begin_before_writing(state.session)

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from tierslieu.booking.calendar import event_ics
 from tierslieu.db.types import utcnow
+from tierslieu.errors import NotFound
 from tierslieu.i18n import render
 from tierslieu.models import (
     Appointment,
@@ -25,13 +26,13 @@ from tierslieu.models import (
     Member,
     Person,
     Registration,
-    Resource,
     Workshop,
     WorkshopSession,
 )
 from tierslieu.models.programme import AppointmentStatus, RegistrationStatus, SessionStatus
 from tierslieu.outbox.store import Recipient, enqueue, recipient_of
 from tierslieu.programme.events import ProgrammeEvent, ProgrammeEventKind
+from tierslieu.services.spaces import resource_with_rules
 
 __all__ = ["enqueue_reminders", "on_programme_event"]
 
@@ -60,8 +61,11 @@ def _holder(session: Session, member_id: int | None, person_id: int | None, grou
 
 
 def _place(session: Session, resource_id: int) -> str:
-    resource = session.get(Resource, resource_id)
-    return resource.name if resource else ""
+    try:
+        resource, _rules = resource_with_rules(session, resource_id)  # cached: no query once warm
+    except NotFound:
+        return ""
+    return resource.name
 
 
 def _registration(

@@ -27,7 +27,7 @@ from tierslieu.programme.events import ProgrammeEvent, ProgrammeEventKind, Progr
 from tierslieu.programme.holders import GroupHolder, Holder, MemberHolder, PersonHolder
 from tierslieu.programme.persons import person_from_holder
 from tierslieu.programme.roles import can_register_others, check_leads
-from tierslieu.programme.sessions import get_session
+from tierslieu.programme.sessions import get_session, get_session_and_workshop
 from tierslieu.services import members as member_service
 
 __all__ = [
@@ -135,49 +135,33 @@ def register(
     """Register the holder for ``seats`` seats (a group: its head count): ``confirmed`` when
     they fit, else ``waitlisted``. Members register themselves; staff, animators and the
     advisor register anyone, people without an account and groups."""
-    ws = get_session(session, session_id)
+    ws, _workshop = get_session_and_workshop(session, session_id)  # the confirmation names the workshop
     _check_open(ws, now)
     columns, default_seats = _holder_columns(session, actor, holder, now)
     wanted = default_seats if isinstance(holder, GroupHolder) or seats is None else seats
     if not isinstance(holder, GroupHolder) and not 1 <= wanted <= MAX_INDIVIDUAL_SEATS:
         raise InvalidInput("programme.too_many_seats", seats=wanted, most=MAX_INDIVIDUAL_SEATS)
-    if _open_registration_exists(session, session_id, columns):
-        raise Conflict("programme.already_registered", session=session_id)
+    # No savepoint: a refused insert ends in a 409, and the request rolls everything back.
+    confirmed = _take_seats(session, session_id, wanted)
+    if not confirmed and session.get_bind().dialect.name != "sqlite":
+        # Queue in turn: holding the session row until commit (as a seat taken does)
+        # gives waitlisted registrations ids in the order their positions are counted.
+        # (SQLite's write transactions are serialized already.)
+        get_session(session, session_id, lock=True)
+    status = RegistrationStatus.confirmed if confirmed else RegistrationStatus.waitlisted
+    registration = Registration(session_id=session_id, seats=wanted, status=status, created_by=actor.id)
+    for name, value in columns.items():
+        setattr(registration, name, value)
+    session.add(registration)
     try:
-        with session.begin_nested():
-            confirmed = _take_seats(session, session_id, wanted)
-            if not confirmed and session.get_bind().dialect.name != "sqlite":
-                # Queue in turn: holding the session row until commit (as a seat taken does)
-                # gives waitlisted registrations ids in the order their positions are counted.
-                # (SQLite's write transactions are serialized already.)
-                get_session(session, session_id, lock=True)
-            status = RegistrationStatus.confirmed if confirmed else RegistrationStatus.waitlisted
-            registration = Registration(session_id=session_id, seats=wanted, status=status, created_by=actor.id)
-            for name, value in columns.items():
-                setattr(registration, name, value)
-            session.add(registration)
-            session.flush()
-    except IntegrityError as exc:  # the same person registered by two racing requests
+        session.flush()
+    except IntegrityError as exc:
+        # Already registered (or two racing requests): the partial unique indexes on open
+        # registrations decide, so no query beforehand; the request rolls back the seats.
         raise Conflict("programme.already_registered", session=session_id) from exc
     kind = ProgrammeEventKind.registration_confirmed if confirmed else ProgrammeEventKind.registration_waitlisted
     programme.emit(session, ProgrammeEvent(kind, session_id=session_id, registration_id=registration.id))
     return registration
-
-
-def _open_registration_exists(session: Session, session_id: int, columns: dict[str, int]) -> bool:
-    if "group_id" in columns:
-        return False
-    ((name, value),) = columns.items()
-    query = (
-        select(func.count())
-        .select_from(Registration)
-        .where(
-            Registration.session_id == session_id,
-            getattr(Registration, name) == value,
-            col(Registration.status).in_(OPEN_REGISTRATION_STATUSES),
-        )
-    )
-    return session.exec(query).one() > 0
 
 
 def get_registration(session: Session, actor: Member, registration_id: int, *, lock: bool = False) -> Registration:

@@ -85,6 +85,19 @@ def get_session(session: Session, session_id: int, *, lock: bool = False) -> Wor
     return found
 
 
+def get_session_and_workshop(session: Session, session_id: int) -> tuple[WorkshopSession, Workshop]:
+    """The session and its workshop in one query (both then in the session's identity map)."""
+    query = (
+        select(WorkshopSession, Workshop)
+        .join(Workshop, col(Workshop.id) == col(WorkshopSession.workshop_id))
+        .where(WorkshopSession.id == session_id)
+    )
+    found = session.exec(query).first()
+    if found is None:
+        raise NotFound("programme.session_not_found", session=session_id)
+    return found
+
+
 def list_sessions(session: Session, wanted: SessionFilter) -> Sequence[WorkshopSession]:
     """By start time."""
     query = select(WorkshopSession)

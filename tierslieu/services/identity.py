@@ -1,10 +1,12 @@
 """Who is calling: the member behind a token, cached per token for a few seconds.
 
 Authenticating a request used to cost two queries and two ORM loads (the token by its digest,
-then the member). Here each process keeps, per token digest, a detached copy of the member and the
+then the member), and most requests then read the caller's badges or trainings (``members/me``,
+the booking rules). Here each process keeps, per token digest, a detached copy of the member and the
 token's expiry, tagged with the *identity generation*: one row that every transaction changing a
 member or a token (revocation, log-out, password change, disabled account, role change, erasure)
-bumps in that same transaction (see :meth:`IdentityCache.install`). Each request reads the
+bumps in that same transaction (see :meth:`IdentityCache.install`), as does any write to a badge
+or a training, which the entry also keeps (the member's ``Profile``). Each request reads the
 generation (one primary-key read, first, so a revocation committed meanwhile can only make the
 entry older) and trusts its cached entry only if the tags match, the entry is younger than
 ``ttl`` and the token has not expired. So a revocation takes effect at once in every process
@@ -19,25 +21,31 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import text
-from sqlalchemy.orm import make_transient_to_detached
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from tierslieu.db.changes import ChangeFeed
+from tierslieu.db.detached import detached_copy
+from tierslieu.db.engine import BEGIN_AFTER_OPTION
 from tierslieu.errors import AuthenticationFailed
 from tierslieu.models import ApiToken, Member
 from tierslieu.security import token_digest
+from tierslieu.services.members import Profile, forget_profiles, remember_profile
 
 __all__ = ["IDENTITY_TABLES", "IdentityCache"]
 
 # A change to a row of these tables may revoke or change someone's identity.
 IDENTITY_TABLES = frozenset({"member", "api_token"})
-_READ = text("SELECT value FROM identity_generation WHERE id = 1")
+# Any write to these (an insert too: a badge issued, a training granted) changes a cached profile.
+PROFILE_TABLES = frozenset({"badge", "training"})
+# Read first, so it may also open a writing request's transaction in the same round trip.
+_READ = text("SELECT value FROM identity_generation WHERE id = 1").execution_options(**{BEGIN_AFTER_OPTION: True})
 _BUMP = text("UPDATE identity_generation SET value = value + 1 WHERE id = 1")
 
 
 @dataclass(frozen=True)
 class _Entry:
     member: Member  # detached; merged into each request's session, never handed out itself
+    profile: Profile  # the member's badges and trainings, answered without a query
     expires_at: datetime | None
     generation: int
     cached_at: float
@@ -55,9 +63,10 @@ class IdentityCache:
         changes.on_flush(self._bump_if_identity)
 
     @staticmethod
-    def _bump_if_identity(session: Session, altered: frozenset[str]) -> None:
-        if altered & IDENTITY_TABLES:
+    def _bump_if_identity(session: Session, written: frozenset[str], altered: frozenset[str]) -> None:
+        if altered & IDENTITY_TABLES or written & PROFILE_TABLES:
             session.connection().execute(_BUMP)
+            forget_profiles(session)  # this very session must now read what it wrote
 
     def member_for_token(self, session: Session, token: str, now: datetime) -> Member:
         digest = token_digest(token)
@@ -70,10 +79,14 @@ class IdentityCache:
             and time.monotonic() - entry.cached_at < self.ttl_seconds
         ):
             _check_expiry(entry.expires_at, now)
-            return session.merge(entry.member, load=False)
+            member = session.merge(entry.member, load=False)
+            remember_profile(session, _id_of(entry.member), entry.profile)
+            return member
         member, expires_at = _load(session, digest, now)
         if generation is not None:  # no generation row (tables built without migrations): no cache
-            self._store(digest, _Entry(_detached_copy(member), expires_at, generation, time.monotonic()))
+            profile = Profile()  # badges and trainings are read when first needed
+            remember_profile(session, _id_of(member), profile)
+            self._store(digest, _Entry(detached_copy(member), profile, expires_at, generation, time.monotonic()))
         return member
 
     def _store(self, digest: str, entry: _Entry) -> None:
@@ -83,24 +96,29 @@ class IdentityCache:
             self._entries[digest] = entry
 
 
+def _id_of(member: Member) -> int:
+    assert member.id is not None
+    return member.id
+
+
 def _check_expiry(expires_at: datetime | None, now: datetime) -> None:
     if expires_at is not None and expires_at <= now:
         raise AuthenticationFailed("token_expired")
 
 
 def _load(session: Session, digest: str, now: datetime) -> tuple[Member, datetime | None]:
-    row = session.exec(select(ApiToken).where(ApiToken.token_hash == digest)).first()
+    """The token's expiry and its member, in one query (an outer join: a token whose member is
+    gone says ``account_disabled``, as before)."""
+    query = (
+        select(ApiToken.expires_at, Member)
+        .outerjoin(Member, col(Member.id) == col(ApiToken.member_id))
+        .where(ApiToken.token_hash == digest)
+    )
+    row = session.exec(query).first()
     if row is None:
         raise AuthenticationFailed("invalid_token")
-    _check_expiry(row.expires_at, now)
-    member = session.get(Member, row.member_id)
+    expires_at, member = row
+    _check_expiry(expires_at, now)
     if member is None or not member.active:
         raise AuthenticationFailed("account_disabled")
-    return member, row.expires_at
-
-
-def _detached_copy(member: Member) -> Member:
-    """A copy no session holds, marked as the persistent row it mirrors (so ``merge`` needs no query)."""
-    copy = Member(**member.model_dump())
-    make_transient_to_detached(copy)
-    return copy
+    return member, expires_at

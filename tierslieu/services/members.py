@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from types import MappingProxyType
+from typing import TypeVar
 
 from sqlmodel import Session, col, select
 
 from devices.badge_ids import WrittenFormat, from_written
+from tierslieu.db.detached import detached_copy
 from tierslieu.db.types import utcnow
 from tierslieu.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, PermissionDenied
 from tierslieu.i18n import Message
@@ -276,7 +280,66 @@ def revoke_badge(session: Session, member: Member, raw_uid: str) -> Badge:
     return badge
 
 
+@dataclass
+class Profile:
+    """A member's active badges and trainings, kept by the identity cache with the member and
+    filled on first need (``None``: not read yet); shared by the requests of that cache entry."""
+
+    badges: tuple[Badge, ...] | None = None  # detached copies
+    trainings: Mapping[str, date | None] | None = None
+
+
+T = TypeVar("T")
+_PROFILES = "tierslieu.known_profiles"  # session.info: member id -> Profile, valid for this session
+
+
+def remember_profile(session: Session, member_id: int, profile: Profile) -> None:
+    """Let this session answer :func:`active_badges` and :func:`trainings_of` for ``member_id``
+    from ``profile`` (the identity cache vouches for it; :func:`forget_profiles` on any write)."""
+    session.info.setdefault(_PROFILES, {})[member_id] = profile
+
+
+def forget_profiles(session: Session) -> None:
+    session.info.pop(_PROFILES, None)
+
+
+def profile_known(session: Session, member_id: int | None) -> bool:
+    """Whether :func:`active_badges` and :func:`trainings_of` answer ``member_id`` without I/O."""
+    known = _known(session, member_id)
+    return known is not None and known.badges is not None and known.trainings is not None
+
+
+def _known(session: Session, member_id: int | None) -> Profile | None:
+    known: dict[int, Profile] | None = session.info.get(_PROFILES)
+    return known.get(member_id) if known and member_id is not None else None
+
+
+def _filled(session: Session, member_id: int | None, field: str, read: Callable[[], T]) -> T | None:
+    """``field`` of the member's shared profile, read once; ``None`` when this session has none.
+
+    Read without autoflush, and kept only if the session still vouches for the profile
+    afterwards: a session that wrote badges or trainings (which forgets its profiles) must
+    never put its uncommitted rows in the cache every request shares."""
+    known = _known(session, member_id)
+    if known is None:
+        return None
+    value: T | None = getattr(known, field)
+    if value is None:
+        with session.no_autoflush:
+            value = read()
+        if _known(session, member_id) is known:
+            setattr(known, field, value)
+    return value
+
+
 def active_badges(session: Session, member: Member) -> Sequence[Badge]:
+    known = _filled(
+        session, member.id, "badges", lambda: tuple(detached_copy(b) for b in _active_badges(session, member))
+    )
+    return known if known is not None else _active_badges(session, member)
+
+
+def _active_badges(session: Session, member: Member) -> Sequence[Badge]:
     return session.exec(
         select(Badge).where(Badge.member_id == member.id, Badge.revoked_at.is_(None)).order_by(Badge.uid)  # type: ignore[union-attr]
     ).all()
@@ -301,6 +364,11 @@ def grant_training(
 
 
 def trainings_of(session: Session, member_id: int) -> dict[str, date | None]:
+    known = _filled(session, member_id, "trainings", lambda: MappingProxyType(_trainings_of(session, member_id)))
+    return dict(known) if known is not None else _trainings_of(session, member_id)
+
+
+def _trainings_of(session: Session, member_id: int) -> dict[str, date | None]:
     rows = session.exec(select(Training).where(Training.member_id == member_id)).all()
     return {row.training: row.expires_on for row in rows}
 

@@ -1,4 +1,4 @@
-"""The effective booking rules of each resource, kept until a space or a resource changes.
+"""The effective booking rules of each resource (and its row), kept until a space or a resource changes.
 
 Judging a booking needs the rules of the resource merged with those of its space and every
 parent space: two to four primary-key reads and as many validations per request, for values that
@@ -15,22 +15,27 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import TypeVar
 
 from sqlmodel import Session
 
 from tierslieu.booking.ruleset import EffectiveRules
 from tierslieu.db.changes import Changes
+from tierslieu.db.detached import detached_copy
+from tierslieu.models import Resource
 
 __all__ = ["RULES_TABLES", "RulesCache", "rules_cache_of"]
 
 RULES_TABLES = ("space", "resource")
 _KEY = "tierslieu.rules_cache"
+V = TypeVar("V")
 
 
 class RulesCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._by_resource: dict[int, EffectiveRules] = {}
+        self._rows: dict[int, Resource] = {}  # detached copies
         self._era = 0  # bumped on every change, so a value computed before it is not stored after
 
     def on_change(self, changes: Changes) -> None:
@@ -38,17 +43,25 @@ class RulesCache:
             with self._lock:
                 self._era += 1
                 self._by_resource.clear()
+                self._rows.clear()
 
     def get(self, resource_id: int, compute: Callable[[], EffectiveRules]) -> EffectiveRules:
+        return self._get(self._by_resource, resource_id, compute)
+
+    def row(self, resource_id: int, load: Callable[[], Resource]) -> Resource:
+        """The resource's row as a detached copy (merge it into a session, never modify it)."""
+        return self._get(self._rows, resource_id, lambda: detached_copy(load()))
+
+    def _get(self, values: dict[int, V], resource_id: int, compute: Callable[[], V]) -> V:
         with self._lock:
-            found, era = self._by_resource.get(resource_id), self._era
+            found, era = values.get(resource_id), self._era
         if found is not None:
             return found
-        rules = compute()
+        value = compute()
         with self._lock:
             if era == self._era:
-                self._by_resource[resource_id] = rules
-        return rules
+                values[resource_id] = value
+        return value
 
     def attach(self, session: Session) -> None:
         session.info[_KEY] = self

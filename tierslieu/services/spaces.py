@@ -277,6 +277,16 @@ def resource_rules(session: Session, resource: Resource) -> EffectiveRules:
     return cache.get(resource.id, lambda: _merged_rules(session, resource))
 
 
+def resource_with_rules(session: Session, resource_id: int) -> tuple[Resource, EffectiveRules]:
+    """The resource and its rules, both from the rules cache when it holds them (no query)."""
+    cache = rules_cache_of(session)
+    if cache is None or _rules_edited_here(session):
+        resource = get_resource(session, resource_id)
+    else:
+        resource = session.merge(cache.row(resource_id, lambda: get_resource(session, resource_id)), load=False)
+    return resource, resource_rules(session, resource)
+
+
 def _rules_edited_here(session: Session) -> bool:
     """This transaction changed a space or a resource: the cache cannot know it yet."""
     unflushed = any(isinstance(obj, (Space, Resource)) for obj in (*session.new, *session.dirty, *session.deleted))

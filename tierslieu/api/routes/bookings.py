@@ -12,8 +12,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, status
 from pydantic import AwareDatetime
+from sqlmodel import Session
 
-from tierslieu.api.deps import EVERYONE, MAX_ID, STAFF, IdPath, LanguageDep, RuntimeDep, SessionDep
+from tierslieu.api.deps import EVERYONE, MAX_ID, STAFF, IdPath, LanguageDep, RuntimeDep, SessionDep, in_thread
 from tierslieu.api.schemas.bookings import (
     BookingCheck,
     BookingCreate,
@@ -31,6 +32,7 @@ from tierslieu.booking.rules import Verdict
 from tierslieu.db.types import utcnow
 from tierslieu.i18n import render
 from tierslieu.models import Booking, Member, WaitlistEntry
+from tierslieu.runtime import Runtime
 
 router = APIRouter(prefix="/bookings", tags=["bookings"])
 
@@ -57,11 +59,15 @@ def verdict_public(verdict: Verdict, language: str) -> VerdictPublic:
 
 
 @router.post("", response_model=BookingPublic, status_code=status.HTTP_201_CREATED)
-def create_booking(
+async def create_booking(
     body: BookingCreate, session: SessionDep, runtime: RuntimeDep, language: Language, actor: Member = Depends(EVERYONE)
 ) -> BookingPublic:
     """Book a resource; with ``recurrence`` every occurrence is judged (all or nothing unless
     ``allow_partial``) and the answer is the first booking plus each occurrence's verdict."""
+    return await in_thread(session, lambda: _create(body, session, runtime, language, actor))
+
+
+def _create(body: BookingCreate, session: Session, runtime: Runtime, language: str, actor: Member) -> BookingPublic:
     now, tz, events = utcnow(), runtime.settings.tz, runtime.events
     if body.recurrence is None:
         booking, verdict = service.create_booking(

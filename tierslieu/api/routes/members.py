@@ -14,6 +14,7 @@ from tierslieu.api.deps import (
     SessionDep,
     SignedIn,
     client_address,
+    in_thread,
     is_staff,
 )
 from tierslieu.api.schemas.site import (
@@ -85,8 +86,10 @@ def create_member(
 
 
 @router.get("/me", response_model=MemberPublic, dependencies=[Depends(SIGNED_IN)])
-def me(member: SignedIn, session: SessionDep) -> MemberPublic:
-    return to_public(session, member, member)
+async def me(member: SignedIn, session: SessionDep) -> MemberPublic:
+    if member_service.profile_known(session, member.id):
+        return to_public(session, member, member)  # all in the identity cache: no I/O, no thread
+    return await in_thread(session, lambda: to_public(session, member, member))
 
 
 @router.get("/{member_id}", response_model=MemberPublic)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, status
 from pydantic import AwareDatetime
 
-from tierslieu.api.deps import EVERYONE, MAX_ID, IdPath, RuntimeDep, SessionDep
+from tierslieu.api.deps import EVERYONE, MAX_ID, IdPath, RuntimeDep, SessionDep, in_thread
 from tierslieu.api.routes.programme_views import ORGANISERS, registration_listed, registration_public, session_public
 from tierslieu.api.schemas.programme import (
     AttendanceCreate,
@@ -82,7 +82,7 @@ def _holder(body: RegistrationCreate) -> Holder:
 
 
 @router.post("/{session_id}/registrations", response_model=RegistrationPublic, status_code=status.HTTP_201_CREATED)
-def register(
+async def register(
     session_id: IdPath,
     body: RegistrationCreate,
     session: SessionDep,
@@ -90,16 +90,20 @@ def register(
     actor: Member = Depends(EVERYONE),
 ) -> RegistrationPublic:
     """``confirmed`` when the seats fit, else ``waitlisted`` with its ``position``."""
-    registration = registrations.register(
-        session,
-        actor=actor,
-        session_id=session_id,
-        holder=_holder(body),
-        seats=body.seats,
-        now=utcnow(),
-        programme=runtime.programme_events,
-    )
-    return registration_public(session, registration)
+
+    def work() -> RegistrationPublic:
+        registration = registrations.register(
+            session,
+            actor=actor,
+            session_id=session_id,
+            holder=_holder(body),
+            seats=body.seats,
+            now=utcnow(),
+            programme=runtime.programme_events,
+        )
+        return registration_public(session, registration)
+
+    return await in_thread(session, work)
 
 
 @router.get("/{session_id}/registrations", response_model=list[RegistrationListed])
