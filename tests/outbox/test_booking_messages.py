@@ -17,6 +17,7 @@ from tierslieu.booking.calendar import parse_feed
 from tierslieu.db import Database
 from tierslieu.models import OutboxMessage
 from tierslieu.outbox import store
+from tierslieu.outbox.compose import calendar_attachment
 from tierslieu.security import Secrets
 
 TUESDAY = date(2030, 3, 5)
@@ -57,8 +58,9 @@ def test_approval_and_rejection_are_written_with_the_decision(session: Session) 
     messages = _messages(session)
     yes, no = messages[f"booking_approved:{approved}"], messages[f"booking_rejected:{rejected}"]
     assert (yes.kind, yes.status, no.kind, no.status) == ("booking_approved", "pending", "booking_rejected", "pending")
-    assert yes.ics is not None and no.ics is None
-    (event,) = parse_feed(yes.ics.encode())
+    ics = calendar_attachment(yes)
+    assert ics is not None and calendar_attachment(no) is None
+    (event,) = parse_feed(ics)
     assert event.decoded("dtstart") == at(TUESDAY, "10:00") and str(event["uid"]) == f"booking-{approved}@tierslieu"
     assert no.params["reason"] == "Salle réservée pour le conseil municipal."
 

@@ -16,6 +16,7 @@ from tests.outbox.test_outbox import Recording
 from tests.support.programme_rows import ProgrammeRows
 from tierslieu.booking.calendar import parse_feed
 from tierslieu.models import OutboxMessage
+from tierslieu.outbox.compose import calendar_attachment
 from tierslieu.outbox.programme import enqueue_reminders
 from tierslieu.outbox.worker import deliver_pass
 from tierslieu.programme.events import ProgrammeEvent, ProgrammeEventKind
@@ -72,8 +73,9 @@ def test_registrations_and_cancellations_write_their_messages(runtime: Runtime) 
         "alice@trilport.test",
         "Salle du conseil",
     )
-    assert confirmed.ics is not None
-    (event,) = parse_feed(confirmed.ics.encode())
+    ics = calendar_attachment(confirmed)
+    assert ics is not None
+    (event,) = parse_feed(ics)
     assert event.decoded("dtstart") == START and str(event["summary"]) == "Atelier : Premiers pas sur la tablette"
     assert outbox[f"registration_confirmed:{jeanne.id}"].status == "undeliverable"
     group_message = outbox[f"registration_confirmed:{classe.id}"]
@@ -88,8 +90,9 @@ def test_registrations_and_cancellations_write_their_messages(runtime: Runtime) 
     outbox = _outbox(runtime)
     assert outbox[f"registration_promoted:{waiting.id}"].recipient_email == "marc@trilport.test"
     cancelled = outbox[f"session_cancelled:{alice.id}"]
-    assert cancelled.ics is not None
-    (event,) = parse_feed(cancelled.ics.encode())
+    ics = calendar_attachment(cancelled)
+    assert ics is not None
+    (event,) = parse_feed(ics)
     assert str(event["status"]) == "CANCELLED" and str(event["uid"]) == f"registration-{alice.id}@tierslieu"
 
     transport = Recording()

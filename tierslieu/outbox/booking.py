@@ -7,10 +7,9 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from tierslieu.booking.calendar import event_ics
 from tierslieu.db.types import utcnow
-from tierslieu.i18n import render
 from tierslieu.models import Booking, Member, Resource, WaitlistEntry
+from tierslieu.outbox.compose import Invite
 from tierslieu.outbox.store import enqueue, recipient_of
 
 __all__ = ["booking_decided", "waitlist_offered"]
@@ -40,13 +39,12 @@ def waitlist_offered(session: Session, entry: WaitlistEntry, now: datetime | Non
             "end": entry.end.isoformat(),
             "expires": entry.offer_expires_at.isoformat(),
         },
-        ics=event_ics(
+        invite=Invite(
             uid=f"waitlist-{entry.id}@tierslieu",
-            start=entry.start,
-            end=entry.end,
-            summary=render("ics.booking_offered", {"resource": resource}, to.language),
+            start=entry.start.isoformat(),
+            end=entry.end.isoformat(),
+            summary="ics.booking_offered",
             location=resource,
-            now=now or utcnow(),
         ),
         now=now,
     )
@@ -72,13 +70,12 @@ def booking_decided(session: Session, booking: Booking, approved: bool) -> None:
             "end": booking.end.isoformat(),
             "reason": booking.reason or "",
         },
-        ics=event_ics(
+        invite=Invite(
             uid=f"booking-{booking.id}@tierslieu",
-            start=booking.start,
-            end=booking.end,
-            summary=render("ics.booking", {"resource": resource}, to.language),
+            start=booking.start.isoformat(),
+            end=booking.end.isoformat(),
+            summary="ics.booking",
             location=resource,
-            now=now,
         )
         if approved
         else None,

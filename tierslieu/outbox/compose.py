@@ -1,17 +1,65 @@
 """Turn an outbox row into an e-mail: texts from their codes in the person's language, the
-.ics attached, and a ``Message-ID`` derived from the message key (the same on every try)."""
+.ics attached, and a ``Message-ID`` derived from the message key (the same on every try).
+
+The calendar invitation is written by the change as a small :class:`Invite` in the message's
+parameters and built into an .ics only when the message is sent: the request that registers
+someone does not pay for iCalendar serialisation, and the invitation's title is rendered in the
+person's language like the rest of the e-mail."""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from tierslieu.booking.calendar import event_ics
 from tierslieu.i18n import render
 from tierslieu.models import OutboxMessage
 
-__all__ = ["MAIL_KINDS", "compose", "message_id"]
+__all__ = ["INVITE_PARAM", "MAIL_KINDS", "Invite", "calendar_attachment", "compose", "message_id"]
+
+# The key of the invitation in a message's parameters.
+INVITE_PARAM = "invite"
+
+
+@dataclass(frozen=True)
+class Invite:
+    """A calendar event to attach: ``summary`` is a catalogue code rendered with the message's
+    parameters; the same ``uid`` in a later message updates (or cancels) the person's event."""
+
+    uid: str
+    start: str  # ISO 8601, aware
+    end: str
+    summary: str
+    location: str
+    cancelled: bool = False
+
+    def as_param(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def calendar_attachment(message: OutboxMessage) -> bytes | None:
+    """The .ics of a message: built from its invitation, or as stored by an older version."""
+    if message.ics:
+        return message.ics.encode("utf-8")
+    spec = message.params.get(INVITE_PARAM)
+    if not isinstance(spec, dict):
+        return None
+    invite = Invite(**spec)
+    return event_ics(
+        uid=invite.uid,
+        start=datetime.fromisoformat(invite.start),
+        end=datetime.fromisoformat(invite.end),
+        summary=render(invite.summary, message.params, message.language),
+        location=invite.location,
+        now=message.created_at,
+        cancelled=invite.cancelled,
+    )
+
 
 # Every kind of message; each has ``mail.<kind>.subject`` and ``mail.<kind>.body`` in the catalogue.
 MAIL_KINDS = (
@@ -43,7 +91,8 @@ def compose(message: OutboxMessage, *, sender: str, site_name: str, tz: ZoneInfo
         render("mail.greeting", {"name": message.recipient_name}, language, tz),
         render(f"mail.{message.kind}.body", params, language, tz),
     ]
-    if message.ics:
+    attachment = calendar_attachment(message)
+    if attachment:
         parts.append(render("mail.attachment_hint", params, language, tz))
     parts.append(render("mail.signature", params, language, tz))
     email = EmailMessage()
@@ -54,9 +103,9 @@ def compose(message: OutboxMessage, *, sender: str, site_name: str, tz: ZoneInfo
     email["Message-ID"] = message_id(message.key, sender.rpartition("@")[2].strip(">") or "tierslieu")
     email["Content-Language"] = language
     email.set_content("\n\n".join(parts))
-    if message.ics:
+    if attachment:
         email.add_attachment(
-            message.ics.encode("utf-8"),
+            attachment,
             maintype="text",
             subtype="calendar",
             filename="invitation.ics",

@@ -16,10 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from tierslieu.booking.calendar import event_ics
-from tierslieu.db.types import utcnow
 from tierslieu.errors import NotFound
-from tierslieu.i18n import render
 from tierslieu.models import (
     Appointment,
     GroupRegistration,
@@ -30,6 +27,7 @@ from tierslieu.models import (
     WorkshopSession,
 )
 from tierslieu.models.programme import AppointmentStatus, RegistrationStatus, SessionStatus
+from tierslieu.outbox.compose import Invite
 from tierslieu.outbox.store import Recipient, enqueue, recipient_of
 from tierslieu.programme.events import ProgrammeEvent, ProgrammeEventKind
 from tierslieu.services.spaces import resource_with_rules
@@ -96,18 +94,17 @@ def _registration(
             )
         ).all()
         params["position"] = len(ahead) + 1
-    attachment = None
+    invite = None
     if ics is not None:
-        attachment = event_ics(
+        invite = Invite(
             uid=f"registration-{registration.id}@tierslieu",
-            start=ws.start,
-            end=ws.end,
-            summary=render("ics.session", params, to.language),
+            start=params["start"],
+            end=params["end"],
+            summary="ics.session",
             location=params["place"],
-            now=utcnow(),
             cancelled=ics == "cancelled",
         )
-    enqueue(session, key=f"{prefix or kind}:{registration_id}", kind=kind, to=to, params=params, ics=attachment)
+    enqueue(session, key=f"{prefix or kind}:{registration_id}", kind=kind, to=to, params=params, invite=invite)
 
 
 def _appointment(session: Session, appointment_id: int, kind: str, ics: str | None) -> None:
@@ -122,18 +119,17 @@ def _appointment(session: Session, appointment_id: int, kind: str, ics: str | No
         "end": appointment.end.isoformat(),
         "place": _place(session, appointment.resource_id),
     }
-    attachment = None
+    invite = None
     if ics is not None:
-        attachment = event_ics(
+        invite = Invite(
             uid=f"appointment-{appointment.id}@tierslieu",
-            start=appointment.start,
-            end=appointment.end,
-            summary=render("ics.appointment", params, to.language),
+            start=params["start"],
+            end=params["end"],
+            summary="ics.appointment",
             location=params["place"],
-            now=utcnow(),
             cancelled=ics == "cancelled",
         )
-    enqueue(session, key=f"{kind}:{appointment_id}", kind=kind, to=to, params=params, ics=attachment)
+    enqueue(session, key=f"{kind}:{appointment_id}", kind=kind, to=to, params=params, invite=invite)
 
 
 def on_programme_event(session: Session, event: ProgrammeEvent) -> None:

@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 
 from tierslieu.db.types import utcnow
 from tierslieu.models import Member, OutboxMessage
+from tierslieu.outbox.compose import INVITE_PARAM, Invite
 
 __all__ = [
     "Recipient",
@@ -61,6 +62,7 @@ def enqueue(
     kind: str,
     to: Recipient,
     params: Mapping[str, Any],
+    invite: Invite | None = None,
     ics: bytes | None = None,
     now: datetime | None = None,
 ) -> None:
@@ -76,7 +78,7 @@ def enqueue(
         "recipient_name": to.name[:200],
         "recipient_email": email,
         "language": to.language,
-        "params": dict(params),
+        "params": {**params, INVITE_PARAM: invite.as_param()} if invite else dict(params),
         "ics": ics.decode("utf-8") if ics else None,
         "attempts": 0,
         "next_attempt_at": now,

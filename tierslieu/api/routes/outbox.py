@@ -14,6 +14,7 @@ from tierslieu.errors import NotFound
 from tierslieu.i18n import render
 from tierslieu.models import OutboxMessage
 from tierslieu.outbox import store
+from tierslieu.outbox.compose import INVITE_PARAM
 from tierslieu.outbox.store import NO_ADDRESS
 
 router = APIRouter(prefix="/outbox", tags=["notifications"])
@@ -33,7 +34,7 @@ def _public(message: OutboxMessage, language: str) -> OutboxMessagePublic:
         recipient_name=message.recipient_name,
         recipient_email=message.recipient_email,
         language=message.language,
-        has_calendar=message.ics is not None,
+        has_calendar=message.ics is not None or INVITE_PARAM in message.params,
         attempts=message.attempts,
         next_attempt_at=message.next_attempt_at,
         sent_at=message.sent_at,
