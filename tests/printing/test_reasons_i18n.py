@@ -143,8 +143,18 @@ def test_the_migration_converts_stored_rows(db_url: str) -> None:
     db = Database(db_url)
     stored = "OctoPrint ne répond pas ; nouvel essai automatique. (All connection attempts failed)"
     with db.engine.begin() as conn:
+        # Only the printing branch went down: the space is in a site (0012_sites stays applied).
         conn.execute(
-            sa.text("INSERT INTO space (name, kind, description, rules) VALUES ('FabLab', 'fablab', '', '{}')")
+            sa.text(
+                "INSERT INTO site (slug, name, timezone, data, updated_at)"
+                " VALUES ('fablab', 'FabLab', 'Europe/Paris', '{}', CURRENT_TIMESTAMP)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO space (name, kind, description, rules, site_id)"
+                " VALUES ('FabLab', 'fablab', '', '{}', (SELECT id FROM site))"
+            )
         )
         space_id = conn.execute(sa.text("SELECT id FROM space")).scalar_one()
         conn.execute(
