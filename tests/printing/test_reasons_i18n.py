@@ -129,7 +129,8 @@ def test_the_migration_keeps_unreadable_sentences(stored: str, code: str, expect
         assert describe(*expected, "en") == describe(*expected, "fr") == stored
 
 
-@given(detail=st.text(min_size=1, max_size=300))
+# "?" alone is what the old sentences printed for a missing detail, so it reads back as none.
+@given(detail=st.text(min_size=1, max_size=300).filter(lambda text: text != "?"))
 def test_any_octoprint_words_survive_the_migration(detail: str) -> None:
     read_sentence = _migration().read_sentence
     for code in sorted(WITH_DETAIL | {"cancelled_by"}):
