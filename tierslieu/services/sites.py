@@ -139,10 +139,13 @@ def is_staff_at(member: Member, site_id: int | None) -> bool:
 def check_own_or_staff_at(
     actor: Member, owner_id: int | None, site_id: int | None, scope: SiteScope, not_found: Exception
 ) -> None:
-    """A member's own row (a booking, a waitlist entry), or any row for staff at its site.
-    Others get ``not_found`` (members cannot probe other people's rows); staff of other sites
-    get 403 ``site_forbidden``; and everyone 403 for a site left out by ``?site_id=``."""
-    if owner_id == actor.id or is_staff_at(actor, site_id):
+    """A member's own row (a booking, a waitlist entry: theirs at every site), or any row for
+    staff at its site when ``scope`` (theirs, narrowed by ``?site_id=``) holds it. Others get
+    ``not_found`` (members cannot probe other people's rows); staff of other sites get 403
+    ``site_forbidden``."""
+    if owner_id == actor.id:
+        return
+    if is_staff_at(actor, site_id):
         scope.check(site_id)
         return
     if STAFF_ROLES & set(actor.roles):

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel
 
-from tierslieu.api.deps import RuntimeDep, SessionDep, StaffMember, site_scope
+from tierslieu.api.deps import RuntimeDep, SessionDep, StaffMember
 from tierslieu.db.types import utcnow
 from tierslieu.errors import Conflict
 from tierslieu.hardware.doors import DoorController
 from tierslieu.hardware.emergency import FIRE_RESET, alarm_in_log, emergency_line
 from tierslieu.hardware.facts import FactsCache
 from tierslieu.hardware.hub import DeviceHub
-from tierslieu.services.sites import SiteScope, list_sites, scope_for
+from tierslieu.services.sites import list_sites, scope_for
 
 router = APIRouter(prefix="/emergency", tags=["emergency"])
 
@@ -31,13 +30,12 @@ def reset_emergency(
     session: SessionDep,
     runtime: RuntimeDep,
     actor: StaffMember,
-    scope: Annotated[SiteScope | None, Depends(site_scope)] = None,
 ) -> EmergencyReset:
     """End the fire release: each door goes back to what its bookings and overrides want.
 
     The release and its reset concern every door the controller drives, so a staff member
     scoped to some sites may reset it only when those are all the sites (403 otherwise)."""
-    scope = scope or scope_for(actor)  # the web page calls this without one
+    scope = scope_for(actor)
     for site in list_sites(session):
         scope.check(site.id)
     doors, hub, facts = (runtime.services.get(k) for k in ("doors", "devices", "access_facts"))
