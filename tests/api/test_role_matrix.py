@@ -202,7 +202,7 @@ def test_site_scope_matrix(api: AppHarness, role: str) -> None:
         sites = [Site(name=name, slug=slugify(name)) for name in ("Tiers-lieu de Trilport", "FabLab de Meaux")]
         session.add_all(sites)
         session.flush()
-        own, other = (site.id for site in sites)
+        own, other = (site.id or 0 for site in sites)
         session.commit()
     user = api.user(role, email=f"scoped-{role}@trilport.test")
     scope_member(api.runtime, user.id, [own])

@@ -3,6 +3,7 @@ only (403 ``site_forbidden`` elsewhere), and acts as a plain member at the other
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -83,6 +84,11 @@ def test_scoped_staff_sees_only_their_site(api_any_db: AppHarness, two: TwoSites
     assert ids("/api/v1/bookings") == {at_a}
     assert ids("/api/v1/occupancy") == a_spaces
     assert ids("/api/v1/access-events") == {two.spaces["Tiers-lieu"]}
+    # The live stream's snapshot too (a plain GET ends after it).
+    stream = api.client.get("/api/v1/occupancy/stream", headers=sam.headers)
+    data = next(line for line in stream.text.splitlines() if line.startswith("data:"))
+    assert {space["space_id"] for space in json.loads(data[5:])["spaces"]} == a_spaces
+    _forbidden(api.client.get(f"/api/v1/occupancy/stream?site_id={two.b}", headers=sam.headers))
     # The same lists narrowed to their own site answer; to the other site, 403.
     for path in ("spaces", "resources", "devices", "bookings", "occupancy", "access-events", "reports/occupancy"):
         assert api.client.get(f"/api/v1/{path}?site_id={two.a}", headers=sam.headers).status_code == 200, path
@@ -118,8 +124,8 @@ def test_scoped_staff_books_as_a_member_elsewhere(api_any_db: AppHarness, two: T
     room_a, room_b = two.resources["Salle polyvalente R"], two.resources["Salle FabLab"]
     _book(api, sam, room_a, 9, member_id=alice.id)  # staff at their site: for someone else
     own = _book(api, sam, room_b, 9)  # at the other site: for themself, like any member
-    body = {"resource_id": room_b, "member_id": alice.id}
-    body |= {"start": _tomorrow(11).isoformat(), "end": _tomorrow(12).isoformat()}
+    start, end = _tomorrow(11).isoformat(), _tomorrow(12).isoformat()
+    body = {"resource_id": room_b, "member_id": alice.id, "start": start, "end": end}
     refused = api.client.post("/api/v1/bookings", json=body, headers=sam.headers)
     assert (refused.status_code, refused.json()["code"]) == (403, "book_for_others_forbidden")
     # Their own booking at the other site stays theirs to see and cancel.
