@@ -27,6 +27,7 @@ from tierslieu.db import Database, transaction_open
 from tierslieu.models import Space
 from tierslieu.runtime import Runtime
 from tierslieu.services import spaces as space_service
+from tierslieu.services.sites import default_site_id
 
 
 @pytest.fixture
@@ -107,10 +108,13 @@ def test_requests_after_the_servers_connections_died_still_work(
 def test_a_read_only_session_opens_a_transaction_before_it_writes(db_url: str) -> None:
     db = Database(db_url)
     try:
+        with db.session(write=True) as session:
+            site_id = default_site_id(session, "Europe/Paris")
+            session.commit()
         with db.session(read_only=True) as session:
             session.exec(select(Space)).all()
             assert not transaction_open(session)  # autocommit: nothing to end
-            session.add(Space(name="Écrite", kind="room"))
+            session.add(Space(name="Écrite", kind="room", site_id=site_id))
             session.flush()
             assert transaction_open(session)
             session.rollback()

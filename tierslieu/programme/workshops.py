@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from sqlalchemy import ColumnElement, true
 from sqlmodel import Session, col, select
 
 from tierslieu.errors import InvalidInput, NotFound
-from tierslieu.models import Member, Workshop
+from tierslieu.models import Member, Workshop, WorkshopSession
 from tierslieu.models.programme import Public, Theme
 from tierslieu.programme.roles import is_advisor_capable
 from tierslieu.services import members as member_service
+from tierslieu.services.sites import ALL_SITES, SiteScope
 
 __all__ = ["check_publics", "check_themes", "create_workshop", "get_workshop", "list_workshops", "update_workshop"]
 
@@ -119,8 +121,20 @@ def get_workshop(session: Session, workshop_id: int) -> Workshop:
     return workshop
 
 
-def list_workshops(session: Session, *, include_inactive: bool = False) -> Sequence[Workshop]:
-    query = select(Workshop)
+def workshops_at(scope: SiteScope) -> ColumnElement[bool]:
+    """Workshops held at the sites of ``scope`` (a session there), and those with no session
+    yet: a workshop is a programme's template, its sites are its sessions'."""
+    if scope.site_ids is None:
+        return true()
+    held_there = select(WorkshopSession.workshop_id).where(scope.where_resource(WorkshopSession.resource_id))
+    return col(Workshop.id).in_(held_there) | col(Workshop.id).not_in(select(WorkshopSession.workshop_id))
+
+
+def list_workshops(
+    session: Session, *, include_inactive: bool = False, scope: SiteScope = ALL_SITES
+) -> Sequence[Workshop]:
+    """Workshops of the sites of ``scope`` (see :func:`workshops_at`)."""
+    query = select(Workshop).where(workshops_at(scope))
     if not include_inactive:
         query = query.where(col(Workshop.active).is_(True))
     return session.exec(query.order_by(col(Workshop.title), col(Workshop.id))).all()

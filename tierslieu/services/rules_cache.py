@@ -1,4 +1,4 @@
-"""The effective booking rules of each resource (and its row), kept until a space or a resource changes.
+"""The effective booking rules of each resource (its row, its site), kept until a space, a resource or a site changes.
 
 Judging a booking needs the rules of the resource merged with those of its space and every
 parent space: two to four primary-key reads and as many validations per request, for values that
@@ -20,15 +20,18 @@ from typing import TypeVar
 from sqlmodel import Session
 
 from tierslieu.booking.ruleset import EffectiveRules
-from tierslieu.db.changes import Changes
+from tierslieu.db.changes import Changes, written_in_transaction
 from tierslieu.db.detached import detached_copy
-from tierslieu.models import Resource
+from tierslieu.models import Resource, Site, Space
 
-__all__ = ["RULES_TABLES", "RulesCache", "rules_cache_of"]
+__all__ = ["RULES_TABLES", "Place", "RulesCache", "edited_here", "rules_cache_of"]
 
-RULES_TABLES = ("space", "resource")
+# A site's timezone is part of how a resource's rules read (opening hours are local times).
+RULES_TABLES = ("space", "resource", "site")
 _KEY = "tierslieu.rules_cache"
 V = TypeVar("V")
+# A resource's site id and that site's timezone name.
+Place = tuple[int | None, str | None]
 
 
 class RulesCache:
@@ -36,6 +39,7 @@ class RulesCache:
         self._lock = threading.Lock()
         self._by_resource: dict[int, EffectiveRules] = {}
         self._rows: dict[int, Resource] = {}  # detached copies
+        self._places: dict[int, Place] = {}
         self._era = 0  # bumped on every change, so a value computed before it is not stored after
 
     def on_change(self, changes: Changes) -> None:
@@ -44,6 +48,7 @@ class RulesCache:
                 self._era += 1
                 self._by_resource.clear()
                 self._rows.clear()
+                self._places.clear()
 
     def get(self, resource_id: int, compute: Callable[[], EffectiveRules]) -> EffectiveRules:
         return self._get(self._by_resource, resource_id, compute)
@@ -51,6 +56,12 @@ class RulesCache:
     def row(self, resource_id: int, load: Callable[[], Resource]) -> Resource:
         """The resource's row as a detached copy (merge it into a session, never modify it)."""
         return self._get(self._rows, resource_id, lambda: detached_copy(load()))
+
+    def place(
+        self, resource_id: int, load: Callable[[], tuple[int | None, str | None]]
+    ) -> tuple[int | None, str | None]:
+        """The resource's site id and that site's timezone name."""
+        return self._get(self._places, resource_id, load)
 
     def _get(self, values: dict[int, V], resource_id: int, compute: Callable[[], V]) -> V:
         with self._lock:
@@ -70,3 +81,10 @@ class RulesCache:
 def rules_cache_of(session: Session) -> RulesCache | None:
     cache: RulesCache | None = session.info.get(_KEY)
     return cache
+
+
+def edited_here(session: Session) -> bool:
+    """This transaction changed a space, a resource or a site: the cache cannot know it yet."""
+    pending = (*session.new, *session.dirty, *session.deleted)
+    unflushed = any(isinstance(obj, (Space, Resource, Site)) for obj in pending)
+    return unflushed or bool(written_in_transaction(session) & set(RULES_TABLES))

@@ -10,10 +10,9 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from tierslieu.booking.rules import BookingRules, EffectiveRules, merge_rules, patch_rules
-from tierslieu.db.changes import written_in_transaction
 from tierslieu.errors import Conflict, InvalidInput, NotFound
 from tierslieu.models import RESOURCE_KINDS, SPACE_KINDS, Device, Printer, Resource, Space
-from tierslieu.services.rules_cache import RULES_TABLES, rules_cache_of
+from tierslieu.services.rules_cache import edited_here, rules_cache_of
 from tierslieu.services.sites import ALL_SITES, SiteScope, default_site_id, get_site
 from tierslieu.text import clean_name
 
@@ -272,7 +271,7 @@ def resource_rules(session: Session, resource: Resource) -> EffectiveRules:
     """The resource's rules merged over its spaces'; cached per resource until a space or resource changes."""
     assert resource.id is not None
     cache = rules_cache_of(session)
-    if cache is None or _rules_edited_here(session):
+    if cache is None or edited_here(session):
         return _merged_rules(session, resource)
     return cache.get(resource.id, lambda: _merged_rules(session, resource))
 
@@ -280,17 +279,11 @@ def resource_rules(session: Session, resource: Resource) -> EffectiveRules:
 def resource_with_rules(session: Session, resource_id: int) -> tuple[Resource, EffectiveRules]:
     """The resource and its rules, both from the rules cache when it holds them (no query)."""
     cache = rules_cache_of(session)
-    if cache is None or _rules_edited_here(session):
+    if cache is None or edited_here(session):
         resource = get_resource(session, resource_id)
     else:
         resource = session.merge(cache.row(resource_id, lambda: get_resource(session, resource_id)), load=False)
     return resource, resource_rules(session, resource)
-
-
-def _rules_edited_here(session: Session) -> bool:
-    """This transaction changed a space or a resource: the cache cannot know it yet."""
-    unflushed = any(isinstance(obj, (Space, Resource)) for obj in (*session.new, *session.dirty, *session.deleted))
-    return unflushed or bool(written_in_transaction(session) & set(RULES_TABLES))
 
 
 def _merged_rules(session: Session, resource: Resource) -> EffectiveRules:
