@@ -27,8 +27,11 @@ PUBLIC = {
     "/langue/{lang}",
     "/mot-de-passe/{token}",
     "/kiosk/{space_id}",
+    "/kiosk/{site_slug}/{space_id}",
     "/kiosk/agenda",
+    "/kiosk/{site_slug}/agenda",
     "/agenda",
+    "/agenda/{site_slug}",
     "/confidentialite",
 }
 SKIPPED = {("POST", "/deconnexion")}  # ends the caller's session: tested in test_pages

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from tierslieu.csv_export import SpreadsheetWriter
 from tierslieu.models import Member, Printer, PrintRun
 from tierslieu.models.printing import RunOutcome
+from tierslieu.services.sites import ALL_SITES, SiteScope
 
 __all__ = ["PrintingReport", "ReportLine", "printing_report", "report_csv"]
 
@@ -58,13 +59,16 @@ def _grouped(lines: dict[str, ReportLine]) -> list[ReportLine]:
     return sorted(lines.values(), key=lambda line: (line.label.lower(), line.key))
 
 
-def printing_report(session: Session, start: datetime, end: datetime, tz: ZoneInfo) -> PrintingReport:
-    """Runs that started in ``[start, end)``."""
+def printing_report(
+    session: Session, start: datetime, end: datetime, tz: ZoneInfo, *, scope: SiteScope = ALL_SITES
+) -> PrintingReport:
+    """Runs that started in ``[start, end)`` on printers of the sites in scope."""
     rows: Iterable[tuple[PrintRun, str, str]] = session.exec(
         select(PrintRun, Member.name, Printer.name)
         .join(Member, col(Member.id) == PrintRun.member_id)
         .join(Printer, col(Printer.id) == PrintRun.printer_id)
         .where(col(PrintRun.started_at) >= start, col(PrintRun.started_at) < end)
+        .where(scope.where_resource(Printer.resource_id))
         .order_by(col(PrintRun.started_at))
     ).all()
     report = PrintingReport(start=start, end=end)

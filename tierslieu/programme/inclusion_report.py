@@ -37,6 +37,7 @@ from tierslieu.models import (
 )
 from tierslieu.models.programme import AppointmentStatus, SessionStatus
 from tierslieu.programme.attendance import UNKNOWN, Tally, session_tally
+from tierslieu.services.sites import ALL_SITES, SiteScope
 
 __all__ = ["Breakdown", "InclusionReport", "inclusion_report", "keep_visits"]
 
@@ -211,7 +212,7 @@ def _lines(table: dict[str, Breakdown]) -> list[Breakdown]:
     return sorted(table.values(), key=lambda b: (b.key == UNKNOWN, b.key))
 
 
-def _held_sessions(session: Session, start: datetime, end: datetime, now: datetime) -> Sequence[Any]:
+def _held_sessions(session: Session, start: datetime, end: datetime, now: datetime, scope: SiteScope) -> Sequence[Any]:
     return session.exec(
         select(WorkshopSession, Workshop, Resource.name)
         .join(Workshop, col(Workshop.id) == WorkshopSession.workshop_id)
@@ -221,6 +222,7 @@ def _held_sessions(session: Session, start: datetime, end: datetime, now: dateti
             col(WorkshopSession.start) >= start,
             col(WorkshopSession.start) < end,
             col(WorkshopSession.end) <= now,
+            scope.where_resource(WorkshopSession.resource_id),
         )
         .order_by(col(WorkshopSession.start))
     ).all()
@@ -239,14 +241,23 @@ def _people(report: InclusionReport, start: datetime, previous_visits: Iterable[
 
 
 def inclusion_report(
-    session: Session, first: date, last: date, *, start: datetime, end: datetime, now: datetime, tz: ZoneInfo
+    session: Session,
+    first: date,
+    last: date,
+    *,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    tz: ZoneInfo,
+    scope: SiteScope = ALL_SITES,
 ) -> InclusionReport:
-    """The report of the local days ``first``…``last`` (``[start, end)`` in UTC)."""
+    """The report of the local days ``first``…``last`` (``[start, end)`` in UTC), for the sessions,
+    appointments and activities in rooms of the sites in scope."""
     report = InclusionReport(first, last)
     previous = _previous(_visits(session, end))
     tables: dict[str, dict[str, Breakdown]] = {n: {} for n in ("theme", "public", "age", "place", "month")}
     visits: list[Counter[str]] = []
-    for ws, workshop, place in _held_sessions(session, start, end, now):
+    for ws, workshop, place in _held_sessions(session, start, end, now, scope):
         assert ws.id is not None
         tally = session_tally(session, ws)
         if ws.attendance_purged_at is not None:
@@ -272,7 +283,7 @@ def inclusion_report(
             _add(tables["public"], public, hours, tally, share=people)
         for band, people in tally.by_age_band.items():
             _add(tables["age"], band, hours, tally, share=people)
-    _appointments(session, report, start, end, previous, visits)
+    _appointments(session, report, start, end, previous, visits, scope)
     _people(report, start, visits)
     report.session_hours = round(report.session_hours, 2)
     report.appointment_hours = round(report.appointment_hours, 2)
@@ -282,7 +293,7 @@ def inclusion_report(
         _lines(tables["age"]),
     )
     report.by_place, report.by_month = _lines(tables["place"]), _lines(tables["month"])
-    report.activities = _activities(session, start, end, tz)
+    report.activities = _activities(session, start, end, tz, scope)
     return report
 
 
@@ -293,6 +304,7 @@ def _appointments(
     end: datetime,
     previous: dict[tuple[int, int], Counter[str]],
     visits: list[Counter[str]],
+    scope: SiteScope,
 ) -> None:
     rows = session.exec(
         select(Appointment, ActivityReport.duration_minutes)
@@ -301,6 +313,7 @@ def _appointments(
             Appointment.status == AppointmentStatus.done.value,
             col(Appointment.start) >= start,
             col(Appointment.start) < end,
+            scope.where_resource(Appointment.resource_id),
         )
     ).all()
     for appointment, minutes in rows:
@@ -310,7 +323,7 @@ def _appointments(
         visits.append(previous.get((_APPOINTMENT, appointment.id), Counter()))
 
 
-def _activities(session: Session, start: datetime, end: datetime, tz: ZoneInfo) -> list[ActivityLine]:
+def _activities(session: Session, start: datetime, end: datetime, tz: ZoneInfo, scope: SiteScope) -> list[ActivityLine]:
     # A cancelled session accompanied nobody, whatever report it may have.
     cancelled = select(WorkshopSession.id).where(WorkshopSession.status == SessionStatus.cancelled.value)
     rows = session.exec(
@@ -320,6 +333,7 @@ def _activities(session: Session, start: datetime, end: datetime, tz: ZoneInfo) 
             col(ActivityReport.at) >= start,
             col(ActivityReport.at) < end,
             col(ActivityReport.session_id).is_(None) | col(ActivityReport.session_id).not_in(cancelled),
+            scope.where_resource(ActivityReport.resource_id),
         )
         .order_by(col(ActivityReport.at), col(ActivityReport.id))
     ).all()

@@ -31,11 +31,13 @@ __all__ = [
     "ALL_SITES",
     "SCOPED_ROLES",
     "SiteScope",
+    "confine_to_actor",
     "default_site_id",
     "get_site",
     "list_sites",
     "roles_at",
     "scope_for",
+    "set_member_sites",
     "site_by_slug",
     "site_of_device",
     "site_of_resource",
@@ -106,6 +108,29 @@ def roles_at(member: Member, site_id: int | None) -> frozenset[str]:
     if scope_for(member).allows(site_id):
         return frozenset(member.roles)
     return frozenset({"member"})
+
+
+def set_member_sites(session: Session, actor: Member, member: Member, site_ids: Sequence[int]) -> None:
+    """Scope a member to some sites (none: every site). Only an admin may: a scoped member
+    could otherwise widen their own reach."""
+    if "admin" not in actor.roles:
+        raise PermissionDenied("site_assign_admin_only")
+    wanted = sorted(set(site_ids))
+    known = set(session.exec(select(Site.id).where(col(Site.id).in_(wanted))).all())
+    for site_id in wanted:
+        if site_id not in known:
+            raise NotFound("site_not_found", id=site_id)
+    member.site_ids = wanted
+    session.add(member)
+
+
+def confine_to_actor(actor: Member, member: Member) -> None:
+    """Roles handed out by a scoped member apply within that member's sites only (a staff member
+    of one site cannot make an every-site staff member)."""
+    sites = scope_for(actor).site_ids
+    if sites is None or not SCOPED_ROLES & set(member.roles):
+        return
+    member.site_ids = sorted(set(member.site_ids) & sites) or sorted(sites)
 
 
 # Reading sites --------------------------------------------------------------------

@@ -17,10 +17,12 @@ from tierslieu.hardware.audit import last_unknown_badge
 from tierslieu.models import ROLES, Member
 from tierslieu.services import devices as device_service
 from tierslieu.services import members as member_service
+from tierslieu.services.sites import confine_to_actor, list_sites, set_member_sites
 from tierslieu.web.admin_view import dashboard_counts
 from tierslieu.web.i18n import N_
 from tierslieu.web.page import Page, PageDep
 from tierslieu.web.password_reset import RESET_HOURS, reset_token
+from tierslieu.web.sites import SiteFilter
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(STAFF)])
 
@@ -41,7 +43,9 @@ _MESSAGES = {
 @router.get("")
 def dashboard(page: PageDep, session: SessionDep) -> Response:
     return page.render(
-        "admin/index.html", title=page.gettext("Administration"), counts=dashboard_counts(session, page.actor)
+        "admin/index.html",
+        title=page.gettext("Administration"),
+        counts=dashboard_counts(session, page.actor, page.scope),
     )
 
 
@@ -60,6 +64,7 @@ def _members_page(
         status=status,
         title=page.gettext("Members"),
         members=found,
+        site_names={site.id: site.name for site in list_sites(session)},
         q=q,
         roles=ROLES,
         error=error,
@@ -89,6 +94,7 @@ def create_member(
             password=password or None,
             language=language if language in ("fr", "en") else "fr",
         )
+        confine_to_actor(page.actor, member)
     except TiersLieuError as exc:
         session.rollback()
         return _members_page(page, session, error=exc.message(page.lang), status=exc.status)
@@ -105,7 +111,7 @@ def _member_page(
     status: int = 200,
 ) -> Response:
     member = member_service.get_member(session, member_id)
-    readers = [d for d in device_service.list_devices(session) if d.kind == "badge_reader"]
+    readers = [d for d in SiteFilter(session, page.scope).spaces(device_service.list_devices(session))]
     return page.render(
         "admin/member.html",
         status=status,
@@ -113,8 +119,10 @@ def _member_page(
         who=member,
         badges=member_service.active_badges(session, member),
         trainings=sorted(member_service.trainings_of(session, member_id).items()),
-        readers=readers,
+        readers=[d for d in readers if d.kind == "badge_reader"],
         roles=ROLES,
+        sites=list_sites(session),
+        can_set_sites="admin" in page.actor.roles,
         errors=errors or {},
         notice=page.notice(_MESSAGES),
         reset_link=reset_link,
@@ -152,8 +160,12 @@ def update_member(
     roles: Annotated[list[str] | None, Form()] = None,
     active: Annotated[str, Form()] = "",
     language: Annotated[str, Form()] = "fr",
+    site_ids: Annotated[list[int] | None, Form()] = None,
+    sites_shown: Annotated[str, Form()] = "",
 ) -> Response:
     def change(member: Member) -> None:
+        if sites_shown == "1":  # the form had the sites (an admin's): none checked is every site
+            set_member_sites(session, page.actor, member, site_ids or [])
         chosen = roles or []
         member_service.ensure_can_grant(page.actor.roles, chosen)
         member_service.update_member(
@@ -166,6 +178,7 @@ def update_member(
             active=active == "1",
             language=language if language in ("fr", "en") else "fr",
         )
+        confine_to_actor(page.actor, member)
 
     return _member_action(page, session, member_id, "profile", change, "modifie")
 
