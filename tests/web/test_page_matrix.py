@@ -101,7 +101,7 @@ def test_public_pages_answer_without_log_in(api: AppHarness) -> None:
         assert '<html lang="fr">' in response.text
 
 
-def _object_pages(places: SitePlaces) -> list[tuple[str, str, dict[str, object] | None]]:
+def _object_pages(places: SitePlaces) -> list[tuple[str, str, dict[str, str] | None]]:
     """Pages about one object of a site (a space, room, door, booking, session, appointment)."""
     return [
         ("GET", f"/reserver?espace={places.building_id}", None),

@@ -136,14 +136,15 @@ def test_public_agenda_of_one_site_in_its_timezone(api: AppHarness, sites: TwoSi
     assert missing.status_code == 404 and "Site « nulle-part » inconnu" in missing.text
 
 
-def _save_member(api: AppHarness, member_id: int, **extra: object) -> int:
+def _save_member(api: AppHarness, member_id: int, **extra: str | list[str]) -> int:
     page = api.client.get(f"/admin/membres/{member_id}")
     with api.runtime.db.session() as session:
         member = session.get(Member, member_id)
         assert member is not None
-        fields: dict[str, object] = {"name": member.name, "email": member.email, "roles": member.roles}
+        fields: dict[str, str | list[str]] = {"name": member.name, "email": member.email, "roles": list(member.roles)}
     form = {"csrf_token": csrf_of(page.text), **fields, "active": "1", "language": "fr", **extra}
-    return api.client.post(f"/admin/membres/{member_id}", data=form, follow_redirects=False).status_code
+    response = api.client.post(f"/admin/membres/{member_id}", data=form, follow_redirects=False)
+    return int(response.status_code)
 
 
 def _sites_of(api: AppHarness, member_id: int) -> list[int]:

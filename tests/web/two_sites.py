@@ -106,6 +106,7 @@ def _places(runtime: Runtime, slug: str, names: tuple[str, str, str, str], advis
         door_row = session.exec(select(Device).where(Device.name == door)).one()
         start = utcnow().replace(microsecond=0) + timedelta(days=1)
         end = start + timedelta(hours=1)
+        assert room_row.id is not None
         booking = Booking(
             resource_id=room_row.id,
             member_id=advisor_id,
