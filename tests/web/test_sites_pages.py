@@ -35,6 +35,12 @@ LISTS = [
 
 
 @pytest.fixture
+def api(api_any_db: AppHarness) -> AppHarness:
+    """These pages filter in SQL too (reports, agenda): once on SQLite, once on PostgreSQL."""
+    return api_any_db
+
+
+@pytest.fixture
 def sites(api: AppHarness) -> TwoSites:
     return load_two_sites(api.runtime, api.users["animator"].id)
 
