@@ -4,7 +4,6 @@ that show it have 0 axe-core WCAG 2.1 A/AA violations at 390 px and at desktop w
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,11 +11,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import PASSWORD, create_user, make_settings
-from tests.support.server import LiveServer, live_server
-from tests.web.browser import DESKTOP, check_page, log_in
+from tests.conftest import PASSWORD, create_user
+from tests.support.server import LiveServer
+from tests.web.browser import DESKTOP, check_page, fresh_server, log_in
 from tests.web.two_sites import KOUROU_NAME, TwoSites, load_two_sites
-from tierslieu.api import create_app
 
 pytestmark = pytest.mark.browser
 
@@ -31,22 +29,11 @@ class Deployment:
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Deployment]:
-    folder = tmp_path_factory.mktemp("browser-sites")
-    shutil.copyfile(sqlite_template, folder / "tierslieu.db")
-    settings = make_settings(f"sqlite:///{folder / 'tierslieu.db'}", folder)
-    with live_server(create_app(settings, migrate=False)) as server:
+    with fresh_server(tmp_path_factory, sqlite_template, "browser-sites") as server:
         admin = create_user(server.runtime, "admin", email="anne@trilport.test", name="Anne Admin")
         animator = create_user(server.runtime, "animator", email="nadia@trilport.test", name="Nadia Conseillère")
         sites = load_two_sites(server.runtime, animator.id)
         yield Deployment(server, sites, admin.email, animator.id)
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="fr-FR", viewport=DESKTOP)
-    tab = context.new_page()
-    yield tab
-    context.close()
 
 
 def test_pages_with_the_switcher_are_accessible(deployment: Deployment, page: Page) -> None:
