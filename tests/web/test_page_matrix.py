@@ -101,9 +101,11 @@ def test_public_pages_answer_without_log_in(api: AppHarness) -> None:
         assert '<html lang="fr">' in response.text
 
 
-def _object_pages(places: SitePlaces) -> list[tuple[str, str, dict[str, str] | None]]:
-    """Pages about one object of a site (a space, room, door, booking, session, appointment)."""
+def _object_pages(places: SitePlaces, member_id: int) -> list[tuple[str, str, dict[str, str] | None]]:
+    """Pages about one object of a site (a space, room, door, booking, session, appointment, printer)."""
     return [
+        ("POST", f"/admin/membres/{member_id}/badges/scan", {"device_id": str(places.door_id)}),
+        ("POST", f"/accueil/membres/{member_id}/badge", {"device_id": str(places.door_id)}),
         ("GET", f"/reserver?espace={places.building_id}", None),
         ("GET", f"/reserver?ressource={places.room_id}", None),
         ("GET", f"/seances/{places.session_id}", None),
@@ -128,7 +130,7 @@ def test_site_scoped_staff_matrix(api: AppHarness) -> None:
     token = csrf_of(api.client.get("/connexion").text)
     failures = []
     for places, own in ((sites.kourou, True), (sites.trilport, False)):
-        for method, path, form in _object_pages(places):
+        for method, path, form in _object_pages(places, api.users["member"].id):
             data = {"csrf_token": token, **form} if form is not None else None
             response = api.client.request(method, path, data=data, follow_redirects=False)
             forbidden = response.status_code == 403 and "Ce site ne fait pas partie des vôtres" in response.text

@@ -17,7 +17,7 @@ from tierslieu.hardware.audit import last_unknown_badge
 from tierslieu.models import ROLES, Member
 from tierslieu.services import devices as device_service
 from tierslieu.services import members as member_service
-from tierslieu.services.sites import confine_to_actor, list_sites, set_member_sites
+from tierslieu.services.sites import SiteScope, confine_to_actor, list_sites, set_member_sites, site_of_device
 from tierslieu.web.admin_view import dashboard_counts
 from tierslieu.web.i18n import N_
 from tierslieu.web.page import Page, PageDep
@@ -196,9 +196,10 @@ def add_badge(
     )
 
 
-def assign_recent_scan(session: Session, member: Member, device_id: int) -> None:
-    """ "Scan now": the member presents the badge on a reader; we take the last unknown scan there
-    (also used by the front desk)."""
+def assign_recent_scan(session: Session, member: Member, device_id: int, scope: SiteScope) -> None:
+    """ "Scan now": the member presents the badge on a reader of the reader's sites; we take the
+    last unknown scan there (also used by the front desk)."""
+    scope.check(site_of_device(session, device_id))
     scan = last_unknown_badge(session, device_id, since=utcnow() - SCAN_WINDOW)
     if scan is None or not scan.badge_uid:
         raise InvalidInput("no_recent_scan")
@@ -210,7 +211,12 @@ def scan_badge(
     page: PageDep, session: SessionDep, member_id: IdPath, device_id: Annotated[int, Form()] = 0
 ) -> Response:
     return _member_action(
-        page, session, member_id, "scan", lambda m: assign_recent_scan(session, m, device_id), "badge"
+        page,
+        session,
+        member_id,
+        "scan",
+        lambda m: assign_recent_scan(session, m, device_id, page.sites.reader_scope),
+        "badge",
     )
 
 

@@ -336,7 +336,7 @@ def scan_badge(
             raise PermissionDenied("front_desk.badge_staff_only")
         member = member_service.get_member(session, member_id)
         member_service.ensure_can_manage(page.actor, member)
-        assign_recent_scan(session, member, device_id)
+        assign_recent_scan(session, member, device_id, page.sites.reader_scope)
     except TiersLieuError as exc:
         session.rollback()
         return _holder_page(
