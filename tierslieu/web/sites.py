@@ -68,7 +68,8 @@ def _pick(sites: tuple[Site, ...], slug: str | None) -> Site | None:
 
 def choose_site(session: Session, member: Member | None, request: Request) -> SiteChoice:
     """The site of this request: ``?site=`` (404 unknown, 403 outside the reader's sites), else
-    the cookie (ignored when no longer valid), else every site (or a scoped reader's first)."""
+    the cookie (ignored when no longer valid), else every site (or the only one, or a scoped
+    reader's first)."""
     reader_scope = scope_for(member) if member is not None else ALL_SITES
     sites = tuple(list_sites(session, reader_scope))
     offers_all = reader_scope.site_ids is None
@@ -80,8 +81,8 @@ def choose_site(session: Session, member: Member | None, request: Request) -> Si
     else:
         kept = request.cookies.get(SITE_COOKIE)
         site = _pick(sites, kept)
-        if site is None and not offers_all and sites:
-            site = sites[0]
+        if site is None and (len(sites) == 1 or not offers_all) and sites:
+            site = sites[0]  # one site to see: the page is about it (its name, its timezone)
     scope = reader_scope.narrow(site.id) if site is not None else reader_scope
     return SiteChoice(site, scope, reader_scope, sites, offers_all, remember)
 
