@@ -246,7 +246,7 @@ def site_check(file: Annotated[Path, typer.Argument(help="fichier YAML du site")
     spaces = sum(1 for _ in site.walk())
     resources = sum(len(s.resources) for _p, s, _q in site.walk())
     devices = sum(len(s.devices) for _p, s, _q in site.walk())
-    workshops = len(site.programme.workshops) if site.programme else 0
+    workshops = sum(len(entry.programme.workshops) for _p, entry in site.entries() if entry.programme)
     typer.echo(f"{file}: OK — {spaces} espaces, {resources} ressources, {devices} appareils, {workshops} ateliers.")
 
 
@@ -267,27 +267,34 @@ def _load_site_file(settings: Settings, file: Path) -> None:
             typer.secho(f"{file}: {exc.message_fr}", fg="red", err=True)
             raise typer.Exit(1) from exc
     typer.echo(f"{file}: chargé — {report.summary()}" + ("" if report.changed else " (aucun changement)"))
-    if site.programme is not None:
-        _load_programme(settings, site.programme)
+    for _prefix, entry in site.entries():
+        if entry.programme is not None:
+            _load_programme(settings, entry.programme, entry.site.resolved_slug, entry.site.timezone)
 
 
-def _load_programme(settings: Settings, programme: ProgrammeSpec) -> None:
-    """The coming weeks' sessions of the file's programme (each books its room; refusals are listed)."""
+def _load_programme(settings: Settings, programme: ProgrammeSpec, slug: str, timezone: str) -> None:
+    """The coming weeks' sessions of one site's programme, in that site's local time (each
+    books its room; refusals are listed)."""
+    from zoneinfo import ZoneInfo
+
     from tierslieu.db.types import utcnow
+    from tierslieu.services.sites import site_by_slug
     from tierslieu.site.programme_loader import load_programme
 
     with _migrated_runtime(settings) as runtime, runtime.db.session(write=True) as session:
+        row = site_by_slug(session, slug)
         report = load_programme(
             session,
             programme,
             now=utcnow(),
-            tz=settings.tz,
+            tz=ZoneInfo(timezone),
             events=runtime.events,
             programme=runtime.programme_events,
             progress=lambda m: _say(f"  · {m}"),
+            site_id=row.id if row is not None else None,
         )
         session.commit()
-    typer.echo(f"programme : {report.summary()}")
+    typer.echo(f"programme ({slug}) : {report.summary()}")
     for refusal in report.refused:
         typer.echo(f"  séance non créée — {refusal}")
 

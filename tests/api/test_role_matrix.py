@@ -14,9 +14,13 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from tests.conftest import ROLE_NAMES, AppHarness
-from tierslieu.api.deps import Allow, PublicAccess
+from tests.support.two_sites import scope_member
+from tierslieu.api.deps import Allow, PublicAccess, site_scope
 from tierslieu.api.routes import ROUTERS
 from tierslieu.app import API_PREFIX
+from tierslieu.models import Site
+from tierslieu.services.sites import SCOPED_ROLES
+from tierslieu.text import slugify
 
 # Routes anyone may call without a token (log in, health, feeds protected by a URL secret, kiosk).
 PUBLIC = {
@@ -145,3 +149,76 @@ def test_expired_and_bogus_tokens(api: AppHarness) -> None:
     response = api.client.get("/api/v1/spaces", headers={"Authorization": f"Bearer {expired}"})
     assert response.status_code == 401
     assert response.json()["code"] == "token_expired"
+
+
+# Site scopes ------------------------------------------------------------------------------
+
+# Collections read without a site filter, and why (every other GET collection takes ?site_id=).
+SHARED_COLLECTIONS = {
+    "/api/v1/members": "members are shared across sites",
+    "/api/v1/members/me": "the caller themself",
+    "/api/v1/members/me/access-events": "the caller's own passages, at every site",
+    "/api/v1/persons": "people without an account are shared, like members",
+    "/api/v1/registrations": "the caller's own registrations, at every site",
+    "/api/v1/outbox": "messages carry no site: admins and staff of every site only",
+}
+
+
+def _takes_site_scope(dependant: Dependant) -> bool:
+    return any(dep.call is site_scope or _takes_site_scope(dep) for dep in dependant.dependencies)
+
+
+def _route_scopes(app: object) -> dict[tuple[str, str], bool]:
+    """(method, path) -> whether the route reads the caller's site scope (``SiteScopeDep``)."""
+    api_routes(app)  # the cross-check with the published document
+    return {
+        (method, API_PREFIX + route.path): _takes_site_scope(route.dependant)
+        for router in ROUTERS
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods or ()
+    }
+
+
+def test_every_collection_takes_the_site_scope(api: AppHarness) -> None:
+    scopes = _route_scopes(api.client.app)
+    policies = {(m, p): policy for m, p, policy in api_routes(api.client.app)}
+    collections = [
+        path
+        for (method, path), _ in scopes.items()
+        if method == "GET" and "{" not in path and not _is_public(method, path, policies[(method, path)])
+    ]
+    unscoped = sorted(p for p in collections if not scopes[("GET", p)] and p not in SHARED_COLLECTIONS)
+    assert unscoped == [], f"lists without ?site_id= nor a reason in SHARED_COLLECTIONS: {unscoped}"
+    assert {p for p in SHARED_COLLECTIONS if ("GET", p) in scopes} == set(SHARED_COLLECTIONS)
+    assert sum(scopes[("GET", p)] for p in collections) >= 15
+
+
+@pytest.mark.parametrize("role", sorted(SCOPED_ROLES))
+def test_site_scope_matrix(api: AppHarness, role: str) -> None:
+    """A member scoped to site A, on every route reading the scope: ``?site_id=`` of another
+    site is a 403 ``site_forbidden``, of their own never a 401/403 (nor a 5xx)."""
+    with api.runtime.db.session(write=True) as session:
+        sites = [Site(name=name, slug=slugify(name)) for name in ("Tiers-lieu de Trilport", "FabLab de Meaux")]
+        session.add_all(sites)
+        session.flush()
+        own, other = (site.id or 0 for site in sites)
+        session.commit()
+    user = api.user(role, email=f"scoped-{role}@trilport.test")
+    scope_member(api.runtime, user.id, [own])
+    failures, checked = [], 0
+    for method, path, policy in api_routes(api.client.app):
+        if not _route_scopes(api.client.app)[(method, path)] or not isinstance(policy, Allow):
+            continue
+        if role not in policy.roles:
+            continue
+        checked += 1
+        url = _fill(path)
+        elsewhere = api.client.request(method, f"{url}?site_id={other}", headers=user.headers, json={})
+        if (elsewhere.status_code, elsewhere.json().get("code")) != (403, "site_forbidden"):
+            failures.append(f"{method} {path}?site_id=other as {role}: {elsewhere.status_code}")
+        at_home = api.client.request(method, f"{url}?site_id={own}", headers=user.headers, json={})
+        if at_home.status_code in (401, 403) or at_home.status_code >= 500:
+            failures.append(f"{method} {path}?site_id=own as {role}: {at_home.status_code} {at_home.text[:120]}")
+    assert checked >= (10 if role in ("staff", "animator") else 2)
+    assert failures == []

@@ -115,3 +115,49 @@ def test_demo_runs_simulated_devices_from_any_folder(env: dict[str, str], tmp_pa
         # The site file's programme: its sessions were booked at start and show on the public agenda.
         agenda = httpx.get(f"{base}/agenda")
         assert agenda.status_code == 200 and "Atelier numérique seniors" in agenda.text
+
+
+def test_two_site_file_checks_loads_and_reloads_unchanged(env: dict[str, str], db_url: str, tmp_path: Path) -> None:
+    """``sites:`` — the Trilport tiers-lieu and the FabLab in Meaux: each site's spaces, doors
+    and programme (booked in its own rooms, in its timezone); a second load changes nothing;
+    the national export has one row per site with that site's own themes."""
+    from zoneinfo import ZoneInfo
+
+    from sqlmodel import select
+
+    from tests.conftest import make_settings
+    from tests.support.two_sites import TWO_SITES
+    from tierslieu.models import Site, Space
+    from tierslieu.programme.national_export import export_rows
+    from tierslieu.runtime import Runtime
+
+    env = {**env, "TIERSLIEU_DATABASE_URL": db_url}
+    checked = run(env, "site", "check", str(TWO_SITES))
+    assert checked.returncode == 0 and "4 espaces, 2 ressources, 4 appareils, 2 ateliers" in checked.stdout
+    admin = run(
+        env, "users", "create", "--email", "admin@trilport.fr", "--password", "motdepasse-admin", "--role", "admin"
+    )
+    assert admin.returncode == 0, admin.stderr
+    first = run(env, "site", "load", str(TWO_SITES))
+    assert first.returncode == 0, first.stderr
+    for slug in ("trilport", "fablab-meaux"):
+        line = next(line for line in first.stdout.splitlines() if line.startswith(f"programme ({slug})"))
+        assert "workshops: 1 created" in line and ", 0 refused" in line and "sessions: 0 created" not in line
+    second = run(env, "site", "load", str(TWO_SITES))
+    assert second.returncode == 0 and "aucun changement" in second.stdout, second.stdout
+    assert "workshops: 0 created, 0 updated; sessions: 0 created" in second.stdout
+    runtime = Runtime.create(make_settings(db_url, tmp_path))
+    try:
+        with runtime.db.session() as session:
+            sites = {s.slug: s.id for s in session.exec(select(Site)).all()}
+            assert set(sites) == {"trilport", "fablab-meaux"}
+            where = {s.name: s.site_id for s in session.exec(select(Space)).all()}
+            assert where["Atelier fabrication"] == where["FabLab Meaux"] == sites["fablab-meaux"]
+            assert where["Salle polyvalente"] == sites["trilport"]
+            rows = {row["nom"]: row for row in export_rows(session, ZoneInfo("Europe/Paris"))}
+    finally:
+        runtime.db.dispose()
+    assert rows["FabLab de Meaux"]["commune"] == "Meaux" and rows["Tiers-lieu de Trilport"]["code_postal"] == "77470"
+    assert "Loisirs et créations numériques" in rows["FabLab de Meaux"]["services"]
+    assert "Loisirs et créations numériques" not in rows["Tiers-lieu de Trilport"]["services"]
+    assert "Maîtrise des outils numériques du quotidien" in rows["Tiers-lieu de Trilport"]["services"]

@@ -138,3 +138,28 @@ def test_offline_doors() -> None:
 def test_a_space_without_doors_still_grants() -> None:
     decision = decide(at_space(MAIRIE_ROOM, "3C", doors=()), facts(), TZ)
     assert decision.granted and decision.unlock == ()
+
+
+def test_scoped_roles_open_the_doors_of_their_sites_only() -> None:
+    """Staff and municipal agents scoped to site 1: their roles open site 1's doors; at site 2
+    they need a booking like anyone (and with one, they get in)."""
+    from dataclasses import replace
+
+    from tierslieu.services.sites import SiteScope
+
+    base = facts(window(5, ROOM_R, SAM, OPEN - timedelta(minutes=5)))
+    here = {BUILDING: 1, ROOM: 2, COWORK: 1, MAIRIE: 2, MAIRIE_ROOM: 2}
+    spaces = {sid: replace(p, site_id=here[sid]) for sid, p in base.spaces.items()}
+    site_one = SiteScope(frozenset({1}))
+    members = {
+        **base.members,
+        SAM: MemberAccess(True, frozenset({"staff"}), site_one),
+        MONA: MemberAccess(True, frozenset({"municipal"}), site_one),
+    }
+    scoped = replace(base, spaces=spaces, members=members)
+    assert decide(at_space(COWORK, "5A"), scoped, TZ).reason is Reason.GRANTED_ROLE
+    assert decide(at_space(BUILDING, "3C"), scoped, TZ).reason is Reason.GRANTED_ROLE  # on the way to the floor
+    assert decide(at_space(MAIRIE_ROOM, "3C"), scoped, TZ).reason is Reason.NO_BOOKING
+    assert decide(at_space(MAIRIE_ROOM, "5A"), scoped, TZ).reason is Reason.NO_BOOKING
+    booked = decide(at_space(ROOM, "5A"), scoped, TZ)
+    assert (booked.reason, booked.booking_id) == (Reason.GRANTED_BOOKING, 5)

@@ -8,6 +8,7 @@ import re
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlmodel import select
 
 from tests.conftest import AppHarness
 from tests.support.site import load_trilport
@@ -160,7 +161,8 @@ def _sites_of(api: AppHarness, member_id: int) -> list[int]:
         return list(member.site_ids)
 
 
-def test_admin_sets_a_members_sites_and_scoped_staff_cannot_widen(api: AppHarness, sites: TwoSites) -> None:
+def test_members_sites_in_the_member_forms(api: AppHarness, sites: TwoSites) -> None:
+    """Admins tick any sites; a site-scoped staff member only their own (the API's rule)."""
     animator = api.users["animator"].id
     login(api.client, api.users["admin"].email)
     form = api.client.get(f"/admin/membres/{animator}").text
@@ -169,12 +171,32 @@ def test_admin_sets_a_members_sites_and_scoped_staff_cannot_widen(api: AppHarnes
     assert _sites_of(api, animator) == [sites.kourou.site_id]
     listing = api.client.get("/admin/membres?q=animator").text
     assert f"<td>{KOUROU_NAME}</td>" in listing
-    assert _save_member(api, animator, sites_shown="1") == 303  # none checked: every site
+    assert _save_member(api, animator, sites_shown="1") == 303  # none ticked: every site
     assert _sites_of(api, animator) == []
 
     login(api.client, sites.scoped_staff)
-    assert 'name="site_ids"' not in api.client.get(f"/admin/membres/{animator}").text
+    assert _save_member(api, animator) == 403  # an every-site animator is beyond a Kourou agent
+    with api.runtime.db.session(write=True) as session:
+        member = session.get(Member, animator)
+        assert member is not None
+        member.site_ids = [sites.kourou.site_id]
+        session.commit()
+    form = api.client.get(f"/admin/membres/{animator}").text
+    boxes = re.findall(r'name="site_ids" value="(\d+)"', form)
+    assert boxes == [str(sites.kourou.site_id)]
     assert _save_member(api, animator, sites_shown="1", site_ids=[str(sites.trilport.site_id)]) == 403
-    # Roles a Kourou agent hands out apply at Kourou only.
-    assert _save_member(api, animator) == 303
+    assert _save_member(api, animator, sites_shown="1") == 303  # none ticked: the agent's sites
     assert _sites_of(api, animator) == [sites.kourou.site_id]
+    # A new staff member made by the Kourou agent works at Kourou.
+    page = api.client.get("/admin/membres")
+    form_data = {
+        "csrf_token": csrf_of(page.text),
+        "name": "Nouvel agent",
+        "email": "nouvel.agent@trilport.test",
+        "roles": ["staff"],
+        "language": "fr",
+    }
+    assert api.client.post("/admin/membres", data=form_data, follow_redirects=False).status_code == 303
+    with api.runtime.db.session() as session:
+        created = session.exec(select(Member).where(Member.email == "nouvel.agent@trilport.test")).one()
+        assert created.site_ids == [sites.kourou.site_id]

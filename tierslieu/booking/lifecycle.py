@@ -25,6 +25,7 @@ from tierslieu.i18n import Message
 from tierslieu.models import Booking, Member
 from tierslieu.outbox.booking import booking_decided
 from tierslieu.services import spaces as space_service
+from tierslieu.services.sites import ALL_SITES, SiteScope, check_own_or_staff_at, is_staff_at, site_of_resource
 
 __all__ = [
     "BookingFilter",
@@ -45,12 +46,17 @@ ACCESS_STATUSES = ("confirmed", "checked_in")
 _MAX_LOOKAHEAD = timedelta(days=1)
 
 
-def get_visible(session: Session, actor: Member, booking_id: int, *, lock: bool = False) -> Booking:
-    """The booking if the actor may see it (their own, or any for staff); 404 otherwise, so
-    members cannot probe other people's bookings."""
+def get_visible(
+    session: Session, actor: Member, booking_id: int, *, lock: bool = False, scope: SiteScope = ALL_SITES
+) -> Booking:
+    """The booking if the actor may see it (their own, or any of their sites for staff); 404
+    otherwise, so members cannot probe other people's bookings — 403 ``site_forbidden`` for
+    staff asking for another site's (or for a site left out by ``?site_id=``)."""
     booking = session.get(Booking, booking_id, with_for_update=lock or None)
-    if booking is None or (booking.member_id != actor.id and not is_staff(actor)):
-        raise NotFound("booking_not_found", id=booking_id)
+    not_found = NotFound("booking_not_found", id=booking_id)
+    if booking is None:
+        raise not_found
+    check_own_or_staff_at(actor, booking.member_id, site_of_resource(session, booking.resource_id), scope, not_found)
     return booking
 
 
@@ -66,15 +72,17 @@ class BookingFilter:
     offset: int = 0
 
 
-def list_bookings(session: Session, actor: Member, wanted: BookingFilter) -> Sequence[Booking]:
+def list_bookings(
+    session: Session, actor: Member, wanted: BookingFilter, scope: SiteScope = ALL_SITES
+) -> Sequence[Booking]:
     """Bookings matching the filter, by start. Members only list their own (asking for
-    someone else's is a 403); staff list everyone's."""
+    someone else's is a 403); staff list everyone's at the sites of ``scope``."""
     member_id = wanted.member_id
     if not is_staff(actor):
         if member_id is not None and member_id != actor.id:
             raise PermissionDenied("forbidden", msgid="forbidden.own_bookings")
         member_id = actor.id
-    query = select(Booking)
+    query = select(Booking).where(scope.where_resource(Booking.resource_id))
     if wanted.resource_id is not None:
         query = query.where(Booking.resource_id == wanted.resource_id)
     if member_id is not None:
@@ -145,6 +153,8 @@ def checkin(
 
 def _decide(session: Session, actor: Member, booking_id: int, approve: bool, reason: str) -> Booking:
     booking = get_visible(session, actor, booking_id, lock=True)
+    if not is_staff_at(actor, site_of_resource(session, booking.resource_id)):
+        raise PermissionDenied("site_forbidden")  # their own request, at a site they do not run
     if booking.status != "pending":
         raise _cannot(booking, msgid="invalid_transition.approve" if approve else "invalid_transition.reject")
     booking.status = "confirmed" if approve else "cancelled"

@@ -5,6 +5,11 @@ SQLite the session must be a write session (``db.session(write=True)``, ``BEGIN 
 so check and insert are serialized; on PostgreSQL the exclusion constraint ``booking_no_overlap``
 decides, and a refused insert (``23P01``, or a deadlock/serialization failure between two
 racing inserts) becomes a 409 ``overlap``. After a :class:`RuleViolation` the caller rolls back.
+
+Local time (opening hours, quotas per day, recurrences) is the resource's site's timezone; the
+``tz`` the callers pass is only the fallback for a resource outside any site. The actor's and
+the member's roles count at that site (``roles_at``): a staff member scoped to another site
+books here as a plain member.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from tierslieu.models import Booking, BookingSeries, Member, Resource
 from tierslieu.services import members as member_service
 from tierslieu.services import spaces as space_service
 from tierslieu.services.members import is_staff
+from tierslieu.services.sites import is_staff_at, site_of_resource, timezone_of_site
 
 __all__ = [
     "Occurrence",
@@ -92,6 +98,7 @@ class _Booker:
     facts: MemberFacts
     resource: Resource
     rules: EffectiveRules
+    tz: ZoneInfo  # the resource's site's local time (opening hours, quotas per day)
 
     @property
     def resource_id(self) -> int:
@@ -104,19 +111,24 @@ class _Booker:
         return self.member.id
 
 
-def _booker(session: Session, actor: Member, resource_id: int, member_id: int | None, override: bool) -> _Booker:
-    if member_id is not None and member_id != actor.id and not is_staff(actor):
+def _booker(
+    session: Session, actor: Member, resource_id: int, member_id: int | None, override: bool, tz: ZoneInfo
+) -> _Booker:
+    resource = space_service.get_resource(session, resource_id)
+    # Roles count at the resource's site: a staff member scoped elsewhere books here as a member.
+    site_id = site_of_resource(session, resource_id)
+    if member_id is not None and member_id != actor.id and not is_staff_at(actor, site_id):
         raise PermissionDenied("book_for_others_forbidden")
-    if override and not is_staff(actor):
+    if override and not is_staff_at(actor, site_id):
         raise PermissionDenied("override_forbidden")
     member = actor if member_id is None or member_id == actor.id else member_service.get_member(session, member_id)
     if not member.active:
         raise RuleViolation("member_inactive")
-    resource = space_service.get_resource(session, resource_id)
     if not resource.active:
         raise RuleViolation("resource_unavailable", resource=resource.name)
     rules = space_service.resource_rules(session, resource)
-    return _Booker(actor, member, store.member_facts(session, member), resource, rules)
+    facts = store.member_facts(session, member, site_id)
+    return _Booker(actor, member, facts, resource, rules, timezone_of_site(session, site_id, tz))
 
 
 def _judge(
@@ -126,7 +138,6 @@ def _judge(
     end: datetime,
     *,
     now: datetime,
-    tz: ZoneInfo,
     override: bool,
     planned: Sequence[ExistingBooking] = (),
 ) -> Verdict:
@@ -139,7 +150,7 @@ def _judge(
         existing=[store.to_existing(b) for b in existing],
         member_bookings=[*(store.to_existing(b) for b in mine), *planned],
         now=now,
-        tz=tz,
+        tz=who.tz,
         override=override,
     )
 
@@ -157,8 +168,8 @@ def _checked_and_judged(
 ) -> tuple[_Booker, Verdict]:
     """One request, as preview and booking both see it: bounds, permissions, then the rules."""
     _check_bounds(start, end, now)
-    who = _booker(session, actor, resource_id, member_id, override)
-    return who, _judge(session, who, start, end, now=now, tz=tz, override=override)
+    who = _booker(session, actor, resource_id, member_id, override, tz)
+    return who, _judge(session, who, start, end, now=now, override=override)
 
 
 def _new_booking(who: _Booker, start: datetime, end: datetime, verdict: Verdict, note: str, override: bool) -> Booking:
@@ -279,16 +290,16 @@ def create_series(
     booked (at least one must be).
     """
     _check_bounds(start, end, now)
+    who = _booker(session, actor, resource_id, member_id, override, tz)
     try:
-        intervals = expand_rrule(rrule, start, end, tz)
+        intervals = expand_rrule(rrule, start, end, who.tz)  # "every Tuesday" in the site's local time
     except RecurrenceError as exc:
         raise InvalidInput(exc.code, msgid=exc.msgid, **exc.params) from exc
     _check_bounds(intervals[-1][0], intervals[-1][1], now)
-    who = _booker(session, actor, resource_id, member_id, override)
     occurrences: list[Occurrence] = []
     planned: list[ExistingBooking] = []  # accepted occurrences count against the quotas
     for index, (occ_start, occ_end) in enumerate(intervals):
-        verdict = _judge(session, who, occ_start, occ_end, now=now, tz=tz, override=override, planned=planned)
+        verdict = _judge(session, who, occ_start, occ_end, now=now, override=override, planned=planned)
         occurrences.append(Occurrence(occ_start, occ_end, verdict))
         if verdict.ok:
             status = verdict.status or "confirmed"
@@ -364,19 +375,19 @@ def create_walk_in(
     closing time or the maximum duration, checked in at once. Needs the ``walk_in`` rule;
     grid alignment, minimum duration and notice do not apply to it."""
     member = member_service.get_member(session, member_id)
-    who = _booker(session, member, resource_id, None, False)
+    who = _booker(session, member, resource_id, None, False, tz)
     if not who.rules.walk_in:
         raise RuleViolation("walk_in_not_allowed", resource=who.resource.name)
     relaxed = who.rules.model_copy(update={"slot_minutes": None, "min_duration": None, "min_notice_minutes": 0})
-    who = _Booker(who.actor, who.member, who.facts, who.resource, relaxed)
+    who = _Booker(who.actor, who.member, who.facts, who.resource, relaxed, who.tz)
     start = utc(now).replace(second=0, microsecond=0)
     end = start + timedelta(minutes=who.rules.max_duration or DEFAULT_WALK_IN_MINUTES)
     taken = store.clashing_bookings(session, who.resource_id, start, end, relaxed.buffer_minutes)
     busy = [(b.start, b.end) for b in taken]
-    free = free_intervals(start, end, rules=relaxed, busy=busy, tz=tz)
+    free = free_intervals(start, end, rules=relaxed, busy=busy, tz=who.tz)
     if free and free[0][0] == start:
         end = free[0][1]
-    verdict = _judge(session, who, start, end, now=start, tz=tz, override=False)
+    verdict = _judge(session, who, start, end, now=start, override=False)
     if not verdict.ok:
         raise violation_error(verdict)
     if verdict.status == "pending":

@@ -15,6 +15,7 @@ from tierslieu.booking.rules import ACTIVE_STATUSES, EffectiveRules, ExistingBoo
 from tierslieu.models import Booking, Member, Resource
 from tierslieu.services import members as member_service
 from tierslieu.services import spaces as space_service
+from tierslieu.services.sites import roles_at
 
 __all__ = [
     "IN_PROGRESS_STATUSES",
@@ -64,11 +65,11 @@ def in_progress(session: Session, now: datetime, resource_ids: Iterable[int] | N
     return session.exec(query).all()
 
 
-def member_facts(session: Session, member: Member) -> MemberFacts:
+def member_facts(session: Session, member: Member, site_id: int | None = None) -> MemberFacts:
+    """What the rules know of the member, with their roles at the resource's site."""
     assert member.id is not None
-    return MemberFacts(
-        id=member.id, roles=frozenset(member.roles), trainings=member_service.trainings_of(session, member.id)
-    )
+    roles = roles_at(member, site_id) if site_id is not None else frozenset(member.roles)
+    return MemberFacts(id=member.id, roles=roles, trainings=member_service.trainings_of(session, member.id))
 
 
 def clashing_bookings(

@@ -25,6 +25,7 @@ from tierslieu.events import EventHub
 from tierslieu.models import Booking, Member, WaitlistEntry
 from tierslieu.models.booking import WAITLIST_OPEN_STATUSES
 from tierslieu.outbox.booking import waitlist_offered
+from tierslieu.services.sites import ALL_SITES, SiteScope, check_own_or_staff_at, site_of_resource
 
 __all__ = ["accept_offer", "join", "leave", "list_entries", "offer_freed_slots"]
 
@@ -83,14 +84,18 @@ def join(
 
 def _visible(session: Session, actor: Member, entry_id: int) -> WaitlistEntry:
     entry = session.get(WaitlistEntry, entry_id, with_for_update=True)
-    if entry is None or (entry.member_id != actor.id and not is_staff(actor)):
-        raise NotFound("waitlist_entry_not_found", id=entry_id)
+    not_found = NotFound("waitlist_entry_not_found", id=entry_id)
+    if entry is None:
+        raise not_found
+    check_own_or_staff_at(actor, entry.member_id, site_of_resource(session, entry.resource_id), ALL_SITES, not_found)
     return entry
 
 
-def list_entries(session: Session, actor: Member, *, open_only: bool = True) -> Sequence[WaitlistEntry]:
-    """The actor's entries (staff: everyone's), oldest first."""
-    query = select(WaitlistEntry)
+def list_entries(
+    session: Session, actor: Member, *, open_only: bool = True, scope: SiteScope = ALL_SITES
+) -> Sequence[WaitlistEntry]:
+    """The actor's entries (staff: everyone's at the sites of ``scope``), oldest first."""
+    query = select(WaitlistEntry).where(scope.where_resource(WaitlistEntry.resource_id))
     if not is_staff(actor):
         query = query.where(WaitlistEntry.member_id == actor.id)
     if open_only:

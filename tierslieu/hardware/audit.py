@@ -28,6 +28,7 @@ from tierslieu.db import Database
 from tierslieu.events import Event, EventHub
 from tierslieu.hardware.quiet import QuietGate, chunked, let_others_run
 from tierslieu.models import AccessEvent, Booking
+from tierslieu.services.sites import ALL_SITES, SiteScope
 
 __all__ = [
     "AccessEventFilter",
@@ -300,9 +301,11 @@ class AccessEventFilter:
     offset: int = 0
 
 
-def list_access_events(session: Session, wanted: AccessEventFilter) -> Sequence[AccessEvent]:
-    """Newest first."""
-    query = select(AccessEvent)
+def list_access_events(
+    session: Session, wanted: AccessEventFilter, scope: SiteScope = ALL_SITES
+) -> Sequence[AccessEvent]:
+    """Newest first; a scoped caller sees the events of their sites' spaces only."""
+    query = select(AccessEvent).where(scope.where_space(AccessEvent.space_id))
     if wanted.space_id is not None:
         query = query.where(AccessEvent.space_id == wanted.space_id)
     if wanted.member_id is not None:

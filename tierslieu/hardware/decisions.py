@@ -4,7 +4,8 @@ A badge scanned on a reader of a space opens it when the badge's member (active 
 account) has a booking giving access now to that space or a space inside it — so a booking in
 a room also opens the building entrance on the way — or holds a role the space grants without
 booking: staff and admins everywhere, municipal agents on the municipal floor and the doors
-leading to it, during opening hours. A reader attached to a resource (a desk) checks the member
+leading to it, during opening hours — at the doors of their own sites, for members scoped to
+some sites (``Member.site_ids``). A reader attached to a resource (a desk) checks the member
 in to their booking there, or offers a walk-in when the desk is free and the rules allow it.
 """
 
@@ -137,7 +138,10 @@ def decide(scan: Scan, facts: SiteFacts, tz: ZoneInfo) -> Decision:
         return _denied(Reason.ACCOUNT_DISABLED, member_id)
     if scan.resource_id is not None:
         return _at_resource(scan, facts, member_id, tz)
-    decision = _at_space(scan, facts, member_id, member.roles, tz)
+    place = facts.spaces.get(scan.space_id)
+    # A scoped member's roles open the doors of their own sites only; elsewhere, bookings do.
+    roles = member.roles_at(place.site_id if place is not None else None)
+    decision = _at_space(scan, facts, member_id, roles, tz)
     if not decision.granted:
         return decision
     if scan.door_ids and all(door in scan.offline_door_ids for door in scan.door_ids):

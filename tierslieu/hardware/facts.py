@@ -27,6 +27,7 @@ from tierslieu.hardware.quiet import QuietGate, paced
 from tierslieu.models import Badge, Booking, Member, Resource, Space
 from tierslieu.models.access import DoorOverride
 from tierslieu.runtime import Runtime
+from tierslieu.services.sites import ALL_SITES, SiteScope, scope_of
 
 __all__ = [
     "ACCESS_STATUSES",
@@ -59,6 +60,7 @@ class PlaceFacts:
     rules: EffectiveRules
     schedule: Schedule
     parent_id: int | None = None  # spaces: the parent space; resources: their space
+    site_id: int | None = None  # spaces: their site (a scoped member's roles apply there only)
 
 
 # slots: one object per row instead of two (the instance and its __dict__) for the collector
@@ -73,6 +75,16 @@ class BadgeFacts:
 class MemberAccess:
     active: bool
     roles: frozenset[str]
+    sites: SiteScope = ALL_SITES  # where the roles apply (``Member.site_ids``)
+
+    def roles_at(self, site_id: int | None) -> frozenset[str]:
+        """Outside their sites, a scoped staff member or municipal agent is a plain member."""
+        return self.roles if self.sites.allows(site_id) else frozenset({"member"})
+
+
+def _member_access(active: bool, roles: Iterable[str] | None, site_ids: Iterable[int] | None) -> MemberAccess:
+    held = frozenset(roles or ())
+    return MemberAccess(active, held, scope_of(held, site_ids))
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,8 +159,10 @@ class SiteFacts:
         return [b for b in by_resource.get(resource_id, ()) if b.open_at(now)]
 
 
-def _place(kind: str, rules: EffectiveRules, row_id: int, parent_id: int | None) -> PlaceFacts:
-    return PlaceFacts(row_id, kind, rules, rules.schedule, parent_id)
+def _place(
+    kind: str, rules: EffectiveRules, row_id: int, parent_id: int | None, site_id: int | None = None
+) -> PlaceFacts:
+    return PlaceFacts(row_id, kind, rules, rules.schedule, parent_id, site_id)
 
 
 BookingRow = tuple[int | None, int, int, str, datetime, datetime]
@@ -160,6 +174,7 @@ class _SpaceRow(NamedTuple):
     kind: str
     parent_id: int | None
     rules: dict[str, Any] | None
+    site_id: int | None
 
 
 def _space_levels(rows: Mapping[int, _SpaceRow]) -> dict[int, list[BookingRules]]:
@@ -184,10 +199,13 @@ def load_site_facts(session: Session, now: datetime, previous: SiteFacts | None 
     # in: this runs every few seconds beside it, and building ORM instances was most of its cost.
     old = previous or SiteFacts()
     db = session.connection()
-    space_query = sa.select(col(Space.id), col(Space.kind), col(Space.parent_id), col(Space.rules))
+    space_query = sa.select(col(Space.id), col(Space.kind), col(Space.parent_id), col(Space.rules), col(Space.site_id))
     space_rows = {row.id: row for row in map(_SpaceRow._make, paced(db.execute(space_query))) if row.id is not None}
     levels = _space_levels(space_rows)
-    spaces = {sid: _place(row.kind, merge_rules(*levels[sid]), sid, row.parent_id) for sid, row in space_rows.items()}
+    spaces = {
+        sid: _place(row.kind, merge_rules(*levels[sid]), sid, row.parent_id, row.site_id)
+        for sid, row in space_rows.items()
+    }
     resources: dict[int, PlaceFacts] = {}
     resource_query = sa.select(col(Resource.id), col(Resource.kind), col(Resource.space_id), col(Resource.rules))
     for rid, kind, space_id, rules in paced(db.execute(resource_query)):
@@ -200,10 +218,10 @@ def load_site_facts(session: Session, now: datetime, previous: SiteFacts | None 
         uid: _same(old.badges.get(uid), BadgeFacts(mid, bool(revoked)))
         for uid, mid, revoked in paced(db.execute(badge_query))
     }
-    member_query = sa.select(col(Member.id), col(Member.active), col(Member.roles))
+    member_query = sa.select(col(Member.id), col(Member.active), col(Member.roles), col(Member.site_ids))
     members = {
-        mid: _same(old.members.get(mid), MemberAccess(active, frozenset(roles or ())))
-        for mid, active, roles in paced(db.execute(member_query))
+        mid: _same(old.members.get(mid), _member_access(active, roles, site_ids))
+        for mid, active, roles, site_ids in paced(db.execute(member_query))
         if mid
     }
     override_query = sa.select(col(DoorOverride.device_id), col(DoorOverride.mode))
@@ -264,7 +282,7 @@ def with_fresh_badge(session: Session, facts: SiteFacts, uid: str, now: datetime
     members = dict(facts.members)
     if member is None or member.id is None:
         return replace(facts, badges=badges)
-    members[member.id] = MemberAccess(member.active, frozenset(member.roles or ()))
+    members[member.id] = _member_access(member.active, member.roles, member.site_ids)
     own = _windows(session.connection().execute(_booking_query(now, member.id)), facts.resources)
     others = tuple(b for b in facts.bookings if b.member_id != member.id)
     return replace(facts, badges=badges, members=members, bookings=others + own)

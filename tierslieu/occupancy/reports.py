@@ -13,6 +13,7 @@ from tierslieu.csv_export import SpreadsheetWriter
 from tierslieu.models import Space
 from tierslieu.models.occupancy import OccupancyBucket
 from tierslieu.occupancy.history import BUCKET
+from tierslieu.services.sites import ALL_SITES, SiteScope
 
 __all__ = ["CSV_COLUMNS", "OccupancyReport", "ReportRow", "occupancy_report", "report_csv"]
 
@@ -54,13 +55,16 @@ def _minutes(seconds: int) -> float:
     return round(seconds / 60, 1)
 
 
-def occupancy_report(session: Session, space_id: int | None, start: datetime, end: datetime) -> OccupancyReport:
+def occupancy_report(
+    session: Session, space_id: int | None, start: datetime, end: datetime, scope: SiteScope = ALL_SITES
+) -> OccupancyReport:
     """Buckets starting in [start, end), of one space (its figures include the spaces inside
-    it) or of every space; ordered by space then time."""
+    it) or of every space of the sites in ``scope``; ordered by space then time."""
     query = (
         select(OccupancyBucket, Space.name)
         .join(Space, col(Space.id) == col(OccupancyBucket.space_id))
         .where(col(OccupancyBucket.bucket_start) >= start, col(OccupancyBucket.bucket_start) < end)
+        .where(scope.where(Space.site_id))
         .order_by(col(OccupancyBucket.space_id), col(OccupancyBucket.bucket_start))
     )
     if space_id is not None:

@@ -35,25 +35,38 @@ class StreamOptions:
     follow: bool = True
     keepalive_seconds: float = 15.0
     max_seconds: float = 3600.0
+    # The spaces the viewer may see (their sites'); None: every space.
+    space_ids: frozenset[int] | None = None
+
+    def shows(self, space_id: int) -> bool:
+        return self.space_ids is None or space_id in self.space_ids
 
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def render_event(event: Event, locale: str, event_id: int) -> bytes | None:
-    """The SSE frame for a hub event on the occupancy topic; None for what we do not know."""
+def render_event(
+    event: Event, locale: str, event_id: int, shows: Callable[[int], bool] = lambda _space: True
+) -> bytes | None:
+    """The SSE frame for a hub event on the occupancy topic; None for what we do not know
+    (or for a space the viewer may not see)."""
     kind = event.data.get("type")
-    if kind == "space" and isinstance(status := event.data.get("status"), SpaceStatus):
+    status, alert = event.data.get("status"), event.data.get("alert")
+    if isinstance(status, SpaceStatus) and not shows(status.space_id):
+        return None
+    if isinstance(alert, Alert) and not shows(alert.space_id):
+        return None
+    if kind == "space" and isinstance(status, SpaceStatus):
         return format_sse_event(event="space", data_str=_json(status.to_dict(locale)), id=str(event_id))
-    if kind == "alert" and isinstance(alert := event.data.get("alert"), Alert):
+    if kind == "alert" and isinstance(alert, Alert):
         body = {"state": event.data.get("state"), "alert": alert.to_dict(locale)}
         return format_sse_event(event="alert", data_str=_json(body), id=str(event_id))
     return None
 
 
-def _snapshot_frame(snapshot: Callable[[], list[SpaceStatus]], locale: str) -> bytes:
-    body = {"spaces": [s.to_dict(locale) for s in snapshot()]}
+def _snapshot_frame(snapshot: Callable[[], list[SpaceStatus]], options: StreamOptions) -> bytes:
+    body = {"spaces": [s.to_dict(options.locale) for s in snapshot() if options.shows(s.space_id)]}
     return format_sse_event(event="snapshot", data_str=_json(body), id="0", retry=RETRY_MS)
 
 
@@ -71,7 +84,7 @@ async def occupancy_events(
     try:
         # Rendered in a worker thread too: hundreds of streams opening at once must not keep
         # the event loop (and everything it answers, the liveness probe first) busy.
-        yield await run_in_threadpool(_snapshot_frame, snapshot, options.locale)
+        yield await run_in_threadpool(_snapshot_frame, snapshot, options)
         if not options.follow:
             return
         deadline = loop.time() + options.max_seconds
@@ -82,7 +95,7 @@ async def occupancy_events(
                 event = pending.result()
                 pending = asyncio.ensure_future(anext(subscription))
                 event_id += 1
-                frame = render_event(event, options.locale, event_id)
+                frame = render_event(event, options.locale, event_id, options.shows)
                 if frame is not None:
                     yield frame
             elif await is_disconnected():

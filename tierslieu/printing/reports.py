@@ -60,9 +60,9 @@ def _grouped(lines: dict[str, ReportLine]) -> list[ReportLine]:
 
 
 def printing_report(
-    session: Session, start: datetime, end: datetime, tz: ZoneInfo, *, scope: SiteScope = ALL_SITES
+    session: Session, start: datetime, end: datetime, tz: ZoneInfo, scope: SiteScope = ALL_SITES
 ) -> PrintingReport:
-    """Runs that started in ``[start, end)`` on printers of the sites in scope."""
+    """Runs that started in ``[start, end)`` on the printers of the sites in ``scope``."""
     rows: Iterable[tuple[PrintRun, str, str]] = session.exec(
         select(PrintRun, Member.name, Printer.name)
         .join(Member, col(Member.id) == PrintRun.member_id)

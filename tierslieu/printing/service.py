@@ -27,6 +27,7 @@ from tierslieu.printing.reasons import Reason
 from tierslieu.printing.storage import GcodeStore
 from tierslieu.services.members import get_member, trainings_of
 from tierslieu.services.printers import get_printer, printer_for_resource
+from tierslieu.services.sites import ALL_SITES, SiteScope, roles_at, site_of_resource, timezone_of_site
 from tierslieu.services.spaces import get_resource, resource_rules
 
 __all__ = [
@@ -65,8 +66,14 @@ class UploadTooLarge(InvalidGcode):
         return cls("gcode_too_large", limit_mib=limit_mib, extra={"max_bytes": max_bytes})
 
 
-def may_supervise(member: Member) -> bool:
-    return bool(SUPERVISORS & set(member.roles))
+def may_supervise(member: Member, site_id: int | None = None) -> bool:
+    """Animators and staff supervise prints (at ``site_id``: where their roles apply there)."""
+    roles = roles_at(member, site_id) if site_id is not None else frozenset(member.roles)
+    return bool(SUPERVISORS & roles)
+
+
+def site_of_printer(session: Session, printer: Printer) -> int | None:
+    return site_of_resource(session, printer.resource_id)
 
 
 def _missing_trainings(session: Session, member: Member, printer: Printer, today: date) -> list[str]:
@@ -80,8 +87,8 @@ def _missing_trainings(session: Session, member: Member, printer: Printer, today
 
 
 def _check_may_print(session: Session, actor: Member, printer: Printer, today: date) -> None:
-    """Trained members print; animators and staff supervise whoever prints."""
-    if may_supervise(actor):
+    """Trained members print; animators and staff (of the printer's site) supervise whoever prints."""
+    if may_supervise(actor, site_of_printer(session, printer)):
         return
     missing = _missing_trainings(session, actor, printer, today)
     if missing:
@@ -117,7 +124,7 @@ def _check_booking(session: Session, actor: Member, owner: Member, printer: Prin
         raise NotFound("booking_not_found", id=booking_id)
     if booking.resource_id != printer.resource_id:
         raise InvalidInput("booking_other_resource")
-    if booking.member_id not in (actor.id, owner.id) and not may_supervise(actor):
+    if booking.member_id not in (actor.id, owner.id) and not may_supervise(actor, site_of_printer(session, printer)):
         raise PermissionDenied("not_your_booking")
     if booking.status not in ("pending", "confirmed", "checked_in") or booking.end <= utcnow():
         raise Conflict("booking_over")
@@ -146,11 +153,11 @@ def submit_job(
 ) -> PrintJob:
     """Check and queue a G-code file. Nothing is stored unless every check passes."""
     now = utcnow()
-    today = now.astimezone(tz).date()
     printer = resolve_printer(session, request.printer_id, request.resource_id)
+    today = now.astimezone(timezone_of_site(session, site_of_printer(session, printer), tz)).date()
     owner = actor
     if request.member_id is not None and request.member_id != actor.id:
-        if not may_supervise(actor):
+        if not may_supervise(actor, site_of_printer(session, printer)):
             raise PermissionDenied("cannot_queue_for_others")
         owner = get_member(session, request.member_id)
     _check_may_print(session, actor, printer, today)
@@ -195,14 +202,16 @@ class JobFilter:
     limit: int = 200
 
 
-def list_jobs(session: Session, actor: Member, wanted: JobFilter) -> Sequence[PrintJob]:
-    """Members see their own jobs; animators and staff see everyone's."""
+def list_jobs(session: Session, actor: Member, wanted: JobFilter, scope: SiteScope = ALL_SITES) -> Sequence[PrintJob]:
+    """Members see their own jobs; animators and staff see everyone's (at the sites of ``scope``)."""
     member_id = wanted.member_id
     if not may_supervise(actor):
         if member_id is not None and member_id != actor.id:
             raise PermissionDenied("forbidden", msgid="forbidden.own_prints")
         member_id = actor.id
-    query = select(PrintJob).order_by(col(PrintJob.id).desc()).limit(wanted.limit)
+    printers_in_scope = select(Printer.id).where(scope.where_resource(Printer.resource_id))
+    query = select(PrintJob).where(col(PrintJob.printer_id).in_(printers_in_scope))
+    query = query.order_by(col(PrintJob.id).desc()).limit(wanted.limit)
     if wanted.status is not None:
         query = query.where(PrintJob.status == wanted.status)
     if wanted.printer_id is not None:
@@ -212,12 +221,19 @@ def list_jobs(session: Session, actor: Member, wanted: JobFilter) -> Sequence[Pr
     return session.exec(query).all()
 
 
-def get_visible_job(session: Session, actor: Member, job_id: int) -> PrintJob:
+def get_visible_job(session: Session, actor: Member, job_id: int, scope: SiteScope = ALL_SITES) -> PrintJob:
     job = session.get(PrintJob, job_id)
-    # Someone else's job is reported missing rather than forbidden: ids reveal nothing.
-    if job is None or (job.member_id != actor.id and not may_supervise(actor)):
+    # Someone else's job is reported missing rather than forbidden: ids reveal nothing
+    # (a supervisor of another site is told the job is outside their sites).
+    if job is None:
         raise NotFound("print_job_not_found", id=job_id)
-    return job
+    site_id = site_of_printer(session, get_printer(session, job.printer_id))
+    if job.member_id == actor.id or may_supervise(actor, site_id):
+        scope.check(site_id)
+        return job
+    if may_supervise(actor):
+        raise PermissionDenied("site_forbidden")
+    raise NotFound("print_job_not_found", id=job_id)
 
 
 # --- changes ------------------------------------------------------------------------------------

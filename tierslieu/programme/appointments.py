@@ -29,6 +29,7 @@ from tierslieu.programme.roles import is_advisor_capable
 from tierslieu.services import members as member_service
 from tierslieu.services import spaces as space_service
 from tierslieu.services.members import is_staff
+from tierslieu.services.sites import ALL_SITES, SiteScope, is_staff_at, site_of_resource
 
 __all__ = [
     "MAX_MINUTES",
@@ -47,11 +48,11 @@ def _is_partner_only(actor: Member) -> bool:
     return Role.partner in actor.roles and not is_advisor_capable(actor)
 
 
-def _visible(actor: Member, appointment: Appointment) -> bool:
-    """Staff see every appointment, the advisor hers, a partner those it made."""
-    if is_staff(actor) or appointment.advisor_id == actor.id:
+def _visible(session: Session, actor: Member, appointment: Appointment) -> bool:
+    """Staff (of the room's site) see every appointment, the advisor hers, a partner those it made."""
+    if appointment.advisor_id == actor.id or appointment.created_by == actor.id:
         return True
-    return appointment.created_by == actor.id
+    return is_staff_at(actor, site_of_resource(session, appointment.resource_id))
 
 
 def _check_interval(start: datetime, end: datetime) -> None:
@@ -135,10 +136,16 @@ def book_appointment(
 
 
 def list_appointments(
-    session: Session, *, actor: Member, start: datetime | None = None, end: datetime | None = None
+    session: Session,
+    *,
+    actor: Member,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    scope: SiteScope = ALL_SITES,
 ) -> Sequence[Appointment]:
-    """By start: every appointment for staff, the advisor's own, a partner's own bookings."""
-    query = select(Appointment)
+    """By start: every appointment for staff (at the sites of ``scope``), the advisor's own,
+    a partner's own bookings."""
+    query = select(Appointment).where(scope.where_resource(Appointment.resource_id))
     if not is_staff(actor):
         query = query.where((col(Appointment.advisor_id) == actor.id) | (col(Appointment.created_by) == actor.id))
     if start is not None:
@@ -148,10 +155,18 @@ def list_appointments(
     return session.exec(query.order_by(col(Appointment.start), col(Appointment.id))).all()
 
 
-def get_appointment(session: Session, *, actor: Member, appointment_id: int, lock: bool = False) -> Appointment:
+def get_appointment(
+    session: Session, *, actor: Member, appointment_id: int, lock: bool = False, scope: SiteScope = ALL_SITES
+) -> Appointment:
     appointment = session.get(Appointment, appointment_id, with_for_update=lock or None, populate_existing=lock)
-    if appointment is None or not _visible(actor, appointment):
-        raise NotFound("programme.appointment_not_found", appointment=appointment_id)
+    not_found = NotFound("programme.appointment_not_found", appointment=appointment_id)
+    if appointment is None:
+        raise not_found
+    if not _visible(session, actor, appointment):
+        if is_staff(actor):
+            raise PermissionDenied("site_forbidden")  # staff of another site
+        raise not_found
+    scope.check(site_of_resource(session, appointment.resource_id))
     return appointment
 
 
@@ -197,7 +212,9 @@ def report_appointment(
     """The advisor's (or staff's) activity report of an appointment; writing it again replaces
     it. The appointment is then ``done``."""
     appointment = get_appointment(session, actor=actor, appointment_id=appointment_id, lock=True)
-    if appointment.advisor_id != actor.id and not is_staff(actor):
+    if appointment.advisor_id != actor.id and not is_staff_at(
+        actor, site_of_resource(session, appointment.resource_id)
+    ):
         raise PermissionDenied("programme.not_the_advisor", appointment=appointment_id)
     if appointment.status == AppointmentStatus.cancelled:
         raise Conflict("programme.appointment_not_booked", appointment=appointment_id)

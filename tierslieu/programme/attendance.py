@@ -92,7 +92,7 @@ def mark(
     """Tick a registration present or absent (staff, or the session's leader). ``seats``: for
     a group, how many of its head count came (default: all of them, or none)."""
     ws = get_session(session, session_id)
-    check_leads(actor, ws)
+    check_leads(session, actor, ws)
     _check_roll_call_open(ws, now)
     registration = session.get(Registration, registration_id)
     if registration is None or registration.session_id != session_id:
@@ -133,7 +133,7 @@ def walk_in(
     """Someone who came without registering (two taps on the roll-call): a member, a known
     person, or nobody named (counted by public and age band)."""
     ws = get_session(session, session_id)
-    check_leads(actor, ws)
+    check_leads(session, actor, ws)
     _check_roll_call_open(ws, now)
     if public is not None and public not in {p.value for p in Public}:
         raise InvalidInput("programme.unknown_public", public=public, known=", ".join(p.value for p in Public))
@@ -243,7 +243,7 @@ def _badge_row(
 def attendance_rows(session: Session, *, actor: Member, session_id: int) -> tuple[WorkshopSession, list[Attendance]]:
     """The session and its attendance rows (staff, or the session's leader)."""
     ws = get_session(session, session_id)
-    check_leads(actor, ws)
+    check_leads(session, actor, ws)
     query = select(Attendance).where(Attendance.session_id == session_id).order_by(col(Attendance.id))
     return ws, list(session.exec(query).all())
 

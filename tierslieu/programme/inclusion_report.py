@@ -222,7 +222,7 @@ def _held_sessions(session: Session, start: datetime, end: datetime, now: dateti
             col(WorkshopSession.start) >= start,
             col(WorkshopSession.start) < end,
             col(WorkshopSession.end) <= now,
-            scope.where_resource(WorkshopSession.resource_id),
+            scope.where_resource(WorkshopSession.resource_id),  # a session is at its room's site
         )
         .order_by(col(WorkshopSession.start))
     ).all()
@@ -251,8 +251,9 @@ def inclusion_report(
     tz: ZoneInfo,
     scope: SiteScope = ALL_SITES,
 ) -> InclusionReport:
-    """The report of the local days ``first``…``last`` (``[start, end)`` in UTC), for the sessions,
-    appointments and activities in rooms of the sites in scope."""
+    """The report of the local days ``first``…``last`` (``[start, end)`` in UTC) over the
+    sessions, appointments and activity reports held at the sites of ``scope``. Whether someone
+    came before counts their visits at every site: people are shared across sites."""
     report = InclusionReport(first, last)
     previous = _previous(_visits(session, end))
     tables: dict[str, dict[str, Breakdown]] = {n: {} for n in ("theme", "public", "age", "place", "month")}

@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any, get_args
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, func, select
 
-from tierslieu.models import Appointment, Site, Workshop
+from tierslieu.models import Appointment, Site, Workshop, WorkshopSession
 from tierslieu.models.programme import NATIONAL_PUBLICS, Public
 from tierslieu.programme.report_csv import safe_cell
-from tierslieu.services.sites import site_opening_hours
+from tierslieu.services.sites import SiteScope, site_opening_hours, site_timezone
 from tierslieu.site.profile import (
     Access,
     Accompaniment,
@@ -60,23 +61,33 @@ def _ordered(values: Iterable[str], vocabulary: Sequence[str]) -> str:
     return "|".join(v for v in vocabulary if v in wanted)
 
 
-def _programme(session: Session) -> tuple[set[str], set[str], bool, bool]:
-    """Themes and national publics of the active workshops; whether there are workshops and
-    individual appointments."""
+def _site_workshops(site_id: int | None) -> ColumnElement[bool]:
+    """The workshops held at a site: those with a session in one of its rooms."""
+    at_site = SiteScope(frozenset({site_id} if site_id is not None else ()))
+    held_there = select(WorkshopSession.workshop_id).where(at_site.where_resource(WorkshopSession.resource_id))
+    return col(Workshop.id).in_(held_there)
+
+
+def _programme(session: Session, site_id: int | None) -> tuple[set[str], set[str], bool, bool]:
+    """Themes and national publics of the site's active workshops; whether the site has
+    workshops and individual appointments."""
     themes: set[str] = set()
     publics: set[str] = set()
-    workshops = session.exec(select(Workshop).where(col(Workshop.active).is_(True))).all()
+    workshops = session.exec(select(Workshop).where(col(Workshop.active).is_(True), _site_workshops(site_id))).all()
     for workshop in workshops:
         themes.update(workshop.themes)
         publics.update(
             NATIONAL_PUBLICS[Public(p)] for p in workshop.publics if p in set(Public) and Public(p) in NATIONAL_PUBLICS
         )
-    appointments = session.exec(select(func.count()).select_from(Appointment)).one()
+    at_site = SiteScope(frozenset({site_id} if site_id is not None else ()))
+    appointments = session.exec(
+        select(func.count()).select_from(Appointment).where(at_site.where_resource(Appointment.resource_id))
+    ).one()
     return themes, publics, bool(workshops), bool(appointments)
 
 
 def _last_change(session: Session, profile: Site, tz: ZoneInfo) -> date:
-    latest = session.exec(select(func.max(Workshop.created_at))).one()
+    latest = session.exec(select(func.max(Workshop.created_at)).where(_site_workshops(profile.id))).one()
     moments: list[datetime] = [profile.updated_at, *([latest] if isinstance(latest, datetime) else [])]
     return max(m if m.tzinfo else m.replace(tzinfo=ZoneInfo("UTC")) for m in moments).astimezone(tz).date()
 
@@ -85,7 +96,7 @@ def _row(session: Session, profile: Site, tz: ZoneInfo) -> dict[str, Any]:
     data = dict(profile.data)
     info = PublicProfile.model_validate({k: v for k, v in data.items() if k in PublicProfile.model_fields})
     address = info.address
-    themes, publics, collective, individual = _programme(session)
+    themes, publics, collective, individual = _programme(session, profile.id)
     accompaniment = set(info.accompaniment)
     if collective:
         accompaniment.add("Dans un atelier collectif")
@@ -129,9 +140,11 @@ def _row(session: Session, profile: Site, tz: ZoneInfo) -> dict[str, Any]:
 
 
 def export_rows(session: Session, tz: ZoneInfo) -> list[dict[str, Any]]:
-    """One row per site loaded (``tierslieu site load``), in the schema's field order."""
+    """One row per site loaded (``tierslieu site load``), in the schema's field order; each
+    site's themes, publics and dates from its own workshops, in its own timezone (``tz`` is
+    the deployment's, for a site without one)."""
     profiles = session.exec(select(Site).order_by(col(Site.id))).all()
-    return [_row(session, profile, tz) for profile in profiles]
+    return [_row(session, profile, site_timezone(profile) if profile.timezone else tz) for profile in profiles]
 
 
 def export_csv(rows: Sequence[dict[str, Any]]) -> str:

@@ -26,7 +26,7 @@ from tierslieu.programme import seats as seat_rules
 from tierslieu.programme.events import ProgrammeEvent, ProgrammeEventKind, ProgrammeEvents
 from tierslieu.programme.holders import GroupHolder, Holder, MemberHolder, PersonHolder
 from tierslieu.programme.persons import person_from_holder
-from tierslieu.programme.roles import can_register_others, check_leads
+from tierslieu.programme.roles import can_register_others, check_leads, session_site
 from tierslieu.programme.sessions import get_session
 from tierslieu.services import members as member_service
 
@@ -90,18 +90,20 @@ def _check_open(ws: WorkshopSession, now: datetime) -> None:
         raise Conflict("programme.session_over", session=ws.id)
 
 
-def _holder_columns(session: Session, actor: Member, holder: Holder, now: datetime) -> tuple[dict[str, int], int]:
+def _holder_columns(
+    session: Session, actor: Member, holder: Holder, now: datetime, site_id: int | None
+) -> tuple[dict[str, int], int]:
     """The registration's holder column and the seats it defaults to."""
     if isinstance(holder, MemberHolder):
         member_id = holder.member_id if holder.member_id is not None else actor.id
         assert member_id is not None
-        if member_id != actor.id and not can_register_others(actor):
+        if member_id != actor.id and not can_register_others(actor, site_id):
             raise PermissionDenied("programme.register_others_forbidden")
         member = member_service.get_member(session, member_id)
         if not member.active:
             raise Conflict("programme.member_inactive", member=member_id)
         return {"member_id": member_id}, 1
-    if not can_register_others(actor):
+    if not can_register_others(actor, site_id):
         raise PermissionDenied("programme.register_others_forbidden")
     if isinstance(holder, PersonHolder):
         person = person_from_holder(session, holder, actor=actor, now=now)
@@ -137,7 +139,7 @@ def register(
     advisor register anyone, people without an account and groups."""
     ws = get_session(session, session_id)
     _check_open(ws, now)
-    columns, default_seats = _holder_columns(session, actor, holder, now)
+    columns, default_seats = _holder_columns(session, actor, holder, now, session_site(session, ws))
     wanted = default_seats if isinstance(holder, GroupHolder) or seats is None else seats
     if not isinstance(holder, GroupHolder) and not 1 <= wanted <= MAX_INDIVIDUAL_SEATS:
         raise InvalidInput("programme.too_many_seats", seats=wanted, most=MAX_INDIVIDUAL_SEATS)
@@ -184,9 +186,17 @@ def get_registration(session: Session, actor: Member, registration_id: int, *, l
     """The registration if the actor may act on it (their own, or any for organisers); 404
     otherwise, so nobody probes other people's registrations."""
     registration = session.get(Registration, registration_id, with_for_update=lock or None, populate_existing=lock)
-    if registration is None or (registration.member_id != actor.id and not can_register_others(actor)):
-        raise NotFound("programme.registration_not_found", registration=registration_id)
-    return registration
+    not_found = NotFound("programme.registration_not_found", registration=registration_id)
+    if registration is None:
+        raise not_found
+    if registration.member_id == actor.id:
+        return registration
+    site_id = session_site(session, get_session(session, registration.session_id))
+    if can_register_others(actor, site_id):
+        return registration
+    if can_register_others(actor):
+        raise PermissionDenied("site_forbidden")  # an organiser of another site
+    raise not_found
 
 
 def _waiting(session: Session, session_id: int) -> list[Registration]:
@@ -282,7 +292,7 @@ def list_registrations(session: Session, *, actor: Member, session_id: int) -> l
     """Staff and the session's leader: every registration, confirmed first then the waitlist
     in order, cancelled last."""
     ws = get_session(session, session_id)
-    check_leads(actor, ws)
+    check_leads(session, actor, ws)
     registrations = session.exec(
         select(Registration).where(Registration.session_id == session_id).order_by(col(Registration.id))
     ).all()

@@ -38,6 +38,7 @@ from tierslieu.programme.roles import is_advisor_capable
 from tierslieu.programme.workshops import get_workshop
 from tierslieu.services import members as member_service
 from tierslieu.services import spaces as space_service
+from tierslieu.services.sites import ALL_SITES, SiteScope
 
 __all__ = [
     "SessionFacts",
@@ -85,9 +86,9 @@ def get_session(session: Session, session_id: int, *, lock: bool = False) -> Wor
     return found
 
 
-def list_sessions(session: Session, wanted: SessionFilter) -> Sequence[WorkshopSession]:
-    """By start time."""
-    query = select(WorkshopSession)
+def list_sessions(session: Session, wanted: SessionFilter, scope: SiteScope = ALL_SITES) -> Sequence[WorkshopSession]:
+    """By start time; the sessions held at the sites of ``scope`` (a session is at its room's site)."""
+    query = select(WorkshopSession).where(scope.where_resource(WorkshopSession.resource_id))
     if wanted.start is not None:
         query = query.where(col(WorkshopSession.end) > wanted.start)
     if wanted.end is not None:

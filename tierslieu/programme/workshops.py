@@ -7,10 +7,11 @@ from collections.abc import Mapping, Sequence
 from sqlmodel import Session, col, select
 
 from tierslieu.errors import InvalidInput, NotFound
-from tierslieu.models import Member, Workshop
+from tierslieu.models import Member, Workshop, WorkshopSession
 from tierslieu.models.programme import Public, Theme
 from tierslieu.programme.roles import is_advisor_capable
 from tierslieu.services import members as member_service
+from tierslieu.services.sites import ALL_SITES, SiteScope
 
 __all__ = ["check_publics", "check_themes", "create_workshop", "get_workshop", "list_workshops", "update_workshop"]
 
@@ -119,8 +120,16 @@ def get_workshop(session: Session, workshop_id: int) -> Workshop:
     return workshop
 
 
-def list_workshops(session: Session, *, include_inactive: bool = False) -> Sequence[Workshop]:
+def list_workshops(
+    session: Session, *, include_inactive: bool = False, scope: SiteScope = ALL_SITES
+) -> Sequence[Workshop]:
+    """Workshops held at the sites of ``scope`` (a session there), and those with no session
+    yet: a workshop is a programme's template, its sites are its sessions'."""
     query = select(Workshop)
+    if scope.site_ids is not None:
+        held_there = select(WorkshopSession.workshop_id).where(scope.where_resource(WorkshopSession.resource_id))
+        held = select(WorkshopSession.workshop_id)
+        query = query.where(col(Workshop.id).in_(held_there) | col(Workshop.id).not_in(held))
     if not include_inactive:
         query = query.where(col(Workshop.active).is_(True))
     return session.exec(query.order_by(col(Workshop.title), col(Workshop.id))).all()

@@ -13,6 +13,7 @@ from firmware_bridges import get_bridge
 from tierslieu.db.types import utcnow
 from tierslieu.errors import Conflict, InvalidInput, NotFound
 from tierslieu.models import BRIDGE_NAMES, DEVICE_KINDS, AccessEvent, Device, DoorOverride, Member, Resource
+from tierslieu.services.sites import ALL_SITES, SiteScope
 from tierslieu.services.spaces import get_resource, get_space
 
 EDITABLE = ("name", "kind", "bridge", "address", "space_id", "resource_id", "options")
@@ -25,8 +26,8 @@ def get_device(session: Session, device_id: int) -> Device:
     return device
 
 
-def list_devices(session: Session, *, space_id: int | None = None) -> Sequence[Device]:
-    query = select(Device).order_by(Device.name)
+def list_devices(session: Session, *, space_id: int | None = None, scope: SiteScope = ALL_SITES) -> Sequence[Device]:
+    query = select(Device).where(scope.where_space(Device.space_id)).order_by(Device.name)
     if space_id is not None:
         query = query.where(Device.space_id == space_id)
     return session.exec(query).all()

@@ -73,7 +73,9 @@ def create_member(
     roles: Iterable[str] = ("member",),
     password: str | None = None,
     language: str = "fr",
+    site_ids: Iterable[int] = (),
 ) -> Member:
+    """A new member; ``site_ids`` (checked by ``sites.check_grantable``): where their roles apply."""
     email = normalize_email(email)
     if find_by_email(session, email) is not None:
         raise Conflict("email_taken", email=email)
@@ -84,6 +86,7 @@ def create_member(
         password_hash=secrets.hash_password(check_password(password)) if password else None,
         language=language,
         calendar_salt=new_token()[:16],
+        site_ids=sorted(set(site_ids)),
     )
     session.add(member)
     session.flush()
@@ -101,6 +104,7 @@ def update_member(
     password: str | None = None,
     active: bool | None = None,
     language: str | None = None,
+    site_ids: Iterable[int] | None = None,
 ) -> Member:
     if email is not None:
         email = normalize_email(email)
@@ -122,6 +126,8 @@ def update_member(
             revoke_tokens(session, member)
     if language is not None:
         member.language = language
+    if site_ids is not None:
+        member.site_ids = sorted(set(site_ids))
     session.add(member)
     session.flush()
     return member

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 from tierslieu.errors import Conflict, InvalidInput, NotFound
 from tierslieu.models import Printer, PrintJob
 from tierslieu.security import Secrets
+from tierslieu.services.sites import ALL_SITES, SiteScope
 from tierslieu.services.spaces import get_resource
 
 
@@ -27,8 +28,8 @@ def get_printer(session: Session, printer_id: int) -> Printer:
     return printer
 
 
-def list_printers(session: Session) -> Sequence[Printer]:
-    return session.exec(select(Printer).order_by(Printer.name)).all()
+def list_printers(session: Session, scope: SiteScope = ALL_SITES) -> Sequence[Printer]:
+    return session.exec(select(Printer).where(scope.where_resource(Printer.resource_id)).order_by(Printer.name)).all()
 
 
 def printer_for_resource(session: Session, resource_id: int) -> Printer | None:

@@ -13,7 +13,7 @@ and check single objects with :meth:`SiteScope.check`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,25 +25,32 @@ from sqlmodel import Session, col, select
 from tierslieu.booking.rules import BookingRules, merge_rules
 from tierslieu.errors import InvalidInput, NotFound, PermissionDenied
 from tierslieu.models import Device, Member, Resource, Site, Space
+from tierslieu.services.members import STAFF_ROLES
 from tierslieu.text import slugify
 
 __all__ = [
     "ALL_SITES",
     "SCOPED_ROLES",
     "SiteScope",
-    "confine_to_actor",
+    "check_grantable",
+    "check_own_or_staff_at",
     "default_site_id",
     "get_site",
+    "is_staff_at",
     "list_sites",
     "roles_at",
     "scope_for",
-    "set_member_sites",
+    "scope_of",
     "site_by_slug",
     "site_of_device",
     "site_of_resource",
     "site_of_space",
     "site_opening_hours",
     "site_timezone",
+    "timezone_of_resource",
+    "timezone_of_scope",
+    "timezone_of_site",
+    "timezone_of_space",
 ]
 
 # The roles a site scope narrows; admin is deployment-wide, member is everyone's.
@@ -85,6 +92,13 @@ class SiteScope:
         in_scope = select(Space.id).where(col(Space.site_id).in_(sorted(self.site_ids)))
         return col(space_column).in_(in_scope)
 
+    def space_ids(self, session: Session) -> frozenset[int] | None:
+        """The ids of the spaces in scope (None: every space), for views filtered in memory."""
+        if self.site_ids is None:
+            return None
+        rows = session.exec(select(Space.id).where(col(Space.site_id).in_(sorted(self.site_ids)))).all()
+        return frozenset(row for row in rows if row is not None)
+
     def where_resource(self, resource_column: Any) -> ColumnElement[bool]:
         """Rows pointing at a resource (``Booking.resource_id``…) of a site in scope."""
         if self.site_ids is None:
@@ -96,11 +110,18 @@ class SiteScope:
 ALL_SITES = SiteScope()
 
 
+def scope_of(roles: Iterable[str], site_ids: Iterable[int] | None) -> SiteScope:
+    """The sites where roles apply, from a member's ``roles`` and ``site_ids`` (the door
+    decisions read these columns without building a ``Member``)."""
+    held, sites = set(roles), frozenset(site_ids or ())
+    if "admin" in held or not sites or not SCOPED_ROLES & held:
+        return ALL_SITES
+    return SiteScope(sites)
+
+
 def scope_for(member: Member) -> SiteScope:
     """The sites where the member's roles apply."""
-    if "admin" in member.roles or not member.site_ids or not SCOPED_ROLES & set(member.roles):
-        return ALL_SITES
-    return SiteScope(frozenset(member.site_ids))
+    return scope_of(member.roles, member.site_ids)
 
 
 def roles_at(member: Member, site_id: int | None) -> frozenset[str]:
@@ -110,27 +131,57 @@ def roles_at(member: Member, site_id: int | None) -> frozenset[str]:
     return frozenset({"member"})
 
 
-def set_member_sites(session: Session, actor: Member, member: Member, site_ids: Sequence[int]) -> None:
-    """Scope a member to some sites (none: every site). Only an admin may: a scoped member
-    could otherwise widen their own reach."""
-    if "admin" not in actor.roles:
-        raise PermissionDenied("site_assign_admin_only")
-    wanted = sorted(set(site_ids))
-    known = set(session.exec(select(Site.id).where(col(Site.id).in_(wanted))).all())
-    for site_id in wanted:
-        if site_id not in known:
-            raise NotFound("site_not_found", id=site_id)
-    member.site_ids = wanted
-    session.add(member)
+def is_staff_at(member: Member, site_id: int | None) -> bool:
+    """Staff or admin at this site (a scoped staff member elsewhere is a plain member)."""
+    return bool(STAFF_ROLES & roles_at(member, site_id))
 
 
-def confine_to_actor(actor: Member, member: Member) -> None:
-    """Roles handed out by a scoped member apply within that member's sites only (a staff member
-    of one site cannot make an every-site staff member)."""
-    sites = scope_for(actor).site_ids
-    if sites is None or not SCOPED_ROLES & set(member.roles):
+def check_own_or_staff_at(
+    actor: Member, owner_id: int | None, site_id: int | None, scope: SiteScope, not_found: Exception
+) -> None:
+    """A member's own row (a booking, a waitlist entry: theirs at every site), or any row for
+    staff at its site when ``scope`` (theirs, narrowed by ``?site_id=``) holds it. Others get
+    ``not_found`` (members cannot probe other people's rows); staff of other sites get 403
+    ``site_forbidden``."""
+    if owner_id == actor.id:
         return
-    member.site_ids = sorted(set(member.site_ids) & sites) or sorted(sites)
+    if is_staff_at(actor, site_id):
+        scope.check(site_id)
+        return
+    if STAFF_ROLES & set(actor.roles):
+        raise PermissionDenied("site_forbidden")
+    raise not_found
+
+
+def check_grantable(
+    session: Session, actor: Member, roles: Iterable[str], site_ids: Iterable[int], before: Member | None = None
+) -> list[int]:
+    """Whether ``actor`` may give a member ``roles`` at ``site_ids`` (the values after the
+    change; ``before``: the member as they are). Admins and staff with every site give any
+    sites. A scoped staff member keeps what they give within their own sites: site ids of
+    theirs only, never "every site" (empty) with an elevated role, and no change to a member
+    whose roles reach beyond their sites (403 ``site_forbidden``). Returns the sorted ids
+    (404 ``site_not_found`` for an unknown one)."""
+    wanted = sorted(set(site_ids))
+    for site_id in wanted:
+        get_site(session, site_id)
+    mine = scope_for(actor)
+    if mine.site_ids is None:
+        return wanted
+    if _reaches_beyond(roles, wanted, mine) or (
+        before is not None and _reaches_beyond(before.roles, before.site_ids, mine)
+    ):
+        raise PermissionDenied("site_forbidden")
+    return wanted
+
+
+def _reaches_beyond(roles: Iterable[str], site_ids: Iterable[int], mine: SiteScope) -> bool:
+    """Elevated roles applying at a site outside ``mine`` (plain members reach nowhere)."""
+    held = set(roles)
+    if not (SCOPED_ROLES | {"admin"}) & held:
+        return False
+    reach = scope_of(held, site_ids).site_ids
+    return reach is None or (mine.site_ids is not None and not reach <= mine.site_ids)
 
 
 # Reading sites --------------------------------------------------------------------
@@ -153,6 +204,30 @@ def site_by_slug(session: Session, slug: str) -> Site | None:
 
 def site_timezone(site: Site) -> ZoneInfo:
     return ZoneInfo(site.timezone)
+
+
+def timezone_of_site(session: Session, site_id: int | None, default: ZoneInfo) -> ZoneInfo:
+    """The local time of a site (``default`` for none): opening hours, quotas per day, reports."""
+    if site_id is None:
+        return default
+    name = session.exec(select(Site.timezone).where(Site.id == site_id)).first()
+    return ZoneInfo(name) if name else default
+
+
+def timezone_of_scope(session: Session, scope: SiteScope, default: ZoneInfo) -> ZoneInfo:
+    """The local time of a report over ``scope``: its site's when it is one site (``?site_id=``,
+    or a member scoped to one site), else ``default`` (the deployment's)."""
+    if scope.site_ids is not None and len(scope.site_ids) == 1:
+        return timezone_of_site(session, next(iter(scope.site_ids)), default)
+    return default
+
+
+def timezone_of_resource(session: Session, resource_id: int | None, default: ZoneInfo) -> ZoneInfo:
+    return timezone_of_site(session, site_of_resource(session, resource_id), default)
+
+
+def timezone_of_space(session: Session, space_id: int | None, default: ZoneInfo) -> ZoneInfo:
+    return timezone_of_site(session, site_of_space(session, space_id), default)
 
 
 def site_opening_hours(session: Session, site: Site) -> str:

@@ -24,6 +24,7 @@ from tierslieu.programme.events import ProgrammeEvents
 from tierslieu.programme.holders import GroupHolder
 from tierslieu.programme.sessions import SessionPlan
 from tierslieu.services import members as member_service
+from tierslieu.services.sites import is_staff_at
 from tierslieu.site.programme import WEEKDAYS, ProgrammeSpec, ScheduleSpec, WorkshopSpec
 
 __all__ = ["ProgrammeReport", "load_programme", "occurrences"]
@@ -62,10 +63,10 @@ def occurrences(schedule: ScheduleSpec, today: date, weeks_ahead: int, tz: ZoneI
         day += timedelta(weeks=1)
 
 
-def _booker(session: Session) -> Member | None:
-    """Sessions from the file are booked by the first active admin or staff account."""
+def _booker(session: Session, site_id: int | None) -> Member | None:
+    """Sessions from the file are booked by the first active admin or staff account of the site."""
     for member in member_service.list_members(session):
-        if member.active and member_service.is_staff(member):
+        if member.active and is_staff_at(member, site_id):
             return member
     return None
 
@@ -119,11 +120,13 @@ def load_programme(
     events: EventHub | None,
     programme: ProgrammeEvents,
     progress: Progress | None = None,
+    site_id: int | None = None,
 ) -> ProgrammeReport:
-    """Upsert the workshops and create the missing sessions, inside the caller's transaction."""
+    """Upsert the workshops and create the missing sessions, inside the caller's transaction.
+    ``tz``: the local time of the schedule (the site's); ``site_id``: the site whose rooms it books."""
     say = progress or (lambda _msg: None)
     report = ProgrammeReport()
-    actor = _booker(session)
+    actor = _booker(session, site_id)
     if actor is None:
         say("programme: no staff or admin account to book the sessions as; create one, then load again")
         return report

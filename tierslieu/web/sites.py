@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 from starlette.requests import Request
@@ -26,12 +25,9 @@ from tierslieu.services.sites import (
     list_sites,
     scope_for,
     site_by_slug,
-    site_of_resource,
-    site_of_space,
-    site_timezone,
 )
 
-__all__ = ["ALL_SLUG", "SITE_COOKIE", "SiteChoice", "SiteFilter", "choose_site", "local_timezone", "remember_site"]
+__all__ = ["ALL_SLUG", "SITE_COOKIE", "SiteChoice", "SiteFilter", "choose_site", "remember_site"]
 
 SITE_COOKIE = "tierslieu_site"
 SITE_PARAM = "site"
@@ -143,12 +139,3 @@ class SiteFilter:
     def resources(self, rows: Any) -> list[Any]:
         """Rows with a ``resource_id`` (bookings, sessions, appointments, printers) in scope."""
         return [row for row in rows if self.resource(row.resource_id)]
-
-
-def local_timezone(
-    session: Session, default: ZoneInfo, *, space_id: int | None = None, resource_id: int | None = None
-) -> ZoneInfo:
-    """The timezone of the site of a space or a resource (times typed in a form are that site's)."""
-    site_id = site_of_resource(session, resource_id) if resource_id is not None else site_of_space(session, space_id)
-    site = session.get(Site, site_id) if site_id is not None else None
-    return site_timezone(site) if site is not None else default

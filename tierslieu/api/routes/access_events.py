@@ -6,7 +6,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query
 
-from tierslieu.api.deps import MAX_ID, STAFF, SessionDep
+from tierslieu.api.deps import MAX_ID, STAFF, SessionDep, SiteScopeDep
 from tierslieu.api.schemas.devices import AccessEventPublic
 from tierslieu.errors import InvalidInput
 from tierslieu.hardware.audit import AccessEventFilter, list_access_events
@@ -17,6 +17,7 @@ router = APIRouter(prefix="/access-events", tags=["access"])
 @router.get("", response_model=list[AccessEventPublic], dependencies=[Depends(STAFF)])
 def access_events(
     session: SessionDep,
+    scope: SiteScopeDep,
     space_id: int | None = Query(default=None, ge=1, le=MAX_ID),
     member_id: int | None = Query(default=None, ge=1, le=MAX_ID),
     device_id: int | None = Query(default=None, ge=1, le=MAX_ID),
@@ -30,4 +31,6 @@ def access_events(
         if moment is not None and moment.utcoffset() is None:
             raise InvalidInput("invalid_interval", msgid="invalid_interval.timezone")
     wanted = AccessEventFilter(space_id, member_id, device_id, from_, to, limit, offset)
-    return [AccessEventPublic.model_validate(e, from_attributes=True) for e in list_access_events(session, wanted)]
+    return [
+        AccessEventPublic.model_validate(e, from_attributes=True) for e in list_access_events(session, wanted, scope)
+    ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, status
 from pydantic import AwareDatetime
 
-from tierslieu.api.deps import IdPath, RuntimeDep, SessionDep
+from tierslieu.api.deps import IdPath, RuntimeDep, SessionDep, SiteScopeDep
 from tierslieu.api.routes.programme_views import APPOINTMENT_BOOKERS, ORGANISERS
 from tierslieu.api.schemas.programme import (
     ActivityReportCreate,
@@ -56,21 +56,22 @@ def book_appointment(
 @router.get("", response_model=list[AppointmentPublic])
 def list_appointments(
     session: SessionDep,
+    scope: SiteScopeDep,
     actor: Member = Depends(APPOINTMENT_BOOKERS),
     start: AwareDatetime | None = Query(default=None, alias="from"),
     end: AwareDatetime | None = Query(default=None, alias="to"),
 ) -> list[AppointmentPublic]:
     """Staff: all; the advisor: hers; a partner: those it booked."""
-    found = appointments.list_appointments(session, actor=actor, start=start, end=end)
+    found = appointments.list_appointments(session, actor=actor, start=start, end=end, scope=scope)
     return [AppointmentPublic.model_validate(a) for a in found]
 
 
 @router.get("/{appointment_id}", response_model=AppointmentPublic)
 def get_appointment(
-    appointment_id: IdPath, session: SessionDep, actor: Member = Depends(APPOINTMENT_BOOKERS)
+    appointment_id: IdPath, session: SessionDep, scope: SiteScopeDep, actor: Member = Depends(APPOINTMENT_BOOKERS)
 ) -> AppointmentPublic:
     return AppointmentPublic.model_validate(
-        appointments.get_appointment(session, actor=actor, appointment_id=appointment_id)
+        appointments.get_appointment(session, actor=actor, appointment_id=appointment_id, scope=scope)
     )
 
 

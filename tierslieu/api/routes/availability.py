@@ -7,7 +7,7 @@ from datetime import timedelta
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime
 
-from tierslieu.api.deps import EVERYONE, MAX_ID, RuntimeDep, SessionDep
+from tierslieu.api.deps import EVERYONE, MAX_ID, RuntimeDep, SessionDep, SiteScopeDep
 from tierslieu.api.schemas.bookings import AvailabilityPublic, FreeInterval, ResourceAvailability
 from tierslieu.booking.vacancy import free_time
 from tierslieu.db.types import utcnow
@@ -21,6 +21,7 @@ DEFAULT_PERIOD = timedelta(days=7)
 def availability(
     session: SessionDep,
     runtime: RuntimeDep,
+    scope: SiteScopeDep,
     space_id: int | None = Query(default=None, ge=1, le=MAX_ID, description="ses ressources actives"),
     resource_id: int | None = Query(default=None, ge=1, le=MAX_ID),
     start: AwareDatetime | None = Query(default=None, alias="from", description="par défaut maintenant"),
@@ -29,7 +30,9 @@ def availability(
     """Free intervals of each resource of a space (or of one resource) within ``[from, to)``."""
     start = start or utcnow()
     end = end or start + DEFAULT_PERIOD
-    found = free_time(session, space_id=space_id, resource_id=resource_id, start=start, end=end, tz=runtime.settings.tz)
+    found = free_time(
+        session, space_id=space_id, resource_id=resource_id, start=start, end=end, tz=runtime.settings.tz, scope=scope
+    )
     return AvailabilityPublic(
         start=start,
         end=end,

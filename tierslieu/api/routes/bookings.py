@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Query, status
 from pydantic import AwareDatetime
 
-from tierslieu.api.deps import EVERYONE, MAX_ID, STAFF, IdPath, LanguageDep, RuntimeDep, SessionDep
+from tierslieu.api.deps import EVERYONE, MAX_ID, STAFF, IdPath, LanguageDep, RuntimeDep, SessionDep, SiteScopeDep
 from tierslieu.api.schemas.bookings import (
     BookingCheck,
     BookingCreate,
@@ -104,6 +104,7 @@ def check_booking(
 @router.get("", response_model=list[BookingPublic])
 def list_bookings(
     session: SessionDep,
+    scope: SiteScopeDep,
     actor: Member = Depends(EVERYONE),
     resource_id: int | None = Query(default=None, ge=1, le=MAX_ID),
     member_id: int | None = Query(default=None, ge=1, le=MAX_ID, description="membres : seulement le leur"),
@@ -115,7 +116,7 @@ def list_bookings(
     offset: int = Query(default=0, ge=0, le=MAX_ID),
 ) -> list[BookingPublic]:
     wanted = lifecycle.BookingFilter(resource_id, member_id, space_id, start, end, status_in, limit, offset)
-    return [to_public(b) for b in lifecycle.list_bookings(session, actor, wanted)]
+    return [to_public(b) for b in lifecycle.list_bookings(session, actor, wanted, scope)]
 
 
 # Waitlist (declared before /{booking_id} so its paths are not read as ids) -----------------
@@ -146,10 +147,11 @@ def join_waitlist(
 
 @router.get("/waitlist", response_model=list[WaitlistPublic], tags=["waitlist"])
 def list_waitlist(
-    session: SessionDep, actor: Member = Depends(EVERYONE), include_closed: bool = False
+    session: SessionDep, scope: SiteScopeDep, actor: Member = Depends(EVERYONE), include_closed: bool = False
 ) -> list[WaitlistPublic]:
-    """Your waitlist entries (staff: everyone's), oldest first."""
-    return [_entry_public(e) for e in waitlist.list_entries(session, actor, open_only=not include_closed)]
+    """Your waitlist entries (staff: everyone's at their sites), oldest first."""
+    entries = waitlist.list_entries(session, actor, open_only=not include_closed, scope=scope)
+    return [_entry_public(e) for e in entries]
 
 
 @router.post(
@@ -173,8 +175,10 @@ def leave_waitlist(entry_id: IdPath, session: SessionDep, actor: Member = Depend
 
 
 @router.get("/{booking_id}", response_model=BookingPublic)
-def get_booking(booking_id: IdPath, session: SessionDep, actor: Member = Depends(EVERYONE)) -> BookingPublic:
-    return to_public(lifecycle.get_visible(session, actor, booking_id))
+def get_booking(
+    booking_id: IdPath, session: SessionDep, scope: SiteScopeDep, actor: Member = Depends(EVERYONE)
+) -> BookingPublic:
+    return to_public(lifecycle.get_visible(session, actor, booking_id, scope=scope))
 
 
 @router.post("/{booking_id}/cancel", response_model=BookingPublic)

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from tierslieu.api.deps import EVERYONE, SESSION_COOKIE, IdPath, RuntimeDep, SessionDep, oauth2_scheme
+from tierslieu.api.deps import EVERYONE, SESSION_COOKIE, IdPath, RuntimeDep, SessionDep, SiteScopeDep, oauth2_scheme
 from tierslieu.api.schemas.bookings import FeedLinks, ResourceFeed
 from tierslieu.booking import calendar
 from tierslieu.db.types import utcnow
@@ -23,6 +23,7 @@ from tierslieu.models import Member
 from tierslieu.runtime import Runtime
 from tierslieu.services import members as member_service
 from tierslieu.services import spaces as space_service
+from tierslieu.services.sites import ALL_SITES, SiteScope, timezone_of_resource
 
 router = APIRouter(prefix="/calendars", tags=["calendars"])
 
@@ -38,7 +39,9 @@ def _ics(data: bytes, filename: str) -> Response:
     return Response(content=data, media_type=ICS_MEDIA_TYPE, headers=headers)
 
 
-def _links(request: Request, runtime: Runtime, session: SessionDep, member: Member) -> FeedLinks:
+def _links(
+    request: Request, runtime: Runtime, session: SessionDep, member: Member, scope: SiteScope = ALL_SITES
+) -> FeedLinks:
     base = str(request.base_url).rstrip("/") + request.scope.get("root_path", "")
     prefix = f"{base}/api/v1/calendars"
     token = calendar.member_feed_token(runtime.secrets, member)
@@ -48,7 +51,7 @@ def _links(request: Request, runtime: Runtime, session: SessionDep, member: Memb
             name=r.name,
             url=f"{prefix}/resources/{r.id}.ics?token={calendar.resource_feed_token(runtime.secrets, r.id)}",
         )
-        for r in space_service.list_resources(session)
+        for r in space_service.list_resources(session, scope=scope)
         if r.id is not None and r.active
     ]
     return FeedLinks(member_url=f"{prefix}/members/{member.id}/{token}.ics", resources=resources)
@@ -56,10 +59,11 @@ def _links(request: Request, runtime: Runtime, session: SessionDep, member: Memb
 
 @router.get("/feeds", response_model=FeedLinks)
 def feed_links(
-    request: Request, session: SessionDep, runtime: RuntimeDep, member: Member = Depends(EVERYONE)
+    request: Request, session: SessionDep, runtime: RuntimeDep, scope: SiteScopeDep, member: Member = Depends(EVERYONE)
 ) -> FeedLinks:
-    """The caller's calendar URLs: their own bookings, and each resource's busy times."""
-    return _links(request, runtime, session, member)
+    """The caller's calendar URLs: their own bookings, and each resource's busy times (of the
+    caller's sites)."""
+    return _links(request, runtime, session, member, scope)
 
 
 @router.post("/feeds/reset", response_model=FeedLinks)
@@ -98,5 +102,6 @@ def resource_feed(
             raise AuthenticationFailed("not_authenticated", msgid="not_authenticated.calendar")
         member_service.member_for_token(session, credential)  # raises 401 when invalid
     resource = space_service.get_resource(session, resource_id)
-    data = calendar.resource_feed(session, resource, now=utcnow(), tz=runtime.settings.tz)
+    tz = timezone_of_resource(session, resource_id, runtime.settings.tz)
+    data = calendar.resource_feed(session, resource, now=utcnow(), tz=tz)
     return _ics(data, f"ressource-{resource_id}.ics")

@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Query, status
 from sqlmodel import Session
 
-from tierslieu.api.deps import MAX_ID, STAFF, Allow, IdPath, RuntimeDep, SessionDep
+from tierslieu.api.deps import MAX_ID, STAFF, Allow, IdPath, RuntimeDep, SessionDep, SiteScopeDep
 from tierslieu.api.schemas.devices import (
     DeviceCreate,
     DevicePublic,
@@ -23,6 +23,7 @@ from tierslieu.hardware.hub import DeviceHub
 from tierslieu.models import Device, Member
 from tierslieu.runtime import Runtime
 from tierslieu.services import devices as device_service
+from tierslieu.services.sites import SiteScope, site_of_space
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 
@@ -51,44 +52,63 @@ def _apply(session: Session, runtime: Runtime, *, reload_devices: bool) -> None:
         doors.wake()
 
 
+def _in_scope(session: Session, scope: SiteScope, device_id: int) -> Device:
+    """The device, 403 ``site_forbidden`` when its space is in a site outside the caller's."""
+    device = device_service.get_device(session, device_id)
+    scope.check(site_of_space(session, device.space_id))
+    return device
+
+
 @router.get("", response_model=list[DevicePublic], dependencies=[Depends(READERS)])
 def list_devices(
-    session: SessionDep, runtime: RuntimeDep, space_id: int | None = Query(default=None, ge=1, le=MAX_ID)
+    session: SessionDep,
+    runtime: RuntimeDep,
+    scope: SiteScopeDep,
+    space_id: int | None = Query(default=None, ge=1, le=MAX_ID),
 ) -> list[DevicePublic]:
-    return [to_public(d, runtime) for d in device_service.list_devices(session, space_id=space_id)]
+    return [to_public(d, runtime) for d in device_service.list_devices(session, space_id=space_id, scope=scope)]
 
 
 @router.post("", response_model=DevicePublic, status_code=status.HTTP_201_CREATED, dependencies=[Depends(STAFF)])
-def create_device(body: DeviceCreate, session: SessionDep, runtime: RuntimeDep) -> DevicePublic:
+def create_device(body: DeviceCreate, session: SessionDep, runtime: RuntimeDep, scope: SiteScopeDep) -> DevicePublic:
     device = device_service.create_device(session, body.model_dump(mode="json"))
+    scope.check(site_of_space(session, device.space_id))  # before the commit below
     _apply(session, runtime, reload_devices=True)
     return to_public(device, runtime)
 
 
 @router.get("/{device_id}", response_model=DevicePublic, dependencies=[Depends(READERS)])
-def get_device(device_id: IdPath, session: SessionDep, runtime: RuntimeDep) -> DevicePublic:
-    return to_public(device_service.get_device(session, device_id), runtime)
+def get_device(device_id: IdPath, session: SessionDep, runtime: RuntimeDep, scope: SiteScopeDep) -> DevicePublic:
+    return to_public(_in_scope(session, scope, device_id), runtime)
 
 
 @router.patch("/{device_id}", response_model=DevicePublic, dependencies=[Depends(STAFF)])
-def update_device(device_id: IdPath, body: DeviceUpdate, session: SessionDep, runtime: RuntimeDep) -> DevicePublic:
-    device = device_service.get_device(session, device_id)
+def update_device(
+    device_id: IdPath, body: DeviceUpdate, session: SessionDep, runtime: RuntimeDep, scope: SiteScopeDep
+) -> DevicePublic:
+    device = _in_scope(session, scope, device_id)
     device = device_service.update_device(session, device, body.model_dump(mode="json", exclude_unset=True))
+    scope.check(site_of_space(session, device.space_id))  # not moved to a site outside the caller's
     _apply(session, runtime, reload_devices=True)
     return to_public(device, runtime)
 
 
 @router.delete("/{device_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(STAFF)])
-def delete_device(device_id: IdPath, session: SessionDep, runtime: RuntimeDep) -> None:
-    device_service.delete_device(session, device_service.get_device(session, device_id))
+def delete_device(device_id: IdPath, session: SessionDep, runtime: RuntimeDep, scope: SiteScopeDep) -> None:
+    device_service.delete_device(session, _in_scope(session, scope, device_id))
     _apply(session, runtime, reload_devices=True)
 
 
 @router.post("/{device_id}/command", response_model=DoorCommandResult)
 def command_door(
-    device_id: IdPath, body: DoorCommand, session: SessionDep, runtime: RuntimeDep, actor: Member = Depends(STAFF)
+    device_id: IdPath,
+    body: DoorCommand,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    scope: SiteScopeDep,
+    actor: Member = Depends(STAFF),
 ) -> DoorCommandResult:
-    device = device_service.get_device(session, device_id)
+    device = _in_scope(session, scope, device_id)
     mode = device_service.command_door(session, actor, device, body.action)
     _apply(session, runtime, reload_devices=False)
     doors = runtime.services.get("doors")
@@ -100,9 +120,9 @@ def command_door(
 
 @router.get("/{device_id}/last-unknown-badge", response_model=UnknownBadge, dependencies=[Depends(STAFF)])
 def last_unknown_badge(
-    device_id: IdPath, session: SessionDep, since: datetime | None = Query(default=None)
+    device_id: IdPath, session: SessionDep, scope: SiteScopeDep, since: datetime | None = Query(default=None)
 ) -> UnknownBadge:
     """The last badge nobody holds scanned on this reader: scan it, then assign it to a member."""
-    device_service.get_device(session, device_id)
+    _in_scope(session, scope, device_id)
     line = audit.last_unknown_badge(session, device_id, since)
     return UnknownBadge(device_id=device_id, uid=line.badge_uid if line else None, at=line.at if line else None)

@@ -14,6 +14,7 @@ from tierslieu.hardware.doors import DoorController
 from tierslieu.hardware.emergency import FIRE_RESET, alarm_in_log, emergency_line
 from tierslieu.hardware.facts import FactsCache
 from tierslieu.hardware.hub import DeviceHub
+from tierslieu.services.sites import list_sites, scope_for
 
 router = APIRouter(prefix="/emergency", tags=["emergency"])
 
@@ -25,8 +26,18 @@ class EmergencyReset(BaseModel):
 
 
 @router.post("/reset", response_model=EmergencyReset)
-def reset_emergency(session: SessionDep, runtime: RuntimeDep, actor: StaffMember) -> EmergencyReset:
-    """End the fire release: each door goes back to what its bookings and overrides want."""
+def reset_emergency(
+    session: SessionDep,
+    runtime: RuntimeDep,
+    actor: StaffMember,
+) -> EmergencyReset:
+    """End the fire release: each door goes back to what its bookings and overrides want.
+
+    The release and its reset concern every door the controller drives, so a staff member
+    scoped to some sites may reset it only when those are all the sites (403 otherwise)."""
+    scope = scope_for(actor)
+    for site in list_sites(session):
+        scope.check(site.id)
     doors, hub, facts = (runtime.services.get(k) for k in ("doors", "devices", "access_facts"))
     since = alarm_in_log(session)
     if since is None and isinstance(doors, DoorController):

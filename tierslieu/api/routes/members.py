@@ -29,6 +29,7 @@ from tierslieu.api.schemas.site import (
 from tierslieu.errors import PermissionDenied
 from tierslieu.models import Member
 from tierslieu.services import members as member_service
+from tierslieu.services.sites import check_grantable
 
 router = APIRouter(prefix="/members", tags=["members"])
 
@@ -58,6 +59,7 @@ def to_public(session: Session, member: Member, viewer: Member) -> MemberPublic:
         language=member.language,
         badges=badges if full else None,
         trainings=trainings,
+        site_ids=list(member.site_ids),
     )
 
 
@@ -72,6 +74,7 @@ def create_member(
 ) -> MemberPublic:
     roles = [r.value for r in body.roles]
     member_service.ensure_can_grant(actor.roles, roles)
+    site_ids = check_grantable(session, actor, roles, body.site_ids)
     member = member_service.create_member(
         session,
         runtime.secrets,
@@ -80,6 +83,7 @@ def create_member(
         roles=roles,
         password=body.password,
         language=body.language,
+        site_ids=site_ids,
     )
     return to_public(session, member, actor)
 
@@ -109,12 +113,15 @@ def update_member(
     # Explicit nulls mean "leave unchanged": no member field can be emptied.
     changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
     current_password = changes.pop("current_password", None)
-    if not is_staff(actor) and ({"roles", "active"} & changes.keys()):
+    if not is_staff(actor) and ({"roles", "active", "site_ids"} & changes.keys()):
         raise PermissionDenied("cannot_change_own_roles")
     member_service.ensure_can_manage(actor, member)
     if "roles" in changes:
         changes["roles"] = [r.value if hasattr(r, "value") else r for r in changes["roles"]]
         member_service.ensure_can_grant(actor.roles, changes["roles"])
+    if {"roles", "site_ids"} & changes.keys():
+        roles, site_ids = changes.get("roles", member.roles), changes.get("site_ids", member.site_ids)
+        changes["site_ids"] = check_grantable(session, actor, roles, site_ids, before=member)
     if "email" in changes:
         changes["email"] = str(changes["email"])
     if "password" in changes and actor.id == member.id:

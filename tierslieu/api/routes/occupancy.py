@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
-from tierslieu.api.deps import Allow, RuntimeDep, request_language
+from tierslieu.api.deps import Allow, RuntimeDep, SessionDep, SiteScopeDep, request_language
 from tierslieu.api.load import StreamSlots
 from tierslieu.api.schemas.occupancy import SpaceOccupancyPublic
 from tierslieu.models import Member
@@ -26,10 +26,17 @@ OCCUPANCY_VIEWERS = Allow("admin", "staff", "animator")
 
 
 @router.get("", response_model=list[SpaceOccupancyPublic], dependencies=[Depends(OCCUPANCY_VIEWERS)])
-def list_occupancy(request: Request, runtime: RuntimeDep) -> list[SpaceOccupancyPublic]:
-    """Every space, parents first: presence, people, bookings running now, devices, alerts."""
-    language = request_language(request)
-    return [SpaceOccupancyPublic.model_validate(s.to_dict(language)) for s in current_statuses(runtime)]
+def list_occupancy(
+    request: Request, runtime: RuntimeDep, session: SessionDep, scope: SiteScopeDep
+) -> list[SpaceOccupancyPublic]:
+    """Every space (of the caller's sites), parents first: presence, people, bookings running
+    now, devices, alerts."""
+    language, shown = request_language(request), scope.space_ids(session)
+    return [
+        SpaceOccupancyPublic.model_validate(s.to_dict(language))
+        for s in current_statuses(runtime)
+        if shown is None or s.space_id in shown
+    ]
 
 
 @router.get(
@@ -44,7 +51,11 @@ def list_occupancy(request: Request, runtime: RuntimeDep) -> list[SpaceOccupancy
     },
 )
 def stream_occupancy(
-    request: Request, runtime: RuntimeDep, viewer: Member = Depends(OCCUPANCY_VIEWERS)
+    request: Request,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    scope: SiteScopeDep,
+    viewer: Member = Depends(OCCUPANCY_VIEWERS),
 ) -> StreamingResponse:
     """Server-Sent Events: the snapshot first, then every change (EventSource reconnects).
 
@@ -60,6 +71,8 @@ def stream_occupancy(
         follow="text/event-stream" in request.headers.get("accept", ""),
         keepalive_seconds=settings.occupancy_keepalive_seconds,
         max_seconds=settings.occupancy_stream_max_seconds,
+        # Read once: a space added to the viewer's sites shows at the next reconnect.
+        space_ids=scope.space_ids(session),
     )
     events = occupancy_events(runtime.events, lambda: current_statuses(runtime), options, request.is_disconnected)
     return StreamingResponse(

@@ -7,14 +7,15 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from tierslieu.api.deps import Allow, IdPath, LanguageDep, SessionDep
+from tierslieu.api.deps import Allow, CurrentMember, IdPath, LanguageDep, SessionDep
 from tierslieu.api.schemas.outbox import OutboxMessagePublic, OutboxPage
 from tierslieu.db.types import utcnow
-from tierslieu.errors import NotFound
+from tierslieu.errors import NotFound, PermissionDenied
 from tierslieu.i18n import render
-from tierslieu.models import OutboxMessage
+from tierslieu.models import Member, OutboxMessage
 from tierslieu.outbox import store
 from tierslieu.outbox.store import NO_ADDRESS
+from tierslieu.services.sites import scope_for
 
 router = APIRouter(prefix="/outbox", tags=["notifications"])
 
@@ -44,23 +45,35 @@ def _public(message: OutboxMessage, language: str) -> OutboxMessagePublic:
     )
 
 
+def _every_site(reader: Member) -> None:
+    """Messages name members of every site and carry no site: the outbox is for admins and
+    staff working at every site (403 ``site_forbidden`` for a scoped staff member)."""
+    if scope_for(reader).site_ids is not None:
+        raise PermissionDenied("site_forbidden")
+
+
 @router.get("", response_model=OutboxPage, dependencies=[Depends(OUTBOX_READERS)])
 def list_outbox(
     session: SessionDep,
     language: LanguageDep,
+    reader: CurrentMember,
     status: Status | None = None,
     kind: str | None = Query(default=None, max_length=40),
     limit: int = Query(default=100, ge=1, le=500),
     offset: int = Query(default=0, ge=0, le=1_000_000),
 ) -> OutboxPage:
     """Messages, newest first, optionally of one status or kind."""
+    _every_site(reader)
     total, rows = store.list_messages(session, status=status, kind=kind, limit=limit, offset=offset)
     return OutboxPage(total=total, items=[_public(m, language) for m in rows])
 
 
 @router.post("/{message_id}/retry", response_model=OutboxMessagePublic, dependencies=[Depends(OUTBOX_READERS)])
-def retry_message(message_id: IdPath, session: SessionDep, language: LanguageDep) -> OutboxMessagePublic:
+def retry_message(
+    message_id: IdPath, session: SessionDep, language: LanguageDep, reader: CurrentMember
+) -> OutboxMessagePublic:
     """Send a failed message again (from now, with fresh attempts); other states are unchanged."""
+    _every_site(reader)
     message = store.retry(session, message_id, utcnow())
     if message is None:
         raise NotFound("message_not_found", id=message_id)

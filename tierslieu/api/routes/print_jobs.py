@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile, status
 
-from tierslieu.api.deps import EVERYONE, MAX_ID, Allow, IdPath, LanguageDep, RuntimeDep, SessionDep
+from tierslieu.api.deps import EVERYONE, MAX_ID, Allow, IdPath, LanguageDep, RuntimeDep, SessionDep, SiteScopeDep
 from tierslieu.api.schemas.printing import PrintJobPublic, PriorityUpdate
 from tierslieu.db.types import utcnow
 from tierslieu.models import Member, PrintJob
@@ -71,6 +71,7 @@ def submit_job(
 def list_jobs(
     session: SessionDep,
     language: LanguageDep,
+    scope: SiteScopeDep,
     status: JobStatus | None = None,
     printer_id: int | None = Query(default=None, ge=1, le=MAX_ID),
     member_id: int | None = Query(default=None, ge=1, le=MAX_ID),
@@ -79,14 +80,14 @@ def list_jobs(
 ) -> list[PrintJobPublic]:
     """Members see their own jobs; animators and staff see everyone's (newest first)."""
     wanted = queue.JobFilter(status=status, printer_id=printer_id, member_id=member_id, limit=limit)
-    return [to_public(job, language) for job in queue.list_jobs(session, actor, wanted)]
+    return [to_public(job, language) for job in queue.list_jobs(session, actor, wanted, scope)]
 
 
 @router.get("/{job_id}", response_model=PrintJobPublic)
 def get_job(
-    job_id: IdPath, session: SessionDep, language: LanguageDep, actor: Member = Depends(EVERYONE)
+    job_id: IdPath, session: SessionDep, language: LanguageDep, scope: SiteScopeDep, actor: Member = Depends(EVERYONE)
 ) -> PrintJobPublic:
-    return to_public(queue.get_visible_job(session, actor, job_id), language)
+    return to_public(queue.get_visible_job(session, actor, job_id, scope), language)
 
 
 @router.post("/{job_id}/cancel", response_model=PrintJobPublic)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, BackgroundTasks, Depends, status
 from sqlmodel import Session
 
-from tierslieu.api.deps import EVERYONE, STAFF, IdPath, LanguageDep, RuntimeDep, SessionDep
+from tierslieu.api.deps import EVERYONE, STAFF, IdPath, LanguageDep, RuntimeDep, SessionDep, SiteScopeDep
 from tierslieu.api.schemas.printing import (
     JobSummary,
     PrinterCreate,
@@ -20,8 +20,11 @@ from tierslieu.printing.dispatcher import wake_dispatcher
 from tierslieu.printing.mqtt import reload_plugin_listener
 from tierslieu.printing.plugin import normalize_base_topic
 from tierslieu.printing.reasons import describe
+from tierslieu.printing.service import site_of_printer
 from tierslieu.runtime import Runtime
 from tierslieu.services import printers as printer_service
+from tierslieu.services import spaces as space_service
+from tierslieu.services.sites import SiteScope, site_of_resource, timezone_of_site
 
 router = APIRouter(prefix="/printers", tags=["printers"])
 
@@ -56,14 +59,32 @@ def _changed(runtime: Runtime, tasks: BackgroundTasks) -> None:
 
 
 @router.get("", response_model=list[PrinterPublic], dependencies=[Depends(EVERYONE)])
-def list_printers(session: SessionDep, language: LanguageDep) -> list[PrinterPublic]:
-    return [to_public(session, p, language) for p in printer_service.list_printers(session)]
+def list_printers(session: SessionDep, language: LanguageDep, scope: SiteScopeDep) -> list[PrinterPublic]:
+    return [to_public(session, p, language) for p in printer_service.list_printers(session, scope)]
+
+
+def _in_scope(session: Session, scope: SiteScope, printer_id: int) -> Printer:
+    """The printer, 403 ``site_forbidden`` when its resource is in a site outside the caller's."""
+    printer = printer_service.get_printer(session, printer_id)
+    scope.check(site_of_printer(session, printer))
+    return printer
+
+
+def _check_resource(session: Session, scope: SiteScope, resource_id: int) -> None:
+    space_service.get_resource(session, resource_id)  # 404 for a resource that does not exist
+    scope.check(site_of_resource(session, resource_id))
 
 
 @router.post("", response_model=PrinterPublic, status_code=status.HTTP_201_CREATED, dependencies=[Depends(STAFF)])
 def create_printer(
-    body: PrinterCreate, session: SessionDep, runtime: RuntimeDep, language: LanguageDep, tasks: BackgroundTasks
+    body: PrinterCreate,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    language: LanguageDep,
+    tasks: BackgroundTasks,
+    scope: SiteScopeDep,
 ) -> PrinterPublic:
+    _check_resource(session, scope, body.resource_id)
     base_topic = normalize_base_topic(body.mqtt_base_topic)
     printer = printer_service.upsert_printer(session, runtime.secrets, **body.model_dump(exclude={"mqtt_base_topic"}))
     printer.mqtt_base_topic = base_topic
@@ -73,8 +94,8 @@ def create_printer(
 
 
 @router.get("/{printer_id}", response_model=PrinterPublic, dependencies=[Depends(EVERYONE)])
-def get_printer(printer_id: IdPath, session: SessionDep, language: LanguageDep) -> PrinterPublic:
-    return to_public(session, printer_service.get_printer(session, printer_id), language)
+def get_printer(printer_id: IdPath, session: SessionDep, language: LanguageDep, scope: SiteScopeDep) -> PrinterPublic:
+    return to_public(session, _in_scope(session, scope, printer_id), language)
 
 
 @router.patch("/{printer_id}", response_model=PrinterPublic, dependencies=[Depends(STAFF)])
@@ -85,8 +106,11 @@ def update_printer(
     runtime: RuntimeDep,
     language: LanguageDep,
     tasks: BackgroundTasks,
+    scope: SiteScopeDep,
 ) -> PrinterPublic:
-    printer = printer_service.get_printer(session, printer_id)
+    printer = _in_scope(session, scope, printer_id)
+    if body.resource_id is not None:  # not moved to a site outside the caller's
+        _check_resource(session, scope, body.resource_id)
     # Absent: unchanged; null or "": no longer followed.
     base_topic = printer.mqtt_base_topic
     if "mqtt_base_topic" in body.model_fields_set:
@@ -107,8 +131,10 @@ def update_printer(
 
 
 @router.delete("/{printer_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(STAFF)])
-def delete_printer(printer_id: IdPath, session: SessionDep, runtime: RuntimeDep, tasks: BackgroundTasks) -> None:
-    printer_service.delete_printer(session, printer_service.get_printer(session, printer_id))
+def delete_printer(
+    printer_id: IdPath, session: SessionDep, runtime: RuntimeDep, tasks: BackgroundTasks, scope: SiteScopeDep
+) -> None:
+    printer_service.delete_printer(session, _in_scope(session, scope, printer_id))
     tasks.add_task(reload_plugin_listener, runtime.services)
 
 
@@ -122,7 +148,8 @@ def bed_cleared(
 ) -> PrinterPublic:
     """Whoever took the part off says the bed is clear (trained members, animators, staff)."""
     printer = printer_service.get_printer(session, printer_id)
-    today = utcnow().astimezone(runtime.settings.tz).date()
+    site_id = site_of_printer(session, printer)
+    today = utcnow().astimezone(timezone_of_site(session, site_id, runtime.settings.tz)).date()
     printer = queue.confirm_bed_cleared(session, actor, printer, today)
     wake_dispatcher(runtime.services)
     return to_public(session, printer, language)

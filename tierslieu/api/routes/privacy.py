@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from tierslieu.api.deps import ADMIN, EVERYONE, STAFF, Allow, IdPath, RuntimeDep, SessionDep
+from tierslieu.api.deps import ADMIN, EVERYONE, STAFF, Allow, IdPath, RuntimeDep, SessionDep, SiteScopeDep
 from tierslieu.api.schemas.devices import AccessEventPublic
 from tierslieu.db.types import utcnow
 from tierslieu.errors import InvalidInput
@@ -18,6 +18,7 @@ from tierslieu.models import Member
 from tierslieu.privacy.retention import access_totals
 from tierslieu.privacy.subject import erase_member, export_member
 from tierslieu.services.members import get_member
+from tierslieu.services.sites import timezone_of_scope
 
 router = APIRouter(tags=["personal data"])
 
@@ -71,14 +72,21 @@ def erase(member_id: IdPath, session: SessionDep, actor: Member = Depends(ADMIN)
 def access_report(
     session: SessionDep,
     runtime: RuntimeDep,
+    scope: SiteScopeDep,
     from_: date | None = Query(default=None, alias="from", description="first local day (default: 30 days ago)"),
     to: date | None = Query(default=None, description="last local day, included (default: today)"),
 ) -> list[AccessCountPublic]:
-    """Access-log lines per local day, door, space, decision and reason — purged days included."""
-    tz = runtime.settings.tz
+    """Access-log lines per local day, door, space, decision and reason — purged days included
+    (of the spaces of the caller's sites)."""
+    tz = timezone_of_scope(session, scope, runtime.settings.tz)
     last = to or utcnow().astimezone(tz).date()
     first = from_ or last - timedelta(days=29)
     if first > last or (last - first).days >= MAX_DAYS or last.year >= 9999:
         raise InvalidInput("invalid_report_period", days=MAX_DAYS)
     totals = access_totals(session, first, last + timedelta(days=1), tz)
-    return [AccessCountPublic(**key._asdict(), count=count) for key, count in totals.items()]
+    shown = scope.space_ids(session)
+    return [
+        AccessCountPublic(**key._asdict(), count=count)
+        for key, count in totals.items()
+        if shown is None or key.space_id in shown
+    ]

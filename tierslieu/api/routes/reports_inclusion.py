@@ -8,12 +8,13 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from tierslieu.api.deps import Allow, RuntimeDep, SessionDep
+from tierslieu.api.deps import Allow, RuntimeDep, SessionDep, SiteScopeDep
 from tierslieu.api.periods import local_period
 from tierslieu.api.schemas.reports import InclusionReportOut
 from tierslieu.db.types import utcnow
 from tierslieu.programme.inclusion_report import inclusion_report
 from tierslieu.programme.report_csv import inclusion_csv
+from tierslieu.services.sites import timezone_of_scope
 
 router = APIRouter(prefix="/reports/inclusion", tags=["reports"])
 
@@ -30,18 +31,19 @@ MAX_DAYS = 3 * 366
 def get_inclusion_report(
     session: SessionDep,
     runtime: RuntimeDep,
+    scope: SiteScopeDep,
     from_: date | None = Query(default=None, alias="from", description="first local day (default: 1 January)"),
     to: date | None = Query(default=None, description="last local day, included (default: today)"),
     format: Literal["json", "csv"] = "json",
 ) -> InclusionReportOut | Response:
     """People reached, sessions held, hours, attendance, by theme, public, age band, place and
     month, and the advisor's activity reports, between two local days."""
-    tz = runtime.settings.tz
+    tz = timezone_of_scope(session, scope, runtime.settings.tz)
     now = utcnow()
     last = to or now.astimezone(tz).date()
     first = from_ or last.replace(month=1, day=1)
     start, end = local_period(first, last, tz, max_days=MAX_DAYS)
-    report = inclusion_report(session, first, last, start=start, end=end, now=now, tz=tz)
+    report = inclusion_report(session, first, last, start=start, end=end, now=now, tz=tz, scope=scope)
     if format == "csv":
         return Response(
             content="\ufeff" + inclusion_csv(report),  # the BOM lets spreadsheets read the accents

@@ -7,12 +7,13 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from tierslieu.api.deps import MAX_ID, STAFF, RuntimeDep, SessionDep
+from tierslieu.api.deps import MAX_ID, STAFF, RuntimeDep, SessionDep, SiteScopeDep
 from tierslieu.api.schemas.occupancy import OccupancyBucketPublic, OccupancyReportPublic
 from tierslieu.booking.schedule import at_local_minute
 from tierslieu.db.types import utcnow
 from tierslieu.errors import InvalidInput
 from tierslieu.occupancy.reports import OccupancyReport, occupancy_report, report_csv
+from tierslieu.services.sites import timezone_of_scope
 from tierslieu.services.spaces import get_space
 
 router = APIRouter(prefix="/reports/occupancy", tags=["reports"])
@@ -39,21 +40,22 @@ def _public(report: OccupancyReport) -> OccupancyReportPublic:
 def get_occupancy_report(
     session: SessionDep,
     runtime: RuntimeDep,
+    scope: SiteScopeDep,
     space_id: int | None = Query(default=None, ge=1, le=MAX_ID, description="one space (default: all)"),
     from_: date | None = Query(default=None, alias="from", description="first local day (default: 7 days ago)"),
     to: date | None = Query(default=None, description="last local day, included (default: today)"),
     format: Literal["json", "csv"] = "json",
 ) -> OccupancyReportPublic | Response:
     """Per space and per 15 minutes: most people seen, minutes occupied, minutes booked."""
-    tz = runtime.settings.tz
+    tz = timezone_of_scope(session, scope, runtime.settings.tz)
     last = to or utcnow().astimezone(tz).date()
     first = from_ or last - timedelta(days=6)
     if first > last or (last - first).days >= MAX_DAYS or last.year >= 9999:
         raise InvalidInput("invalid_period", first=first, last=last, max_days=MAX_DAYS)
     if space_id is not None:
-        get_space(session, space_id)  # 404 for a space that does not exist
+        scope.check(get_space(session, space_id).site_id)  # 404 for a space that does not exist
     start, end = at_local_minute(first, 0, tz), at_local_minute(last + timedelta(days=1), 0, tz)
-    report = occupancy_report(session, space_id, start, end)
+    report = occupancy_report(session, space_id, start, end, scope)
     if format == "csv":
         filename = f"occupation-{first}-{last}.csv"
         return Response(

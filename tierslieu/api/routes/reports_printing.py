@@ -7,12 +7,13 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from tierslieu.api.deps import Allow, RuntimeDep, SessionDep
+from tierslieu.api.deps import Allow, RuntimeDep, SessionDep, SiteScopeDep
 from tierslieu.api.schemas.printing import PrintingReportPublic, ReportLinePublic
 from tierslieu.booking.schedule import at_local_minute
 from tierslieu.db.types import utcnow
 from tierslieu.errors import InvalidInput
 from tierslieu.printing.reports import PrintingReport, printing_report, report_csv
+from tierslieu.services.sites import timezone_of_scope
 
 router = APIRouter(prefix="/reports/printing", tags=["reports"])
 
@@ -43,18 +44,19 @@ def _public(report: PrintingReport) -> PrintingReportPublic:
 def get_printing_report(
     session: SessionDep,
     runtime: RuntimeDep,
+    scope: SiteScopeDep,
     from_: date | None = Query(default=None, alias="from", description="first local day (default: 1 January)"),
     to: date | None = Query(default=None, description="last local day, included (default: today)"),
     format: Literal["json", "csv"] = "json",
 ) -> PrintingReportPublic | Response:
     """Prints started between two local days, summed by member, printer and month."""
-    tz = runtime.settings.tz
+    tz = timezone_of_scope(session, scope, runtime.settings.tz)
     last = to or utcnow().astimezone(tz).date()
     first = from_ or last.replace(month=1, day=1)
     if first > last or (last - first).days > MAX_DAYS or last.year >= 9999:
         raise InvalidInput("invalid_period", first=first, last=last, max_days=MAX_DAYS)
     start, end = at_local_minute(first, 0, tz), at_local_minute(last + timedelta(days=1), 0, tz)
-    report = printing_report(session, start, end, tz)
+    report = printing_report(session, start, end, tz, scope)
     if format == "csv":
         filename = f"impressions-{first}-{last}.csv"
         return Response(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, status
 from pydantic import AwareDatetime
 
-from tierslieu.api.deps import EVERYONE, MAX_ID, IdPath, RuntimeDep, SessionDep
+from tierslieu.api.deps import EVERYONE, MAX_ID, IdPath, RuntimeDep, SessionDep, SiteScopeDep
 from tierslieu.api.routes.programme_views import ORGANISERS, registration_listed, registration_public, session_public
 from tierslieu.api.schemas.programme import (
     AttendanceCreate,
@@ -27,6 +27,7 @@ from tierslieu.db.types import utcnow
 from tierslieu.models import Member
 from tierslieu.programme import attendance, registrations, sessions
 from tierslieu.programme.holders import GroupHolder, Holder, MemberHolder, PersonHolder
+from tierslieu.programme.roles import session_site
 
 router = APIRouter(prefix="/sessions", tags=["programme"])
 
@@ -34,6 +35,7 @@ router = APIRouter(prefix="/sessions", tags=["programme"])
 @router.get("", response_model=list[SessionPublic], dependencies=[Depends(EVERYONE)])
 def list_sessions(
     session: SessionDep,
+    scope: SiteScopeDep,
     start: AwareDatetime | None = Query(default=None, alias="from", description="séances finissant après"),
     end: AwareDatetime | None = Query(default=None, alias="to", description="séances commençant avant"),
     workshop_id: int | None = Query(default=None, ge=1, le=MAX_ID),
@@ -42,12 +44,14 @@ def list_sessions(
     offset: int = Query(default=0, ge=0, le=MAX_ID),
 ) -> list[SessionPublic]:
     wanted = sessions.SessionFilter(start, end, workshop_id, include_cancelled, limit=limit, offset=offset)
-    return [session_public(f) for f in sessions.describe(session, sessions.list_sessions(session, wanted))]
+    return [session_public(f) for f in sessions.describe(session, sessions.list_sessions(session, wanted, scope))]
 
 
 @router.get("/{session_id}", response_model=SessionPublic, dependencies=[Depends(EVERYONE)])
-def get_session(session_id: IdPath, session: SessionDep) -> SessionPublic:
-    return session_public(sessions.describe(session, [sessions.get_session(session, session_id)])[0])
+def get_session(session_id: IdPath, session: SessionDep, scope: SiteScopeDep) -> SessionPublic:
+    ws = sessions.get_session(session, session_id)
+    scope.check(session_site(session, ws))
+    return session_public(sessions.describe(session, [ws])[0])
 
 
 @router.post("/{session_id}/cancel", response_model=SessionPublic)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, status
 
-from tierslieu.api.deps import EVERYONE, IdPath, RuntimeDep, SessionDep
+from tierslieu.api.deps import EVERYONE, IdPath, RuntimeDep, SessionDep, SiteScopeDep
 from tierslieu.api.routes.programme_views import ORGANISERS, session_public
 from tierslieu.api.schemas.programme import SessionCreate, SessionPublic, WorkshopCreate, WorkshopPublic, WorkshopUpdate
 from tierslieu.db.types import utcnow
 from tierslieu.models import Member
 from tierslieu.programme import sessions, workshops
+from tierslieu.services import spaces as space_service
+from tierslieu.services.sites import site_of_resource
 
 router = APIRouter(prefix="/workshops", tags=["programme"])
 
@@ -36,8 +38,8 @@ def create_workshop(body: WorkshopCreate, session: SessionDep, actor: Member = D
 
 
 @router.get("", response_model=list[WorkshopPublic], dependencies=[Depends(EVERYONE)])
-def list_workshops(session: SessionDep, include_inactive: bool = False) -> list[WorkshopPublic]:
-    found = workshops.list_workshops(session, include_inactive=include_inactive)
+def list_workshops(session: SessionDep, scope: SiteScopeDep, include_inactive: bool = False) -> list[WorkshopPublic]:
+    found = workshops.list_workshops(session, include_inactive=include_inactive, scope=scope)
     return [WorkshopPublic.model_validate(w) for w in found]
 
 
@@ -65,10 +67,13 @@ def create_sessions(
     body: SessionCreate,
     session: SessionDep,
     runtime: RuntimeDep,
+    scope: SiteScopeDep,
     actor: Member = Depends(ORGANISERS),
 ) -> SessionPublic | list[SessionPublic]:
     """One session, or with ``recurrence`` one per date (all or nothing): the answer is then
-    the list of sessions."""
+    the list of sessions, in a room of the caller's sites (its local time: the site's)."""
+    space_service.get_resource(session, body.resource_id)  # 404 for a room that does not exist
+    scope.check(site_of_resource(session, body.resource_id))
     plan = sessions.SessionPlan(
         resource_id=body.resource_id,
         start=body.start,

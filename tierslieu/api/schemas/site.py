@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
@@ -95,12 +95,20 @@ class ResourceDetail(ResourcePublic):
 Password = Field(default=None, min_length=8, max_length=256)
 
 
+SiteId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+SITE_IDS_DOC = (
+    "les sites où s'appliquent ses rôles de salarié, agent, animateur ou partenaire (vide : tous) ; "
+    "seuls les administrateurs et les salariés de tous les sites en donnent d'autres que les leurs"
+)
+
+
 class MemberCreate(_In):
     name: str = Field(min_length=1, max_length=200)
     email: EmailStr
     roles: list[Role] = Field(default_factory=lambda: [Role.member], min_length=1)
     password: str | None = Password
     language: Literal["fr", "en"] = "fr"
+    site_ids: list[SiteId] = Field(default_factory=list, max_length=100, description=SITE_IDS_DOC)
 
 
 class MemberUpdate(_In):
@@ -113,6 +121,7 @@ class MemberUpdate(_In):
     )
     active: bool | None = None
     language: Literal["fr", "en"] | None = None
+    site_ids: list[SiteId] | None = Field(default=None, max_length=100, description=SITE_IDS_DOC)
 
 
 class BadgePublic(BaseModel):
@@ -136,6 +145,7 @@ class MemberPublic(BaseModel):
         default_factory=list, description="null for animators reading someone else (no badge UIDs)"
     )
     trainings: list[TrainingPublic] = Field(default_factory=list)
+    site_ids: list[int] = Field(default_factory=list, description=SITE_IDS_DOC)
 
 
 class BadgeCreate(_In):

@@ -14,10 +14,10 @@ from tierslieu.api.deps import STAFF, IdPath, SessionDep, client_address
 from tierslieu.db.types import utcnow
 from tierslieu.errors import InvalidInput, TiersLieuError
 from tierslieu.hardware.audit import last_unknown_badge
-from tierslieu.models import ROLES, Member
+from tierslieu.models import ROLES, Member, Site
 from tierslieu.services import devices as device_service
 from tierslieu.services import members as member_service
-from tierslieu.services.sites import SiteScope, confine_to_actor, list_sites, set_member_sites, site_of_device
+from tierslieu.services.sites import SiteScope, check_grantable, list_sites, site_of_device
 from tierslieu.web.admin_view import dashboard_counts
 from tierslieu.web.i18n import N_
 from tierslieu.web.page import Page, PageDep
@@ -65,11 +65,22 @@ def _members_page(
         title=page.gettext("Members"),
         members=found,
         site_names={site.id: site.name for site in list_sites(session)},
+        sites=_site_choices(page, session),
         q=q,
         roles=ROLES,
         error=error,
         notice=page.notice(_MESSAGES),
     )
+
+
+def _site_choices(page: Page, session: Session) -> list[Site]:
+    """The sites a member form offers: the reader's own, when the deployment has several."""
+    return list(page.sites.sites) if len(list_sites(session)) > 1 else []
+
+
+def _chosen_sites(page: Page, site_ids: list[int] | None) -> list[int]:
+    """The sites ticked; none ticked: every site of the reader (all of them for an admin)."""
+    return site_ids or sorted(page.sites.reader_scope.site_ids or ())
 
 
 @router.post("/membres")
@@ -81,10 +92,12 @@ def create_member(
     roles: Annotated[list[str] | None, Form()] = None,
     password: Annotated[str, Form()] = "",
     language: Annotated[str, Form()] = "fr",
+    site_ids: Annotated[list[int] | None, Form()] = None,
 ) -> Response:
     try:
         chosen = roles or ["member"]
         member_service.ensure_can_grant(page.actor.roles, chosen)
+        sites = check_grantable(session, page.actor, chosen, _chosen_sites(page, site_ids))
         member = member_service.create_member(
             session,
             page.runtime.secrets,
@@ -93,8 +106,8 @@ def create_member(
             roles=chosen,
             password=password or None,
             language=language if language in ("fr", "en") else "fr",
+            site_ids=sites,
         )
-        confine_to_actor(page.actor, member)
     except TiersLieuError as exc:
         session.rollback()
         return _members_page(page, session, error=exc.message(page.lang), status=exc.status)
@@ -121,8 +134,8 @@ def _member_page(
         trainings=sorted(member_service.trainings_of(session, member_id).items()),
         readers=[d for d in readers if d.kind == "badge_reader"],
         roles=ROLES,
-        sites=list_sites(session),
-        can_set_sites="admin" in page.actor.roles,
+        sites=_site_choices(page, session),
+        site_names={site.id: site.name for site in list_sites(session)},
         errors=errors or {},
         notice=page.notice(_MESSAGES),
         reset_link=reset_link,
@@ -164,10 +177,11 @@ def update_member(
     sites_shown: Annotated[str, Form()] = "",
 ) -> Response:
     def change(member: Member) -> None:
-        if sites_shown == "1":  # the form had the sites (an admin's): none checked is every site
-            set_member_sites(session, page.actor, member, site_ids or [])
         chosen = roles or []
         member_service.ensure_can_grant(page.actor.roles, chosen)
+        # The form lists sites only with several of them; without, the member's stay as they are.
+        wanted = _chosen_sites(page, site_ids) if sites_shown == "1" else member.site_ids
+        sites = check_grantable(session, page.actor, chosen, wanted, before=member)
         member_service.update_member(
             session,
             page.runtime.secrets,
@@ -177,8 +191,8 @@ def update_member(
             roles=chosen,
             active=active == "1",
             language=language if language in ("fr", "en") else "fr",
+            site_ids=sites,
         )
-        confine_to_actor(page.actor, member)
 
     return _member_action(page, session, member_id, "profile", change, "modifie")
 

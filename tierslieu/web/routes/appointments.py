@@ -21,10 +21,10 @@ from tierslieu.programme.holders import PersonHolder
 from tierslieu.programme.persons import get_person
 from tierslieu.services import members as member_service
 from tierslieu.services import spaces as space_service
-from tierslieu.services.sites import site_of_resource
+from tierslieu.services.sites import site_of_resource, timezone_of_resource
 from tierslieu.web.i18n import N_, Formatter
 from tierslieu.web.page import Page, PageDep
-from tierslieu.web.sites import SiteFilter, local_timezone
+from tierslieu.web.sites import SiteFilter
 
 __all__ = ["APPOINTMENTS", "router"]
 
@@ -100,7 +100,7 @@ def book(
     """A partner (or the desk) books for someone who has no account: their name, and their
     phone only if they agreed."""
     page.check_site(site_of_resource(session, resource_id))
-    tz = local_timezone(session, page.tz, resource_id=resource_id)
+    tz = timezone_of_resource(session, resource_id, page.tz)
     try:
         try:
             start = datetime.combine(date.fromisoformat(day), time.fromisoformat(at), tzinfo=tz)
@@ -143,7 +143,7 @@ def _detail_page(
         "appointment.html",
         status=status,
         title=page.gettext("Appointment"),
-        fmt=Formatter(page.lang, local_timezone(session, page.tz, resource_id=appointment.resource_id)),
+        fmt=Formatter(page.lang, timezone_of_resource(session, appointment.resource_id, page.tz)),
         appointment=appointment,
         holder=holder,
         advisor=_names(session, {appointment.advisor_id}).get(appointment.advisor_id, ""),

@@ -19,11 +19,10 @@ from tierslieu.db.types import utcnow
 from tierslieu.errors import TiersLieuError
 from tierslieu.models import Resource
 from tierslieu.services import spaces as space_service
-from tierslieu.services.sites import site_of_resource, site_of_space
+from tierslieu.services.sites import site_of_resource, site_of_space, timezone_of_resource, timezone_of_space
 from tierslieu.web.booking_view import bookable_spaces, build_grids, parse_day
 from tierslieu.web.i18n import Formatter
 from tierslieu.web.page import Page, PageDep
-from tierslieu.web.sites import local_timezone
 
 router = APIRouter(prefix="/reserver", dependencies=[Depends(EVERYONE)])
 
@@ -60,7 +59,7 @@ def _render(
     page.check_site(site_of_space(session, space_id) if space_id is not None else None)
     if resource_id is not None:
         page.check_site(site_of_resource(session, resource_id))
-    tz = local_timezone(session, page.tz, space_id=space_id)
+    tz = timezone_of_space(session, space_id, page.tz)
     now = utcnow()
     today = now.astimezone(tz).date()
     day = parse_day(day_text, today)
@@ -107,7 +106,7 @@ def book(
     jour: Annotated[str, Form()] = "",
 ) -> Response:
     page.check_site(site_of_resource(session, resource_id))
-    tz = local_timezone(session, page.tz, resource_id=resource_id)
+    tz = timezone_of_resource(session, resource_id, page.tz)
     try:
         begins = datetime.fromisoformat(start)
         booking, _verdict = booking_service.create_booking(

@@ -28,7 +28,7 @@ from tierslieu.services import devices as device_service
 from tierslieu.services import members as member_service
 from tierslieu.services import people as people_service
 from tierslieu.services import spaces as space_service
-from tierslieu.services.sites import SiteScope, site_of_resource
+from tierslieu.services.sites import SiteScope, site_of_resource, timezone_of_resource
 from tierslieu.web.i18n import N_, Formatter
 from tierslieu.web.page import Page, PageDep
 from tierslieu.web.programme_view import (
@@ -40,7 +40,7 @@ from tierslieu.web.programme_view import (
     spoken_phone,
 )
 from tierslieu.web.routes.admin import assign_recent_scan
-from tierslieu.web.sites import SiteFilter, local_timezone
+from tierslieu.web.sites import SiteFilter
 
 __all__ = ["FRONT_DESK", "router"]
 
@@ -264,7 +264,7 @@ def book_appointment(
 ) -> Response:
     kind = _check_kind(kind)
     page.check_site(site_of_resource(session, resource_id))
-    tz = local_timezone(session, page.tz, resource_id=resource_id)
+    tz = timezone_of_resource(session, resource_id, page.tz)
     try:
         start = _parse_start(day, at).replace(tzinfo=tz)
         holder = _holder_of(session, kind, holder_id)
@@ -304,7 +304,7 @@ def book_room(
 ) -> Response:
     """A room (or a desk) for a member, booked by the desk in their name."""
     page.check_site(site_of_resource(session, resource_id))
-    tz = local_timezone(session, page.tz, resource_id=resource_id)
+    tz = timezone_of_resource(session, resource_id, page.tz)
     try:
         start = _parse_start(day, at).replace(tzinfo=tz)
         booking, _verdict = booking_service.create_booking(
@@ -355,7 +355,7 @@ def _slip_page(page: Page, session: Session, slip: object, back: str, resource_i
     page.check_site(site_id)
     contact = site_contact(session, page.gettext("Trilport third place"), site_id)
     size = "a4" if page.request.query_params.get("format") == "a4" else "a6"
-    fmt = Formatter(page.lang, local_timezone(session, page.tz, resource_id=resource_id))
+    fmt = Formatter(page.lang, timezone_of_resource(session, resource_id, page.tz))
     return page.render(
         "slip.html", title=page.gettext("Confirmation slip"), slip=slip, contact=contact, size=size, back=back, fmt=fmt
     )

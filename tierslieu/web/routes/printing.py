@@ -20,11 +20,11 @@ from tierslieu.printing.gcode import read_metadata, validate_gcode
 from tierslieu.printing.previews import PreviewQuota, PreviewStore
 from tierslieu.printing.storage import GcodeStore
 from tierslieu.services import printers as printer_service
-from tierslieu.services.sites import site_of_resource
+from tierslieu.services.sites import site_of_resource, timezone_of_resource
 from tierslieu.web.i18n import N_
 from tierslieu.web.page import Page, PageDep
 from tierslieu.web.print_queue import UploadTicket, expired_preview, moved_priorities, queues
-from tierslieu.web.sites import SiteFilter, local_timezone
+from tierslieu.web.sites import SiteFilter
 
 router = APIRouter(prefix="/fablab", dependencies=[Depends(EVERYONE)])
 
@@ -133,7 +133,7 @@ def confirm(page: PageDep, session: SessionDep, ticket: Annotated[str, Form()] =
             copies=int(fields["copies"]),
             note=str(fields["note"]),
         )
-        tz = local_timezone(session, page.tz, resource_id=printer.resource_id)
+        tz = timezone_of_resource(session, printer.resource_id, page.tz)
         queue_service.submit_job(session, store, page.actor, request, max_bytes=settings.max_upload_bytes, tz=tz)
         session.commit()  # queued for good before the preview goes
     except TiersLieuError as exc:
@@ -188,7 +188,7 @@ def move(page: PageDep, session: SessionDep, job_id: IdPath, sens: Annotated[str
 def bed_cleared(page: PageDep, session: SessionDep, printer_id: IdPath) -> Response:
     try:
         printer = _printer(page, session, printer_id)
-        today = utcnow().astimezone(local_timezone(session, page.tz, resource_id=printer.resource_id)).date()
+        today = utcnow().astimezone(timezone_of_resource(session, printer.resource_id, page.tz)).date()
         queue_service.confirm_bed_cleared(session, page.actor, printer, today)
     except TiersLieuError as exc:
         return _failed(page, session, exc)

@@ -27,11 +27,10 @@ from tierslieu.programme import workshops as workshop_service
 from tierslieu.programme.sessions import SessionPlan
 from tierslieu.services import members as member_service
 from tierslieu.services import spaces as space_service
-from tierslieu.services.sites import site_of_resource
+from tierslieu.services.sites import site_of_resource, timezone_of_resource
 from tierslieu.web.i18n import N_, Formatter
 from tierslieu.web.page import Page, PageDep
 from tierslieu.web.programme_view import session_lines
-from tierslieu.web.sites import local_timezone
 
 __all__ = ["PROGRAMME_TEAM", "router"]
 
@@ -144,7 +143,7 @@ def schedule(
     public: Annotated[str, Form()] = "",
 ) -> Response:
     page.check_site(site_of_resource(session, resource_id))
-    tz = local_timezone(session, page.tz, resource_id=resource_id)
+    tz = timezone_of_resource(session, resource_id, page.tz)
     try:
         try:
             start = datetime.combine(date.fromisoformat(day), time.fromisoformat(at), tzinfo=tz)
@@ -186,7 +185,7 @@ def _session_page(
         template,
         status=status,
         title=workshop_.title,
-        fmt=Formatter(page.lang, local_timezone(session, page.tz, resource_id=ws.resource_id)),
+        fmt=Formatter(page.lang, timezone_of_resource(session, ws.resource_id, page.tz)),
         ws=ws,
         workshop=workshop_,
         room=space_service.get_resource(session, ws.resource_id).name,
