@@ -18,9 +18,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, func, select
 
-from tierslieu.models import Appointment, Site, Workshop, WorkshopSession
+from tierslieu.models import Appointment, Site, Workshop
 from tierslieu.models.programme import NATIONAL_PUBLICS, Public
 from tierslieu.programme.report_csv import safe_cell
+from tierslieu.programme.workshops import workshops_at
 from tierslieu.services.sites import SiteScope, site_opening_hours, site_timezone
 from tierslieu.site.profile import (
     Access,
@@ -61,11 +62,13 @@ def _ordered(values: Iterable[str], vocabulary: Sequence[str]) -> str:
     return "|".join(v for v in vocabulary if v in wanted)
 
 
+def _at_site(site_id: int | None) -> SiteScope:
+    return SiteScope(frozenset({site_id} if site_id is not None else ()))
+
+
 def _site_workshops(site_id: int | None) -> ColumnElement[bool]:
-    """The workshops held at a site: those with a session in one of its rooms."""
-    at_site = SiteScope(frozenset({site_id} if site_id is not None else ()))
-    held_there = select(WorkshopSession.workshop_id).where(at_site.where_resource(WorkshopSession.resource_id))
-    return col(Workshop.id).in_(held_there)
+    """The site's workshops: held there, or not scheduled anywhere yet."""
+    return workshops_at(_at_site(site_id))
 
 
 def _programme(session: Session, site_id: int | None) -> tuple[set[str], set[str], bool, bool]:
@@ -79,9 +82,8 @@ def _programme(session: Session, site_id: int | None) -> tuple[set[str], set[str
         publics.update(
             NATIONAL_PUBLICS[Public(p)] for p in workshop.publics if p in set(Public) and Public(p) in NATIONAL_PUBLICS
         )
-    at_site = SiteScope(frozenset({site_id} if site_id is not None else ()))
     appointments = session.exec(
-        select(func.count()).select_from(Appointment).where(at_site.where_resource(Appointment.resource_id))
+        select(func.count()).select_from(Appointment).where(_at_site(site_id).where_resource(Appointment.resource_id))
     ).one()
     return themes, publics, bool(workshops), bool(appointments)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from sqlalchemy import ColumnElement, true
 from sqlmodel import Session, col, select
 
 from tierslieu.errors import InvalidInput, NotFound
@@ -120,16 +121,20 @@ def get_workshop(session: Session, workshop_id: int) -> Workshop:
     return workshop
 
 
+def workshops_at(scope: SiteScope) -> ColumnElement[bool]:
+    """Workshops held at the sites of ``scope`` (a session there), and those with no session
+    yet: a workshop is a programme's template, its sites are its sessions'."""
+    if scope.site_ids is None:
+        return true()
+    held_there = select(WorkshopSession.workshop_id).where(scope.where_resource(WorkshopSession.resource_id))
+    return col(Workshop.id).in_(held_there) | col(Workshop.id).not_in(select(WorkshopSession.workshop_id))
+
+
 def list_workshops(
     session: Session, *, include_inactive: bool = False, scope: SiteScope = ALL_SITES
 ) -> Sequence[Workshop]:
-    """Workshops held at the sites of ``scope`` (a session there), and those with no session
-    yet: a workshop is a programme's template, its sites are its sessions'."""
-    query = select(Workshop)
-    if scope.site_ids is not None:
-        held_there = select(WorkshopSession.workshop_id).where(scope.where_resource(WorkshopSession.resource_id))
-        held = select(WorkshopSession.workshop_id)
-        query = query.where(col(Workshop.id).in_(held_there) | col(Workshop.id).not_in(held))
+    """Workshops of the sites of ``scope`` (see :func:`workshops_at`)."""
+    query = select(Workshop).where(workshops_at(scope))
     if not include_inactive:
         query = query.where(col(Workshop.active).is_(True))
     return session.exec(query.order_by(col(Workshop.title), col(Workshop.id))).all()
