@@ -29,7 +29,7 @@ LISTS = [
     ("/admin/appareils", "Porte d&#39;entrée", "Porte de Kourou"),
     ("/admin/validations", "Grande salle", "Salle de Kourou"),
     ("/accueil", f"Atelier de {TRILPORT_NAME}", f"Atelier de {KOUROU_NAME}"),
-    ("/ateliers", "— Grande salle —", "— Salle de Kourou —"),
+    ("/ateliers", f"Atelier de {TRILPORT_NAME}", f"Atelier de {KOUROU_NAME}"),
     ("/rendez-vous", "Grande salle", "Salle de Kourou"),
     ("/fablab", "Imprimante 1", "Imprimante de Kourou"),
 ]

@@ -56,7 +56,7 @@ def _workshops_page(page: Page, session: Session, *, error: str | None = None, s
         "workshops.html",
         status=status,
         title=page.gettext("Workshops"),
-        workshops=workshop_service.list_workshops(session),
+        workshops=workshop_service.list_workshops(session, scope=page.scope),
         lines=session_lines(session, utcnow(), scope=page.scope),
         themes=[t.value for t in Theme],
         publics=[p.value for p in Public],
