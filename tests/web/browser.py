@@ -4,13 +4,19 @@ and screenshots at phone and desktop sizes into ``test-output/screenshots/``."""
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
+
+from tests.conftest import make_settings
+from tests.support.server import LiveServer, live_server
+from tierslieu.api import create_app
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -37,6 +43,16 @@ def launch_browser() -> Iterator[Browser]:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@contextmanager
+def fresh_server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path, name: str) -> Iterator[LiveServer]:
+    """The real app under uvicorn on its own copy of the migrated SQLite template."""
+    folder = tmp_path_factory.mktemp(name)
+    shutil.copyfile(sqlite_template, folder / "tierslieu.db")
+    settings = make_settings(f"sqlite:///{folder / 'tierslieu.db'}", folder)
+    with live_server(create_app(settings, migrate=False)) as server:
+        yield server
 
 
 def axe_violations(page: Page) -> list[dict[str, Any]]:

@@ -65,14 +65,6 @@ def site(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Ite
         yield Site(server, member.email, animator.email, staff.email, coworking_id, staff.id)
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="fr-FR", viewport=DESKTOP)
-    tab = context.new_page()
-    yield tab
-    context.close()
-
-
 def test_member_books_a_desk_and_sees_it(site: Site, page: Page) -> None:
     base = site.server.url
     log_in(page, base, site.member, PASSWORD)

@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.conftest import PASSWORD, create_user, make_settings
 from tests.support.server import LiveServer, live_server
@@ -44,14 +44,6 @@ def server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> I
                 )
             session.commit()
         yield live, member.id
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="fr-FR", viewport=DESKTOP)
-    tab = context.new_page()
-    yield tab
-    context.close()
 
 
 def _check_both_widths(page: Page, name: str) -> None:

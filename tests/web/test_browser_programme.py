@@ -18,7 +18,7 @@ from sqlmodel import select
 from tests.conftest import PASSWORD, create_user, make_settings
 from tests.support.server import LiveServer, live_server
 from tests.support.site import load_trilport
-from tests.web.browser import DESKTOP, PHONE, SCREENSHOTS, check_page, log_in
+from tests.web.browser import PHONE, SCREENSHOTS, check_page, log_in
 from tests.web.support import next_open_weekday
 from tierslieu.api import create_app
 from tierslieu.db.types import utcnow
@@ -145,14 +145,6 @@ def site(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Ite
         yield Site(
             server, staff.email, leader.email, partner.email, member.id, workshop_id, *ids, reset_path, hall_space_id
         )
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="fr-FR", viewport=DESKTOP)
-    tab = context.new_page()
-    yield tab
-    context.close()
 
 
 @pytest.fixture

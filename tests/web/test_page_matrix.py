@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 
 from tests.conftest import ROLE_NAMES, AppHarness
 from tests.web.support import csrf_of, login
+from tests.web.two_sites import SitePlaces, load_two_sites
 from tierslieu.api.deps import Allow
 from tierslieu.web.routes import PAGE_ROUTERS
 
@@ -27,8 +28,11 @@ PUBLIC = {
     "/langue/{lang}",
     "/mot-de-passe/{token}",
     "/kiosk/{space_id}",
+    "/kiosk/{site_slug}/{space_id}",
     "/kiosk/agenda",
+    "/kiosk/{site_slug}/agenda",
     "/agenda",
+    "/agenda/{site_slug}",
     "/confidentialite",
 }
 SKIPPED = {("POST", "/deconnexion")}  # ends the caller's session: tested in test_pages
@@ -95,3 +99,49 @@ def test_public_pages_answer_without_log_in(api: AppHarness) -> None:
         response = api.client.get(path)
         assert response.status_code == 200, path
         assert '<html lang="fr">' in response.text
+
+
+def _object_pages(places: SitePlaces, member_id: int) -> list[tuple[str, str, dict[str, str] | None]]:
+    """Pages about one object of a site (a space, room, door, booking, session, appointment, printer)."""
+    return [
+        ("POST", f"/admin/membres/{member_id}/badges/scan", {"device_id": str(places.door_id)}),
+        ("POST", f"/accueil/membres/{member_id}/badge", {"device_id": str(places.door_id)}),
+        ("GET", f"/reserver?espace={places.building_id}", None),
+        ("GET", f"/reserver?ressource={places.room_id}", None),
+        ("GET", f"/seances/{places.session_id}", None),
+        ("GET", f"/seances/{places.session_id}/appel", None),
+        ("GET", f"/rendez-vous/{places.appointment_id}", None),
+        ("GET", f"/accueil/fiches/reservation/{places.booking_id}", None),
+        ("GET", f"/accueil/fiches/rendez-vous/{places.appointment_id}", None),
+        ("POST", f"/occupation/portes/{places.door_id}", {"action": "auto"}),
+        ("POST", f"/admin/espaces/{places.building_id}/regles", {"rules": "{}"}),
+        ("POST", f"/admin/validations/{places.booking_id}", {"decision": "valider"}),
+        ("POST", f"/seances/{places.session_id}/venus", {"seats": "1"}),
+        ("POST", f"/rendez-vous/{places.appointment_id}/annuler", {}),
+        ("POST", f"/fablab/imprimantes/{places.printer_id}/plateau-libere", {}),
+    ]
+
+
+def test_site_scoped_staff_matrix(api: AppHarness) -> None:
+    """A staff member of one site: its objects' pages answer, another site's are the 403 page,
+    and no list page shows another site's rows."""
+    sites = load_two_sites(api.runtime, api.users["animator"].id)
+    login(api.client, sites.scoped_staff)
+    token = csrf_of(api.client.get("/connexion").text)
+    failures = []
+    for places, own in ((sites.kourou, True), (sites.trilport, False)):
+        for method, path, form in _object_pages(places, api.users["member"].id):
+            data = {"csrf_token": token, **form} if form is not None else None
+            response = api.client.request(method, path, data=data, follow_redirects=False)
+            forbidden = response.status_code == 403 and "Ce site ne fait pas partie des vôtres" in response.text
+            ok = (response.status_code < 500 and not forbidden and response.status_code != 401) if own else forbidden
+            if not ok:
+                failures.append(f"{method} {path} ({'own' if own else 'other'} site): {response.status_code}")
+    for method, path, _policy in page_routes():
+        if method != "GET" or "{" in path or path in PUBLIC or path.endswith(".csv"):
+            continue
+        text = api.client.get(path).text
+        leaks = [name for name in ("Grande salle", "Porte d&#39;entrée", "Espace coworking") if name in text]
+        if leaks:
+            failures.append(f"GET {path} shows another site's {leaks}")
+    assert failures == []

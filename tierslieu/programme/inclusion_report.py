@@ -252,8 +252,8 @@ def inclusion_report(
     scope: SiteScope = ALL_SITES,
 ) -> InclusionReport:
     """The report of the local days ``first``…``last`` (``[start, end)`` in UTC) over the
-    sessions and appointments held at the sites of ``scope``. Whether someone came before
-    counts their visits at every site: people are shared across sites."""
+    sessions, appointments and activity reports held at the sites of ``scope``. Whether someone
+    came before counts their visits at every site: people are shared across sites."""
     report = InclusionReport(first, last)
     previous = _previous(_visits(session, end))
     tables: dict[str, dict[str, Breakdown]] = {n: {} for n in ("theme", "public", "age", "place", "month")}
@@ -294,7 +294,7 @@ def inclusion_report(
         _lines(tables["age"]),
     )
     report.by_place, report.by_month = _lines(tables["place"]), _lines(tables["month"])
-    report.activities = _activities(session, start, end, tz)
+    report.activities = _activities(session, start, end, tz, scope)
     return report
 
 
@@ -324,7 +324,7 @@ def _appointments(
         visits.append(previous.get((_APPOINTMENT, appointment.id), Counter()))
 
 
-def _activities(session: Session, start: datetime, end: datetime, tz: ZoneInfo) -> list[ActivityLine]:
+def _activities(session: Session, start: datetime, end: datetime, tz: ZoneInfo, scope: SiteScope) -> list[ActivityLine]:
     # A cancelled session accompanied nobody, whatever report it may have.
     cancelled = select(WorkshopSession.id).where(WorkshopSession.status == SessionStatus.cancelled.value)
     rows = session.exec(
@@ -334,6 +334,7 @@ def _activities(session: Session, start: datetime, end: datetime, tz: ZoneInfo) 
             col(ActivityReport.at) >= start,
             col(ActivityReport.at) < end,
             col(ActivityReport.session_id).is_(None) | col(ActivityReport.session_id).not_in(cancelled),
+            scope.where_resource(ActivityReport.resource_id),
         )
         .order_by(col(ActivityReport.at), col(ActivityReport.id))
     ).all()

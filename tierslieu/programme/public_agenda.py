@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from tierslieu.booking.calendar import PRODID
 from tierslieu.models import Resource, Workshop, WorkshopSession
 from tierslieu.models.programme import SessionStatus
+from tierslieu.services.sites import ALL_SITES, SiteScope
 
 __all__ = ["PublicSession", "agenda_ics", "public_sessions"]
 
@@ -37,7 +38,12 @@ class PublicSession:
 
 
 def public_sessions(
-    session: Session, *, since: datetime, until: datetime, only_available: bool = False
+    session: Session,
+    *,
+    since: datetime,
+    until: datetime,
+    only_available: bool = False,
+    scope: SiteScope = ALL_SITES,
 ) -> list[PublicSession]:
     """Scheduled public sessions ending after ``since`` and starting before ``until``, in order."""
     query = (
@@ -50,6 +56,7 @@ def public_sessions(
             WorkshopSession.status == SessionStatus.scheduled.value,
             col(WorkshopSession.end) > since,
             col(WorkshopSession.start) < until,
+            scope.where_resource(WorkshopSession.resource_id),
         )
         .order_by(col(WorkshopSession.start), col(WorkshopSession.id))
         .limit(MAX_SESSIONS)

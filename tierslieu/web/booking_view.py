@@ -15,6 +15,7 @@ from tierslieu.booking.availability import DEFAULT_SLOT_MINUTES, Slot, free_inte
 from tierslieu.booking.rules import EffectiveRules
 from tierslieu.models import Member, Resource, Space
 from tierslieu.services import spaces as space_service
+from tierslieu.services.sites import SiteScope
 
 __all__ = ["ResourceGrid", "SlotCell", "bookable_spaces", "build_grids", "duration_choices", "parse_day"]
 
@@ -51,10 +52,10 @@ def parse_day(text: str | None, today: date) -> date:
         return today
 
 
-def bookable_spaces(session: Session) -> list[Space]:
-    """Spaces that directly hold at least one active resource, in the building's order."""
-    holders = {r.space_id for r in space_service.list_resources(session) if r.active}
-    return [s for s in space_service.list_spaces(session) if s.id in holders]
+def bookable_spaces(session: Session, scope: SiteScope) -> list[Space]:
+    """Spaces of the sites in scope that directly hold at least one active resource, in the building's order."""
+    holders = {r.space_id for r in space_service.list_resources(session, scope=scope) if r.active}
+    return [s for s in space_service.list_spaces(session, scope) if s.id in holders]
 
 
 def duration_choices(rules: EffectiveRules) -> list[int]:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -21,12 +22,14 @@ from tierslieu import __version__
 from tierslieu.api.deps import SESSION_COOKIE, RuntimeDep, SessionDep, is_staff
 from tierslieu.errors import AuthenticationFailed
 from tierslieu.i18n import catalogues
-from tierslieu.models import Member
+from tierslieu.models import Member, Site
 from tierslieu.printing.reasons import describe
 from tierslieu.runtime import Runtime
 from tierslieu.services import members as member_service
+from tierslieu.services.sites import SiteScope, site_timezone
 from tierslieu.web.i18n import N_, Formatter, choose_language
 from tierslieu.web.security import CSRF_FIELD, Csrf
+from tierslieu.web.sites import SiteChoice, choose_site, remember_site
 
 __all__ = ["NavItem", "Page", "PageDep", "WebApp", "get_page", "home_for"]
 
@@ -86,7 +89,29 @@ class Page:
     lang: str
     csrf: Csrf
     nonce: str
+    sites: SiteChoice = field(default_factory=SiteChoice)
+    # The site a public screen is about (a kiosk), whatever the switcher says.
+    shown_site: Site | None = None
     extra_headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def site(self) -> Site | None:
+        """The site the page is about; None: every site of the reader."""
+        return self.shown_site or self.sites.site
+
+    @property
+    def scope(self) -> SiteScope:
+        """What the page's lists show: the reader's sites narrowed to the one chosen."""
+        return self.sites.scope
+
+    def check_site(self, site_id: int | None) -> None:
+        """403 for an object of a site outside the reader's sites (any of them, not only the chosen one)."""
+        self.sites.reader_scope.check(site_id)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The page's timezone: its site's, or the deployment's when it shows every site."""
+        return site_timezone(self.site) if self.site is not None else self.runtime.settings.tz
 
     @property
     def actor(self) -> Member:
@@ -97,7 +122,7 @@ class Page:
 
     @property
     def fmt(self) -> Formatter:
-        return Formatter(self.lang, self.runtime.settings.tz)
+        return Formatter(self.lang, self.tz)
 
     def gettext(self, message: str, **values: Any) -> str:
         text = self.web.catalogues[self.lang].ugettext(message)
@@ -150,6 +175,8 @@ class Page:
             "path": self.request.url.path,
             "full_path": self.request.url.path + (f"?{self.request.url.query}" if self.request.url.query else ""),
             "version": __version__,
+            "site_choice": self.sites,
+            "current_site": self.site,
             **values,
         }
 
@@ -166,6 +193,7 @@ class Page:
 
     def finish(self, response: Response) -> None:
         self.csrf.remember(self.request, response, self.nonce)
+        remember_site(self.request, response, self.sites)
         # Pages show personal data: never cached by shared caches or kept after log-out.
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("Content-Language", self.lang)
@@ -189,7 +217,8 @@ def get_page(request: Request, runtime: RuntimeDep, session: SessionDep) -> Page
     lang = choose_language(request, member.language if member else None, runtime.settings.language)
     csrf = Csrf(runtime.secrets)
     web: WebApp = request.app.state.web
-    return Page(request, runtime, web, member, lang, csrf, csrf.nonce_of(request) or csrf.new_nonce())
+    nonce = csrf.nonce_of(request) or csrf.new_nonce()
+    return Page(request, runtime, web, member, lang, csrf, nonce, choose_site(session, member, request))
 
 
 PageDep = Annotated[Page, Depends(get_page)]

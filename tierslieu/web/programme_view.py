@@ -19,6 +19,8 @@ from tierslieu.programme import sessions as session_service
 from tierslieu.programme import workshops as workshop_service
 from tierslieu.programme.persons import get_person
 from tierslieu.programme.sessions import SessionFilter
+from tierslieu.services.sites import ALL_SITES, SiteScope
+from tierslieu.web.sites import SiteFilter
 
 __all__ = [
     "SessionLine",
@@ -62,12 +64,14 @@ def session_lines(
     workshop_id: int | None = None,
     public_only: bool = False,
     limit: int = 200,
+    scope: SiteScope = ALL_SITES,
 ) -> list[SessionLine]:
-    """The sessions to come (still running included), soonest first."""
+    """The sessions to come (still running included) in rooms of the sites in scope, soonest first."""
     wanted = SessionFilter(start=now, end=now + ahead, workshop_id=workshop_id, public_only=public_only, limit=limit)
     workshops: dict[int, Workshop] = {}
     lines = []
-    for ws in session_service.list_sessions(session, wanted):
+    in_scope = SiteFilter(session, scope)
+    for ws in in_scope.resources(session_service.list_sessions(session, wanted)):
         if ws.workshop_id not in workshops:
             workshops[ws.workshop_id] = workshop_service.get_workshop(session, ws.workshop_id)
         lines.append(SessionLine(ws, workshops[ws.workshop_id], _room_name(session, ws.resource_id), _seats_left(ws)))
@@ -87,10 +91,11 @@ class SiteContact:
     phone: str
 
 
-def site_contact(session: Session, default_name: str) -> SiteContact:
+def site_contact(session: Session, default_name: str, site_id: int | None = None) -> SiteContact:
     """The place's name, address and phone as ``tierslieu site load`` kept them (empty when the
-    site file does not give them)."""
-    profile = session.exec(select(Site).order_by(col(Site.id))).first()
+    site file does not give them): the site given, else the first one."""
+    profile = session.get(Site, site_id) if site_id is not None else None
+    profile = profile or session.exec(select(Site).order_by(col(Site.id))).first()
     if profile is None:
         return SiteContact(default_name, "", "")
     address = profile.data.get("address") or {}

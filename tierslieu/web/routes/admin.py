@@ -14,13 +14,15 @@ from tierslieu.api.deps import STAFF, IdPath, SessionDep, client_address
 from tierslieu.db.types import utcnow
 from tierslieu.errors import InvalidInput, TiersLieuError
 from tierslieu.hardware.audit import last_unknown_badge
-from tierslieu.models import ROLES, Member
+from tierslieu.models import ROLES, Member, Site
 from tierslieu.services import devices as device_service
 from tierslieu.services import members as member_service
+from tierslieu.services.sites import SiteScope, check_grantable, list_sites, site_of_device
 from tierslieu.web.admin_view import dashboard_counts
 from tierslieu.web.i18n import N_
 from tierslieu.web.page import Page, PageDep
 from tierslieu.web.password_reset import RESET_HOURS, reset_token
+from tierslieu.web.sites import SiteFilter
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(STAFF)])
 
@@ -41,7 +43,9 @@ _MESSAGES = {
 @router.get("")
 def dashboard(page: PageDep, session: SessionDep) -> Response:
     return page.render(
-        "admin/index.html", title=page.gettext("Administration"), counts=dashboard_counts(session, page.actor)
+        "admin/index.html",
+        title=page.gettext("Administration"),
+        counts=dashboard_counts(session, page.actor, page.scope),
     )
 
 
@@ -60,11 +64,23 @@ def _members_page(
         status=status,
         title=page.gettext("Members"),
         members=found,
+        site_names={site.id: site.name for site in list_sites(session)},
+        sites=_site_choices(page, session),
         q=q,
         roles=ROLES,
         error=error,
         notice=page.notice(_MESSAGES),
     )
+
+
+def _site_choices(page: Page, session: Session) -> list[Site]:
+    """The sites a member form offers: the reader's own, when the deployment has several."""
+    return list(page.sites.sites) if len(list_sites(session)) > 1 else []
+
+
+def _chosen_sites(page: Page, site_ids: list[int] | None) -> list[int]:
+    """The sites ticked; none ticked: every site of the reader (all of them for an admin)."""
+    return site_ids or sorted(page.sites.reader_scope.site_ids or ())
 
 
 @router.post("/membres")
@@ -76,10 +92,12 @@ def create_member(
     roles: Annotated[list[str] | None, Form()] = None,
     password: Annotated[str, Form()] = "",
     language: Annotated[str, Form()] = "fr",
+    site_ids: Annotated[list[int] | None, Form()] = None,
 ) -> Response:
     try:
         chosen = roles or ["member"]
         member_service.ensure_can_grant(page.actor.roles, chosen)
+        sites = check_grantable(session, page.actor, chosen, _chosen_sites(page, site_ids))
         member = member_service.create_member(
             session,
             page.runtime.secrets,
@@ -88,6 +106,7 @@ def create_member(
             roles=chosen,
             password=password or None,
             language=language if language in ("fr", "en") else "fr",
+            site_ids=sites,
         )
     except TiersLieuError as exc:
         session.rollback()
@@ -105,7 +124,7 @@ def _member_page(
     status: int = 200,
 ) -> Response:
     member = member_service.get_member(session, member_id)
-    readers = [d for d in device_service.list_devices(session) if d.kind == "badge_reader"]
+    readers = [d for d in SiteFilter(session, page.scope).spaces(device_service.list_devices(session))]
     return page.render(
         "admin/member.html",
         status=status,
@@ -113,8 +132,10 @@ def _member_page(
         who=member,
         badges=member_service.active_badges(session, member),
         trainings=sorted(member_service.trainings_of(session, member_id).items()),
-        readers=readers,
+        readers=[d for d in readers if d.kind == "badge_reader"],
         roles=ROLES,
+        sites=_site_choices(page, session),
+        site_names={site.id: site.name for site in list_sites(session)},
         errors=errors or {},
         notice=page.notice(_MESSAGES),
         reset_link=reset_link,
@@ -152,10 +173,15 @@ def update_member(
     roles: Annotated[list[str] | None, Form()] = None,
     active: Annotated[str, Form()] = "",
     language: Annotated[str, Form()] = "fr",
+    site_ids: Annotated[list[int] | None, Form()] = None,
+    sites_shown: Annotated[str, Form()] = "",
 ) -> Response:
     def change(member: Member) -> None:
         chosen = roles or []
         member_service.ensure_can_grant(page.actor.roles, chosen)
+        # The form lists sites only with several of them; without, the member's stay as they are.
+        wanted = _chosen_sites(page, site_ids) if sites_shown == "1" else member.site_ids
+        sites = check_grantable(session, page.actor, chosen, wanted, before=member)
         member_service.update_member(
             session,
             page.runtime.secrets,
@@ -165,6 +191,7 @@ def update_member(
             roles=chosen,
             active=active == "1",
             language=language if language in ("fr", "en") else "fr",
+            site_ids=sites,
         )
 
     return _member_action(page, session, member_id, "profile", change, "modifie")
@@ -183,9 +210,10 @@ def add_badge(
     )
 
 
-def assign_recent_scan(session: Session, member: Member, device_id: int) -> None:
-    """ "Scan now": the member presents the badge on a reader; we take the last unknown scan there
-    (also used by the front desk)."""
+def assign_recent_scan(session: Session, member: Member, device_id: int, scope: SiteScope) -> None:
+    """ "Scan now": the member presents the badge on a reader of the reader's sites; we take the
+    last unknown scan there (also used by the front desk)."""
+    scope.check(site_of_device(session, device_id))
     scan = last_unknown_badge(session, device_id, since=utcnow() - SCAN_WINDOW)
     if scan is None or not scan.badge_uid:
         raise InvalidInput("no_recent_scan")
@@ -197,7 +225,12 @@ def scan_badge(
     page: PageDep, session: SessionDep, member_id: IdPath, device_id: Annotated[int, Form()] = 0
 ) -> Response:
     return _member_action(
-        page, session, member_id, "scan", lambda m: assign_recent_scan(session, m, device_id), "badge"
+        page,
+        session,
+        member_id,
+        "scan",
+        lambda m: assign_recent_scan(session, m, device_id, page.sites.reader_scope),
+        "badge",
     )
 
 

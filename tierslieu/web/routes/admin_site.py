@@ -17,13 +17,16 @@ from tierslieu.models import Booking
 from tierslieu.services import devices as device_service
 from tierslieu.services import members as member_service
 from tierslieu.services import spaces as space_service
+from tierslieu.services.sites import list_sites, site_of_resource
+from tierslieu.web.admin_view import pending_bookings
 from tierslieu.web.page import Page, PageDep
+from tierslieu.web.sites import SiteFilter
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(STAFF)])
 
 
 def _spaces_page(page: Page, session: Session, *, errors: dict[int, str] | None = None, status: int = 200) -> Response:
-    spaces = space_service.list_spaces(session)
+    spaces = space_service.list_spaces(session, page.scope)
     effective = {
         s.id: space_service.space_rules(session, s).model_dump(mode="json", exclude_defaults=True) for s in spaces
     }
@@ -33,6 +36,7 @@ def _spaces_page(page: Page, session: Session, *, errors: dict[int, str] | None 
         title=page.gettext("Spaces and rules"),
         spaces=spaces,
         names={s.id: s.name for s in spaces},
+        site_names={site.id: site.name for site in list_sites(session)},
         own_rules={s.id: json.dumps(s.rules, ensure_ascii=False, indent=2) for s in spaces},
         effective=effective,
         errors=errors or {},
@@ -49,6 +53,7 @@ def spaces(page: PageDep, session: SessionDep) -> Response:
 def save_rules(page: PageDep, session: SessionDep, space_id: IdPath, rules: Annotated[str, Form()] = "{}") -> Response:
     """Replace the space's own rules (JSON, as in the site file); the booking engine validates them."""
     space = space_service.get_space(session, space_id)
+    page.check_site(space.site_id)
     try:
         try:
             parsed = json.loads(rules or "{}")
@@ -67,19 +72,17 @@ def save_rules(page: PageDep, session: SessionDep, space_id: IdPath, rules: Anno
 
 @router.get("/appareils")
 def devices(page: PageDep, session: SessionDep) -> Response:
-    spaces = {s.id: s.name for s in space_service.list_spaces(session)}
+    spaces = {s.id: s.name for s in space_service.list_spaces(session, page.scope)}
     return page.render(
         "admin/devices.html",
         title=page.gettext("Devices"),
-        devices=device_service.list_devices(session),
+        devices=SiteFilter(session, page.scope).spaces(device_service.list_devices(session)),
         spaces=spaces,
     )
 
 
 def _approvals_page(page: Page, session: Session, *, error: str | None = None, status: int = 200) -> Response:
-    waiting: list[Booking] = list(
-        lifecycle.list_bookings(session, page.actor, lifecycle.BookingFilter(statuses=("pending",), limit=500))
-    )
+    waiting = pending_bookings(session, page.actor, page.scope)
     resources = RulesCache(session).resources({b.resource_id for b in waiting})
     people = {b.member_id: member_service.get_member(session, b.member_id).name for b in waiting}
     return page.render(
@@ -107,6 +110,9 @@ def decide(
     decision: Annotated[str, Form()] = "",
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
+    booking = session.get(Booking, booking_id)
+    if booking is not None:
+        page.check_site(site_of_resource(session, booking.resource_id))
     try:
         if decision == "valider":
             lifecycle.approve(session, page.actor, booking_id, reason=reason, events=page.runtime.events)

@@ -15,14 +15,16 @@ from tierslieu.api.deps import Allow, IdPath, SessionDep
 from tierslieu.db.types import utcnow
 from tierslieu.errors import InvalidInput, TiersLieuError
 from tierslieu.models import Member
-from tierslieu.models.programme import ActivityKind, Public, Theme
+from tierslieu.models.programme import ActivityKind, Appointment, Public, Theme
 from tierslieu.programme import appointments as appointment_service
 from tierslieu.programme.holders import PersonHolder
 from tierslieu.programme.persons import get_person
 from tierslieu.services import members as member_service
 from tierslieu.services import spaces as space_service
-from tierslieu.web.i18n import N_
+from tierslieu.services.sites import site_of_resource, timezone_of_resource
+from tierslieu.web.i18n import N_, Formatter
 from tierslieu.web.page import Page, PageDep
+from tierslieu.web.sites import SiteFilter
 
 __all__ = ["APPOINTMENTS", "router"]
 
@@ -49,7 +51,8 @@ def _names(session: Session, ids: set[int]) -> dict[int, str]:
 
 def _list_page(page: Page, session: Session, *, error: str | None = None, status: int = 200) -> Response:
     now = utcnow()
-    appointments = appointment_service.list_appointments(session, actor=page.actor, start=now - PAST)
+    listed = appointment_service.list_appointments(session, actor=page.actor, start=now - PAST)
+    appointments = SiteFilter(session, page.scope).resources(listed)
     people = {a.person_id for a in appointments if a.person_id}
     return page.render(
         "appointments.html",
@@ -61,10 +64,10 @@ def _list_page(page: Page, session: Session, *, error: str | None = None, status
         ),
         person_names=_person_names(session, people),
         advisors=_advisors(session),
-        rooms=[r for r in space_service.list_resources(session) if r.active and r.kind == "room"],
+        rooms=[r for r in space_service.list_resources(session, scope=page.scope) if r.active and r.kind == "room"],
         minutes=MINUTES,
         is_partner="partner" in page.actor.roles,
-        today=now.astimezone(page.runtime.settings.tz).date(),
+        today=now.astimezone(page.tz).date(),
         error=error,
         notice=page.notice(_MESSAGES),
     )
@@ -96,7 +99,8 @@ def book(
 ) -> Response:
     """A partner (or the desk) books for someone who has no account: their name, and their
     phone only if they agreed."""
-    tz = page.runtime.settings.tz
+    page.check_site(site_of_resource(session, resource_id))
+    tz = timezone_of_resource(session, resource_id, page.tz)
     try:
         try:
             start = datetime.combine(date.fromisoformat(day), time.fromisoformat(at), tzinfo=tz)
@@ -127,7 +131,7 @@ def book(
 def _detail_page(
     page: Page, session: Session, appointment_id: int, *, error: str | None = None, status: int = 200
 ) -> Response:
-    appointment = appointment_service.get_appointment(session, actor=page.actor, appointment_id=appointment_id)
+    appointment = _appointment_in_scope(page, session, appointment_id)
     holder = (
         _names(session, {appointment.member_id}).get(appointment.member_id, "")
         if appointment.member_id
@@ -139,6 +143,7 @@ def _detail_page(
         "appointment.html",
         status=status,
         title=page.gettext("Appointment"),
+        fmt=Formatter(page.lang, timezone_of_resource(session, appointment.resource_id, page.tz)),
         appointment=appointment,
         holder=holder,
         advisor=_names(session, {appointment.advisor_id}).get(appointment.advisor_id, ""),
@@ -150,6 +155,13 @@ def _detail_page(
         error=error,
         notice=page.notice(_MESSAGES),
     )
+
+
+def _appointment_in_scope(page: Page, session: Session, appointment_id: int) -> Appointment:
+    """The appointment the reader may see, if its room is in one of their sites (403 otherwise)."""
+    appointment = appointment_service.get_appointment(session, actor=page.actor, appointment_id=appointment_id)
+    page.check_site(site_of_resource(session, appointment.resource_id))
+    return appointment
 
 
 @router.get("/{appointment_id}")
@@ -168,6 +180,7 @@ def report(
     publics: Annotated[list[str] | None, Form()] = None,
     referred_to: Annotated[str, Form()] = "",
 ) -> Response:
+    _appointment_in_scope(page, session, appointment_id)
     try:
         appointment_service.report_appointment(
             session,
@@ -187,6 +200,7 @@ def report(
 
 @router.post("/{appointment_id}/annuler")
 def cancel(page: PageDep, session: SessionDep, appointment_id: IdPath) -> Response:
+    _appointment_in_scope(page, session, appointment_id)
     try:
         appointment_service.cancel_appointment(
             session,

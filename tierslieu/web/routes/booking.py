@@ -19,7 +19,9 @@ from tierslieu.db.types import utcnow
 from tierslieu.errors import TiersLieuError
 from tierslieu.models import Resource
 from tierslieu.services import spaces as space_service
+from tierslieu.services.sites import site_of_resource, site_of_space, timezone_of_resource, timezone_of_space
 from tierslieu.web.booking_view import bookable_spaces, build_grids, parse_day
+from tierslieu.web.i18n import Formatter
 from tierslieu.web.page import Page, PageDep
 
 router = APIRouter(prefix="/reserver", dependencies=[Depends(EVERYONE)])
@@ -47,16 +49,20 @@ def _render(
     errors: dict[int, str] | None = None,
     status: int = 200,
 ) -> Response:
-    tz = page.runtime.settings.tz
-    now = utcnow()
-    today = now.astimezone(tz).date()
-    day = parse_day(day_text, today)
-    spaces = bookable_spaces(session)
+    spaces = bookable_spaces(session, page.scope)
     if space_id is None and resource_id is None and spaces:
         space_id = spaces[0].id
     if resource_id is not None and space_id is None:
         chosen = _chosen_resources(session, None, resource_id)
         space_id = chosen[0].space_id if chosen else None
+    # A room of another of the reader's sites (a link) is shown; outside their sites: 403.
+    page.check_site(site_of_space(session, space_id) if space_id is not None else None)
+    if resource_id is not None:
+        page.check_site(site_of_resource(session, resource_id))
+    tz = timezone_of_space(session, space_id, page.tz)
+    now = utcnow()
+    today = now.astimezone(tz).date()
+    day = parse_day(day_text, today)
     resources = _chosen_resources(session, space_id, resource_id)
     grids = build_grids(session, page.actor, resources, day, tz, now)
     for grid in grids:
@@ -68,6 +74,7 @@ def _render(
         "book.html",
         status=status,
         title=page.gettext("Book"),
+        fmt=Formatter(page.lang, tz),  # the slots in their site's time
         spaces=spaces,
         space_id=space_id,
         resource_id=resource_id,
@@ -98,6 +105,8 @@ def book(
     ressource: Annotated[int | None, Form()] = None,
     jour: Annotated[str, Form()] = "",
 ) -> Response:
+    page.check_site(site_of_resource(session, resource_id))
+    tz = timezone_of_resource(session, resource_id, page.tz)
     try:
         begins = datetime.fromisoformat(start)
         booking, _verdict = booking_service.create_booking(
@@ -108,7 +117,7 @@ def book(
             start=begins,
             end=begins + timedelta(minutes=minutes),
             now=utcnow(),
-            tz=page.runtime.settings.tz,
+            tz=tz,
             events=page.runtime.events,
         )
     except (TiersLieuError, ValueError) as exc:

@@ -19,7 +19,7 @@ from tierslieu.booking import service as booking_service
 from tierslieu.db.types import utcnow
 from tierslieu.errors import InvalidInput, NotFound, PermissionDenied, TiersLieuError
 from tierslieu.models import Booking, Member
-from tierslieu.models.programme import Appointment, Public, Registration
+from tierslieu.models.programme import Appointment, Public, Registration, WorkshopSession
 from tierslieu.programme import appointments as appointment_service
 from tierslieu.programme import persons as person_service
 from tierslieu.programme import registrations as registration_service
@@ -28,7 +28,8 @@ from tierslieu.services import devices as device_service
 from tierslieu.services import members as member_service
 from tierslieu.services import people as people_service
 from tierslieu.services import spaces as space_service
-from tierslieu.web.i18n import N_
+from tierslieu.services.sites import SiteScope, site_of_resource, timezone_of_resource
+from tierslieu.web.i18n import N_, Formatter
 from tierslieu.web.page import Page, PageDep
 from tierslieu.web.programme_view import (
     appointment_slip,
@@ -39,6 +40,7 @@ from tierslieu.web.programme_view import (
     spoken_phone,
 )
 from tierslieu.web.routes.admin import assign_recent_scan
+from tierslieu.web.sites import SiteFilter
 
 __all__ = ["FRONT_DESK", "router"]
 
@@ -74,8 +76,15 @@ def _advisors(session: Session) -> list[Member]:
     return [m for m in member_service.list_members(session) if m.active and "animator" in m.roles]
 
 
-def _rooms(session: Session) -> list[object]:
-    return [r for r in space_service.list_resources(session) if r.active and r.kind == "room"]
+def _rooms(session: Session, scope: SiteScope) -> list[object]:
+    return [r for r in space_service.list_resources(session, scope=scope) if r.active and r.kind == "room"]
+
+
+def _check_session_site(page: Page, session: Session, session_id: int) -> None:
+    """Registering for a session of a site outside the reader's: 403 (an unknown id: the service's 404)."""
+    ws = session.get(WorkshopSession, session_id)
+    if ws is not None:
+        page.check_site(site_of_resource(session, ws.resource_id))
 
 
 @router.get("")
@@ -92,7 +101,7 @@ def _desk_page(
         title=page.gettext("Front desk"),
         q=q,
         found=people_service.find_people(session, q) if q.strip() else None,
-        lines=session_lines(session, utcnow()),
+        lines=session_lines(session, utcnow(), scope=page.scope),
         publics=[p.value for p in Public],
         errors=errors or {},
         this_year=utcnow().year,
@@ -152,6 +161,7 @@ def register_group(
 
 
 def _register(page: Page, session: Session, session_id: int, holder: Holder) -> Registration:
+    _check_session_site(page, session, session_id)
     return registration_service.register(
         session,
         actor=page.actor,
@@ -182,7 +192,8 @@ def _holder_page(
         person = person_service.get_person(session, holder_id)
         who = people_service.Found("person", holder_id, person.name, person.phone, person.email, person.birth_year)
     agenda = people_service.upcoming_for(session, who, now)
-    readers = [d for d in device_service.list_devices(session) if d.kind == "badge_reader"]
+    readers = [d for d in SiteFilter(session, page.scope).spaces(device_service.list_devices(session))]
+    readers = [d for d in readers if d.kind == "badge_reader"]
     return page.render(
         "front_desk_person.html",
         status=status,
@@ -190,16 +201,16 @@ def _holder_page(
         who=who,
         kind=kind,
         agenda=agenda,
-        lines=session_lines(session, now),
+        lines=session_lines(session, now, scope=page.scope),
         advisors=_advisors(session),
-        rooms=_rooms(session),
+        rooms=_rooms(session, page.scope),
         minutes=APPOINTMENT_MINUTES,
-        resources=[r for r in space_service.list_resources(session) if r.active],
+        resources=[r for r in space_service.list_resources(session, scope=page.scope) if r.active],
         readers=readers,
         can_badge=page.is_staff and kind == "membres",
         errors=errors or {},
         notice=page.notice(_MESSAGES),
-        today=now.astimezone(page.runtime.settings.tz).date(),
+        today=now.astimezone(page.tz).date(),
         spoken_phone=spoken_phone,
     )
 
@@ -252,7 +263,8 @@ def book_appointment(
     note: Annotated[str, Form()] = "",
 ) -> Response:
     kind = _check_kind(kind)
-    tz = page.runtime.settings.tz
+    page.check_site(site_of_resource(session, resource_id))
+    tz = timezone_of_resource(session, resource_id, page.tz)
     try:
         start = _parse_start(day, at).replace(tzinfo=tz)
         holder = _holder_of(session, kind, holder_id)
@@ -291,7 +303,8 @@ def book_room(
     minutes: Annotated[int, Form(ge=1, le=24 * 60)] = 60,
 ) -> Response:
     """A room (or a desk) for a member, booked by the desk in their name."""
-    tz = page.runtime.settings.tz
+    page.check_site(site_of_resource(session, resource_id))
+    tz = timezone_of_resource(session, resource_id, page.tz)
     try:
         start = _parse_start(day, at).replace(tzinfo=tz)
         booking, _verdict = booking_service.create_booking(
@@ -323,7 +336,7 @@ def scan_badge(
             raise PermissionDenied("front_desk.badge_staff_only")
         member = member_service.get_member(session, member_id)
         member_service.ensure_can_manage(page.actor, member)
-        assign_recent_scan(session, member, device_id)
+        assign_recent_scan(session, member, device_id, page.sites.reader_scope)
     except TiersLieuError as exc:
         session.rollback()
         return _holder_page(
@@ -335,18 +348,25 @@ def scan_badge(
 # The printed slips --------------------------------------------------------------------------
 
 
-def _slip_page(page: Page, session: Session, slip: object, back: str) -> Response:
-    contact = site_contact(session, page.gettext("Trilport third place"))
+def _slip_page(page: Page, session: Session, slip: object, back: str, resource_id: int) -> Response:
+    """The slip of a registration, appointment or booking in a room of the reader's sites, with
+    that site's address and times."""
+    site_id = site_of_resource(session, resource_id)
+    page.check_site(site_id)
+    contact = site_contact(session, page.gettext("Trilport third place"), site_id)
     size = "a4" if page.request.query_params.get("format") == "a4" else "a6"
+    fmt = Formatter(page.lang, timezone_of_resource(session, resource_id, page.tz))
     return page.render(
-        "slip.html", title=page.gettext("Confirmation slip"), slip=slip, contact=contact, size=size, back=back
+        "slip.html", title=page.gettext("Confirmation slip"), slip=slip, contact=contact, size=size, back=back, fmt=fmt
     )
 
 
 @router.get("/fiches/inscription/{registration_id}")
 def registration_slip_page(page: PageDep, session: SessionDep, registration_id: IdPath) -> Response:
     registration = registration_service.get_registration(session, page.actor, registration_id)
-    return _slip_page(page, session, registration_slip(session, registration), "/accueil")
+    ws = session.get(WorkshopSession, registration.session_id)
+    resource_id = ws.resource_id if ws is not None else 0
+    return _slip_page(page, session, registration_slip(session, registration), "/accueil", resource_id)
 
 
 @router.get("/fiches/rendez-vous/{appointment_id}")
@@ -355,7 +375,7 @@ def appointment_slip_page(page: PageDep, session: SessionDep, appointment_id: Id
         session, actor=page.actor, appointment_id=appointment_id
     )
     slip = appointment_slip(session, appointment, page.gettext("Appointment with the digital-inclusion advisor"))
-    return _slip_page(page, session, slip, "/accueil")
+    return _slip_page(page, session, slip, "/accueil", appointment.resource_id)
 
 
 @router.get("/fiches/reservation/{booking_id}")
@@ -363,4 +383,5 @@ def booking_slip_page(page: PageDep, session: SessionDep, booking_id: IdPath) ->
     booking = session.get(Booking, booking_id)
     if booking is None:
         raise NotFound("booking_not_found", id=booking_id)
-    return _slip_page(page, session, booking_slip(session, booking, page.gettext("Room booking")), "/accueil")
+    slip = booking_slip(session, booking, page.gettext("Room booking"))
+    return _slip_page(page, session, slip, "/accueil", booking.resource_id)

@@ -34,7 +34,7 @@ def inclusion(
     from_: date | None = Query(default=None, alias="du"),
     to: date | None = Query(default=None, alias="au"),
 ) -> Response:
-    tz, now = page.runtime.settings.tz, utcnow()
+    tz, now = page.tz, utcnow()
     last = to or now.astimezone(tz).date()
     first = from_ or last.replace(month=1, day=1)
     error, status = None, 200
@@ -46,7 +46,7 @@ def inclusion(
         last = now.astimezone(tz).date()
         first = last.replace(month=1, day=1)
         start, end = local_period(first, last, tz, max_days=MAX_DAYS)
-    report = inclusion_report(session, first, last, start=start, end=end, now=now, tz=tz)
+    report = inclusion_report(session, first, last, start=start, end=end, now=now, tz=tz, scope=page.scope)
     _ = page.gettext
     return page.render(
         "inclusion.html",

@@ -17,8 +17,10 @@ from tierslieu.hardware.doors import DoorController
 from tierslieu.hardware.emergency import alarm_in_log, recent_lines
 from tierslieu.occupancy.service import current_statuses
 from tierslieu.services import devices as device_service
+from tierslieu.services.sites import site_of_device
 from tierslieu.web.i18n import N_
 from tierslieu.web.page import Page, PageDep
+from tierslieu.web.sites import SiteFilter
 
 router = APIRouter(prefix="/occupation", dependencies=[Depends(OCCUPANCY_VIEWERS)])
 
@@ -42,6 +44,8 @@ def _render(page: Page, template: str, *, error: str | None = None, status: int 
         done = N_("The fire alarm is reset: the doors follow their bookings again.")
     with page.runtime.db.session() as session:
         fire_alarm_since, fire_lines = alarm_in_log(session), recent_lines(session)
+        in_scope = SiteFilter(session, page.scope)
+        spaces = [status for status in current_statuses(page.runtime) if in_scope.space(status.space_id)]
     doors = page.runtime.services.get("doors")
     if fire_alarm_since is None and isinstance(doors, DoorController):
         fire_alarm_since = doors.emergency.since
@@ -49,7 +53,7 @@ def _render(page: Page, template: str, *, error: str | None = None, status: int 
         template,
         status=status,
         title=page.gettext("Live occupancy"),
-        spaces=current_statuses(page.runtime),
+        spaces=spaces,
         can_command=page.is_staff,
         notice=page.gettext(done) if done else None,
         error=error,
@@ -75,6 +79,7 @@ def command_door(
     page: PageDep, session: SessionDep, device_id: IdPath, action: Annotated[str, Form()] = ""
 ) -> Response:
     """Hold a door open or locked, or give it back to the controller (same service as the API)."""
+    page.check_site(site_of_device(session, device_id))
     try:
         device = device_service.get_device(session, device_id)
         device_service.command_door(session, page.actor, device, action)

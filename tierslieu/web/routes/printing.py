@@ -12,6 +12,7 @@ from starlette.responses import Response
 from tierslieu.api.deps import EVERYONE, Allow, IdPath, SessionDep
 from tierslieu.db.types import utcnow
 from tierslieu.errors import TiersLieuError
+from tierslieu.models import Printer
 from tierslieu.models.printing import PENDING
 from tierslieu.printing import service as queue_service
 from tierslieu.printing.dispatcher import wake_dispatcher
@@ -19,9 +20,11 @@ from tierslieu.printing.gcode import read_metadata, validate_gcode
 from tierslieu.printing.previews import PreviewQuota, PreviewStore
 from tierslieu.printing.storage import GcodeStore
 from tierslieu.services import printers as printer_service
+from tierslieu.services.sites import site_of_resource, timezone_of_resource
 from tierslieu.web.i18n import N_
 from tierslieu.web.page import Page, PageDep
 from tierslieu.web.print_queue import UploadTicket, expired_preview, moved_priorities, queues
+from tierslieu.web.sites import SiteFilter
 
 router = APIRouter(prefix="/fablab", dependencies=[Depends(EVERYONE)])
 
@@ -38,7 +41,7 @@ _MESSAGES = {
 
 
 def _render(page: Page, session: Session, *, error: str | None = None, status: int = 200) -> Response:
-    printers = printer_service.list_printers(session)
+    printers = SiteFilter(session, page.scope).resources(printer_service.list_printers(session))
     jobs = queue_service.list_jobs(session, page.actor, queue_service.JobFilter(limit=500))
     return page.render(
         "fablab.html",
@@ -51,6 +54,13 @@ def _render(page: Page, session: Session, *, error: str | None = None, status: i
         max_copies=MAX_COPIES,
         max_mib=page.runtime.settings.max_upload_bytes // (1024 * 1024),
     )
+
+
+def _printer(page: Page, session: Session, printer_id: int) -> Printer:
+    """A printer of one of the reader's sites (403 for another site's)."""
+    printer = printer_service.get_printer(session, printer_id)
+    page.check_site(site_of_resource(session, printer.resource_id))
+    return printer
 
 
 def _failed(page: Page, session: Session, exc: TiersLieuError) -> Response:
@@ -76,7 +86,7 @@ def preview(
     settings = page.runtime.settings
     limit = settings.max_upload_bytes
     try:
-        printer = printer_service.get_printer(session, printer_id)
+        printer = _printer(page, session, printer_id)
         data = file.file.read(limit + 1)
         if len(data) > limit:
             raise queue_service.UploadTooLarge.for_limit(limit)
@@ -115,6 +125,7 @@ def confirm(page: PageDep, session: SessionDep, ticket: Annotated[str, Form()] =
         data = previews.read(page.actor.id, str(fields["sha256"]))
         if data is None:  # expired and cleaned, or already confirmed
             raise expired_preview()
+        printer = _printer(page, session, int(fields["printer_id"]))
         request = queue_service.NewJob(
             filename=str(fields["filename"]),
             data=data,
@@ -122,9 +133,8 @@ def confirm(page: PageDep, session: SessionDep, ticket: Annotated[str, Form()] =
             copies=int(fields["copies"]),
             note=str(fields["note"]),
         )
-        queue_service.submit_job(
-            session, store, page.actor, request, max_bytes=settings.max_upload_bytes, tz=settings.tz
-        )
+        tz = timezone_of_resource(session, printer.resource_id, page.tz)
+        queue_service.submit_job(session, store, page.actor, request, max_bytes=settings.max_upload_bytes, tz=tz)
         session.commit()  # queued for good before the preview goes
     except TiersLieuError as exc:
         return _failed(page, session, exc)
@@ -136,6 +146,7 @@ def confirm(page: PageDep, session: SessionDep, ticket: Annotated[str, Form()] =
 def _job_action(page: Page, session: Session, job_id: int, action: str) -> Response:
     try:
         job = queue_service.get_visible_job(session, page.actor, job_id)
+        _printer(page, session, job.printer_id)
         if action == "annule":
             queue_service.cancel_job(session, page.actor, job, now=utcnow())
         else:
@@ -161,6 +172,7 @@ def move(page: PageDep, session: SessionDep, job_id: IdPath, sens: Annotated[str
     """Up/down buttons (animators and staff), the keyboard-friendly stand-in for drag and drop."""
     try:
         job = queue_service.get_visible_job(session, page.actor, job_id)
+        _printer(page, session, job.printer_id)
         waiting = queue_service.list_jobs(session, page.actor, queue_service.JobFilter(printer_id=job.printer_id))
         pending = [j for j in waiting if j.status in PENDING]
         for moved_id, priority in moved_priorities(pending, job_id, -1 if sens == "haut" else 1).items():
@@ -175,8 +187,8 @@ def move(page: PageDep, session: SessionDep, job_id: IdPath, sens: Annotated[str
 @router.post("/imprimantes/{printer_id}/plateau-libere")
 def bed_cleared(page: PageDep, session: SessionDep, printer_id: IdPath) -> Response:
     try:
-        printer = printer_service.get_printer(session, printer_id)
-        today = utcnow().astimezone(page.runtime.settings.tz).date()
+        printer = _printer(page, session, printer_id)
+        today = utcnow().astimezone(timezone_of_resource(session, printer.resource_id, page.tz)).date()
         queue_service.confirm_bed_cleared(session, page.actor, printer, today)
     except TiersLieuError as exc:
         return _failed(page, session, exc)

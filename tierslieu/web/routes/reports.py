@@ -15,11 +15,11 @@ from tierslieu.booking import lifecycle
 from tierslieu.booking.schedule import at_local_minute
 from tierslieu.csv_export import SpreadsheetWriter
 from tierslieu.db.types import utcnow
-from tierslieu.models import Member
+from tierslieu.models import Booking, Member
 from tierslieu.printing.reports import printing_report
 from tierslieu.web.charts import BarChart, bar_chart
-from tierslieu.web.i18n import Formatter
-from tierslieu.web.page import PageDep
+from tierslieu.web.page import Page, PageDep
+from tierslieu.web.sites import SiteFilter
 
 router = APIRouter(prefix="/admin/rapports", dependencies=[Depends(STAFF)])
 
@@ -46,27 +46,26 @@ def _periods(starts: list[date], next_start: date) -> list[tuple[date, date]]:
     return list(zip(starts, [*starts[1:], next_start], strict=True))
 
 
-def _booked_hours(session: Session, actor: Member, start: datetime, end: datetime) -> float:
+def _booked_hours(session: Session, actor: Member, start: datetime, end: datetime, in_scope: SiteFilter) -> float:
     wanted = lifecycle.BookingFilter(start=start, end=end, statuses=USED_STATUSES, limit=100_000)
-    seconds = sum(
-        (min(b.end, end) - max(b.start, start)).total_seconds() for b in lifecycle.list_bookings(session, actor, wanted)
-    )
+    used: list[Booking] = in_scope.resources(lifecycle.list_bookings(session, actor, wanted))
+    seconds = sum((min(b.end, end) - max(b.start, start)).total_seconds() for b in used)
     return round(seconds / 3600, 1)
 
 
 def _rows(
-    session: Session, actor: Member, fmt: Formatter, periods: list[tuple[date, date]], label: str
+    session: Session, page: Page, periods: list[tuple[date, date]], label: str, in_scope: SiteFilter
 ) -> list[dict[str, object]]:
-    tz = fmt.tz
+    fmt, tz = page.fmt, page.tz
     rows = []
     for first, after in periods:
         start, end = at_local_minute(first, 0, tz), at_local_minute(after, 0, tz)
-        printing = printing_report(session, start, end, tz).total
+        printing = printing_report(session, start, end, tz, scope=page.scope).total
         rows.append(
             {
                 "label": first.strftime(label) if label != "week" else fmt.short_day(first),
                 "first": first,
-                "booked_hours": _booked_hours(session, actor, start, end),
+                "booked_hours": _booked_hours(session, page.actor, start, end, in_scope),
                 "prints": printing.runs,
                 "print_hours": round(printing.print_time_s / 3600, 1),
             }
@@ -86,17 +85,13 @@ def _charts(prefix: str, rows: list[dict[str, object]], titles: tuple[str, str, 
 
 
 def _report(page: PageDep, session: Session) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
-    today = utcnow().astimezone(page.runtime.settings.tz).date()
-    weeks = _rows(
-        session,
-        page.actor,
-        page.fmt,
-        _periods(_week_starts(today), _week_starts(today)[-1] + timedelta(weeks=1)),
-        "week",
-    )
+    today = utcnow().astimezone(page.tz).date()
+    in_scope = SiteFilter(session, page.scope)
+    weeks_ = _periods(_week_starts(today), _week_starts(today)[-1] + timedelta(weeks=1))
+    weeks = _rows(session, page, weeks_, "week", in_scope)
     months_first = _month_starts(today)
     following = date(today.year + (today.month == 12), today.month % 12 + 1, 1)
-    months = _rows(session, page.actor, page.fmt, _periods(months_first, following), "%m/%Y")
+    months = _rows(session, page, _periods(months_first, following), "%m/%Y", in_scope)
     return weeks, months
 
 
@@ -116,7 +111,7 @@ def reports(page: PageDep, session: SessionDep) -> Response:
             "mois", months, (_("Booked hours per month"), _("Prints per month"), _("Print hours per month"))
         ),
         year_start=date(utcnow().year, 1, 1),
-        today=utcnow().astimezone(page.runtime.settings.tz).date(),
+        today=utcnow().astimezone(page.tz).date(),
     )
 
 

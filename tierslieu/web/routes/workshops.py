@@ -18,7 +18,7 @@ from tierslieu.api.deps import Allow, IdPath, SessionDep
 from tierslieu.db.types import utcnow
 from tierslieu.errors import InvalidInput, TiersLieuError
 from tierslieu.models import Member
-from tierslieu.models.programme import Public, Theme
+from tierslieu.models.programme import Public, Theme, WorkshopSession
 from tierslieu.programme import attendance as attendance_service
 from tierslieu.programme import registrations as registration_service
 from tierslieu.programme import seats
@@ -27,7 +27,8 @@ from tierslieu.programme import workshops as workshop_service
 from tierslieu.programme.sessions import SessionPlan
 from tierslieu.services import members as member_service
 from tierslieu.services import spaces as space_service
-from tierslieu.web.i18n import N_
+from tierslieu.services.sites import site_of_resource, timezone_of_resource
+from tierslieu.web.i18n import N_, Formatter
 from tierslieu.web.page import Page, PageDep
 from tierslieu.web.programme_view import session_lines
 
@@ -55,8 +56,8 @@ def _workshops_page(page: Page, session: Session, *, error: str | None = None, s
         "workshops.html",
         status=status,
         title=page.gettext("Workshops"),
-        workshops=workshop_service.list_workshops(session),
-        lines=session_lines(session, utcnow()),
+        workshops=workshop_service.list_workshops(session, scope=page.scope),
+        lines=session_lines(session, utcnow(), scope=page.scope),
         themes=[t.value for t in Theme],
         publics=[p.value for p in Public],
         leaders=_leaders(session),
@@ -104,15 +105,17 @@ def _workshop_page(
     page: Page, session: Session, workshop_id: int, *, error: str | None = None, status: int = 200
 ) -> Response:
     workshop = workshop_service.get_workshop(session, workshop_id)
-    resources = [r for r in space_service.list_resources(session) if r.active]
-    today = utcnow().astimezone(page.runtime.settings.tz).date()
+    resources = [r for r in space_service.list_resources(session, scope=page.scope) if r.active]
+    today = utcnow().astimezone(page.tz).date()
     return page.render(
         "workshop.html",
         status=status,
         title=workshop.title,
         workshop=workshop,
         leader=session.get(Member, workshop.leader_id) if workshop.leader_id else None,
-        lines=session_lines(session, utcnow(), workshop_id=workshop_id, ahead=timedelta(weeks=MAX_WEEKS + 1)),
+        lines=session_lines(
+            session, utcnow(), workshop_id=workshop_id, ahead=timedelta(weeks=MAX_WEEKS + 1), scope=page.scope
+        ),
         rooms=[r for r in resources if r.kind == "room"],
         printers=[r for r in resources if r.kind == "printer"],
         today=today,
@@ -139,7 +142,8 @@ def schedule(
     printer_ids: Annotated[list[int] | None, Form()] = None,
     public: Annotated[str, Form()] = "",
 ) -> Response:
-    tz = page.runtime.settings.tz
+    page.check_site(site_of_resource(session, resource_id))
+    tz = timezone_of_resource(session, resource_id, page.tz)
     try:
         try:
             start = datetime.combine(date.fromisoformat(day), time.fromisoformat(at), tzinfo=tz)
@@ -174,13 +178,14 @@ def schedule(
 def _session_page(
     page: Page, session: Session, session_id: int, template: str, *, error: str | None = None, status: int = 200
 ) -> Response:
-    ws = session_service.get_session(session, session_id)
+    ws = _session_in_scope(page, session, session_id)
     workshop_ = workshop_service.get_workshop(session, ws.workshop_id)
     views = registration_service.list_registrations(session, actor=page.actor, session_id=session_id)
     return page.render(
         template,
         status=status,
         title=workshop_.title,
+        fmt=Formatter(page.lang, timezone_of_resource(session, ws.resource_id, page.tz)),
         ws=ws,
         workshop=workshop_,
         room=space_service.get_resource(session, ws.resource_id).name,
@@ -194,6 +199,13 @@ def _session_page(
     )
 
 
+def _session_in_scope(page: Page, session: Session, session_id: int) -> WorkshopSession:
+    """The session, if its room is in one of the reader's sites (403 otherwise)."""
+    ws = session_service.get_session(session, session_id)
+    page.check_site(site_of_resource(session, ws.resource_id))
+    return ws
+
+
 @router.get("/seances/{session_id}")
 def session_detail(page: PageDep, session: SessionDep, session_id: IdPath) -> Response:
     return _session_page(page, session, session_id, "session.html")
@@ -201,6 +213,7 @@ def session_detail(page: PageDep, session: SessionDep, session_id: IdPath) -> Re
 
 @router.post("/seances/{session_id}/annuler")
 def cancel(page: PageDep, session: SessionDep, session_id: IdPath, reason: Annotated[str, Form()] = "") -> Response:
+    _session_in_scope(page, session, session_id)
     try:
         session_service.cancel_session(
             session,
@@ -230,6 +243,7 @@ def mark(
     registration_id: IdPath,
     present: Annotated[str, Form()] = "1",
 ) -> Response:
+    _session_in_scope(page, session, session_id)
     try:
         attendance_service.mark(
             session,
@@ -256,6 +270,7 @@ def walk_in(
     public: Annotated[str, Form()] = "",
     seats: Annotated[int, Form(ge=1, le=100)] = 1,
 ) -> Response:
+    _session_in_scope(page, session, session_id)
     try:
         attendance_service.walk_in(
             session, actor=page.actor, session_id=session_id, seats=seats, public=public or None, now=utcnow()
