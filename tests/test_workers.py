@@ -157,7 +157,7 @@ def test_stop_waits_for_the_running_pass_and_ends_the_schedule(scheduler: Schedu
     worker.wake()
     settle()
     assert work.runs == 1  # no pass after stop, woken or scheduled
-    assert scheduler.aps.get_job("stopping") is None
+    assert scheduler.aps.get_job(worker.job_id) is None
 
 
 def test_the_change_feed_wakes_a_worker_for_its_tables_only(scheduler: Scheduler) -> None:
@@ -185,7 +185,7 @@ def test_a_cron_schedule_is_accepted(scheduler: Scheduler) -> None:
     worker.start()
     try:
         assert work.wait_runs(1)  # the catch-up pass at start
-        job = scheduler.aps.get_job("nightly")
+        job = scheduler.aps.get_job(worker.job_id)
         assert job is not None and job.next_run_time is not None
         assert (job.next_run_time.hour, job.next_run_time.minute) == (3, 30)
     finally:

@@ -17,6 +17,8 @@ their interval is only a safety net.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import logging
 import threading
 import time
@@ -42,6 +44,7 @@ log = logging.getLogger(__name__)
 POOL_THREADS = 24
 # A wake this close to the end of a pass runs in the same job execution (see PeriodicWorker._run).
 _RERUN_NOW_S = 0.05
+_job_numbers = itertools.count(1)
 
 
 class Scheduler:
@@ -83,9 +86,12 @@ class PeriodicWorker:
         metrics: Metrics | None = None,
     ) -> None:
         self.name = name
+        # Unique on the scheduler, even for two workers of one name (tests build several stacks).
+        self.job_id = f"{name}-{next(_job_numbers)}"
         self._run_pass = run
         self._scheduler = scheduler
-        self._trigger = IntervalTrigger(seconds=schedule, timezone=UTC) if isinstance(schedule, int | float) else schedule
+        every = isinstance(schedule, int | float)
+        self._trigger = IntervalTrigger(seconds=schedule, timezone=UTC) if every else schedule
         self._run_at_start = run_at_start
         self._timer = metrics.pass_seconds.labels(name) if metrics is not None else None
         # Set while stopping: long passes (a quiet-gate wait) return early on it.
@@ -95,16 +101,17 @@ class PeriodicWorker:
         self._running: threading.Thread | None = None  # the thread running a pass, if any
         self._pending_at: float | None = None  # monotonic time a wake asked the scheduler for
         self._rerun_at: float | None = None  # a wake during a pass: run again at (monotonic)
-        self._watches: list[tuple[ChangeFeed, frozenset[str]]] = []
+        self._watches: list[tuple[ChangeFeed, frozenset[str], float]] = []
         self._unsubscribes: list[Callable[[], None]] = []
         self.passes = 0
 
     # -- life ----------------------------------------------------------------------------------
 
-    def wake_on(self, feed: ChangeFeed, *tables: str) -> None:
-        """Wake after each commit (of this process, or relayed from another) writing one of
-        ``tables``; subscribed while the worker runs."""
-        self._watches.append((feed, frozenset(tables)))
+    def wake_on(self, feed: ChangeFeed, *tables: str, delay: float = 0.0) -> None:
+        """Wake (within ``delay``: the commits of a burst then share a pass) after each commit,
+        of this process or relayed from another, writing one of ``tables``; subscribed while
+        the worker runs."""
+        self._watches.append((feed, frozenset(tables), delay))
 
     def start(self) -> None:
         with self._state:
@@ -112,11 +119,9 @@ class PeriodicWorker:
             self._started = True
             self._pending_at = time.monotonic() if self._run_at_start else None
         first = datetime.now(UTC) if self._run_at_start else None
-        self._scheduler.aps.add_job(
-            self._run, self._trigger, id=self.name, name=self.name, replace_existing=True, next_run_time=first
-        )
-        for feed, tables in self._watches:
-            self._unsubscribes.append(feed.subscribe(self._changes_listener(tables)))
+        self._scheduler.aps.add_job(self._run, self._trigger, id=self.job_id, name=self.name, next_run_time=first)
+        for feed, tables, delay in self._watches:
+            self._unsubscribes.append(feed.subscribe(self._changes_listener(tables, delay)))
         self._scheduler.ensure_started()
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -129,10 +134,8 @@ class PeriodicWorker:
             self._started = False
             self.stopping.set()
             self._rerun_at = self._pending_at = None
-        try:
-            self._scheduler.aps.remove_job(self.name)
-        except JobLookupError:  # the scheduler was shut down first
-            pass
+        with contextlib.suppress(JobLookupError):  # the scheduler was shut down first
+            self._scheduler.aps.remove_job(self.job_id)
         with self._state:
             if self._running is not threading.current_thread():  # stopped from its own pass
                 self._state.wait_for(lambda: self._running is None, timeout)
@@ -158,22 +161,22 @@ class PeriodicWorker:
             self._pending_at = at
             self._schedule_at(at)
 
-    def _changes_listener(self, tables: frozenset[str]) -> Callable[[Changes], None]:
+    def _changes_listener(self, tables: frozenset[str], delay: float) -> Callable[[Changes], None]:
         def on_changes(changes: Changes) -> None:
             if changes.touches(*tables):
-                self.wake()
+                self.wake(delay)
 
         return on_changes
 
     def _schedule_at(self, at: float) -> None:
         """Move the job's next run to monotonic time ``at`` if that is sooner (lock held)."""
         when = datetime.now(UTC) + timedelta(seconds=max(0.0, at - time.monotonic()))
-        job = self._scheduler.aps.get_job(self.name)
+        job = self._scheduler.aps.get_job(self.job_id)
         if job is None:
             return
         if job.next_run_time is not None and job.next_run_time <= when:
             return
-        job.modify(next_run_time=when)
+        self._scheduler.aps.modify_job(self.job_id, next_run_time=when)
 
     # -- running ---------------------------------------------------------------------------------
 

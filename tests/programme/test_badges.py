@@ -110,7 +110,7 @@ def test_a_failing_hook_loses_neither_the_audit_line_nor_the_attendance(rt: Runt
     def broken(_session: object, _lines: object) -> None:
         raise RuntimeError("a listener's bug")
 
-    writer = AuditWriter(rt.db)
+    writer = AuditWriter(rt.db, rt.scheduler)
     writer.add_hook(broken)
     writer.add_hook(record_badge_attendance)
     writer.start()

@@ -41,6 +41,7 @@ from tierslieu.hardware.quiet import QuietGate
 from tierslieu.hardware.registry import DeviceRegistry, RegisteredDevice, load_registry
 from tierslieu.hardware.state import DeviceState, StateBook, load_states, write_states
 from tierslieu.runtime import Runtime
+from tierslieu.workers import PeriodicWorker
 
 __all__ = ["ALLOWED_EVENTS", "DeviceHub", "EventListener", "HubMetrics"]
 
@@ -79,7 +80,7 @@ class HubMetrics:
 
 
 class DeviceHub:
-    """A ``Component``; shared as ``runtime.services["devices"]``."""
+    """A ``Component``; ``runtime.controller.hub``."""
 
     name = "device-hub"
 
@@ -95,26 +96,26 @@ class DeviceHub:
         self.metrics = HubMetrics()
         self._subscribed: dict[str, Unsubscribe] = {}  # topic filter -> how to leave it
         self._reload_lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._flusher: threading.Thread | None = None
-        self._flush_seconds = runtime.settings.device_flush_seconds
         # Background database work waits for a pause in the message stream (see quiet.py).
         self.quiet = QuietGate()
+        self._flusher = PeriodicWorker(
+            "device-state-flush",
+            self._flush_when_quiet,
+            runtime.scheduler,
+            runtime.settings.device_flush_seconds,
+            run_at_start=False,
+            metrics=runtime.metrics,
+        )
 
     # -- Component -------------------------------------------------------------------------
 
     def start(self) -> None:
         self._states.seed(load_states(self._runtime.db))
         self.reload()
-        self._stopping.clear()
-        self._flusher = threading.Thread(target=self._flush_loop, name="device-state-flush", daemon=True)
         self._flusher.start()
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._flusher is not None:
-            self._flusher.join(10)
-            self._flusher = None
+        self._flusher.stop()
         self.flush()
 
     # -- public interface ------------------------------------------------------------------
@@ -267,7 +268,7 @@ class DeviceHub:
         with self._metrics_lock:
             setattr(self.metrics, name, getattr(self.metrics, name) + 1)
 
-    def _flush_loop(self) -> None:
-        while not self._stopping.wait(self._flush_seconds):
-            self.quiet.wait(self._stopping)
+    def _flush_when_quiet(self) -> None:
+        if self._states.has_dirty():
+            self.quiet.wait(self._flusher.stopping)
             self.flush()
