@@ -117,6 +117,23 @@ def test_a_delayed_wake_during_a_pass_is_kept_for_later(scheduler: Scheduler) ->
         worker.stop()
 
 
+def test_wake_after_wants_a_pass_no_earlier_than_asked(scheduler: Scheduler) -> None:
+    starts: list[float] = []
+    worker = PeriodicWorker("timed", lambda: starts.append(time.monotonic()), scheduler, HOUR, run_at_start=False)
+    worker.start()
+    try:
+        asked = time.monotonic()
+        worker.wake_after(0.5)  # the end of a door pulse
+        worker.wake()  # a door report meanwhile: a pass now, which does not answer the first
+        deadline = time.monotonic() + 3
+        while len(starts) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        worker.stop()
+    assert len(starts) == 2
+    assert starts[0] - asked < 0.3 and starts[1] - asked >= 0.5
+
+
 def test_a_failing_pass_is_logged_and_the_worker_keeps_running(
     scheduler: Scheduler, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -3,7 +3,8 @@ one APScheduler scheduler (:class:`Scheduler`, owned by the runtime).
 
 A worker runs its pass on a trigger (every N seconds, or a cron time for nightly work), at
 most one at a time (``max_instances=1``; late runs ``coalesce`` into one), and when woken:
-``wake()`` asks for a pass as soon as possible (or within ``delay``). Wakes coalesce: many
+``wake()`` asks for a pass as soon as possible (or within ``delay``), ``wake_after(seconds)``
+for a pass that starts no earlier than then (the end of a door pulse). Wakes coalesce: many
 wakes before a pass starts make one pass; a wake *during* a pass makes exactly one more pass
 after it (APScheduler alone would drop it with a "maximum number of running instances"
 warning, hence the worker's own bookkeeping). A pass that raises is logged and the worker
@@ -18,6 +19,7 @@ their interval is only a safety net.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import itertools
 import logging
 import threading
@@ -101,6 +103,7 @@ class PeriodicWorker:
         self._running: threading.Thread | None = None  # the thread running a pass, if any
         self._pending_at: float | None = None  # monotonic time a wake asked the scheduler for
         self._rerun_at: float | None = None  # a wake during a pass: run again at (monotonic)
+        self._timed: list[float] = []  # wake_after(): passes wanted at these times, not before (a heap)
         self._watches: list[tuple[ChangeFeed, frozenset[str], float]] = []
         self._unsubscribes: list[Callable[[], None]] = []
         self.passes = 0
@@ -134,6 +137,7 @@ class PeriodicWorker:
             self._started = False
             self.stopping.set()
             self._rerun_at = self._pending_at = None
+            self._timed.clear()
         with contextlib.suppress(JobLookupError):  # the scheduler was shut down first
             self._scheduler.aps.remove_job(self.job_id)
         with self._state:
@@ -161,6 +165,17 @@ class PeriodicWorker:
             self._pending_at = at
             self._schedule_at(at)
 
+    def wake_after(self, seconds: float) -> None:
+        """Run a pass that starts ``seconds`` from now or later: an earlier pass does not count."""
+        at = time.monotonic() + seconds
+        with self._state:
+            if not self._started:
+                return
+            heapq.heappush(self._timed, at)
+            if self._running is None:
+                self._schedule_at(at)
+            # else: the running pass reschedules it as it ends.
+
     def _changes_listener(self, tables: frozenset[str], delay: float) -> Callable[[Changes], None]:
         def on_changes(changes: Changes) -> None:
             if changes.touches(*tables):
@@ -185,15 +200,18 @@ class PeriodicWorker:
             if not self._started or self._running is not None:
                 return
             self._running = threading.current_thread()
-            # A wake asked for later than now (a door pulse's end) still needs its own pass:
-            # this one, started by the schedule, does not answer it.
-            later = self._pending_at if self._pending_at is not None and self._pending_at > time.monotonic() else None
-            self._pending_at, self._rerun_at = None, later
+            self._pending_at = self._rerun_at = None
         try:
             while True:
+                with self._state:
+                    # This pass answers the timed wakes that are due.
+                    while self._timed and self._timed[0] <= time.monotonic():
+                        heapq.heappop(self._timed)
                 self._one_pass()
                 with self._state:
                     rerun_at, self._rerun_at = self._rerun_at, None
+                    if self._timed and self._started:
+                        rerun_at = self._timed[0] if rerun_at is None else min(rerun_at, self._timed[0])
                     if rerun_at is None or not self._started:
                         return
                     if rerun_at - time.monotonic() > _RERUN_NOW_S:

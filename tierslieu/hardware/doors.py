@@ -163,7 +163,7 @@ class DoorController:
         sent = self._hub.try_send(door_id, Unlock(length))
         if not self._hub.bridge_of(entry.ref).relocks_itself(entry.ref):
             # A pass at the end of the pulse, for its Lock().
-            self._worker.wake(length + _PULSE_GRACE_SECONDS + _PULSE_MARGIN_SECONDS)
+            self._worker.wake_after(length + _PULSE_GRACE_SECONDS + _PULSE_MARGIN_SECONDS)
         return sent
 
     def run_pass(self, now: datetime | None = None) -> list[tuple[int, str]]:
