@@ -142,7 +142,7 @@ def test_paho_reconnect_noise_is_demoted_not_other_errors() -> None:
 def rt(db_url: str, tmp_path: Path) -> Iterator[Runtime]:
     runtime = Runtime.create(make_settings(db_url, tmp_path))
     yield runtime
-    runtime.db.dispose()
+    runtime.stop()
 
 
 class RecordingHub(EventHub):

@@ -24,7 +24,7 @@ from tierslieu.runtime import Runtime
 def rt(sqlite_url: str, tmp_path: Path) -> Iterator[Runtime]:
     runtime = Runtime.create(make_settings(sqlite_url, tmp_path))
     yield runtime
-    runtime.db.dispose()
+    runtime.stop()
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ pytestmark = [pytest.mark.broker, pytest.mark.timeout(120)]
 def rt(sqlite_url: str, tmp_path: Path) -> Iterator[Runtime]:
     runtime = Runtime.create(make_settings(sqlite_url, tmp_path, door_pulse_seconds=1.0))
     yield runtime
-    runtime.db.dispose()
+    runtime.stop()
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ def rt(sqlite_url: str, tmp_path: Path) -> Iterator[Runtime]:
     settings = make_settings(sqlite_url, tmp_path, mqtt_client_id=f"tierslieu-{random.randrange(1 << 30)}")
     runtime = Runtime.create(settings)
     yield runtime
-    runtime.db.dispose()
+    runtime.stop()
 
 
 def _session_in_the_room(rt: Runtime, site: Site) -> int:
