@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from tierslieu.booking import store
+from tierslieu.booking import reasons, store
 from tierslieu.booking.notify import booking_event, publish_after_commit
 from tierslieu.booking.rules import ACTIVE_STATUSES
 from tierslieu.booking.waitlist import offer_freed_slots
@@ -78,13 +78,13 @@ def run_pass(session: Session, now: datetime, *, offer_minutes: int = 30, events
         assert booking.id is not None
         booking.status = new_status
         if new_status == "no_show":
-            booking.reason = "présence non validée à temps"
+            booking.reason = reasons.NO_SHOW
             report.no_shows.append(booking.id)
         elif new_status == "completed":
             booking.ended_at = booking.ended_at or booking.end
             report.completed.append(booking.id)
         else:
-            booking.reason = "demande non validée avant la fin du créneau"
+            booking.reason = reasons.REQUEST_EXPIRED
             report.expired_requests.append(booking.id)
         session.add(booking)
         publish_after_commit(session, events, "booking", booking_event(new_status, booking))
