@@ -1,7 +1,8 @@
 """The long-lived objects of one running service, created by the app's lifespan (no globals).
 
 ``Runtime`` is handed to routes through ``request.app.state.runtime`` and to background
-components at construction. Components are started in order and stopped in reverse.
+components at construction. Components are started in order and stopped in reverse; then the
+process's one scheduler (every background loop is a worker on it) is shut down.
 """
 
 from __future__ import annotations
