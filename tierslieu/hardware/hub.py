@@ -50,6 +50,12 @@ log = logging.getLogger(__name__)
 EventListener = Callable[[DeviceRef, DeviceEvent, datetime], None]
 """Called with (device, event, received at) in the transport's thread: return quickly."""
 
+# Commits writing these tables change which devices exist and where they are: the registry is
+# read again (a device added through another process too, once its change is relayed here).
+REGISTRY_TABLES = ("device", "space", "resource")
+# Besides those wakes, a safety re-read of the devices every few minutes.
+REGISTRY_SAFETY_SECONDS = 300.0
+
 _COMMON: tuple[type, ...] = (DeviceAvailability, BatteryLevel, CommandAck)
 # What each kind of device may tell us. A device is trusted for its own kind only: a contact
 # sensor cannot scan a badge, a reader cannot report a door unlocked.
@@ -106,6 +112,15 @@ class DeviceHub:
             run_at_start=False,
             metrics=runtime.metrics,
         )
+        self._registry_worker = PeriodicWorker(
+            "device-registry",
+            self.reload,
+            runtime.scheduler,
+            REGISTRY_SAFETY_SECONDS,
+            run_at_start=False,
+            metrics=runtime.metrics,
+        )
+        self._registry_worker.wake_on(runtime.db.changes, *REGISTRY_TABLES, delay=0.25)
 
     # -- Component -------------------------------------------------------------------------
 
@@ -113,8 +128,10 @@ class DeviceHub:
         self._states.seed(load_states(self._runtime.db))
         self.reload()
         self._flusher.start()
+        self._registry_worker.start()
 
     def stop(self) -> None:
+        self._registry_worker.stop()
         self._flusher.stop()
         self.flush()
 
@@ -141,6 +158,8 @@ class DeviceHub:
         with self._reload_lock:
             with self._runtime.db.session() as session:
                 registry = load_registry(session, self._bridges)
+            if registry.devices == self._registry.devices and registry.subscriptions == self._subscribed.keys():
+                return  # nothing moved: keep the routes learnt so far, tell nobody
             self._registry = registry
             self._states.forget(set(registry.devices))
             # Started before the transport (see wiring.py), so that the messages a persistent
