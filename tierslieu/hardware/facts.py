@@ -54,7 +54,7 @@ _WINDOW_MARGIN = timedelta(days=1)
 # The tables the facts are read from: a commit writing one of them reloads the facts.
 FACT_TABLES = ("space", "resource", "badge", "member", "booking", "door_override")
 # A write is seen within this delay; the writes of a burst share one reload.
-CHANGE_DELAY_SECONDS = 0.25
+CHANGE_DELAY_SECONDS = 1.0
 
 
 @dataclass(frozen=True)

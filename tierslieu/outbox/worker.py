@@ -108,8 +108,7 @@ def _deliver(
 
 
 class OutboxWorker:
-    """The background component: two workers, :func:`deliver_pass` (woken when a commit writes
-    a message) and the reminders."""
+    """The background component: two workers, :func:`deliver_pass` and the reminders."""
 
     name = "outbox-worker"
 
@@ -121,9 +120,9 @@ class OutboxWorker:
             PeriodicWorker("outbox", self.tick, scheduler, runtime.settings.outbox_pass_seconds, metrics=metrics),
             PeriodicWorker("outbox-reminders", self.remind, scheduler, REMINDER_PASS_SECONDS, metrics=metrics),
         ]
-        # A message written (and committed) is sent within a second, not at the next pass; the
-        # pass's own writes wake it once more, to find nothing due.
-        self._workers[0].wake_on(runtime.db.changes, "outbox_message", delay=1.0)
+        # Not woken by the change feed: a pass claims and marks messages in write transactions,
+        # which during a burst of registrations (each writes its e-mail) would compete with the
+        # requests for SQLite's one writer; a message leaving within a pass is soon enough.
 
     def start(self) -> None:
         for worker in self._workers:
