@@ -221,3 +221,39 @@ def test_workers_share_the_one_scheduler_thread(scheduler: Scheduler) -> None:
     finally:
         for worker in workers:
             worker.stop()
+
+
+def test_wakes_racing_the_schedule_never_overlap_passes_nor_warn(
+    scheduler: Scheduler, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Wakes from several threads against a short interval: APScheduler's own bookkeeping is
+    raced all the time, yet passes never overlap and nothing is dropped with a warning."""
+    caplog.set_level(logging.WARNING, logger="apscheduler")
+    inside, most = [0], [0]
+    lock = threading.Lock()
+
+    def one_pass() -> None:
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        time.sleep(0.0005)
+        with lock:
+            inside[0] -= 1
+
+    worker = PeriodicWorker("raced", one_pass, scheduler, 0.01)
+    worker.start()
+    until = time.monotonic() + 2
+
+    def hammer() -> None:
+        while time.monotonic() < until:
+            worker.wake()
+            time.sleep(0.0001)
+
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    worker.stop()
+    assert worker.passes > 100 and most[0] == 1
+    assert not [r for r in caplog.records if r.name.startswith("apscheduler")]

@@ -1,15 +1,17 @@
 """Every background loop of a process, one shape: a :class:`PeriodicWorker` on the process's
 one APScheduler scheduler (:class:`Scheduler`, owned by the runtime).
 
-A worker runs its pass on a trigger (every N seconds, or a cron time for nightly work), at
-most one at a time (``max_instances=1``; late runs ``coalesce`` into one), and when woken:
+A worker runs its pass on a trigger (every N seconds, or a cron time for nightly work), one
+pass at a time (late runs ``coalesce`` into one), and when woken:
 ``wake()`` asks for a pass as soon as possible (or within ``delay``), ``wake_after(seconds)``
 for a pass that starts no earlier than then (the end of a door pulse). Wakes coalesce: many
 wakes before a pass starts make one pass; a wake *during* a pass makes exactly one more pass
 after it (APScheduler alone would drop it with a "maximum number of running instances"
-warning, hence the worker's own bookkeeping). A pass that raises is logged and the worker
-keeps its schedule; ``stop()`` removes the job and waits for a running pass to end. Pass
-durations go to ``tierslieu_pass_seconds{loop=<name>}``.
+warning, hence the worker's own bookkeeping: its guard keeps one pass at a time, and its job's
+``max_instances=2`` only leaves room for an execution submitted while the previous one ends,
+which the guard turns into that one more pass — no wake is dropped, nothing is logged). A pass
+that raises is logged and the worker keeps its schedule; ``stop()`` removes the job and waits
+for a running pass to end. Pass durations go to ``tierslieu_pass_seconds{loop=<name>}``.
 
 Workers that re-read the database because something may have changed subscribe to the
 after-commit change feed (:meth:`PeriodicWorker.wake_on`): a write wakes them at once, and
@@ -122,7 +124,9 @@ class PeriodicWorker:
             self._started = True
             self._pending_at = time.monotonic() if self._run_at_start else None
         first = datetime.now(UTC) if self._run_at_start else None
-        self._scheduler.aps.add_job(self._run, self._trigger, id=self.job_id, name=self.name, next_run_time=first)
+        self._scheduler.aps.add_job(
+            self._run, self._trigger, id=self.job_id, name=self.name, next_run_time=first, max_instances=2
+        )
         for feed, tables, delay in self._watches:
             self._unsubscribes.append(feed.subscribe(self._changes_listener(tables, delay)))
         self._scheduler.ensure_started()
@@ -197,7 +201,13 @@ class PeriodicWorker:
 
     def _run(self) -> None:
         with self._state:
-            if not self._started or self._running is not None:
+            if not self._started:
+                return
+            if self._running is not None:
+                # Submitted while a pass runs (a wake racing APScheduler's bookkeeping, or the
+                # schedule during a long pass): one more pass after it.
+                now = time.monotonic()
+                self._rerun_at = now if self._rerun_at is None else min(self._rerun_at, now)
                 return
             self._running = threading.current_thread()
             self._pending_at = self._rerun_at = None
