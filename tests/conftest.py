@@ -117,7 +117,7 @@ def settings(sqlite_url: str, tmp_path: Path) -> Settings:
 def runtime(settings: Settings) -> Iterator[Runtime]:
     rt = Runtime.create(settings)
     yield rt
-    rt.db.dispose()
+    rt.stop()  # its scheduler and database
 
 
 @dataclass

@@ -1,7 +1,9 @@
 """Background components of a running service (device controller, scheduler, printer dispatch).
 
 Each subsystem contributes a factory here; ``Settings.run_background`` turns them all off for
-tools and API-only tests.
+tools and API-only tests. What the controller side runs is set, typed, on
+``runtime.controller`` (see ``tierslieu.controller``); every loop is a worker on the runtime's
+one scheduler (see ``tierslieu.workers``).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from tierslieu.booking.jobs import BookingScheduler
 from tierslieu.cluster import LeaderGate, leader_lock_for
 from tierslieu.cluster.probe import broker_probe
+from tierslieu.controller import ControllerServices
 from tierslieu.hardware.wiring import TransportComponent, build_device_components
 from tierslieu.occupancy.wiring import build_occupancy_components
 from tierslieu.outbox.worker import OutboxWorker
@@ -25,8 +28,7 @@ def build_components(runtime: Runtime) -> list[Component]:
     # A process with a role of its own joins the broker under a client id of its own.
     probe: list[Component] = []
     if settings.role != "all" and settings.mqtt_url:
-        transport = broker_probe(settings, settings.mqtt_url)
-        runtime.services["mqtt_probe"] = transport
+        transport = runtime.mqtt_probe = broker_probe(settings, settings.mqtt_url)
         probe.append(TransportComponent(transport))
     if settings.role == "api":
         return probe
@@ -42,6 +44,8 @@ def build_components(runtime: Runtime) -> list[Component]:
 
 
 def build_controller_components(runtime: Runtime) -> list[Component]:
+    """Each builder below sets what it builds on ``runtime.controller`` (a fresh one here)."""
+    runtime.controller = ControllerServices()
     # Devices first: the broker must be up before anything publishes to it.
     components: list[Component] = [
         *build_device_components(runtime),

@@ -1,7 +1,8 @@
 """The long-lived objects of one running service, created by the app's lifespan (no globals).
 
 ``Runtime`` is handed to routes through ``request.app.state.runtime`` and to background
-components at construction. Components are started in order and stopped in reverse.
+components at construction. Components are started in order and stopped in reverse; then the
+process's one scheduler (every background loop is a worker on it) is shut down.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from devices.transport import Transport
 from tierslieu.cluster.roles import Leadership
+from tierslieu.controller import ControllerServices
 from tierslieu.db import Database, PoolSizing
 from tierslieu.events import EventHub
 from tierslieu.metrics import Metrics
@@ -21,6 +24,7 @@ from tierslieu.security import Secrets
 from tierslieu.services.identity import IdentityCache
 from tierslieu.services.rules_cache import RulesCache
 from tierslieu.settings import Settings
+from tierslieu.workers import Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +50,12 @@ class Runtime:
     # Listeners of the programme's changes (the notifications outbox), called in the change's
     # transaction; built in ``__post_init__`` so they share ``events``.
     programme_events: ProgrammeEvents = field(init=False)
-    # Filled by start_background(); optional so the API can run without devices (tools, tests).
-    services: dict[str, object] = field(default_factory=dict)
+    # The controller side while this process leads (empty otherwise: api role, tools, tests).
+    controller: ControllerServices = field(default_factory=ControllerServices)
+    # The MQTT connection of a process that drives no device (its readiness probe).
+    mqtt_probe: Transport | None = None
+    # The one APScheduler scheduler of the process: every background loop is a job on it.
+    scheduler: Scheduler = field(default_factory=Scheduler)
 
     # Callers' identities per token, revoked at once through the database's identity generation.
     identities: IdentityCache = field(default_factory=IdentityCache)
@@ -81,4 +89,5 @@ class Runtime:
                 component.stop()
             except Exception:  # a failing stop must not keep the others running
                 log.exception("stopping %s failed", component.name)
+        self.scheduler.shutdown()
         self.db.dispose()

@@ -17,7 +17,7 @@ from tests.booking.factory import TZ, at, make_member, make_resource
 from tests.conftest import TEST_SECRET, create_user, make_settings
 from tests.support.server import live_server
 from tierslieu.api import create_app
-from tierslieu.booking import lifecycle, service, waitlist
+from tierslieu.booking import lifecycle, reasons, service, waitlist
 from tierslieu.booking.jobs import run_pass
 from tierslieu.db import Database
 from tierslieu.db.types import utcnow
@@ -52,6 +52,7 @@ def test_no_show_released_once(session: Session) -> None:
     assert run_pass(session, at(TUESDAY, "10:29")).no_shows == []
     report = run_pass(session, at(TUESDAY, "10:30"))
     assert report.no_shows == [booking.id] and booking.status == "no_show"
+    assert booking.reason == reasons.NO_SHOW  # a catalogue code, put into words when shown
     assert not run_pass(session, at(TUESDAY, "10:30")).changed
     assert not run_pass(session, at(TUESDAY, "13:00")).changed  # not "completed" afterwards
 
@@ -72,6 +73,7 @@ def test_missed_ticks_heal_in_one_pass(session: Session) -> None:
     report = run_pass(session, at(TUESDAY, "18:00"))  # the service was down all day
     assert report.no_shows == [no_show.id] and report.completed == [done.id]
     assert report.expired_requests == [pending.id] and pending.status == "cancelled"
+    assert pending.reason == reasons.REQUEST_EXPIRED
 
 
 def test_waitlist_offer_made_once_then_expires(session: Session) -> None:
@@ -121,6 +123,11 @@ def test_release_happens_after_a_restart(sqlite_url: str, tmp_path: Path) -> Non
         while _status(second.url, booking.id, staff.headers) != "no_show" and time.monotonic() < deadline:
             time.sleep(0.1)
         assert _status(second.url, booking.id, staff.headers) == "no_show"
+        url = f"{second.url}/api/v1/bookings/{booking.id}"
+        french = httpx.get(url, headers=staff.headers, timeout=10).json()
+        english = httpx.get(url, headers={**staff.headers, "Accept-Language": "en"}, timeout=10).json()
+    assert french["reason"] == "Présence non validée à temps : le créneau a été libéré."
+    assert english["reason"] == "Presence not confirmed in time: the slot was freed."
 
 
 def _status(url: str, booking_id: int | None, headers: dict[str, str]) -> str:

@@ -69,7 +69,7 @@ def wired(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> It
     assert set(stack.hub.registry.devices) == set(rows.values()), "a fixture device was refused at load"
     yield result
     stack.hub.stop()
-    runtime.db.dispose()
+    runtime.stop()
 
 
 @pytest.mark.parametrize("case", EVENT_CASES, ids=[case.id for case in EVENT_CASES])

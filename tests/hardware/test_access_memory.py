@@ -24,7 +24,7 @@ from tierslieu.runtime import Runtime
 def rt(sqlite_url: str, tmp_path: Path) -> Iterator[Runtime]:
     runtime = Runtime.create(make_settings(sqlite_url, tmp_path, door_pass_seconds=60.0, door_pulse_seconds=0.5))
     yield runtime
-    runtime.db.dispose()
+    runtime.stop()
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ PRINTED_ON_THE_TAG = "0007616525"  # EM4100 tags carry their 32-bit number in de
 def rt(sqlite_url: str, tmp_path: Path) -> Iterator[Runtime]:
     runtime = Runtime.create(make_settings(sqlite_url, tmp_path, door_pulse_seconds=1.0, access_dedupe_seconds=0.5))
     yield runtime
-    runtime.db.dispose()
+    runtime.stop()
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ def rt(sqlite_url: str, tmp_path: Path) -> Iterator[Runtime]:
     settings = make_settings(sqlite_url, tmp_path, door_pass_seconds=0.1, door_secure_hold_seconds=2.0)
     runtime = Runtime.create(settings)
     yield runtime
-    runtime.db.dispose()
+    runtime.stop()
 
 
 @pytest.fixture

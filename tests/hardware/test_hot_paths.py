@@ -142,7 +142,7 @@ def test_paho_reconnect_noise_is_demoted_not_other_errors() -> None:
 def rt(db_url: str, tmp_path: Path) -> Iterator[Runtime]:
     runtime = Runtime.create(make_settings(db_url, tmp_path))
     yield runtime
-    runtime.db.dispose()
+    runtime.stop()
 
 
 class RecordingHub(EventHub):
@@ -179,7 +179,7 @@ def _check_in(site: Site, booking: str, member: str) -> CheckIn:
 def test_entries_are_written_together_with_their_check_ins(rt: Runtime) -> None:
     site = build_site(rt)
     events = RecordingHub()
-    writer = AuditWriter(rt.db, events=events)
+    writer = AuditWriter(rt.db, rt.scheduler, events=events)
     writer.start()
     try:
         alice = AuditEntry(
@@ -207,7 +207,7 @@ def test_entries_are_written_together_with_their_check_ins(rt: Runtime) -> None:
 
 def test_a_bad_entry_loses_only_its_own_line(rt: Runtime) -> None:
     site = build_site(rt)
-    writer = AuditWriter(rt.db)
+    writer = AuditWriter(rt.db, rt.scheduler)
     writer.start()
     try:
         writer.log(AuditEntry(_line(site, "A1", "alice")))
@@ -225,7 +225,7 @@ def test_a_bad_entry_loses_only_its_own_line(rt: Runtime) -> None:
 
 def test_stop_writes_what_was_accepted(rt: Runtime) -> None:
     site = build_site(rt)
-    writer = AuditWriter(rt.db)
+    writer = AuditWriter(rt.db, rt.scheduler)
     writer.start()
     for index in range(150):  # more than one chunk
         writer.log(AuditEntry(_line(site, f"{index:04X}", None)))
@@ -258,7 +258,7 @@ def test_a_reload_keeps_unchanged_rows_and_sees_changes(rt: Runtime) -> None:
 
 
 def test_stopping_the_writer_from_another_thread_while_it_waits_is_prompt(rt: Runtime) -> None:
-    writer = AuditWriter(rt.db)
+    writer = AuditWriter(rt.db, rt.scheduler)
     writer.start()
     stopper = threading.Thread(target=writer.stop)
     stopper.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,7 +25,7 @@ from tierslieu.runtime import Runtime
 def rt(sqlite_url: str, tmp_path: Path) -> Iterator[Runtime]:
     runtime = Runtime.create(make_settings(sqlite_url, tmp_path))
     yield runtime
-    runtime.db.dispose()
+    runtime.stop()
 
 
 @pytest.fixture
@@ -151,6 +152,25 @@ def test_reload_follows_database_changes(rt: Runtime, site: Site) -> None:
     bus.publish("zigbee2mqtt/pir", b'{"occupancy": true}')
     assert [d.name for d, _ in heard.events] == ["new"]
     hub.stop()
+
+
+def test_a_committed_device_change_reloads_the_registry_by_itself(rt: Runtime, site: Site) -> None:
+    """The change feed wakes the hub's registry worker: no API call, no restart (and a change
+    relayed from another process arrives through the same feed)."""
+    bus = InMemoryTransport()
+    hub, heard = started(rt, bus)
+    try:
+        with rt.db.session(write=True) as session:
+            session.add(Device(name="new", kind="occupancy_sensor", bridge="zigbee2mqtt", address="pir", space_id=1))
+            session.commit()
+        deadline = time.monotonic() + 2
+        while "zigbee2mqtt/pir" not in bus.subscriptions and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert "zigbee2mqtt/pir" in bus.subscriptions
+        bus.publish("zigbee2mqtt/pir", b'{"occupancy": true}')
+        assert [d.name for d, _ in heard.events] == ["new"]
+    finally:
+        hub.stop()
 
 
 def test_send_encodes_and_reports_unsupported(rt: Runtime, site: Site) -> None:

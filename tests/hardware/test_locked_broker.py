@@ -36,7 +36,7 @@ pytestmark = [pytest.mark.broker, pytest.mark.timeout(120)]
 def rt(sqlite_url: str, tmp_path: Path) -> Iterator[Runtime]:
     runtime = Runtime.create(make_settings(sqlite_url, tmp_path, door_pulse_seconds=1.0))
     yield runtime
-    runtime.db.dispose()
+    runtime.stop()
 
 
 @pytest.fixture
@@ -145,8 +145,9 @@ def test_a_device_added_through_the_service_gets_an_account_at_once(
             )
         )
         session.commit()
-    hub = rt.services["devices"]
-    hub.reload()  # type: ignore[attr-defined]  # what the devices API does after a change
+    hub = rt.controller.hub
+    assert hub is not None
+    hub.reload()  # what the devices API does after a change
     passwords = json.loads(credentials_file(rt.settings).read_text())
     assert "tasmota-lecteur-2" in passwords
     assert oct(credentials_file(rt.settings).stat().st_mode & 0o777) == "0o600"

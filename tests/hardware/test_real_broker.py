@@ -36,7 +36,7 @@ def rt(sqlite_url: str, tmp_path: Path) -> Iterator[Runtime]:
     )
     runtime = Runtime.create(settings)
     yield runtime
-    runtime.db.dispose()
+    runtime.stop()
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ def _give_badge(data_dir: Path) -> None:
             session.add(Badge(uid=STAFF_UID, member_id=staff.id))
             session.commit()
     finally:
-        runtime.db.dispose()
+        runtime.stop()
 
 
 def _healthy(url: str) -> bool:

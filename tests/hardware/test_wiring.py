@@ -49,4 +49,4 @@ def test_two_processes_with_their_own_client_ids_share_one_broker(
     finally:
         for transport in (other, leader, observer):
             transport.stop(timeout=1)
-        runtime.db.dispose()
+        runtime.stop()

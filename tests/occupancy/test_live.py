@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -153,3 +154,28 @@ def test_home_assistant_finds_spaces_and_doors(service: Service, mosquitto: Mosq
         assert json.loads(got[f"tierslieu/doors/{entrance}/state"]).keys() >= {"locked", "open", "online"}
     finally:
         watcher.stop(timeout=1)
+
+
+def test_a_space_created_through_the_api_joins_the_occupancy_view_at_once(service: Service) -> None:
+    """The change feed wakes the tracker's database pass: not the next 30 s pass."""
+    server, users, ids = service
+    headers = users["staff"]
+    assert server.runtime.settings.occupancy_pass_seconds == 30.0  # the default: only a wake can make it
+    created = httpx.post(
+        f"{server.url}/api/v1/spaces",
+        json={"name": "Salle des fêtes", "kind": "room", "parent_id": ids.spaces["FabLab"], "capacity": 80},
+        headers=headers,
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    space_id = created.json()["id"]
+    started = time.monotonic()
+    seen: dict[str, Any] | None = None
+    while seen is None and time.monotonic() - started < 5:
+        listed = httpx.get(f"{server.url}/api/v1/occupancy", headers=headers, timeout=10)
+        assert listed.status_code == 200
+        seen = next((s for s in listed.json() if s["space_id"] == space_id), None)
+        time.sleep(0.05)
+    waited = time.monotonic() - started
+    assert seen is not None and seen["capacity"] == 80 and seen["occupied"] is False
+    assert waited < 1.0, f"the new space appeared after {waited:.2f} s"

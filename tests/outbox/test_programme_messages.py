@@ -32,7 +32,7 @@ SENDER = "Tiers-lieu <ne-pas-repondre@trilport.test>"
 def runtime(db_url: str, tmp_path: Path) -> Iterator[Runtime]:
     rt = Runtime.create(make_settings(db_url, tmp_path))
     yield rt
-    rt.db.dispose()
+    rt.stop()
 
 
 def _outbox(runtime: Runtime) -> dict[str, OutboxMessage]:

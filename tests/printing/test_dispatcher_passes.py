@@ -39,6 +39,7 @@ def dispatcher_for(api: AppHarness, octo: FakeOctoPrint) -> PrintDispatcher:
         runtime.db,
         runtime.secrets,
         runtime.settings,
+        scheduler=runtime.scheduler,
         client_factory=lambda url, key: OctoPrintClient(url, key, transport=octo.transport()),
     )
 

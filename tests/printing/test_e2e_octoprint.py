@@ -17,7 +17,7 @@ from tests.support.octoprint import OctoPrintServer
 from tierslieu.api import create_app
 from tierslieu.db.types import utcnow
 from tierslieu.models import PrintJob
-from tierslieu.printing.dispatcher import SERVICE_NAME, PrintDispatcher
+from tierslieu.printing.dispatcher import PrintDispatcher
 
 pytestmark = pytest.mark.octoprint
 
@@ -72,7 +72,7 @@ def test_member_books_the_printer_now_and_the_job_prints_to_done(
     running_app: AppHarness, octoprint: OctoPrintServer
 ) -> None:
     api = running_app
-    assert isinstance(api.runtime.services[SERVICE_NAME], PrintDispatcher)
+    assert isinstance(api.runtime.controller.dispatcher, PrintDispatcher)
     lab = make_fablab(api.runtime, url=octoprint.url, api_key=octoprint.api_key)
     alice = trained_user(api.runtime)
     now = utcnow()
@@ -111,7 +111,9 @@ def test_job_queued_ahead_of_a_booking_starts_when_the_slot_begins(
     slot = utcnow() + timedelta(minutes=30)
     insert_booking(api.runtime, lab.resource_id, bob.id, slot, slot + timedelta(hours=1))
     job_id = submit(api, bob, lab)
-    dispatcher = PrintDispatcher(api.runtime.db, api.runtime.secrets, api.runtime.settings)
+    dispatcher = PrintDispatcher(
+        api.runtime.db, api.runtime.secrets, api.runtime.settings, scheduler=api.runtime.scheduler
+    )
     try:
         dispatcher.run_pass(utcnow())
         assert job(api.runtime, job_id).status == "waiting_booking"
@@ -133,7 +135,9 @@ def test_octoprint_stopped_mid_queue_loses_nothing(quiet_app: AppHarness, privat
     carol = trained_user(api.runtime)
     now = utcnow()
     insert_booking(api.runtime, lab.resource_id, carol.id, now - timedelta(minutes=1), now + timedelta(hours=2))
-    dispatcher = PrintDispatcher(api.runtime.db, api.runtime.secrets, api.runtime.settings)
+    dispatcher = PrintDispatcher(
+        api.runtime.db, api.runtime.secrets, api.runtime.settings, scheduler=api.runtime.scheduler
+    )
     try:
         running = submit(api, carol, lab, dwells=300)  # about a minute: still running when OctoPrint stops
         wait_until(status_is(api, running, "printing"), "the long print to start", step=dispatcher.run_pass)

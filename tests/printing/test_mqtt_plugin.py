@@ -18,10 +18,11 @@ from tests.printing.fake_octoprint import FakeOctoPrint
 from tests.printing.support import FabLab, book_now, gcode, job, make_fablab, trained_user, user
 from tests.support.mosquitto import MosquittoServer
 from tests.support.mqtt import client
+from tierslieu.controller import ControllerServices
 from tierslieu.errors import InvalidInput
 from tierslieu.models import Printer, PrintJob
 from tierslieu.printing.dispatcher import PrintDispatcher
-from tierslieu.printing.mqtt import PluginListener, reload_plugin_listener
+from tierslieu.printing.mqtt import PluginListener
 from tierslieu.printing.plugin import (
     PassNeeded,
     ProgressSeen,
@@ -203,12 +204,12 @@ def bus() -> Iterator[InMemoryTransport]:
 
 
 def test_listener_follows_the_printers_base_topics(runtime: Runtime, lab: FabLab, bus: InMemoryTransport) -> None:
-    listener = PluginListener(runtime.db, bus, WakeCounter())
+    listener = PluginListener(runtime.db, bus, WakeCounter(), scheduler=runtime.scheduler)
     listener.reload()
     assert set(bus.subscriptions) == {"fablab/mk4/event/#", "fablab/mk4/progress/printing"}
 
     set_base_topic(runtime, lab.printer_id, "octoPrint/")
-    reload_plugin_listener({"octoprint_mqtt": listener})
+    ControllerServices(plugin=listener).reload_printers()  # what the printers API does
     listener.work()
     assert set(bus.subscriptions) == {"octoPrint/event/#", "octoPrint/progress/printing"}
 
@@ -219,7 +220,7 @@ def test_listener_follows_the_printers_base_topics(runtime: Runtime, lab: FabLab
 
 
 def test_progress_moves_our_printing_job_forward_only(runtime: Runtime, lab: FabLab, bus: InMemoryTransport) -> None:
-    listener = PluginListener(runtime.db, bus, WakeCounter())
+    listener = PluginListener(runtime.db, bus, WakeCounter(), scheduler=runtime.scheduler)
     listener.reload()
     running = printing_job(runtime, lab)
     waiting = printing_job(runtime, lab, status="queued")
@@ -247,7 +248,7 @@ def test_events_coalesce_into_one_pass_and_bad_messages_are_dropped(
     runtime: Runtime, lab: FabLab, bus: InMemoryTransport
 ) -> None:
     wake = WakeCounter()
-    listener = PluginListener(runtime.db, bus, wake)
+    listener = PluginListener(runtime.db, bus, wake, scheduler=runtime.scheduler)
     listener.reload()
     running = printing_job(runtime, lab)
     garbage = [
@@ -348,6 +349,7 @@ def test_plugin_messages_through_mosquitto_update_progress_and_wake_a_pass(
         runtime.db,
         runtime.secrets,
         slow,
+        scheduler=runtime.scheduler,
         client_factory=lambda url, key: OctoPrintClient(url, key, transport=octo.transport()),
     )
     passes = threading.Semaphore(0)
@@ -359,7 +361,7 @@ def test_plugin_messages_through_mosquitto_update_progress_and_wake_a_pass(
 
     dispatcher.run_pass = counted_pass  # type: ignore[method-assign]
     service, tool = client(mosquitto.url, "tierslieu"), client(mosquitto.url, "octoprint")
-    listener = PluginListener(runtime.db, service, dispatcher.wake)
+    listener = PluginListener(runtime.db, service, dispatcher.wake, scheduler=runtime.scheduler)
     try:
         dispatcher.start()
         assert passes.acquire(timeout=10)  # the first pass starts the job

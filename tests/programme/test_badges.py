@@ -32,7 +32,7 @@ def rt(sqlite_url: str, tmp_path: Path) -> Iterator[Runtime]:
     settings = make_settings(sqlite_url, tmp_path, mqtt_client_id=f"tierslieu-{random.randrange(1 << 30)}")
     runtime = Runtime.create(settings)
     yield runtime
-    runtime.db.dispose()
+    runtime.stop()
 
 
 def _session_in_the_room(rt: Runtime, site: Site) -> int:
@@ -110,7 +110,7 @@ def test_a_failing_hook_loses_neither_the_audit_line_nor_the_attendance(rt: Runt
     def broken(_session: object, _lines: object) -> None:
         raise RuntimeError("a listener's bug")
 
-    writer = AuditWriter(rt.db)
+    writer = AuditWriter(rt.db, rt.scheduler)
     writer.add_hook(broken)
     writer.add_hook(record_badge_attendance)
     writer.start()

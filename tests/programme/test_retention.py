@@ -10,7 +10,6 @@ from sqlmodel import select
 from tests.booking.factory import at, future_weekday
 from tests.conftest import AppHarness
 from tests.programme.support import make_room, make_session, make_workshop
-from tierslieu.booking.jobs import BookingScheduler
 from tierslieu.models import (
     ActivityReport,
     Attendance,
@@ -20,6 +19,7 @@ from tierslieu.models import (
     Registration,
     WorkshopSession,
 )
+from tierslieu.privacy.maintenance import MaintenanceScheduler
 from tierslieu.programme import attendance, registrations
 from tierslieu.programme.holders import GroupHolder, Holder, MemberHolder, PersonHolder
 from tierslieu.programme.retention import months_before, purge_attendance
@@ -105,7 +105,7 @@ def test_the_scheduler_runs_the_purge_with_the_setting(api: AppHarness) -> None:
         session.add(ws)
         session.commit()
     assert api.runtime.settings.attendance_retention_months == 12
-    assert BookingScheduler(api.runtime).tick() is not None
+    assert MaintenanceScheduler(api.runtime).purge_attendance() == 1
     with api.runtime.db.session() as session:
         ws = session.get(WorkshopSession, session_id)
         assert ws is not None and ws.tally is not None and ws.tally["present"] == 22

@@ -51,6 +51,7 @@ def _rig(runtime: Runtime, broker: MosquittoServer, faults: Faults) -> Generator
         client(broker.url, "devices"),
         hub.devices(),
         ["74103794", "A1B2C3D4"],
+        scheduler=runtime.scheduler,
         faults=faults,
         interval_seconds=3600,
         seed=7,

@@ -27,10 +27,10 @@ OUTBOX_TABLE = "outbox_message"
 
 def _transport(runtime: Runtime) -> Any:
     """The MQTT connection of this process: the leader's device transport, else its probe."""
-    hub = runtime.services.get("devices")
+    hub = runtime.controller.hub
     if hub is not None and runtime.leadership.leader:
-        return getattr(hub, "transport", None)
-    return runtime.services.get("mqtt_probe")
+        return hub.transport
+    return runtime.mqtt_probe
 
 
 def _database_ok(runtime: Runtime) -> bool:

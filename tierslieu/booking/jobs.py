@@ -5,27 +5,26 @@ a restart or a missed tick catches up; a second pass at the same instant changes
 transition is guarded by the current status).
 
 :func:`run_pass` is a plain function (tests call it with any ``now``); :class:`BookingScheduler`
-runs it every ``Settings.booking_pass_seconds`` with APScheduler in the service.
+runs it every ``Settings.booking_pass_seconds`` as a worker of the process's scheduler.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from apscheduler.schedulers.background import BackgroundScheduler
 from sqlmodel import Session, col, select
 
-from tierslieu.booking import store
+from tierslieu.booking import reasons, store
 from tierslieu.booking.notify import booking_event, publish_after_commit
 from tierslieu.booking.rules import ACTIVE_STATUSES
 from tierslieu.booking.waitlist import offer_freed_slots
 from tierslieu.db.types import utcnow
 from tierslieu.events import EventHub
 from tierslieu.models import Booking
-from tierslieu.programme.retention import purge_attendance
 from tierslieu.runtime import Runtime
+from tierslieu.workers import PeriodicWorker
 
 __all__ = ["BookingScheduler", "PassReport", "run_pass"]
 
@@ -79,13 +78,13 @@ def run_pass(session: Session, now: datetime, *, offer_minutes: int = 30, events
         assert booking.id is not None
         booking.status = new_status
         if new_status == "no_show":
-            booking.reason = "présence non validée à temps"
+            booking.reason = reasons.NO_SHOW
             report.no_shows.append(booking.id)
         elif new_status == "completed":
             booking.ended_at = booking.ended_at or booking.end
             report.completed.append(booking.id)
         else:
-            booking.reason = "demande non validée avant la fin du créneau"
+            booking.reason = reasons.REQUEST_EXPIRED
             report.expired_requests.append(booking.id)
         session.add(booking)
         publish_after_commit(session, events, "booking", booking_event(new_status, booking))
@@ -96,45 +95,25 @@ def run_pass(session: Session, now: datetime, *, offer_minutes: int = 30, events
 
 
 class BookingScheduler:
-    """The background component: one APScheduler job running :func:`run_pass`.
-
-    The APScheduler instance is shared as ``runtime.services["scheduler"]`` so other
-    subsystems can add their own jobs while the service runs.
-    """
+    """The background component: a worker running :func:`run_pass` (at once at start, to catch
+    up after a restart, then every ``booking_pass_seconds``)."""
 
     name = "booking-scheduler"
 
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
-        self._scheduler: BackgroundScheduler | None = None
+        self._worker = PeriodicWorker(
+            "booking", self.tick, runtime.scheduler, runtime.settings.booking_pass_seconds, metrics=runtime.metrics
+        )
 
     def start(self) -> None:
-        scheduler = BackgroundScheduler(timezone=UTC)
-        scheduler.add_job(
-            self.tick,
-            "interval",
-            seconds=self._runtime.settings.booking_pass_seconds,
-            id="booking-pass",
-            next_run_time=datetime.now(UTC),  # catch up at once after a restart
-            max_instances=1,
-            coalesce=True,
-        )
-        scheduler.start()
-        self._scheduler = scheduler
-        self._runtime.services["scheduler"] = scheduler
+        self._worker.start()
 
     def stop(self) -> None:
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=True)
-            self._scheduler = None
-            self._runtime.services.pop("scheduler", None)
+        self._worker.stop()
 
     def tick(self) -> PassReport | None:
         """One pass in its own write transaction; errors are logged, the next tick retries."""
-        with self._runtime.metrics.pass_seconds.labels("booking").time():
-            return self._tick()
-
-    def _tick(self) -> PassReport | None:
         runtime = self._runtime
         try:
             with runtime.db.session(write=True) as session:
@@ -150,19 +129,4 @@ class BookingScheduler:
             return None
         if report.changed:
             log.info("booking pass: %s", report)
-        self._purge_attendance()
         return report
-
-    def _purge_attendance(self) -> None:
-        """The programme's privacy pass, in its own transaction (a failure never holds up the
-        bookings): attendance lists past the retention period become counts."""
-        runtime = self._runtime
-        try:
-            with runtime.db.session(write=True) as session:
-                purged = purge_attendance(session, now=utcnow(), months=runtime.settings.attendance_retention_months)
-                session.commit()
-        except Exception:
-            log.exception("attendance retention pass failed; retrying at the next tick")
-            return
-        if purged:
-            log.info("attendance of %d session(s) reduced to counts", len(purged))

@@ -230,6 +230,9 @@ class LeaderGate:
         else:
             log.info("controller: standing by (%s held by another process)", self._lock.description)
             self._set(False)
+        # Its own thread, not a worker on the runtime's scheduler: it must notice a lost lock
+        # (and stop driving the doors) even when every thread of the scheduler's pool is stuck
+        # on the very database that went away, and a takeover must not queue behind them.
         self._thread = threading.Thread(target=self._watch, name="controller-leadership", daemon=True)
         self._thread.start()
 

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 
 class AccessController:
-    """A ``Component`` (its audit writer); shared as ``runtime.services["access"]``."""
+    """A ``Component`` (its audit writer); ``runtime.controller.access``."""
 
     name = "access-controller"
 
@@ -47,7 +47,7 @@ class AccessController:
         self._hub = hub
         self._facts = facts
         self._doors = doors
-        self.audit = AuditWriter(runtime.db, hub.quiet, runtime.events)
+        self.audit = AuditWriter(runtime.db, runtime.scheduler, hub.quiet, runtime.events, metrics=runtime.metrics)
         self._recent: dict[tuple[int, str], float] = {}
         self._recent_lock = threading.Lock()
         self.duplicates = 0

@@ -1,9 +1,9 @@
 """The access audit log: written off the hot path by ``AuditWriter``, read by the API.
 
-``AuditWriter`` is a worker thread with a queue: the access controller hands it audit entries
-(the line, the check-in it causes) and follow-up jobs (walk-ins) after the door has been told
-to open, so a slow database never delays an unlock. On ``stop()`` the queue is drained:
-accepted lines are written, not dropped.
+``AuditWriter`` is a queue and a worker (``tierslieu.workers``): the access controller hands
+it audit entries (the line, the check-in it causes) and follow-up jobs (walk-ins) after the
+door has been told to open, so a slow database never delays an unlock. On ``stop()`` the
+queue is drained: accepted lines are written, not dropped.
 
 Entries are plain data written in bulk (one INSERT and one UPDATE for a whole batch, no ORM
 objects): the writer shares the interpreter lock with the thread answering badges, and one ORM
@@ -27,8 +27,10 @@ from tierslieu.booking.notify import booking_event, publish_after_commit
 from tierslieu.db import Database
 from tierslieu.events import Event, EventHub
 from tierslieu.hardware.quiet import QuietGate, chunked, let_others_run
+from tierslieu.metrics import Metrics
 from tierslieu.models import AccessEvent, Booking
 from tierslieu.services.sites import ALL_SITES, SiteScope
+from tierslieu.workers import PeriodicWorker, Scheduler
 
 __all__ = [
     "AccessEventFilter",
@@ -52,9 +54,11 @@ LineHook = Callable[[Session, Sequence[Mapping[str, Any]]], None]
 programme marks attendance from badge scans there, off the hot path and in bulk."""
 
 _BATCH = 200
-# How often the writer looks for entries. Logging an entry does not wake it: a thread woken
-# per scan would compete for the interpreter lock with the one sending the unlock.
-_POLL_SECONDS = 0.1
+# A logged entry is written within this delay, with the others logged meanwhile: a writer
+# woken per scan would compete for the interpreter lock with the thread sending the unlock.
+_LOG_DELAY_SECONDS = 0.1
+# The writer only runs when something was queued; this pass is a safety net.
+_SAFETY_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -142,14 +146,22 @@ def _write_entries(session: Session, entries: Sequence[AuditEntry], events: Even
 
 
 class AuditWriter:
-    def __init__(self, db: Database, quiet: QuietGate | None = None, events: EventHub | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        scheduler: Scheduler,
+        quiet: QuietGate | None = None,
+        events: EventHub | None = None,
+        *,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._db = db
         self._quiet = quiet
         self._events = events
         self._items: deque[AuditEntry | Job] = deque()
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = PeriodicWorker(
+            "access-audit", self._drain, scheduler, _SAFETY_SECONDS, run_at_start=False, metrics=metrics
+        )
         self._idle = threading.Condition()
         self._pending = 0
         self._hooks: list[LineHook] = []
@@ -157,17 +169,14 @@ class AuditWriter:
         self.failed = 0
 
     def start(self) -> None:
-        if self._thread is None:
-            self._stopping.clear()
-            self._thread = threading.Thread(target=self._run, name="access-audit", daemon=True)
-            self._thread.start()
+        if not self._worker.running:
+            self._worker.start()
+            self._worker.wake(_LOG_DELAY_SECONDS)  # what was queued before the start
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._stopping.set()
-            self._wake.set()
-            self._thread.join(30)
-            self._thread = None
+        if self._worker.running:
+            self._worker.stop()
+            self._drain()  # what was accepted is written
 
     def add_hook(self, hook: LineHook) -> None:
         """Call ``hook`` with the lines of each batch once they are written (before start)."""
@@ -176,12 +185,13 @@ class AuditWriter:
     def log(self, entry: AuditEntry) -> None:
         """Record a decision (the common case: written in bulk with the others of its batch)."""
         self._enqueue(entry)
+        self._worker.wake(_LOG_DELAY_SECONDS)
 
     def submit(self, job: Job) -> None:
         """Run ``job`` in the writer's transaction, in a savepoint of its own (walk-ins: someone
         waits for its answer, so the writer is woken at once)."""
         self._enqueue(job)
-        self._wake.set()
+        self._worker.wake()
 
     def append(self, event: AccessEvent) -> None:
         self.submit(lambda _session: [event])
@@ -196,15 +206,10 @@ class AuditWriter:
             self._pending += 1
         self._items.append(item)
 
-    def _run(self) -> None:
-        # On stop, what was accepted is written before the thread ends.
-        while self._items or not self._stopping.is_set():
-            if not self._items:
-                self._wake.wait(_POLL_SECONDS)
-                self._wake.clear()
-                continue
+    def _drain(self) -> None:
+        while self._items:
             if self._quiet is not None:
-                self._quiet.wait(self._stopping)
+                self._quiet.wait(self._worker.stopping)
             items: list[AuditEntry | Job] = []
             while self._items and len(items) < _BATCH:
                 items.append(self._items.popleft())

@@ -47,6 +47,7 @@ from tierslieu.hardware.hub import DeviceHub
 from tierslieu.hardware.registry import RegisteredDevice
 from tierslieu.hardware.state import door_unlocked
 from tierslieu.runtime import Runtime
+from tierslieu.workers import PeriodicWorker
 
 __all__ = ["DoorController", "Sent", "pulse_seconds_of", "wanted_state"]
 
@@ -55,6 +56,8 @@ log = logging.getLogger(__name__)
 UNLOCKED, LOCKED = "unlocked", "locked"
 # Extra time after a pulse before the controller looks at the door again (report delay).
 _PULSE_GRACE_SECONDS = 1.0
+# The pass after a pulse comes this much later than its end, never a hair before it.
+_PULSE_MARGIN_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,9 @@ def wanted_state(door: RegisteredDevice, facts: SiteFacts, now: datetime, fire_a
 
 
 class DoorController:
-    """A ``Component``; shared as ``runtime.services["doors"]``."""
+    """A ``Component``; ``runtime.controller.doors``. Its passes are a worker woken by the doors'
+    reports, the connection, and each reload of the access facts (itself woken by the change
+    feed: the doors read the facts, not the database)."""
 
     name = "door-controller"
 
@@ -110,11 +115,10 @@ class DoorController:
         # Set on every (re)connection: the next pass commands every door once, whatever it
         # reported, since reports kept from before may be stale.
         self._resync = True
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
         self.passes = 0
-        self._pass_seconds = runtime.metrics.pass_seconds.labels("doors")
+        self._worker = PeriodicWorker(
+            "doors", self.run_pass, runtime.scheduler, runtime.settings.door_pass_seconds, metrics=runtime.metrics
+        )
         hub.add_listener(self._on_event)
         hub.transport.add_connection_listener(self._on_connection)
         facts.on_refresh(self.wake)
@@ -124,22 +128,16 @@ class DoorController:
     def start(self) -> None:
         with self._runtime.db.session() as session:
             self.emergency.restore(alarm_in_log(session))
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._loop, name="door-controller", daemon=True)
-        self._thread.start()
+        self._worker.start()
 
     def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(10)
-            self._thread = None
+        self._worker.stop()
 
     # -- public ----------------------------------------------------------------------------
 
     def wake(self) -> None:
         """Run a pass now (after an override or a booking change)."""
-        self._wake.set()
+        self._worker.wake()
 
     def reset_emergency(self) -> None:
         """Staff reset the fire alarm (the caller has written the reset line): the doors go
@@ -148,7 +146,7 @@ class DoorController:
         with self._lock:
             self._sent.clear()
         self._runtime.events.publish(Event("emergency", {"alarm": False}))
-        self._wake.set()
+        self._worker.wake()
 
     def pulse(self, door_id: int, seconds: float | None = None) -> bool:
         """Open the door for a moment (badge granted, staff "pulse"). A door held unlocked
@@ -164,7 +162,8 @@ class DoorController:
             self._sent.pop(door_id, None)
         sent = self._hub.try_send(door_id, Unlock(length))
         if not self._hub.bridge_of(entry.ref).relocks_itself(entry.ref):
-            self._wake.set()  # so the loop wakes up for the Lock() at the end of the pulse
+            # A pass at the end of the pulse, for its Lock().
+            self._worker.wake_after(length + _PULSE_GRACE_SECONDS + _PULSE_MARGIN_SECONDS)
         return sent
 
     def run_pass(self, now: datetime | None = None) -> list[tuple[int, str]]:
@@ -271,7 +270,7 @@ class DoorController:
     def _on_event(self, device: DeviceRef, event: DeviceEvent, at: datetime) -> None:
         door_news = isinstance(event, LockStateChanged | RelayStateChanged | DeviceAvailability)
         if device.kind == DeviceKind.DOOR and door_news:
-            self._wake.set()
+            self._worker.wake()
         elif device.kind == DeviceKind.FIRE_PANEL:
             self._on_fire_panel(device, event, at)
 
@@ -282,10 +281,10 @@ class DoorController:
             if self.emergency.alarm(panel, space_id or 0, at):
                 with self._lock:
                     self._resync = True  # every egress door now, whatever it reported
-            self._wake.set()
+            self._worker.wake()
         elif isinstance(event, DeviceAvailability) and not event.online:
             self.emergency.offline(panel, space_id or 0, at)  # an alert; it opens nothing
-            self._wake.set()
+            self._worker.wake()
 
     def _on_connection(self, connected: bool) -> None:
         if connected:
@@ -294,23 +293,4 @@ class DoorController:
                 self._sent.clear()
                 self._holds.clear()
                 self._resync = True
-            self._wake.set()
-
-    def _next_wait(self) -> float:
-        wait = self._settings.door_pass_seconds
-        with self._lock:
-            if self._pulses:
-                wait = min(wait, max(0.0, min(self._pulses.values()) - time.monotonic()))
-        return wait
-
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.wait(self._next_wait())
-            self._wake.clear()
-            if self._stopping.is_set():
-                break
-            try:
-                with self._pass_seconds.time():
-                    self.run_pass()
-            except Exception:
-                log.exception("door controller pass failed")
+            self._worker.wake()

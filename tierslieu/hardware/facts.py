@@ -3,9 +3,11 @@ roles, which bookings open which spaces, which doors staff hold open or locked.
 
 Badge decisions and the door controller read an immutable ``SiteFacts`` snapshot so that a
 scan is decided without a database round trip (the unlock must not wait on SQL). The
-``FactsCache`` reloads it every ``access_refresh_seconds`` and on demand (``refresh()``), so
-a change made through the API is seen within that delay — at once for denials: before one is
-final, what concerns that badge is read again from the database (``recheck``).
+``FactsCache`` reloads it when a commit writes one of the tables it reads (the change feed,
+within ``CHANGE_DELAY_SECONDS``: a burst of writes is one reload), every
+``access_refresh_seconds`` as a safety net, and on demand (``refresh()``) — and at once for
+denials: before one is final, what concerns that badge is read again from the database
+(``recheck``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from tierslieu.models import Badge, Booking, Member, Resource, Space
 from tierslieu.models.access import DoorOverride
 from tierslieu.runtime import Runtime
 from tierslieu.services.sites import ALL_SITES, SiteScope, scope_of
+from tierslieu.workers import PeriodicWorker
 
 __all__ = [
     "ACCESS_STATUSES",
@@ -49,6 +52,10 @@ T = TypeVar("T")
 ACCESS_STATUSES = ("confirmed", "checked_in")
 # Bookings kept in memory: those whose access window can meet [now - margin, now + margin].
 _WINDOW_MARGIN = timedelta(days=1)
+# The tables the facts are read from: a commit writing one of them reloads the facts.
+FACT_TABLES = ("space", "resource", "badge", "member", "booking", "door_override")
+# A write is seen within this delay; the writes of a burst share one reload.
+CHANGE_DELAY_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -289,7 +296,7 @@ def with_fresh_badge(session: Session, facts: SiteFacts, uid: str, now: datetime
 
 
 class FactsCache:
-    """A ``Component`` keeping a fresh ``SiteFacts``; shared as ``runtime.services["access_facts"]``."""
+    """A ``Component`` keeping a fresh ``SiteFacts``; ``runtime.controller.facts``."""
 
     name = "access-facts"
 
@@ -298,9 +305,17 @@ class FactsCache:
         self._quiet = quiet
         self._facts = SiteFacts()
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
         self._listeners: list[Callable[[], None]] = []
+        settings = runtime.settings
+        self._worker = PeriodicWorker(
+            self.name,
+            self._reload,
+            runtime.scheduler,
+            settings.access_refresh_seconds,
+            run_at_start=False,
+            metrics=runtime.metrics,
+        )
+        self._worker.wake_on(runtime.db.changes, *FACT_TABLES, delay=CHANGE_DELAY_SECONDS)
 
     @property
     def current(self) -> SiteFacts:
@@ -334,19 +349,13 @@ class FactsCache:
             return facts
 
     def start(self) -> None:
-        self.refresh()
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._loop, name="access-facts", daemon=True)
-        self._thread.start()
+        self.refresh()  # before the doors and badges are served
+        self._worker.start()
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(10)
-            self._thread = None
+        self._worker.stop()
 
-    def _loop(self) -> None:
-        while not self._stopping.wait(self._runtime.settings.access_refresh_seconds):
-            if self._quiet is not None:
-                self._quiet.wait(self._stopping)
-            self.refresh()
+    def _reload(self) -> None:
+        if self._quiet is not None:
+            self._quiet.wait(self._worker.stopping)
+        self.refresh()

@@ -41,6 +41,7 @@ from tierslieu.hardware.quiet import QuietGate
 from tierslieu.hardware.registry import DeviceRegistry, RegisteredDevice, load_registry
 from tierslieu.hardware.state import DeviceState, StateBook, load_states, write_states
 from tierslieu.runtime import Runtime
+from tierslieu.workers import PeriodicWorker
 
 __all__ = ["ALLOWED_EVENTS", "DeviceHub", "EventListener", "HubMetrics"]
 
@@ -48,6 +49,12 @@ log = logging.getLogger(__name__)
 
 EventListener = Callable[[DeviceRef, DeviceEvent, datetime], None]
 """Called with (device, event, received at) in the transport's thread: return quickly."""
+
+# Commits writing these tables change which devices exist and where they are: the registry is
+# read again (a device added through another process too, once its change is relayed here).
+REGISTRY_TABLES = ("device", "space", "resource")
+# Besides those wakes, a safety re-read of the devices every few minutes.
+REGISTRY_SAFETY_SECONDS = 300.0
 
 _COMMON: tuple[type, ...] = (DeviceAvailability, BatteryLevel, CommandAck)
 # What each kind of device may tell us. A device is trusted for its own kind only: a contact
@@ -79,7 +86,7 @@ class HubMetrics:
 
 
 class DeviceHub:
-    """A ``Component``; shared as ``runtime.services["devices"]``."""
+    """A ``Component``; ``runtime.controller.hub``."""
 
     name = "device-hub"
 
@@ -95,26 +102,37 @@ class DeviceHub:
         self.metrics = HubMetrics()
         self._subscribed: dict[str, Unsubscribe] = {}  # topic filter -> how to leave it
         self._reload_lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._flusher: threading.Thread | None = None
-        self._flush_seconds = runtime.settings.device_flush_seconds
         # Background database work waits for a pause in the message stream (see quiet.py).
         self.quiet = QuietGate()
+        self._flusher = PeriodicWorker(
+            "device-state-flush",
+            self._flush_when_quiet,
+            runtime.scheduler,
+            runtime.settings.device_flush_seconds,
+            run_at_start=False,
+            metrics=runtime.metrics,
+        )
+        self._registry_worker = PeriodicWorker(
+            "device-registry",
+            self.reload,
+            runtime.scheduler,
+            REGISTRY_SAFETY_SECONDS,
+            run_at_start=False,
+            metrics=runtime.metrics,
+        )
+        self._registry_worker.wake_on(runtime.db.changes, *REGISTRY_TABLES, delay=0.25)
 
     # -- Component -------------------------------------------------------------------------
 
     def start(self) -> None:
         self._states.seed(load_states(self._runtime.db))
         self.reload()
-        self._stopping.clear()
-        self._flusher = threading.Thread(target=self._flush_loop, name="device-state-flush", daemon=True)
         self._flusher.start()
+        self._registry_worker.start()
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._flusher is not None:
-            self._flusher.join(10)
-            self._flusher = None
+        self._registry_worker.stop()
+        self._flusher.stop()
         self.flush()
 
     # -- public interface ------------------------------------------------------------------
@@ -140,6 +158,8 @@ class DeviceHub:
         with self._reload_lock:
             with self._runtime.db.session() as session:
                 registry = load_registry(session, self._bridges)
+            if registry.devices == self._registry.devices and registry.subscriptions == self._subscribed.keys():
+                return  # nothing moved: keep the routes learnt so far, tell nobody
             self._registry = registry
             self._states.forget(set(registry.devices))
             # Started before the transport (see wiring.py), so that the messages a persistent
@@ -267,7 +287,7 @@ class DeviceHub:
         with self._metrics_lock:
             setattr(self.metrics, name, getattr(self.metrics, name) + 1)
 
-    def _flush_loop(self) -> None:
-        while not self._stopping.wait(self._flush_seconds):
-            self.quiet.wait(self._stopping)
+    def _flush_when_quiet(self) -> None:
+        if self._states.has_dirty():
+            self.quiet.wait(self._flusher.stopping)
             self.flush()

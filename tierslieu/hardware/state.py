@@ -141,6 +141,9 @@ class StateBook:
                 del self._states[device_id]
             self._dirty &= keep
 
+    def has_dirty(self) -> bool:
+        return bool(self._dirty)  # unlocked: a state noted just after is written on the next pass
+
     def take_dirty(self) -> dict[int, DeviceState]:
         with self._lock:
             taken = {

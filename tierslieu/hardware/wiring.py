@@ -131,8 +131,8 @@ class DeviceStack:
 
 
 def build_device_stack(runtime: Runtime, transport: Transport) -> DeviceStack:
-    """Hub, access facts, access and door controllers over one transport, registered in
-    ``runtime.services``."""
+    """Hub, access facts, access and door controllers over one transport, set on
+    ``runtime.controller``."""
     hub = DeviceHub(runtime, transport)
     facts = FactsCache(runtime, hub.quiet)
     doors = DoorController(runtime, hub, facts)
@@ -140,7 +140,8 @@ def build_device_stack(runtime: Runtime, transport: Transport) -> DeviceStack:
     # A badge at a room's reader during a session marks its holder present (in bulk, after the
     # audit lines are written: never on the way to the door).
     access.audit.add_hook(record_badge_attendance)
-    runtime.services.update({"devices": hub, "access_facts": facts, "access": access, "doors": doors})
+    controller = runtime.controller
+    controller.hub, controller.facts, controller.access, controller.doors = hub, facts, access, doors
     return DeviceStack(hub, facts, access, doors)
 
 

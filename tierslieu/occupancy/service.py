@@ -10,8 +10,7 @@ __all__ = ["current_statuses", "tracker_of"]
 
 
 def tracker_of(runtime: Runtime) -> OccupancyTracker | None:
-    tracker = runtime.services.get("occupancy")
-    return tracker if isinstance(tracker, OccupancyTracker) else None
+    return runtime.controller.occupancy
 
 
 def current_statuses(runtime: Runtime) -> list[SpaceStatus]:

@@ -1,12 +1,14 @@
 """The live occupancy of the site: a device-hub listener plus a periodic pass (a ``Component``).
 
 Hot path (the transport's thread): an event is folded into the device's reading under a lock
-and the tracker is woken; nothing else. The tracker's own thread then recomputes the statuses
-(at most every ``occupancy_debounce_seconds``, so a burst of sensor messages is one update),
+and the ``occupancy`` worker is woken; nothing else. That worker then recomputes the statuses
+(within ``occupancy_debounce_seconds``, so a burst of sensor messages is one update),
 publishes what changed on the ``occupancy`` topic of the event hub, and feeds the history.
-Every ``occupancy_pass_seconds`` it also re-reads the layout, the rules and the bookings
-running now from the database (time-based alerts, bookings starting and ending) and writes the
-history buckets. Shared as ``runtime.services["occupancy"]``.
+The ``occupancy-pass`` worker re-reads the layout, the rules and the bookings running now from
+the database (time-based alerts, bookings starting and ending) and writes the history buckets:
+every ``occupancy_pass_seconds``, and at once when a commit writes a space, a resource or a
+device (a space created at run time joins the view then, not at the next pass).
+``runtime.controller.occupancy``.
 
 Events published on ``runtime.events`` (topic ``occupancy``), data:
 ``{"type": "space", "status": SpaceStatus}`` for each space whose status changed and
@@ -39,12 +41,15 @@ from tierslieu.occupancy.state import (
 )
 from tierslieu.occupancy.store import bookings_now, load_layout, load_readings, space_contexts, space_rules
 from tierslieu.runtime import Runtime
+from tierslieu.workers import PeriodicWorker
 
 __all__ = ["EventSource", "OccupancyTracker", "compute_from_database", "tree_order"]
 
 log = logging.getLogger(__name__)
 
 TOPIC = "occupancy"
+# Commits writing these tables change the layout: the database pass runs at once.
+LAYOUT_TABLES = ("space", "resource", "device")
 ChangeListener = Callable[[list[SpaceStatus]], None]
 
 
@@ -87,15 +92,21 @@ class OccupancyTracker:
         self._runtime = runtime
         self._clock = clock
         settings = runtime.settings
-        self._pass_seconds = settings.occupancy_pass_seconds
         self._debounce_seconds = settings.occupancy_debounce_seconds
         self._lock = threading.Lock()  # guards _readings and _dirty
         self._readings: dict[int, Reading] = {}
         self._dirty = False
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        # Owned by the tracker's thread (or by the caller of refresh/run_pass in tests).
+        scheduler, metrics = runtime.scheduler, runtime.metrics
+        pass_s = settings.occupancy_pass_seconds
+        # Both run_at_start=False: start() makes the first pass itself, before serving.
+        self._updates = PeriodicWorker(
+            "occupancy", lambda: self.refresh(), scheduler, pass_s, run_at_start=False, metrics=metrics
+        )
+        self._passes = PeriodicWorker(
+            "occupancy-pass", lambda: self.run_pass(), scheduler, pass_s, run_at_start=False, metrics=metrics
+        )
+        self._passes.wake_on(runtime.db.changes, *LAYOUT_TABLES)
+        # Written by the pass worker under _refresh_lock (or by the caller of refresh/run_pass in tests).
         self._layout = Layout({}, {})
         self._bookings: list[BookingNow] = []
         self._contexts: dict[int, SpaceContext] = {}
@@ -120,16 +131,12 @@ class OccupancyTracker:
             self.run_pass()
         except Exception:  # the database may be busy: the periodic pass will try again
             log.exception("occupancy: first pass failed")
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._loop, name="occupancy", daemon=True)
-        self._thread.start()
+        self._updates.start()
+        self._passes.start()
 
     def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(10)
-            self._thread = None
+        self._passes.stop()
+        self._updates.stop()
         try:
             self._write_history()
         except Exception:
@@ -150,7 +157,8 @@ class OccupancyTracker:
             wake = changed and not self._dirty
             self._dirty = self._dirty or changed
         if wake:
-            self._wake.set()
+            # Let a burst settle: one recompute for many messages.
+            self._updates.wake(self._debounce_seconds)
         return changed
 
     def reading(self, device_id: int) -> Reading | None:
@@ -193,8 +201,9 @@ class OccupancyTracker:
             layout = load_layout(session)
             rules = space_rules(session)
             bookings = bookings_now(session, now, rules)
-        self._layout, self._bookings = layout, bookings
-        self._contexts = space_contexts(rules, now, self._runtime.settings.tz)
+        contexts = space_contexts(rules, now, self._runtime.settings.tz)
+        with self._refresh_lock:
+            self._layout, self._bookings, self._contexts = layout, bookings, contexts
         changed = self.refresh(now)
         self._write_history()
         return changed
@@ -241,22 +250,3 @@ class OccupancyTracker:
         self._unwritten.extend(self._history.take_completed())
         write_buckets(self._runtime.db, self._layout, [*self._unwritten, *self._history.current()])
         self._unwritten.clear()
-
-    def _loop(self) -> None:
-        next_pass = self._clock() + timedelta(seconds=self._pass_seconds)
-        while not self._stopping.is_set():
-            timeout = max(0.0, (next_pass - self._clock()).total_seconds())
-            woken = self._wake.wait(timeout)
-            if self._stopping.is_set():
-                return
-            try:
-                if woken:
-                    self._wake.clear()
-                    # Let a burst settle: one recompute for many messages.
-                    self._stopping.wait(self._debounce_seconds)
-                    self.refresh()
-                if self._clock() >= next_pass:
-                    next_pass = self._clock() + timedelta(seconds=self._pass_seconds)
-                    self.run_pass()
-            except Exception:
-                log.exception("occupancy pass failed; retrying at the next one")

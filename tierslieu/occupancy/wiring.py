@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from devices.transport import Transport
-from tierslieu.hardware.hub import DeviceHub
 from tierslieu.occupancy.publisher import HomeAssistantPublisher
 from tierslieu.occupancy.tracker import OccupancyTracker
 from tierslieu.runtime import Component, Runtime
@@ -23,17 +22,15 @@ def service_status_topic(transport: Transport, client_id: str) -> str:
 
 
 def build_occupancy_components(runtime: Runtime) -> list[Component]:
-    """After the device components: the tracker listens to ``runtime.services["devices"]``."""
-    found = runtime.services.get("devices")
-    hub = found if isinstance(found, DeviceHub) else None
+    """After the device components: the tracker listens to ``runtime.controller.hub``."""
+    hub = runtime.controller.hub
     if hub is None:
         log.warning("occupancy: no device hub, only bookings and check-ins are tracked")
-    tracker = OccupancyTracker(runtime, hub)
-    runtime.services["occupancy"] = tracker
+    tracker = runtime.controller.occupancy = OccupancyTracker(runtime, hub)
     components: list[Component] = [tracker]
     if runtime.settings.homeassistant_discovery and hub is not None:
         status_topic = service_status_topic(hub.transport, runtime.settings.mqtt_client_id)
         publisher = HomeAssistantPublisher(hub.transport, tracker, status_topic, runtime.settings.homeassistant_prefix)
-        runtime.services["homeassistant"] = publisher
+        runtime.controller.homeassistant = publisher
         components.append(publisher)
     return components

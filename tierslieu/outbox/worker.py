@@ -4,17 +4,16 @@ retried with exponential back-off, up to ``outbox_max_attempts``; a message is s
 worker whose claim succeeded (see :mod:`tierslieu.outbox.store`).
 
 :func:`deliver_pass` is a plain function (tests call it with any ``now`` and transport);
-:class:`OutboxWorker` runs it with APScheduler in the service.
+:class:`OutboxWorker` runs it as a worker of the process's scheduler.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from apscheduler.schedulers.background import BackgroundScheduler
 from sqlmodel import col, select
 
 from tierslieu.db import Database
@@ -26,6 +25,7 @@ from tierslieu.outbox.programme import enqueue_reminders
 from tierslieu.outbox.transports import DeliveryError, FileTransport, SmtpTransport, Transport
 from tierslieu.runtime import Runtime
 from tierslieu.settings import Settings
+from tierslieu.workers import PeriodicWorker
 
 __all__ = ["DeliveryReport", "OutboxWorker", "deliver_pass", "transport_for"]
 
@@ -108,42 +108,29 @@ def _deliver(
 
 
 class OutboxWorker:
-    """The background component: one APScheduler job running :func:`deliver_pass`."""
+    """The background component: two workers, :func:`deliver_pass` and the reminders."""
 
     name = "outbox-worker"
 
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
         self._transport = transport_for(runtime.settings)
-        self._scheduler: BackgroundScheduler | None = None
+        scheduler, metrics = runtime.scheduler, runtime.metrics
+        self._workers = [
+            PeriodicWorker("outbox", self.tick, scheduler, runtime.settings.outbox_pass_seconds, metrics=metrics),
+            PeriodicWorker("outbox-reminders", self.remind, scheduler, REMINDER_PASS_SECONDS, metrics=metrics),
+        ]
+        # Not woken by the change feed: a pass claims and marks messages in write transactions,
+        # which during a burst of registrations (each writes its e-mail) would compete with the
+        # requests for SQLite's one writer; a message leaving within a pass is soon enough.
 
     def start(self) -> None:
-        scheduler = BackgroundScheduler(timezone=UTC)
-        scheduler.add_job(
-            self.tick,
-            "interval",
-            seconds=self._runtime.settings.outbox_pass_seconds,
-            id="outbox-pass",
-            next_run_time=datetime.now(UTC),
-            max_instances=1,
-            coalesce=True,
-        )
-        scheduler.add_job(
-            self.remind,
-            "interval",
-            seconds=REMINDER_PASS_SECONDS,
-            id="outbox-reminders",
-            next_run_time=datetime.now(UTC),
-            max_instances=1,
-            coalesce=True,
-        )
-        scheduler.start()
-        self._scheduler = scheduler
+        for worker in self._workers:
+            worker.start()
 
     def stop(self) -> None:
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=True)
-            self._scheduler = None
+        for worker in self._workers:
+            worker.stop()
 
     def remind(self) -> None:
         """Write the reminders of tomorrow's sessions and appointments (once each), and forget

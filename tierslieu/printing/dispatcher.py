@@ -15,7 +15,6 @@ lost stays ``uploading`` until a snapshot shows whether the printer runs it.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -34,6 +33,7 @@ from firmware_bridges.octoprint import (
 from tierslieu.db import Database
 from tierslieu.db.types import utcnow
 from tierslieu.events import Event, EventHub
+from tierslieu.metrics import Metrics
 from tierslieu.models import Printer, PrintJob, PrintRun
 from tierslieu.models.printing import IN_FLIGHT, PENDING, JobStatus, RunOutcome
 from tierslieu.printing import decisions as d
@@ -46,8 +46,9 @@ from tierslieu.runtime import Runtime
 from tierslieu.security import Secrets
 from tierslieu.services.spaces import get_resource, resource_rules
 from tierslieu.settings import Settings
+from tierslieu.workers import PeriodicWorker, Scheduler
 
-__all__ = ["SERVICE_NAME", "PrintDispatcher", "build_print_dispatcher", "wake_dispatcher"]
+__all__ = ["PrintDispatcher", "build_print_dispatcher"]
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,10 @@ class PrintDispatcher:
         secrets: Secrets,
         settings: Settings,
         *,
+        scheduler: Scheduler,
         events: EventHub | None = None,
         client_factory: ClientFactory | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -81,37 +84,22 @@ class PrintDispatcher:
         self.clients = PrinterClients(
             secrets, client_factory or (lambda url, key: OctoPrintClient(url, key, timeout=timeout))
         )
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = PeriodicWorker(
+            self.name, lambda: self.run_pass(), scheduler, settings.printing_poll_seconds, metrics=metrics
+        )
 
     # --- component ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
-        self._thread.start()
+        self._worker.start()
 
     def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
+        self._worker.stop()
         self.clients.close()
 
     def wake(self) -> None:
         """Run a pass now (a job was queued, a bed cleared, a job cancelled)."""
-        self._wake.set()
-
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                self.run_pass()
-            except Exception:  # the loop must outlive any bug or database hiccup
-                log.exception("print dispatch pass failed")
-            self._wake.wait(self.settings.printing_poll_seconds)
-            self._wake.clear()
+        self._worker.wake()
 
     # --- one pass -----------------------------------------------------------------------------
 
@@ -348,18 +336,15 @@ def _record_observation(printer: Printer, seen: d.Observation, now: datetime, tz
     printer.state_reason_params = reason.params(tz) if reason else {}
 
 
-SERVICE_NAME = "print_dispatcher"
-
-
-def wake_dispatcher(services: dict[str, object]) -> None:
-    """Ask the running dispatcher (if any: it is off in tools and API-only tests) for a pass now."""
-    dispatcher = services.get(SERVICE_NAME)
-    if isinstance(dispatcher, PrintDispatcher):
-        dispatcher.wake()
-
-
 def build_print_dispatcher(runtime: Runtime) -> PrintDispatcher:
-    """The dispatcher of a running service, shared as ``runtime.services["print_dispatcher"]``."""
-    dispatcher = PrintDispatcher(runtime.db, runtime.secrets, runtime.settings, events=runtime.events)
-    runtime.services[SERVICE_NAME] = dispatcher
+    """The dispatcher of a running service, ``runtime.controller.dispatcher``."""
+    dispatcher = PrintDispatcher(
+        runtime.db,
+        runtime.secrets,
+        runtime.settings,
+        scheduler=runtime.scheduler,
+        events=runtime.events,
+        metrics=runtime.metrics,
+    )
+    runtime.controller.dispatcher = dispatcher
     return dispatcher

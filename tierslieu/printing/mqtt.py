@@ -2,10 +2,11 @@
 says something happened (see :mod:`tierslieu.printing.plugin` for what is trusted and why).
 
 The transport calls :meth:`PluginListener._on_message` in its own thread, which must stay quick:
-it only interprets the message and leaves a note. A worker thread turns the notes into one
-database write (the latest progress of each print) and one wake of the dispatcher, and re-reads
-which printers have a base topic (after API changes, and every minute for changes made by other
-processes such as the site loader).
+it only interprets the message and leaves a note. A worker (``tierslieu.workers``) turns the
+notes into one database write (the latest progress of each print) and one wake of the
+dispatcher, and re-reads which printers have a base topic (after API changes, and every minute
+for changes made by other processes such as the site loader; not on the change feed: the
+dispatcher writes the printers' rows at each of its passes).
 """
 
 from __future__ import annotations
@@ -23,25 +24,22 @@ from sqlmodel import Session, col, select
 from devices.transport import Transport, TransportError, Unsubscribe
 from tierslieu.db import Database
 from tierslieu.events import Event, EventHub
-from tierslieu.hardware.hub import DeviceHub
+from tierslieu.metrics import Metrics
 from tierslieu.models import Printer, PrintJob
 from tierslieu.models.printing import JobStatus
-from tierslieu.printing.dispatcher import wake_dispatcher
 from tierslieu.printing.plugin import ProgressSeen, Route, interpret, routes_of, subscriptions
 from tierslieu.runtime import Component, Runtime
+from tierslieu.workers import PeriodicWorker, Scheduler
 
 __all__ = [
-    "SERVICE_NAME",
     "PluginListener",
     "PluginMetrics",
     "build_plugin_components",
     "record_progress",
-    "reload_plugin_listener",
 ]
 
 log = logging.getLogger(__name__)
 
-SERVICE_NAME: Final = "octoprint_mqtt"
 REFRESH_SECONDS: Final = 60.0
 
 
@@ -79,7 +77,7 @@ def record_progress(session: Session, seen: ProgressSeen) -> bool:
 
 
 class PluginListener:
-    """A ``Component``; shared as ``runtime.services["octoprint_mqtt"]``."""
+    """A ``Component``; ``runtime.controller.plugin``."""
 
     name = "octoprint-mqtt"
 
@@ -89,8 +87,10 @@ class PluginListener:
         transport: Transport,
         wake: Callable[[], None],
         *,
+        scheduler: Scheduler,
         events: EventHub | None = None,
         refresh_seconds: float = REFRESH_SECONDS,
+        metrics: Metrics | None = None,
     ) -> None:
         self._db = db
         self._transport = transport
@@ -104,34 +104,30 @@ class PluginListener:
         self._progress: dict[tuple[int, str], ProgressSeen] = {}
         self._pass_needed = False
         self._reload_needed = False
-        self._signal = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._next_refresh = 0.0
+        self._worker = PeriodicWorker(
+            self.name, self._pass, scheduler, refresh_seconds, run_at_start=False, metrics=metrics
+        )
 
     # --- component ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._stopping.clear()
+        self._next_refresh = time.monotonic() + self._refresh_seconds
+        self._worker.start()
         try:
             self.reload()
         except Exception:  # the database may be busy: the worker tries again
             log.exception("OctoPrint-MQTT: printers not read at start")
             self.request_reload()
-        self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
-        self._thread.start()
 
     def stop(self) -> None:
-        self._stopping.set()
-        self._signal.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._worker.stop()
 
     def request_reload(self) -> None:
         """Re-read the printers' base topics soon (a printer was created, changed or removed)."""
         with self._lock:
             self._reload_needed = True
-        self._signal.set()
+        self._worker.wake()
 
     def reload(self) -> None:
         with self._db.session() as session:
@@ -175,24 +171,17 @@ class PluginListener:
             else:
                 log.info("OctoPrint-MQTT: %s on %s, dispatcher pass requested", action.event, topic)
                 self._pass_needed = True
-        self._signal.set()
+        self._worker.wake()
 
     # --- worker --------------------------------------------------------------------------------
 
-    def _loop(self) -> None:
-        next_refresh = time.monotonic() + self._refresh_seconds
-        while not self._stopping.is_set():
-            self._signal.wait(max(0.0, next_refresh - time.monotonic()))
-            self._signal.clear()
-            if self._stopping.is_set():
-                break
-            if time.monotonic() >= next_refresh:
-                self.request_reload()
-                next_refresh = time.monotonic() + self._refresh_seconds
-            try:
-                self.work()
-            except Exception:  # the loop must outlive a database hiccup; notes are kept for next time
-                log.exception("OctoPrint-MQTT: handling plugin messages failed")
+    def _pass(self) -> None:
+        # Woken (notes to handle) or scheduled (the safety re-read of the printers).
+        if time.monotonic() >= self._next_refresh:
+            self._next_refresh = time.monotonic() + self._refresh_seconds
+            with self._lock:
+                self._reload_needed = True
+        self.work()  # a failure keeps the notes for the next pass
 
     def work(self) -> None:
         """Handle what arrived since the last round (the worker thread calls this; tests may too)."""
@@ -228,21 +217,19 @@ class PluginListener:
                 )
 
 
-def reload_plugin_listener(services: dict[str, object]) -> None:
-    """Ask the running listener (if any) to re-read the printers' base topics."""
-    listener = services.get(SERVICE_NAME)
-    if isinstance(listener, PluginListener):
-        listener.request_reload()
-
-
 def build_plugin_components(runtime: Runtime) -> list[Component]:
     """After the device components and the dispatcher: the listener uses the hub's transport."""
-    hub = runtime.services.get("devices")
-    if not isinstance(hub, DeviceHub):
+    hub = runtime.controller.hub
+    if hub is None:
         log.info("OctoPrint-MQTT: no MQTT transport, printers are followed by polling only")
         return []
     listener = PluginListener(
-        runtime.db, hub.transport, lambda: wake_dispatcher(runtime.services), events=runtime.events
+        runtime.db,
+        hub.transport,
+        runtime.controller.wake_dispatcher,
+        scheduler=runtime.scheduler,
+        events=runtime.events,
+        metrics=runtime.metrics,
     )
-    runtime.services[SERVICE_NAME] = listener
+    runtime.controller.plugin = listener
     return [listener]

@@ -3,21 +3,25 @@ delayed, lost, or replaced by garbage (not JSON, truncated, wrong types, random 
 
 from __future__ import annotations
 
-import heapq
+import contextlib
 import itertools
 import logging
 import random
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.jobstores.base import JobLookupError
 
 from devices.model import MqttMessage
 from devices.transport import Transport, TransportError
+from tierslieu.workers import Scheduler
 
 __all__ = ["Faults", "FaultyPublisher", "Timers", "garble"]
 
 log = logging.getLogger(__name__)
+_timer_numbers = itertools.count(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,44 +44,43 @@ def garble(payload: bytes, rng: random.Random) -> bytes:
 
 
 class Timers:
-    """One thread running callbacks at given monotonic times (cheaper than a Timer each)."""
+    """Callbacks run once at a given delay: one-shot jobs on the process's scheduler."""
 
-    def __init__(self) -> None:
-        self._heap: list[tuple[float, int, Callable[[], None]]] = []
-        self._order = itertools.count()
-        self._wake = threading.Condition()
+    def __init__(self, scheduler: Scheduler) -> None:
+        self._scheduler = scheduler
+        self._lock = threading.Lock()
+        self._pending: set[str] = set()
         self._running = False
-        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         self._running = True
-        self._thread = threading.Thread(target=self._loop, name="simulator-timers", daemon=True)
-        self._thread.start()
+        self._scheduler.ensure_started()
 
     def stop(self) -> None:
-        with self._wake:
+        with self._lock:
             self._running = False
-            self._wake.notify()
-        if self._thread is not None:
-            self._thread.join(5)
+            pending, self._pending = self._pending, set()
+        for job_id in pending:
+            with contextlib.suppress(JobLookupError):  # it ran meanwhile
+                self._scheduler.aps.remove_job(job_id)
 
     def call_later(self, seconds: float, callback: Callable[[], None]) -> None:
-        with self._wake:
-            heapq.heappush(self._heap, (time.monotonic() + seconds, next(self._order), callback))
-            self._wake.notify()
+        job_id = f"simulator-timer-{next(_timer_numbers)}"
 
-    def _loop(self) -> None:
-        while True:
-            with self._wake:
-                while self._running and (not self._heap or self._heap[0][0] > time.monotonic()):
-                    self._wake.wait(self._heap[0][0] - time.monotonic() if self._heap else None)
-                if not self._running:
-                    return
-                _, _, callback = heapq.heappop(self._heap)
+        def run() -> None:
+            with self._lock:
+                self._pending.discard(job_id)
             try:
                 callback()
             except Exception:
                 log.exception("simulated device callback failed")
+
+        with self._lock:
+            if not self._running:
+                return
+            self._pending.add(job_id)
+            when = datetime.now(UTC) + timedelta(seconds=seconds)
+            self._scheduler.aps.add_job(run, "date", run_date=when, id=job_id)
 
 
 class FaultyPublisher:

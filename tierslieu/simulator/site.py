@@ -15,11 +15,14 @@ import random
 import threading
 from collections.abc import Sequence
 
+from apscheduler.triggers.interval import IntervalTrigger
+
 from devices.errors import DeviceError
 from devices.model import DeviceKind, DeviceRef, MqttMessage
 from devices.transport import Transport, Unsubscribe
 from firmware_bridges import simulated
 from tierslieu.simulator.faults import Faults, FaultyPublisher, Timers
+from tierslieu.workers import PeriodicWorker, Scheduler
 
 __all__ = ["SimulatedSite"]
 
@@ -37,6 +40,7 @@ class SimulatedSite:
         devices: Sequence[DeviceRef],
         badges: Sequence[str],
         *,
+        scheduler: Scheduler,
         faults: Faults = Faults(),
         interval_seconds: float = 3.0,
         seed: int | None = None,
@@ -45,9 +49,8 @@ class SimulatedSite:
         self._transport = transport
         self._devices = list(devices)
         self._badges = list(badges) or [UNKNOWN_BADGE]
-        self._interval = interval_seconds
         self._rng = random.Random(seed)
-        self._timers = Timers()
+        self._timers = Timers(scheduler)
         self._out = FaultyPublisher(transport, faults, self._timers, self._rng)
         self._owns_transport = owns_transport
         self._lock = threading.Lock()
@@ -55,8 +58,9 @@ class SimulatedSite:
         self.occupied: dict[int, bool] = {}
         self.people: dict[int, int] = {}
         self._commands = {d.id: simulated.command_topics(d) for d in self._devices}
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        # Something happens every interval on average (half as often to half again as often).
+        every = IntervalTrigger(seconds=interval_seconds, jitter=interval_seconds / 2)
+        self._worker = PeriodicWorker("simulator", self.step, scheduler, every, run_at_start=False)
         self._unsubscribes: list[Unsubscribe] = []
 
     @property
@@ -78,15 +82,11 @@ class SimulatedSite:
                 self._send(simulated.door_messages(device, self.doors[device.id]))
             elif device.kind == DeviceKind.CONTACT_SENSOR:
                 self._send(simulated.contact_messages(device, False))
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._loop, name="simulator", daemon=True)
-        self._thread.start()
+        self._worker.start()
         log.info("simulator: %d device(s), %d known badge(s)", len(self._devices), len(self._badges))
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(5)
+        self._worker.stop()
         self._timers.stop()
         while self._unsubscribes:
             self._unsubscribes.pop()()
@@ -120,13 +120,6 @@ class SimulatedSite:
             with self._lock:
                 state = self.doors.get(device.id, simulated.DoorState())
             self._send(simulated.door_messages(device, state))  # a periodic state report
-
-    def _loop(self) -> None:
-        while not self._stopping.wait(self._rng.uniform(0.5, 1.5) * self._interval):
-            try:
-                self.step()
-            except Exception:
-                log.exception("simulator step failed")
 
     # -- commands ------------------------------------------------------------------------------
 

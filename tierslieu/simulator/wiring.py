@@ -22,8 +22,8 @@ log = logging.getLogger(__name__)
 def build_simulator_components(runtime: Runtime) -> list[Component]:
     """A simulated site on its own MQTT connection (as real devices have), after the hub."""
     settings = runtime.settings
-    hub = runtime.services.get("devices")
-    if not settings.simulate or not isinstance(hub, DeviceHub):
+    hub = runtime.controller.hub
+    if not settings.simulate or hub is None:
         return []
     transport = hub.transport
     if isinstance(transport, PahoTransport):
@@ -50,11 +50,12 @@ class _LazySite:
             self._transport,
             self._hub.devices(),
             badges,
+            scheduler=self._runtime.scheduler,
             faults=faults,
             interval_seconds=settings.simulate_interval_seconds,
             owns_transport=self._owns,
         )
-        self._runtime.services["simulator"] = self.site
+        self._runtime.controller.simulator = self.site
         self.site.start()
 
     def stop(self) -> None:

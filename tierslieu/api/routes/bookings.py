@@ -38,6 +38,7 @@ from tierslieu.api.schemas.bookings import (
     WaitlistPublic,
 )
 from tierslieu.booking import lifecycle, service, waitlist
+from tierslieu.booking.reasons import reason_text
 from tierslieu.booking.rules import Verdict
 from tierslieu.db.types import utcnow
 from tierslieu.i18n import render
@@ -52,9 +53,11 @@ Decision = Annotated[DecisionBody | None, Body()]
 
 
 def to_public(
-    booking: Booking, message: str | None = None, occurrences: list[OccurrencePublic] | None = None
+    booking: Booking, language: str, message: str | None = None, occurrences: list[OccurrencePublic] | None = None
 ) -> BookingPublic:
-    return BookingPublic.model_validate({**booking.model_dump(), "message": message, "occurrences": occurrences})
+    values = booking.model_dump()
+    values["reason"] = reason_text(booking.reason, language)
+    return BookingPublic.model_validate({**values, "message": message, "occurrences": occurrences})
 
 
 def verdict_public(verdict: Verdict, language: str) -> VerdictPublic:
@@ -84,7 +87,7 @@ def _create(body: BookingCreate, session: Session, runtime: Runtime, language: s
             session, actor=actor, resource_id=body.resource_id, member_id=body.member_id, start=body.start,
             end=body.end, note=body.note, override=body.override, now=now, tz=tz, events=events,
         )  # fmt: skip
-        return to_public(booking, verdict.message(language))
+        return to_public(booking, language, verdict.message(language))
     result = service.create_series(
         session, actor=actor, resource_id=body.resource_id, member_id=body.member_id, start=body.start,
         end=body.end, rrule=body.recurrence, note=body.note, override=body.override,
@@ -95,7 +98,7 @@ def _create(body: BookingCreate, session: Session, runtime: Runtime, language: s
         for o in service.occurrence_report(result.occurrences)
     ]
     message = render("series_booked", {"booked": len(result.bookings), "total": len(occurrences)}, language)
-    return to_public(result.bookings[0], message, occurrences)
+    return to_public(result.bookings[0], language, message, occurrences)
 
 
 @router.post("/check", response_model=VerdictPublic)
@@ -121,6 +124,7 @@ def check_booking(
 def list_bookings(
     session: SessionDep,
     scope: SiteScopeDep,
+    language: Language,
     actor: Member = Depends(EVERYONE),
     resource_id: int | None = Query(default=None, ge=1, le=MAX_ID),
     member_id: int | None = Query(default=None, ge=1, le=MAX_ID, description="membres : seulement le leur"),
@@ -132,7 +136,7 @@ def list_bookings(
     offset: int = Query(default=0, ge=0, le=MAX_ID),
 ) -> list[BookingPublic]:
     wanted = lifecycle.BookingFilter(resource_id, member_id, space_id, start, end, status_in, limit, offset)
-    return [to_public(b) for b in lifecycle.list_bookings(session, actor, wanted, scope)]
+    return [to_public(b, language) for b in lifecycle.list_bookings(session, actor, wanted, scope)]
 
 
 # Waitlist (declared before /{booking_id} so its paths are not read as ids) -----------------
@@ -174,12 +178,12 @@ def list_waitlist(
     "/waitlist/{entry_id}/accept", response_model=BookingPublic, status_code=status.HTTP_201_CREATED, tags=["waitlist"]
 )
 def accept_waitlist_offer(
-    entry_id: IdPath, session: SessionDep, runtime: RuntimeDep, actor: Member = Depends(EVERYONE)
+    entry_id: IdPath, session: SessionDep, runtime: RuntimeDep, language: Language, actor: Member = Depends(EVERYONE)
 ) -> BookingPublic:
     booking = waitlist.accept_offer(
         session, actor, entry_id, now=utcnow(), tz=runtime.settings.tz, events=runtime.events
     )
-    return to_public(booking)
+    return to_public(booking, language)
 
 
 @router.delete("/waitlist/{entry_id}", response_model=WaitlistPublic, tags=["waitlist"])
@@ -192,9 +196,9 @@ def leave_waitlist(entry_id: IdPath, session: SessionDep, actor: Member = Depend
 
 @router.get("/{booking_id}", response_model=BookingPublic)
 def get_booking(
-    booking_id: IdPath, session: SessionDep, scope: SiteScopeDep, actor: Member = Depends(EVERYONE)
+    booking_id: IdPath, session: SessionDep, scope: SiteScopeDep, language: Language, actor: Member = Depends(EVERYONE)
 ) -> BookingPublic:
-    return to_public(lifecycle.get_visible(session, actor, booking_id, scope=scope))
+    return to_public(lifecycle.get_visible(session, actor, booking_id, scope=scope), language)
 
 
 @router.post("/{booking_id}/cancel", response_model=BookingPublic)
@@ -202,6 +206,7 @@ def cancel_booking(
     booking_id: IdPath,
     session: SessionDep,
     runtime: RuntimeDep,
+    language: Language,
     body: Decision = None,
     actor: Member = Depends(EVERYONE),
 ) -> BookingPublic:
@@ -215,27 +220,37 @@ def cancel_booking(
         events=runtime.events,
         offer_minutes=runtime.settings.waitlist_offer_minutes,
     )
-    return to_public(booking)
+    return to_public(booking, language)
 
 
 @router.post("/{booking_id}/checkin", response_model=BookingPublic)
 def checkin_booking(
-    booking_id: IdPath, session: SessionDep, runtime: RuntimeDep, actor: Member = Depends(EVERYONE)
+    booking_id: IdPath, session: SessionDep, runtime: RuntimeDep, language: Language, actor: Member = Depends(EVERYONE)
 ) -> BookingPublic:
-    return to_public(lifecycle.checkin(session, actor, booking_id, now=utcnow(), events=runtime.events))
+    return to_public(lifecycle.checkin(session, actor, booking_id, now=utcnow(), events=runtime.events), language)
 
 
 @router.post("/{booking_id}/approve", response_model=BookingPublic)
 def approve_booking(
-    booking_id: IdPath, session: SessionDep, runtime: RuntimeDep, body: Decision = None, actor: Member = Depends(STAFF)
+    booking_id: IdPath,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    language: Language,
+    body: Decision = None,
+    actor: Member = Depends(STAFF),
 ) -> BookingPublic:
     reason = body.reason if body else ""
-    return to_public(lifecycle.approve(session, actor, booking_id, reason=reason, events=runtime.events))
+    return to_public(lifecycle.approve(session, actor, booking_id, reason=reason, events=runtime.events), language)
 
 
 @router.post("/{booking_id}/reject", response_model=BookingPublic)
 def reject_booking(
-    booking_id: IdPath, session: SessionDep, runtime: RuntimeDep, body: Decision = None, actor: Member = Depends(STAFF)
+    booking_id: IdPath,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    language: Language,
+    body: Decision = None,
+    actor: Member = Depends(STAFF),
 ) -> BookingPublic:
     reason = body.reason if body else ""
-    return to_public(lifecycle.reject(session, actor, booking_id, reason=reason, events=runtime.events))
+    return to_public(lifecycle.reject(session, actor, booking_id, reason=reason, events=runtime.events), language)

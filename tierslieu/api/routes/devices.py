@@ -17,9 +17,6 @@ from tierslieu.api.schemas.devices import (
     UnknownBadge,
 )
 from tierslieu.hardware import audit
-from tierslieu.hardware.doors import DoorController
-from tierslieu.hardware.facts import FactsCache
-from tierslieu.hardware.hub import DeviceHub
 from tierslieu.models import Device, Member
 from tierslieu.runtime import Runtime
 from tierslieu.services import devices as device_service
@@ -33,8 +30,8 @@ READERS = Allow("admin", "staff", "animator")
 
 def to_public(device: Device, runtime: Runtime) -> DevicePublic:
     public = DevicePublic.model_validate(device, from_attributes=True)
-    hub = runtime.services.get("devices")
-    live = hub.state(public.id) if isinstance(hub, DeviceHub) else None
+    hub = runtime.controller.hub
+    live = hub.state(public.id) if hub is not None else None
     if live is not None:  # fresher than the row, which the hub writes every few seconds
         public.online, public.last_seen = bool(live.online), live.last_seen or public.last_seen
     return public
@@ -43,13 +40,13 @@ def to_public(device: Device, runtime: Runtime) -> DevicePublic:
 def _apply(session: Session, runtime: Runtime, *, reload_devices: bool) -> None:
     """Commit now, then let the running device layer see the change."""
     session.commit()
-    hub, facts, doors = (runtime.services.get(k) for k in ("devices", "access_facts", "doors"))
-    if reload_devices and isinstance(hub, DeviceHub):
-        hub.reload()
-    if isinstance(facts, FactsCache):
-        facts.refresh()
-    if isinstance(doors, DoorController):
-        doors.wake()
+    controller = runtime.controller
+    if reload_devices and controller.hub is not None:
+        controller.hub.reload()
+    if controller.facts is not None:
+        controller.facts.refresh()
+    if controller.doors is not None:
+        controller.doors.wake()
 
 
 def _in_scope(session: Session, scope: SiteScope, device_id: int) -> Device:
@@ -111,9 +108,9 @@ def command_door(
     device = _in_scope(session, scope, device_id)
     mode = device_service.command_door(session, actor, device, body.action)
     _apply(session, runtime, reload_devices=False)
-    doors = runtime.services.get("doors")
-    sent = isinstance(doors, DoorController)
-    if isinstance(doors, DoorController) and body.action == "pulse":
+    doors = runtime.controller.doors
+    sent = doors is not None
+    if doors is not None and body.action == "pulse":
         sent = doors.pulse(device_id)
     return DoorCommandResult.model_validate({"device_id": device_id, "action": body.action, "mode": mode, "sent": sent})
 

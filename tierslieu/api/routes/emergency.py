@@ -13,7 +13,6 @@ from tierslieu.errors import Conflict
 from tierslieu.hardware.doors import DoorController
 from tierslieu.hardware.emergency import FIRE_RESET, alarm_in_log, emergency_line
 from tierslieu.hardware.facts import FactsCache
-from tierslieu.hardware.hub import DeviceHub
 from tierslieu.services.sites import list_sites, scope_for
 
 router = APIRouter(prefix="/emergency", tags=["emergency"])
@@ -26,11 +25,7 @@ class EmergencyReset(BaseModel):
 
 
 @router.post("/reset", response_model=EmergencyReset)
-def reset_emergency(
-    session: SessionDep,
-    runtime: RuntimeDep,
-    actor: StaffMember,
-) -> EmergencyReset:
+def reset_emergency(session: SessionDep, runtime: RuntimeDep, actor: StaffMember) -> EmergencyReset:
     """End the fire release: each door goes back to what its bookings and overrides want.
 
     The release and its reset concern every door the controller drives, so a staff member
@@ -38,13 +33,14 @@ def reset_emergency(
     scope = scope_for(actor)
     for site in list_sites(session):
         scope.check(site.id)
-    doors, hub, facts = (runtime.services.get(k) for k in ("doors", "devices", "access_facts"))
+    controller = runtime.controller
+    doors, hub, facts = controller.doors, controller.hub, controller.facts
     since = alarm_in_log(session)
-    if since is None and isinstance(doors, DoorController):
+    if since is None and doors is not None:
         since = doors.emergency.since  # raised a moment ago, its line not written yet
     if since is None:
         raise Conflict("emergency.no_alarm")
-    if isinstance(hub, DeviceHub) and hub.fire_panels_in_alarm():
+    if hub is not None and hub.fire_panels_in_alarm():
         raise Conflict("emergency.still_in_alarm", panels=", ".join(panel.name for panel in hub.fire_panels_in_alarm()))
     now = utcnow()
     session.add(emergency_line(FIRE_RESET, now, None, None, member_id=actor.id))

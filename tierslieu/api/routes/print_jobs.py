@@ -10,7 +10,6 @@ from tierslieu.db.types import utcnow
 from tierslieu.models import Member, PrintJob
 from tierslieu.models.printing import JobStatus
 from tierslieu.printing import service as queue
-from tierslieu.printing.dispatcher import wake_dispatcher
 from tierslieu.printing.reasons import describe
 from tierslieu.printing.storage import GcodeStore
 from tierslieu.runtime import Runtime
@@ -29,7 +28,7 @@ def to_public(job: PrintJob, language: str = "fr") -> PrintJobPublic:
 
 def _changed(job: PrintJob, runtime: Runtime, language: str) -> PrintJobPublic:
     """After a change to the queue: let the dispatcher act on it now, answer with the job."""
-    wake_dispatcher(runtime.services)
+    runtime.controller.wake_dispatcher()
     return to_public(job, language)
 
 

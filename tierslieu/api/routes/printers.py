@@ -16,8 +16,6 @@ from tierslieu.api.schemas.printing import (
 from tierslieu.db.types import utcnow
 from tierslieu.models import Member, Printer
 from tierslieu.printing import service as queue
-from tierslieu.printing.dispatcher import wake_dispatcher
-from tierslieu.printing.mqtt import reload_plugin_listener
 from tierslieu.printing.plugin import normalize_base_topic
 from tierslieu.printing.reasons import describe
 from tierslieu.printing.service import site_of_printer
@@ -54,8 +52,8 @@ def to_public(session: Session, printer: Printer, language: str = "fr") -> Print
 def _changed(runtime: Runtime, tasks: BackgroundTasks) -> None:
     """A printer was added or changed: the dispatcher looks now, and once the request's
     transaction is committed (background tasks run after it) the MQTT listener re-reads the topics."""
-    wake_dispatcher(runtime.services)
-    tasks.add_task(reload_plugin_listener, runtime.services)
+    runtime.controller.wake_dispatcher()
+    tasks.add_task(runtime.controller.reload_printers)
 
 
 @router.get("", response_model=list[PrinterPublic], dependencies=[Depends(EVERYONE)])
@@ -135,7 +133,7 @@ def delete_printer(
     printer_id: IdPath, session: SessionDep, runtime: RuntimeDep, tasks: BackgroundTasks, scope: SiteScopeDep
 ) -> None:
     printer_service.delete_printer(session, _in_scope(session, scope, printer_id))
-    tasks.add_task(reload_plugin_listener, runtime.services)
+    tasks.add_task(runtime.controller.reload_printers)
 
 
 @router.post("/{printer_id}/bed-cleared", response_model=PrinterPublic)
@@ -151,5 +149,5 @@ def bed_cleared(
     site_id = site_of_printer(session, printer)
     today = utcnow().astimezone(timezone_of_site(session, site_id, runtime.settings.tz)).date()
     printer = queue.confirm_bed_cleared(session, actor, printer, today)
-    wake_dispatcher(runtime.services)
+    runtime.controller.wake_dispatcher()
     return to_public(session, printer, language)

@@ -13,7 +13,6 @@ from tierslieu.api.deps import STAFF, IdPath, SessionDep
 from tierslieu.api.routes.emergency import reset_emergency
 from tierslieu.api.routes.occupancy import OCCUPANCY_VIEWERS
 from tierslieu.errors import TiersLieuError
-from tierslieu.hardware.doors import DoorController
 from tierslieu.hardware.emergency import alarm_in_log, recent_lines
 from tierslieu.occupancy.service import current_statuses
 from tierslieu.services import devices as device_service
@@ -46,8 +45,8 @@ def _render(page: Page, template: str, *, error: str | None = None, status: int 
         fire_alarm_since, fire_lines = alarm_in_log(session), recent_lines(session)
         in_scope = SiteFilter(session, page.scope)
         spaces = [status for status in current_statuses(page.runtime) if in_scope.space(status.space_id)]
-    doors = page.runtime.services.get("doors")
-    if fire_alarm_since is None and isinstance(doors, DoorController):
+    doors = page.runtime.controller.doors
+    if fire_alarm_since is None and doors is not None:
         fire_alarm_since = doors.emergency.since
     return page.render(
         template,
@@ -87,8 +86,8 @@ def command_door(
         session.rollback()
         return _render(page, "occupancy.html", error=exc.message(page.lang), status=exc.status)
     session.commit()
-    doors = page.runtime.services.get("doors")
-    if isinstance(doors, DoorController):
+    doors = page.runtime.controller.doors
+    if doors is not None:
         doors.wake()  # converge now rather than at the next pass
     return page.redirect(f"/occupation?porte={action}#porte-{device_id}")
 

@@ -15,7 +15,6 @@ from tierslieu.errors import TiersLieuError
 from tierslieu.models import Printer
 from tierslieu.models.printing import PENDING
 from tierslieu.printing import service as queue_service
-from tierslieu.printing.dispatcher import wake_dispatcher
 from tierslieu.printing.gcode import read_metadata, validate_gcode
 from tierslieu.printing.previews import PreviewQuota, PreviewStore
 from tierslieu.printing.storage import GcodeStore
@@ -139,7 +138,7 @@ def confirm(page: PageDep, session: SessionDep, ticket: Annotated[str, Form()] =
     except TiersLieuError as exc:
         return _failed(page, session, exc)
     previews.discard(page.actor.id, str(fields["sha256"]))
-    wake_dispatcher(page.runtime.services)
+    page.runtime.controller.wake_dispatcher()
     return page.redirect("/fablab?message=file")
 
 
@@ -153,7 +152,7 @@ def _job_action(page: Page, session: Session, job_id: int, action: str) -> Respo
             queue_service.requeue_job(session, page.actor, job)
     except TiersLieuError as exc:
         return _failed(page, session, exc)
-    wake_dispatcher(page.runtime.services)
+    page.runtime.controller.wake_dispatcher()
     return page.redirect(f"/fablab?message={action}")
 
 
@@ -180,7 +179,7 @@ def move(page: PageDep, session: SessionDep, job_id: IdPath, sens: Annotated[str
             queue_service.set_priority(session, target, priority)
     except TiersLieuError as exc:
         return _failed(page, session, exc)
-    wake_dispatcher(page.runtime.services)
+    page.runtime.controller.wake_dispatcher()
     return page.redirect("/fablab?message=ordre")
 
 
@@ -192,5 +191,5 @@ def bed_cleared(page: PageDep, session: SessionDep, printer_id: IdPath) -> Respo
         queue_service.confirm_bed_cleared(session, page.actor, printer, today)
     except TiersLieuError as exc:
         return _failed(page, session, exc)
-    wake_dispatcher(page.runtime.services)
+    page.runtime.controller.wake_dispatcher()
     return page.redirect("/fablab?message=plateau")
