@@ -3,8 +3,11 @@ the site's devices and their bridges.
 
 One MQTT account per physical device (per firmware address; one per Zigbee2MQTT gateway, which
 publishes for all its devices): it may write only the topics its bridge says it publishes on,
-and read only the commands meant for it. tierslieu's own account reads everything and sends
-the commands. Nobody else connects (no anonymous access), so no one else reads a badge UID or
+and read only the commands meant for it, never a topic under ``tierslieu/`` (the service's own:
+availability, Home Assistant states, and the events, state and changes its processes exchange,
+see ``tierslieu.cluster.wire``): a device whose bridge would give it one is left out. tierslieu's
+own account, which every tierslieu process uses (leader, standby, api), reads and writes
+everything and sends the commands. Nobody else connects (no anonymous access), so no one else reads a badge UID or
 forges a scan. Passwords are generated once and kept (owner-only) so devices stay configured.
 """
 
@@ -27,14 +30,17 @@ from firmware_bridges.zigbee2mqtt import BASE_TOPIC
 from tierslieu.i18n import render
 
 __all__ = [
+    "SERVICE_TOPICS",
     "SERVICE_USER",
     "BrokerAccess",
     "Credentials",
     "build_access",
     "hash_password",
+    "overlaps",
 ]
 
 SERVICE_USER = "tierslieu"
+SERVICE_TOPICS = "tierslieu/#"  # the service's own topics: no device may write or read them
 _SAMPLE_COMMANDS = (Unlock(1), Lock(), HoldOpen(), HoldOpen(60), Feedback(True), SetDownMode(False))
 _USER_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
 _PBKDF2_ITERATIONS = 101  # what mosquitto_passwd uses for $7$ (PBKDF2-SHA512)
@@ -84,6 +90,18 @@ def _user_name(bridge: str, key: str) -> str:
     return f"{bridge}-{_USER_CHARS.sub('_', key)}"[:100]
 
 
+def overlaps(first: str, second: str) -> bool:
+    """True when some topic matches both filters (``+``: one level, ``#``: the rest)."""
+    a, b = first.split("/"), second.split("/")
+    for x, y in zip(a, b, strict=False):
+        if "#" in (x, y):
+            return True
+        if "+" not in (x, y) and x != y:
+            return False
+    longer = a if len(a) > len(b) else b
+    return len(a) == len(b) or longer[min(len(a), len(b))] == "#"  # "x/#" also matches "x"
+
+
 def _command_filters(bridge: Bridge, device: DeviceRef) -> set[str]:
     topics: set[str] = set()
     supported = bridge.supported_commands(device)
@@ -115,6 +133,9 @@ def build_access(devices: Iterable[DeviceRef], bridges: Mapping[str, Bridge]) ->
                 user = _user_name(device.bridge, device.address)
         except DeviceError as error:
             problems.append(f"{device.name}: {render(error.code, error.params, 'en')}")
+            continue
+        if clash := sorted(t for t in {*published, *commands} if overlaps(t, SERVICE_TOPICS)):
+            problems.append(f"{device.name}: its topics {', '.join(clash)} are the service's own ({SERVICE_TOPICS})")
             continue
         write.setdefault(user, set()).update(published)
         read.setdefault(user, set()).update(commands)

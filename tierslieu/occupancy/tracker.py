@@ -6,12 +6,15 @@ and the tracker is woken; nothing else. The tracker's own thread then recomputes
 publishes what changed on the ``occupancy`` topic of the event hub, and feeds the history.
 Every ``occupancy_pass_seconds`` it also re-reads the layout, the rules and the bookings
 running now from the database (time-based alerts, bookings starting and ending) and writes the
-history buckets. Shared as ``runtime.services["occupancy"]``.
+history buckets. A committed change to the spaces, devices, resources or bookings (made in this
+process or, relayed through the broker, in another one) wakes it to re-read them at once.
+Shared as ``runtime.services["occupancy"]``.
 
 Events published on ``runtime.events`` (topic ``occupancy``), data:
 ``{"type": "space", "status": SpaceStatus}`` for each space whose status changed and
 ``{"type": "alert", "state": "raised" | "cleared", "alert": Alert}``; render them with
-``to_dict(locale)``.
+``to_dict(locale)``. ``{"type": "spaces", "space_ids": [...]}`` (parents first) when the set of
+spaces changes, before their statuses (other processes keep their copy in that order).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from devices.model import DeviceEvent, DeviceRef
+from tierslieu.db.changes import Changes
 from tierslieu.db.types import utcnow
 from tierslieu.events import Event
 from tierslieu.occupancy.alerts import Alert, Limits
@@ -45,6 +49,8 @@ __all__ = ["EventSource", "OccupancyTracker", "compute_from_database", "tree_ord
 log = logging.getLogger(__name__)
 
 TOPIC = "occupancy"
+# A committed write to these tables makes the tracker re-read the layout, rules and bookings.
+LAYOUT_TABLES = ("space", "device", "resource", "booking")
 ChangeListener = Callable[[list[SpaceStatus]], None]
 
 
@@ -92,6 +98,8 @@ class OccupancyTracker:
         self._lock = threading.Lock()  # guards _readings and _dirty
         self._readings: dict[int, Reading] = {}
         self._dirty = False
+        self._reread = False  # guarded by _lock too: a change asks for the layout to be re-read
+        self._unsubscribe: Callable[[], None] | None = None
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -100,6 +108,7 @@ class OccupancyTracker:
         self._bookings: list[BookingNow] = []
         self._contexts: dict[int, SpaceContext] = {}
         self._statuses: dict[int, SpaceStatus] = {}
+        self._order: list[int] = []
         self._alerts: dict[tuple[str, int, int | None, int | None], Alert] = {}
         self._history = HistoryAccumulator()
         self._unwritten: list[Bucket] = []
@@ -114,6 +123,7 @@ class OccupancyTracker:
 
     def start(self) -> None:
         self._started_at = self._clock()
+        self._unsubscribe = self._runtime.db.changes.subscribe(self.on_changes)
         try:
             self.load()
             self._history.seed(load_open_buckets(self._runtime.db, self._started_at))
@@ -125,6 +135,9 @@ class OccupancyTracker:
         self._thread.start()
 
     def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
         self._stopping.set()
         self._wake.set()
         if self._thread is not None:
@@ -152,6 +165,13 @@ class OccupancyTracker:
         if wake:
             self._wake.set()
         return changed
+
+    def on_changes(self, changes: Changes) -> None:
+        """Change-feed listener: a space, device, resource or booking changed somewhere."""
+        if changes.touches(*LAYOUT_TABLES):
+            with self._lock:
+                self._reread = True
+            self._wake.set()
 
     def reading(self, device_id: int) -> Reading | None:
         with self._lock:
@@ -189,15 +209,21 @@ class OccupancyTracker:
     def run_pass(self, now: datetime | None = None) -> list[SpaceStatus]:
         """Re-read layout, rules and bookings, recompute, write the history."""
         now = now or self._clock()
+        self.reread(now)
+        changed = self.refresh(now)
+        self._write_history()
+        return changed
+
+    def reread(self, now: datetime) -> None:
+        """Layout, rules and the bookings running now, from the database."""
+        with self._lock:
+            self._reread = False
         with self._runtime.db.session() as session:
             layout = load_layout(session)
             rules = space_rules(session)
             bookings = bookings_now(session, now, rules)
         self._layout, self._bookings = layout, bookings
         self._contexts = space_contexts(rules, now, self._runtime.settings.tz)
-        changed = self.refresh(now)
-        self._write_history()
-        return changed
 
     def refresh(self, now: datetime | None = None) -> list[SpaceStatus]:
         """Recompute every status from the readings; publish and return the changed ones."""
@@ -217,6 +243,10 @@ class OccupancyTracker:
 
     def _publish(self, changed: list[SpaceStatus], statuses: dict[int, SpaceStatus]) -> None:
         events = self._runtime.events
+        order = [status.space_id for status in tree_order(statuses, self._layout)]
+        if order != self._order:
+            self._order = order
+            events.publish(Event(TOPIC, {"type": "spaces", "space_ids": order}))
         alerts = {alert.key: alert for status in statuses.values() for alert in status.alerts}
         for key, alert in alerts.items():
             if key not in self._alerts:
@@ -254,6 +284,10 @@ class OccupancyTracker:
                     self._wake.clear()
                     # Let a burst settle: one recompute for many messages.
                     self._stopping.wait(self._debounce_seconds)
+                    with self._lock:
+                        reread = self._reread
+                    if reread:
+                        self.reread(self._clock())
                     self.refresh()
                 if self._clock() >= next_pass:
                     next_pass = self._clock() + timedelta(seconds=self._pass_seconds)
