@@ -93,7 +93,7 @@ def _ids(database_url: str, data_dir: Path) -> dict[str, int]:
         with runtime.db.session() as session:
             spaces = {s.name: s.id for s in session.exec(select(Space)).all() if s.id is not None}
             visio = session.exec(select(Resource).where(Resource.name == "Salle de visio")).one()
-            assert visio.id is not None
+            assert visio.id is not None and visio.space_id is not None
             return {"FabLab": spaces["FabLab"], "visio_space": visio.space_id, "visio_resource": visio.id}
     finally:
         runtime.db.dispose()
