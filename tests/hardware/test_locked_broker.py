@@ -24,7 +24,8 @@ from tests.conftest import make_settings
 from tests.hardware.rig import UIDS, Site, build_site
 from tests.hardware.test_real_broker import wait_until
 from tests.support.mqtt import Inbox
-from tierslieu.hardware.broker_acl import SERVICE_TOPICS, SERVICE_USER, build_access, overlaps
+from tierslieu.cluster.wire import PROCESS_TOPICS
+from tierslieu.hardware.broker_acl import SERVICE_USER, build_access, overlaps
 from tierslieu.hardware.wiring import build_device_components, credentials_file, embedded_broker_url_file
 from tierslieu.models import AccessEvent
 from tierslieu.runtime import Component, Runtime
@@ -253,9 +254,11 @@ def test_no_device_account_gets_a_topic_of_the_service() -> None:
     z2m = DeviceRef(1, "Contact", "contact_sensor", "zigbee2mqtt", "c1", {"base_topic": "tierslieu"})  # type: ignore[arg-type]
     esp = DeviceRef(2, "Lecteur", "badge_reader", "esphome", "rdm", {"tag_topic": "tierslieu/x/events/access"})  # type: ignore[arg-type]
     fine = DeviceRef(3, "Porte", "door", "tasmota", "porte-entree")  # type: ignore[arg-type]
-    access = build_access([z2m, esp, fine], BRIDGES)
-    assert [account.user for account in access.accounts] == ["tasmota-porte-entree"]
-    assert len(access.problems) == 2 and all(SERVICE_TOPICS in problem for problem in access.problems)
+    # A Shelly Gen2 answers under tierslieu/<its address>/rpc: its own, not the processes'.
+    shelly = DeviceRef(5, "Porte 2", "door", "shelly_gen2", "shellyplus1-entree", {"relay": 0})  # type: ignore[arg-type]
+    access = build_access([z2m, esp, fine, shelly], BRIDGES)
+    assert [account.user for account in access.accounts] == ["shelly_gen2-shellyplus1-entree", "tasmota-porte-entree"]
+    assert len(access.problems) == 2 and all(str(PROCESS_TOPICS) in problem for problem in access.problems)
     assert overlaps("tierslieu/#", "tierslieu") and overlaps("+/a/#", "tierslieu/a") and overlaps("#", "x/y")
     assert not overlaps("tele/x/#", "tierslieu/#") and not overlaps("tierslieu/+", "tierslieu/a/b")
 

@@ -255,7 +255,7 @@ def build_event_relay(runtime: Runtime, transport: Transport | None) -> list[Com
         return []
     try:
         topics = Topics.of(settings.mqtt_client_id)
-    except InvalidTopic as error:
+    except ValueError as error:  # InvalidTopic is one
         log.error("cluster events off: TIERSLIEU_MQTT_CLIENT_ID cannot name topics (%s)", error)
         return []
     origin = process_client_id(settings.mqtt_client_id, settings.role)

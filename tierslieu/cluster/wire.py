@@ -36,6 +36,7 @@ from tierslieu.occupancy.state import SpaceStatus
 
 __all__ = [
     "MAX_IDS_PER_TABLE",
+    "PROCESS_TOPICS",
     "VERSION",
     "MalformedMessage",
     "Topics",
@@ -54,6 +55,9 @@ VERSION = 1
 # payload stays small, and listeners already handle bulk statements that way.
 MAX_IDS_PER_TABLE = 500
 OCCUPANCY = "occupancy"  # the tracker's hub topic (tierslieu.occupancy.tracker.TOPIC)
+# What only tierslieu processes may write or read, whatever the deployment (availability included);
+# the broker ACLs keep devices out of them (``tierslieu.hardware.broker_acl``, ``deploy/mosquitto/acl``).
+PROCESS_TOPICS = ("tierslieu/+/events/#", "tierslieu/+/changes", "tierslieu/+/state/#", "tierslieu/+/status")
 
 
 class MalformedMessage(ValueError):
@@ -66,7 +70,9 @@ class Topics:
 
     @classmethod
     def of(cls, deployment: str) -> Topics:
-        """Raises ``InvalidTopic`` for a deployment name that cannot be part of a topic."""
+        """Raises ``ValueError`` for a deployment name that cannot be one topic level."""
+        if "/" in deployment:
+            raise ValueError(f"{deployment!r} is not one topic level")
         topics = cls(f"tierslieu/{deployment}")
         validate_topic(topics.changes)
         return topics

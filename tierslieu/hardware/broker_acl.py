@@ -3,9 +3,9 @@ the site's devices and their bridges.
 
 One MQTT account per physical device (per firmware address; one per Zigbee2MQTT gateway, which
 publishes for all its devices): it may write only the topics its bridge says it publishes on,
-and read only the commands meant for it, never a topic under ``tierslieu/`` (the service's own:
-availability, Home Assistant states, and the events, state and changes its processes exchange,
-see ``tierslieu.cluster.wire``): a device whose bridge would give it one is left out. tierslieu's
+and read only the commands meant for it, never one of the topics tierslieu's processes keep for
+themselves (availability, and the events, state and changes they exchange: ``PROCESS_TOPICS`` in
+``tierslieu.cluster.wire``): a device whose bridge would give it one is left out. tierslieu's
 own account, which every tierslieu process uses (leader, standby, api), reads and writes
 everything and sends the commands. Nobody else connects (no anonymous access), so no one else reads a badge UID or
 forges a scan. Passwords are generated once and kept (owner-only) so devices stay configured.
@@ -27,10 +27,10 @@ from devices.errors import DeviceError
 from devices.model import DeviceRef, Feedback, HoldOpen, Lock, SetDownMode, Unlock
 from firmware_bridges import Bridge
 from firmware_bridges.zigbee2mqtt import BASE_TOPIC
+from tierslieu.cluster.wire import PROCESS_TOPICS
 from tierslieu.i18n import render
 
 __all__ = [
-    "SERVICE_TOPICS",
     "SERVICE_USER",
     "BrokerAccess",
     "Credentials",
@@ -40,7 +40,6 @@ __all__ = [
 ]
 
 SERVICE_USER = "tierslieu"
-SERVICE_TOPICS = "tierslieu/#"  # the service's own topics: no device may write or read them
 _SAMPLE_COMMANDS = (Unlock(1), Lock(), HoldOpen(), HoldOpen(60), Feedback(True), SetDownMode(False))
 _USER_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
 _PBKDF2_ITERATIONS = 101  # what mosquitto_passwd uses for $7$ (PBKDF2-SHA512)
@@ -134,8 +133,8 @@ def build_access(devices: Iterable[DeviceRef], bridges: Mapping[str, Bridge]) ->
         except DeviceError as error:
             problems.append(f"{device.name}: {render(error.code, error.params, 'en')}")
             continue
-        if clash := sorted(t for t in {*published, *commands} if overlaps(t, SERVICE_TOPICS)):
-            problems.append(f"{device.name}: its topics {', '.join(clash)} are the service's own ({SERVICE_TOPICS})")
+        if clash := sorted(t for t in {*published, *commands} if any(overlaps(t, f) for f in PROCESS_TOPICS)):
+            problems.append(f"{device.name}: {', '.join(clash)} would reach tierslieu's own topics {PROCESS_TOPICS}")
             continue
         write.setdefault(user, set()).update(published)
         read.setdefault(user, set()).update(commands)
