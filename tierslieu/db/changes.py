@@ -165,6 +165,8 @@ def _bulk_statement(state: ORMExecuteState) -> None:
 
 @event.listens_for(TrackedSession, "after_commit")
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released (SQLAlchemy calls after_commit for it too): not committed yet
     pending: tuple[dict[str, set[int]], dict[str, set[int]]] | None = session.info.pop(_PENDING, None)
     feed: ChangeFeed | None = session.info.get(_FEED)
     if pending and feed is not None:
@@ -174,4 +176,6 @@ def _after_commit(session: Session) -> None:
 
 @event.listens_for(TrackedSession, "after_rollback")
 def _after_rollback(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # back to a savepoint: what was written before it may still commit (announcing more is harmless)
     session.info.pop(_PENDING, None)
