@@ -11,6 +11,7 @@ from __future__ import annotations
 from tierslieu.booking.jobs import BookingScheduler
 from tierslieu.cluster import LeaderGate, leader_lock_for
 from tierslieu.cluster.probe import broker_probe
+from tierslieu.cluster.relay import build_event_relay
 from tierslieu.controller import ControllerServices
 from tierslieu.hardware.wiring import TransportComponent, build_device_components
 from tierslieu.occupancy.wiring import build_occupancy_components
@@ -27,9 +28,12 @@ def build_components(runtime: Runtime) -> list[Component]:
     settings = runtime.settings
     # A process with a role of its own joins the broker under a client id of its own.
     probe: list[Component] = []
+    transport = None
     if settings.role != "all" and settings.mqtt_url:
         transport = runtime.mqtt_probe = broker_probe(settings, settings.mqtt_url)
         probe.append(TransportComponent(transport))
+    # Events and committed changes to and from the other processes, on this process's own connection.
+    probe += build_event_relay(runtime, transport)
     if settings.role == "api":
         return probe
 

@@ -1,6 +1,8 @@
 """An in-process publish/subscribe hub for live updates (SSE streams, notifications).
 
 Producers run in any thread (MQTT network thread, scheduler); consumers are asyncio tasks.
+Events of the other processes of the deployment arrive here too, relayed through the broker
+(``tierslieu.cluster.relay``), with the sending process in ``origin``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ QUEUE_SIZE = 1000
 class Event:
     topic: str  # "occupancy", "booking", "waitlist", "printer", "access"...
     data: dict[str, Any] = field(default_factory=dict)
+    # None: published in this process; otherwise the process it was relayed from.
+    origin: str | None = None
 
 
 class EventHub:
@@ -29,11 +33,17 @@ class EventHub:
         self._subscribers: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Event], frozenset[str]]] = []
         self._listeners: list[Callable[[Event], None]] = []
 
-    def add_listener(self, listener: Callable[[Event], None]) -> None:
+    def add_listener(self, listener: Callable[[Event], None]) -> Callable[[], None]:
         """A plain function called with every event in the publisher's thread (metrics): it must
-        be quick and must not raise."""
+        be quick and must not raise. Returns the function that removes it."""
         with self._lock:
             self._listeners.append(listener)
+
+        def remove() -> None:
+            with self._lock:
+                self._listeners = [x for x in self._listeners if x is not listener]
+
+        return remove
 
     def publish(self, event: Event) -> None:
         with self._lock:

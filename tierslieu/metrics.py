@@ -87,6 +87,8 @@ class Metrics:
 
     def count_event(self, event: Event) -> None:
         """Event hub listener: access decisions and booking changes, as they happen."""
+        if event.origin is not None:
+            return  # relayed from another process, which counts it itself
         if event.topic == "access":
             self.access_decisions.labels(str(event.data.get("decision")), str(event.data.get("reason"))).inc()
         elif event.topic == "booking":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from devices.transport import Transport
 from tierslieu.cluster.roles import Leadership
@@ -25,6 +25,9 @@ from tierslieu.services.identity import IdentityCache
 from tierslieu.services.rules_cache import RulesCache
 from tierslieu.settings import Settings
 from tierslieu.workers import Scheduler
+
+if TYPE_CHECKING:  # the relay is a component, which imports the runtime
+    from tierslieu.cluster.relay import EventRelay
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +57,8 @@ class Runtime:
     controller: ControllerServices = field(default_factory=ControllerServices)
     # The MQTT connection of a process that drives no device (its readiness probe).
     mqtt_probe: Transport | None = None
+    # Events and committed changes to and from the other processes, through the broker.
+    relay: EventRelay | None = None
     # The one APScheduler scheduler of the process: every background loop is a job on it.
     scheduler: Scheduler = field(default_factory=Scheduler)
 

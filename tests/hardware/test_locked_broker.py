@@ -24,7 +24,8 @@ from tests.conftest import make_settings
 from tests.hardware.rig import UIDS, Site, build_site
 from tests.hardware.test_real_broker import wait_until
 from tests.support.mqtt import Inbox
-from tierslieu.hardware.broker_acl import SERVICE_USER, build_access
+from tierslieu.cluster.wire import PROCESS_TOPICS
+from tierslieu.hardware.broker_acl import SERVICE_USER, build_access, overlaps
 from tierslieu.hardware.wiring import build_device_components, credentials_file, embedded_broker_url_file
 from tierslieu.models import AccessEvent
 from tierslieu.runtime import Component, Runtime
@@ -247,3 +248,46 @@ def test_mqtt_acl_command_gives_an_external_mosquitto_its_accounts(tmp_path: Pat
             wrong.stop(timeout=1)
     finally:
         broker.stop()
+
+
+def test_no_device_account_gets_a_topic_of_the_service() -> None:
+    # A gateway or a reader configured onto tierslieu's own topics would forge the processes' events.
+    z2m = DeviceRef(1, "Contact", "contact_sensor", "zigbee2mqtt", "c1", {"base_topic": "tierslieu"})  # type: ignore[arg-type]
+    esp = DeviceRef(2, "Lecteur", "badge_reader", "esphome", "rdm", {"tag_topic": "tierslieu/x/events/access"})  # type: ignore[arg-type]
+    fine = DeviceRef(3, "Porte", "door", "tasmota", "porte-entree")  # type: ignore[arg-type]
+    # A Shelly Gen2 answers under tierslieu/<its address>/rpc: its own, not the processes'.
+    shelly = DeviceRef(5, "Porte 2", "door", "shelly_gen2", "shellyplus1-entree", {"relay": 0})  # type: ignore[arg-type]
+    access = build_access([z2m, esp, fine, shelly], BRIDGES)
+    assert [account.user for account in access.accounts] == ["shelly_gen2-shellyplus1-entree", "tasmota-porte-entree"]
+    assert len(access.problems) == 2 and all(str(PROCESS_TOPICS) in problem for problem in access.problems)
+    assert overlaps("tierslieu/#", "tierslieu") and overlaps("+/a/#", "tierslieu/a") and overlaps("#", "x/y")
+    assert not overlaps("tele/x/#", "tierslieu/#") and not overlaps("tierslieu/+", "tierslieu/a/b")
+
+
+def test_every_tierslieu_process_exchanges_events_and_no_device_can(served: tuple[Site, str, dict[str, str]]) -> None:
+    """The processes' own topics (``tierslieu.cluster.wire``) on the locked-down broker: every
+    tierslieu process (one account, any client id) publishes and reads them; a device can do neither."""
+    _site, url, passwords = served
+    base = "tierslieu/tierslieu"
+    topics = [f"{base}/events/occupancy", f"{base}/changes", f"{base}/state/occupancy/1", f"{base}/state/spaces"]
+    api, heard = connect(url, "api", SERVICE_USER, passwords[SERVICE_USER]), Inbox()
+    leader = connect(url, "leader", SERVICE_USER, passwords[SERVICE_USER])
+    device_user = "tasmota-porte-entree"
+    device, spied = connect(url, "porte", device_user, passwords[device_user]), Inbox()
+    try:
+        api.subscribe(f"{base}/#", heard, 1)
+        device.subscribe(f"{base}/#", spied, 1)
+        assert api.wait_connected(10) and leader.wait_connected(10) and device.wait_connected(10)
+        for topic in topics:
+            device.publish(topic, b'{"v":1,"origin":"forged","data":{}}')
+        assert device.flush(5)
+        for topic in topics:
+            leader.publish(topic, b'{"v":1,"origin":"leader"}', retain="state" in topic)
+        api.publish(f"{base}/events/booking", b'{"v":1,"origin":"api"}')
+        assert heard.wait_count(len(topics) + 1)
+        time.sleep(0.5)
+        assert all(b"forged" not in payload for payload in heard.payloads()), "a device forged an event"
+        assert spied.messages == [], "a device read the processes' messages"
+    finally:
+        for transport in (api, leader, device):
+            transport.stop(timeout=1)

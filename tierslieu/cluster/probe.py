@@ -1,7 +1,7 @@
 """The MQTT connection of a process that drives no device (an API process, a standby
-controller): its own client id and a session that ends with it, no subscriptions. It tells
-the readiness probe whether the broker is reachable from here, and never disturbs the
-leader's persistent session."""
+controller): its own client id and a session that ends with it. It tells the readiness probe
+whether the broker is reachable from here, carries the events between processes
+(``cluster.relay``, its only subscriptions), and never disturbs the leader's persistent session."""
 
 from __future__ import annotations
 

@@ -8,6 +8,10 @@ incrementally, or simply coalesces its wake-ups.
 
 A bulk ``UPDATE``/``DELETE`` statement run through the ORM is recorded with unknown ids
 (:meth:`Changes.ids` returns ``None``): listeners then treat the whole table as changed.
+
+The changes committed by the other processes of the deployment reach this feed too, relayed
+through the broker (``tierslieu.cluster.relay`` calls :meth:`ChangeFeed.announce` with their
+``origin``): a listener hears every committed write, wherever it was made.
 """
 
 from __future__ import annotations
@@ -15,20 +19,21 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState
 from sqlmodel import Session
 
-__all__ = ["ChangeFeed", "Changes", "FlushHook", "Listener", "TrackedSession", "written_in_transaction"]
+__all__ = ["UNKNOWN_ID", "ChangeFeed", "Changes", "FlushHook", "Listener", "TrackedSession", "written_in_transaction"]
 
 log = logging.getLogger(__name__)
 
 _FEED = "tierslieu.change_feed"
 _PENDING = "tierslieu.pending_changes"
-_UNKNOWN: frozenset[int] = frozenset({-1})  # marks a bulk statement: ids unknown
+UNKNOWN_ID = -1  # in a table's ids: a bulk statement, ids unknown (the whole table may have changed)
+_UNKNOWN: frozenset[int] = frozenset({UNKNOWN_ID})
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,14 @@ class Changes:
 
     rows: Mapping[str, frozenset[int]] = field(default_factory=dict)
     altered: Mapping[str, frozenset[int]] = field(default_factory=dict)
+    # None: committed in this process; otherwise the process it was relayed from.
+    origin: str | None = None
+
+    @classmethod
+    def whole(cls, tables: Iterable[str], *, origin: str | None = None) -> Changes:
+        """Every row of ``tables`` may have changed (ids unknown)."""
+        found = dict.fromkeys(tables, _UNKNOWN)
+        return cls(found, dict(found), origin)
 
     def touches(self, *tables: str) -> bool:
         return any(table in self.rows for table in tables)
@@ -80,7 +93,11 @@ class ChangeFeed:
         with self._lock:
             self._in_transaction = (*self._in_transaction, hook)
 
-    def announce(self, changes: Changes) -> None:
+    def announce(self, changes: Changes, *, origin: str | None = None) -> None:
+        """Call every listener with ``changes``; ``origin`` names the process that committed them
+        when it is not this one (changes relayed through the broker)."""
+        if origin is not None:
+            changes = replace(changes, origin=origin)
         for listener in self._listeners:
             try:
                 listener(changes)
@@ -149,6 +166,8 @@ def _bulk_statement(state: ORMExecuteState) -> None:
 
 @event.listens_for(TrackedSession, "after_commit")
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released (SQLAlchemy calls after_commit for it too): not committed yet
     pending: tuple[dict[str, set[int]], dict[str, set[int]]] | None = session.info.pop(_PENDING, None)
     feed: ChangeFeed | None = session.info.get(_FEED)
     if pending and feed is not None:
@@ -158,4 +177,6 @@ def _after_commit(session: Session) -> None:
 
 @event.listens_for(TrackedSession, "after_rollback")
 def _after_rollback(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # back to a savepoint: what was written before it may still commit (announcing more is harmless)
     session.info.pop(_PENDING, None)

@@ -3,8 +3,11 @@ the site's devices and their bridges.
 
 One MQTT account per physical device (per firmware address; one per Zigbee2MQTT gateway, which
 publishes for all its devices): it may write only the topics its bridge says it publishes on,
-and read only the commands meant for it. tierslieu's own account reads everything and sends
-the commands. Nobody else connects (no anonymous access), so no one else reads a badge UID or
+and read only the commands meant for it, never one of the topics tierslieu's processes keep for
+themselves (availability, and the events, state and changes they exchange: ``PROCESS_TOPICS`` in
+``tierslieu.cluster.wire``): a device whose bridge would give it one is left out. tierslieu's
+own account, which every tierslieu process uses (leader, standby, api), reads and writes
+everything and sends the commands. Nobody else connects (no anonymous access), so no one else reads a badge UID or
 forges a scan. Passwords are generated once and kept (owner-only) so devices stay configured.
 """
 
@@ -24,6 +27,7 @@ from devices.errors import DeviceError
 from devices.model import DeviceRef, Feedback, HoldOpen, Lock, SetDownMode, Unlock
 from firmware_bridges import Bridge
 from firmware_bridges.zigbee2mqtt import BASE_TOPIC
+from tierslieu.cluster.wire import PROCESS_TOPICS
 from tierslieu.i18n import render
 
 __all__ = [
@@ -32,6 +36,7 @@ __all__ = [
     "Credentials",
     "build_access",
     "hash_password",
+    "overlaps",
 ]
 
 SERVICE_USER = "tierslieu"
@@ -84,6 +89,18 @@ def _user_name(bridge: str, key: str) -> str:
     return f"{bridge}-{_USER_CHARS.sub('_', key)}"[:100]
 
 
+def overlaps(first: str, second: str) -> bool:
+    """True when some topic matches both filters (``+``: one level, ``#``: the rest)."""
+    a, b = first.split("/"), second.split("/")
+    for x, y in zip(a, b, strict=False):
+        if "#" in (x, y):
+            return True
+        if "+" not in (x, y) and x != y:
+            return False
+    longer = a if len(a) > len(b) else b
+    return len(a) == len(b) or longer[min(len(a), len(b))] == "#"  # "x/#" also matches "x"
+
+
 def _command_filters(bridge: Bridge, device: DeviceRef) -> set[str]:
     topics: set[str] = set()
     supported = bridge.supported_commands(device)
@@ -115,6 +132,9 @@ def build_access(devices: Iterable[DeviceRef], bridges: Mapping[str, Bridge]) ->
                 user = _user_name(device.bridge, device.address)
         except DeviceError as error:
             problems.append(f"{device.name}: {render(error.code, error.params, 'en')}")
+            continue
+        if clash := sorted(t for t in {*published, *commands} if any(overlaps(t, f) for f in PROCESS_TOPICS)):
+            problems.append(f"{device.name}: {', '.join(clash)} would reach tierslieu's own topics {PROCESS_TOPICS}")
             continue
         write.setdefault(user, set()).update(published)
         read.setdefault(user, set()).update(commands)

@@ -6,14 +6,16 @@ and the ``occupancy`` worker is woken; nothing else. That worker then recomputes
 publishes what changed on the ``occupancy`` topic of the event hub, and feeds the history.
 The ``occupancy-pass`` worker re-reads the layout, the rules and the bookings running now from
 the database (time-based alerts, bookings starting and ending) and writes the history buckets:
-every ``occupancy_pass_seconds``, and at once when a commit writes a space, a resource or a
-device (a space created at run time joins the view then, not at the next pass).
+every ``occupancy_pass_seconds``, and soon after a commit writes a space, a resource, a device
+or a booking, in this process or (relayed through the broker) in another one: a space created
+at run time joins the view then, not at the next pass.
 ``runtime.controller.occupancy``.
 
 Events published on ``runtime.events`` (topic ``occupancy``), data:
 ``{"type": "space", "status": SpaceStatus}`` for each space whose status changed and
 ``{"type": "alert", "state": "raised" | "cleared", "alert": Alert}``; render them with
-``to_dict(locale)``.
+``to_dict(locale)``. ``{"type": "spaces", "space_ids": [...]}`` (parents first) when the set of
+spaces changes, before their statuses (other processes keep their copy in that order).
 """
 
 from __future__ import annotations
@@ -48,8 +50,9 @@ __all__ = ["EventSource", "OccupancyTracker", "compute_from_database", "tree_ord
 log = logging.getLogger(__name__)
 
 TOPIC = "occupancy"
-# Commits writing these tables change the layout: the database pass runs at once.
-LAYOUT_TABLES = ("space", "resource", "device")
+# Commits writing these tables change the layout or what is booked now: the database pass runs
+# soon (within the debounce, so a burst of bookings is one pass).
+LAYOUT_TABLES = ("space", "resource", "device", "booking")
 ChangeListener = Callable[[list[SpaceStatus]], None]
 
 
@@ -105,12 +108,13 @@ class OccupancyTracker:
         self._passes = PeriodicWorker(
             "occupancy-pass", lambda: self.run_pass(), scheduler, pass_s, run_at_start=False, metrics=metrics
         )
-        self._passes.wake_on(runtime.db.changes, *LAYOUT_TABLES)
+        self._passes.wake_on(runtime.db.changes, *LAYOUT_TABLES, delay=self._debounce_seconds)
         # Written by the pass worker under _refresh_lock (or by the caller of refresh/run_pass in tests).
         self._layout = Layout({}, {})
         self._bookings: list[BookingNow] = []
         self._contexts: dict[int, SpaceContext] = {}
         self._statuses: dict[int, SpaceStatus] = {}
+        self._order: list[int] = []
         self._alerts: dict[tuple[str, int, int | None, int | None], Alert] = {}
         self._history = HistoryAccumulator()
         self._unwritten: list[Bucket] = []
@@ -226,6 +230,10 @@ class OccupancyTracker:
 
     def _publish(self, changed: list[SpaceStatus], statuses: dict[int, SpaceStatus]) -> None:
         events = self._runtime.events
+        order = [status.space_id for status in tree_order(statuses, self._layout)]
+        if order != self._order:
+            self._order = order
+            events.publish(Event(TOPIC, {"type": "spaces", "space_ids": order}))
         alerts = {alert.key: alert for status in statuses.values() for alert in status.alerts}
         for key, alert in alerts.items():
             if key not in self._alerts:

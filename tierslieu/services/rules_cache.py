@@ -7,8 +7,8 @@ feed and forgets everything after any committed write to ``space`` or ``resource
 from the request's session (``session.info``), so the booking service keeps its signature.
 
 Across processes, a rule edited through another process is seen here when that process's change
-reaches this one (issue 12's change events between processes); until then this process judges
-with the rules it had, as it would have a moment before the edit.
+reaches this one through the broker (``tierslieu.cluster.relay``), right after its commit; until
+then this process judges with the rules it had, as it would have a moment before the edit.
 """
 
 from __future__ import annotations
