@@ -13,6 +13,7 @@ from tests.conftest import make_settings
 from tierslieu.db.changes import Changes
 from tierslieu.models import Space
 from tierslieu.runtime import Runtime
+from tierslieu.services.sites import default_site_id
 
 
 @pytest.fixture
@@ -32,12 +33,13 @@ def test_a_released_savepoint_announces_nothing_until_the_commit(any_runtime: Ru
 
     any_runtime.db.changes.subscribe(listener)
     with any_runtime.db.session(write=True) as session:
-        session.add(Space(name="Avant", kind="room"))
+        site_id = default_site_id(session, "Europe/Paris")
+        session.add(Space(name="Avant", kind="room", site_id=site_id))
         with session.begin_nested():  # as the booking service does around its insert
-            session.add(Space(name="Dedans", kind="room"))
+            session.add(Space(name="Dedans", kind="room", site_id=site_id))
         assert heard == []
         with pytest.raises(RuntimeError), session.begin_nested():
-            session.add(Space(name="Annulé", kind="room"))
+            session.add(Space(name="Annulé", kind="room", site_id=site_id))
             raise RuntimeError("rolled back to the savepoint")
         assert heard == []
         session.commit()

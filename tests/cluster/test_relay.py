@@ -39,6 +39,7 @@ from tierslieu.models import Space
 from tierslieu.occupancy.alerts import Alert, AlertCode
 from tierslieu.occupancy.state import DeviceBrief, DoorStatus, SpaceStatus
 from tierslieu.runtime import Runtime
+from tierslieu.services.sites import default_site_id
 
 NOW = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)
 ALERT = Alert(
@@ -197,7 +198,7 @@ def test_a_process_sends_its_events_and_changes_once_and_ignores_its_own_echo(ap
     # Out: a local event and a commit, each once on the broker, with this process's origin.
     p.runtime.events.publish(Event("booking", {"action": "created", "booking_id": 7}))
     with p.runtime.db.session(write=True) as session:
-        session.add(Space(name="Salle relayée", kind="room"))
+        session.add(Space(name="Salle relayée", kind="room", site_id=default_site_id(session, "Europe/Paris")))
         session.commit()
     assert p.heard.wait_for(lambda m: {t for t, _p, _r in m} >= {p.topics.event("booking"), p.topics.changes})
     sent = {topic: payload for topic, payload, _r in p.heard.messages}
