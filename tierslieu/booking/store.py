@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -73,15 +74,6 @@ def _clashing(resource_id: int, start: datetime, end: datetime, buffer_minutes: 
     ]
 
 
-def _around(member_id: int, start: datetime, end: datetime) -> list[ColumnElement[bool]]:
-    return [
-        col(Booking.member_id) == member_id,
-        col(Booking.status).in_(QUOTA_STATUSES),
-        col(Booking.start) < end + _QUOTA_MARGIN,
-        col(Booking.end) > start - _QUOTA_MARGIN,
-    ]
-
-
 def clashing_bookings(
     session: Session, resource_id: int, start: datetime, end: datetime, buffer_minutes: int
 ) -> Sequence[Booking]:
@@ -94,6 +86,43 @@ _JUDGED = tuple(
     col(column)
     for column in (Booking.id, Booking.resource_id, Booking.member_id, Booking.start, Booking.end, Booking.status)
 )
+
+
+@cache
+def _judge_statement(week_quota: bool, count_quota: bool) -> sa.Executable:
+    """The statement of :func:`bookings_to_judge` for one shape of rules, built once: building
+    a select costs more Python than running this one (its parameters are bound at execution)."""
+    p = sa.bindparam
+    clash: ColumnClause[int] = sa.literal_column("1")
+    quota: ColumnClause[int] = sa.literal_column("2")
+    parts: list[Select[*tuple[Any, ...]]] = [
+        sa.select(clash.label("part"), *_JUDGED).where(
+            col(Booking.resource_id) == p("resource_id"),
+            col(Booking.block_start) < p("clash_until"),
+            col(Booking.block_end) > p("clash_from"),
+            col(Booking.status).in_(ACTIVE_STATUSES),
+        )
+    ]
+    if week_quota:
+        parts.append(
+            sa.select(quota, *_JUDGED).where(
+                col(Booking.member_id) == p("member_id"),
+                col(Booking.status).in_(QUOTA_STATUSES),
+                col(Booking.start) < p("around_until"),
+                col(Booking.end) > p("around_from"),
+            )
+        )
+    if count_quota:
+        upcoming = (
+            sa.select(*_JUDGED)
+            .where(col(Booking.member_id) == p("member_id"), col(Booking.status).in_(ACTIVE_STATUSES))
+            .where(col(Booking.end) > p("now"))
+            .order_by(col(Booking.start))
+            .limit(p("upcoming_limit", type_=sa.Integer()))
+            .subquery()
+        )
+        parts.append(sa.select(quota, *upcoming.c))
+    return parts[0] if len(parts) == 1 else sa.union_all(*parts)
 
 
 def bookings_to_judge(
@@ -110,28 +139,22 @@ def bookings_to_judge(
     more — those in the weeks around ``[start, end)`` when there is an hours-per-week limit, up
     to ``max_active_bookings + 1`` upcoming active ones when there is a count limit (a busy
     member may have hundreds)."""
-    clash: ColumnClause[int] = sa.literal_column("1")
-    quota: ColumnClause[int] = sa.literal_column("2")
-    parts: list[Select[*tuple[Any, ...]]] = [
-        sa.select(clash.label("part"), *_JUDGED).where(*_clashing(resource_id, start, end, rules.buffer_minutes))
-    ]
-    if rules.max_hours_per_week is not None:
-        parts.append(sa.select(quota, *_JUDGED).where(*_around(member_id, start, end)))
-    if rules.max_active_bookings is not None:
-        upcoming = (
-            sa.select(*_JUDGED)
-            .where(col(Booking.member_id) == member_id, col(Booking.status).in_(ACTIVE_STATUSES))
-            .where(col(Booking.end) > now)
-            .order_by(col(Booking.start))
-            .limit(rules.max_active_bookings + 1)
-            .subquery()
-        )
-        parts.append(sa.select(quota, *upcoming.c))
-    statement = parts[0] if len(parts) == 1 else sa.union_all(*parts)
+    pad = timedelta(minutes=rules.buffer_minutes)
+    statement = _judge_statement(rules.max_hours_per_week is not None, rules.max_active_bookings is not None)
+    values = {
+        "resource_id": resource_id,
+        "clash_until": end + pad,
+        "clash_from": start - pad,
+        "member_id": member_id,
+        "around_until": end + _QUOTA_MARGIN,
+        "around_from": start - _QUOTA_MARGIN,
+        "now": now,
+        "upcoming_limit": (rules.max_active_bookings or 0) + 1,
+    }
     existing: list[ExistingBooking] = []
     mine: dict[object, ExistingBooking] = {}
-    for part, *values in session.execute(statement).all():
-        booking = ExistingBooking(*values)
+    for part, *row in session.execute(statement, values).all():
+        booking = ExistingBooking(*row)
         if part == 1:
             existing.append(booking)
         else:
