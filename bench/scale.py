@@ -33,7 +33,8 @@ from sqlmodel import select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.mosquitto import MosquittoServer  # noqa: E402
+from access import BenchMosquitto  # noqa: E402  (bench/ is on the path of a bench run)
+
 from tests.support.mqtt import Inbox, client  # noqa: E402
 from tests.support.postgres import postgres_server  # noqa: E402
 from tests.support.serve import tierslieu_process  # noqa: E402
@@ -175,7 +176,8 @@ def _services(tmp: Path) -> Iterator[dict[str, str]]:
         name = server.create_database()
         url = server.database_url(name)
         upgrade_database(url)
-        broker = stack.enter_context(MosquittoServer(tmp / "mqtt"))
+        # Configured as a site should run it (Nagle off on the broker side too), as in bench/access.py.
+        broker = stack.enter_context(BenchMosquitto(tmp / "mqtt"))
         env = {k: v for k, v in os.environ.items() if not k.startswith("TIERSLIEU_")}
         env.update({
             "TIERSLIEU_DATABASE_URL": url, "TIERSLIEU_MQTT_URL": broker.url, "TIERSLIEU_SECRET_KEY": SECRET,

@@ -442,3 +442,30 @@ def test_embedded_broker_reports_a_port_already_taken(prefer: Literal["mosquitto
     assert refused.value.code == "broker.port_taken"
     assert f"127.0.0.1:{port}" in render(refused.value.code, refused.value.params, "en")
     assert broker.url is None
+
+
+def test_the_embedded_broker_sends_small_packets_at_once(tmp_path: Path, connect: Connect) -> None:
+    """A scan and its door command are small packets one after the other: with Nagle on in the
+    broker, each answer waited for the previous packet's delayed ACK (~40 ms a door)."""
+    broker = EmbeddedBroker(tmp_path / "broker", prefer="mosquitto")
+    url = broker.start()
+    try:
+        answers = Inbox()
+        door, reader = connect(url, unique("door")), connect(url, unique("reader"))
+        door.subscribe(
+            "tierslieu/test/scan", lambda _t, payload, _r: door.publish("tierslieu/test/open", payload, qos=1)
+        )
+        reader.subscribe("tierslieu/test/open", answers, qos=1)
+        assert door.wait_connected(5) and reader.wait_connected(5)
+        reader.publish("tierslieu/test/scan", b"warm-up", qos=1)  # both subscriptions in place
+        assert answers.wait_count(1, 5)
+        times = []
+        for n in range(40):
+            began = time.perf_counter()
+            reader.publish("tierslieu/test/scan", str(n).encode(), qos=1)
+            assert answers.wait_count(n + 2, 5)
+            times.append(time.perf_counter() - began)
+        median = sorted(times)[len(times) // 2]
+        assert median < 0.02, f"median round trip {median * 1000:.1f} ms"
+    finally:
+        broker.stop()
