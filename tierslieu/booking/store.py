@@ -64,12 +64,13 @@ def member_facts(session: Session, member: Member, site_id: int | None = None) -
     return MemberFacts(id=member.id, roles=roles, trainings=member_service.trainings_of(session, member.id))
 
 
-def _clashing(resource_id: int, start: datetime, end: datetime, buffer_minutes: int) -> list[ColumnElement[bool]]:
-    pad = timedelta(minutes=buffer_minutes)
+def _clashing(resource_id: Any, blocks_until: Any, blocks_from: Any) -> list[ColumnElement[bool]]:
+    """Active bookings of the resource whose block meets ``[blocks_from, blocks_until)`` (values,
+    or bound parameters in a statement built once)."""
     return [
         col(Booking.resource_id) == resource_id,
-        col(Booking.block_start) < end + pad,
-        col(Booking.block_end) > start - pad,
+        col(Booking.block_start) < blocks_until,
+        col(Booking.block_end) > blocks_from,
         col(Booking.status).in_(ACTIVE_STATUSES),
     ]
 
@@ -79,7 +80,8 @@ def clashing_bookings(
 ) -> Sequence[Booking]:
     """Active bookings of the resource whose block meets ``[start, end)`` plus a full buffer
     (a superset of the real clashes, which ``evaluate_booking`` then decides)."""
-    return session.exec(select(Booking).where(*_clashing(resource_id, start, end, buffer_minutes))).all()
+    pad = timedelta(minutes=buffer_minutes)
+    return session.exec(select(Booking).where(*_clashing(resource_id, end + pad, start - pad))).all()
 
 
 _JUDGED = tuple(
@@ -96,12 +98,7 @@ def _judge_statement(week_quota: bool, count_quota: bool) -> sa.Executable:
     clash: ColumnClause[int] = sa.literal_column("1")
     quota: ColumnClause[int] = sa.literal_column("2")
     parts: list[Select[*tuple[Any, ...]]] = [
-        sa.select(clash.label("part"), *_JUDGED).where(
-            col(Booking.resource_id) == p("resource_id"),
-            col(Booking.block_start) < p("clash_until"),
-            col(Booking.block_end) > p("clash_from"),
-            col(Booking.status).in_(ACTIVE_STATUSES),
-        )
+        sa.select(clash.label("part"), *_JUDGED).where(*_clashing(p("resource_id"), p("clash_until"), p("clash_from")))
     ]
     if week_quota:
         parts.append(

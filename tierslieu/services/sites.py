@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 from sqlalchemy import ColumnElement, true
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from tierslieu.booking.rules import BookingRules, merge_rules
 from tierslieu.errors import InvalidInput, NotFound, PermissionDenied
@@ -58,7 +59,6 @@ __all__ = [
 # The roles a site scope narrows; admin is deployment-wide, member is everyone's.
 SCOPED_ROLES = frozenset({"staff", "municipal", "animator", "partner"})
 DEFAULT_SITE_NAME = "Site principal"
-UTC_FALLBACK = ZoneInfo("UTC")  # only asked for the site id
 
 
 @dataclass(frozen=True)
@@ -92,15 +92,17 @@ class SiteScope:
         """Rows pointing at a space (``Device.space_id``, ``Resource.space_id``) of a site in scope."""
         if self.site_ids is None:
             return true()
-        in_scope = select(Space.id).where(col(Space.site_id).in_(sorted(self.site_ids)))
-        return col(space_column).in_(in_scope)
+        return col(space_column).in_(self._spaces())
 
     def space_ids(self, session: Session) -> frozenset[int] | None:
         """The ids of the spaces in scope (None: every space), for views filtered in memory."""
         if self.site_ids is None:
             return None
-        rows = session.exec(select(Space.id).where(col(Space.site_id).in_(sorted(self.site_ids)))).all()
-        return frozenset(row for row in rows if row is not None)
+        return frozenset(row for row in session.exec(self._spaces()).all() if row is not None)
+
+    def _spaces(self) -> SelectOfScalar[int] | SelectOfScalar[None]:
+        assert self.site_ids is not None
+        return select(Space.id).where(col(Space.site_id).in_(sorted(self.site_ids)))
 
     def where_resource(self, resource_column: Any) -> ColumnElement[bool]:
         """Rows pointing at a resource (``Booking.resource_id``…) of a site in scope."""
@@ -226,7 +228,7 @@ def timezone_of_scope(session: Session, scope: SiteScope, default: ZoneInfo) -> 
 
 
 def timezone_of_resource(session: Session, resource_id: int | None, default: ZoneInfo) -> ZoneInfo:
-    return timezone_of_site(session, site_of_resource(session, resource_id), default)
+    return default if resource_id is None else resource_place(session, resource_id, default)[1]
 
 
 def timezone_of_space(session: Session, space_id: int | None, default: ZoneInfo) -> ZoneInfo:
@@ -260,13 +262,18 @@ def site_of_space(session: Session, space_id: int | None) -> int | None:
 def site_of_resource(session: Session, resource_id: int | None) -> int | None:
     if resource_id is None:
         return None
-    return resource_place(session, resource_id, UTC_FALLBACK)[0]
+    return _place_of_resource(session, resource_id)[0]
 
 
 def resource_place(session: Session, resource_id: int, default_tz: ZoneInfo) -> tuple[int | None, ZoneInfo]:
-    """The resource's site and the site's timezone (``default_tz`` without one), from the rules
-    cache when it holds them: a booking's roles and local times count at its resource's site,
-    and this is on every booking's and registration's path."""
+    """The resource's site and the site's timezone (``default_tz`` without one): a booking's
+    roles and local times count at its resource's site."""
+    site_id, tz = _place_of_resource(session, resource_id)
+    return site_id, ZoneInfo(tz) if tz else default_tz
+
+
+def _place_of_resource(session: Session, resource_id: int) -> Place:
+    """From the rules cache when it holds it: this is on every booking's and registration's path."""
 
     def load() -> Place:
         query = (
@@ -279,8 +286,7 @@ def resource_place(session: Session, resource_id: int, default_tz: ZoneInfo) -> 
         return (found[0], found[1]) if found else (None, None)
 
     cache = rules_cache_of(session)
-    site_id, tz = load() if cache is None or edited_here(session) else cache.place(resource_id, load)
-    return site_id, ZoneInfo(tz) if tz else default_tz
+    return load() if cache is None or edited_here(session) else cache.place(resource_id, load)
 
 
 def site_of_device(session: Session, device_id: int | None) -> int | None:
