@@ -36,6 +36,7 @@ from tierslieu.booking.rules import (
     evaluate_booking,
 )
 from tierslieu.booking.schedule import utc
+from tierslieu.db.rows import insert_row
 from tierslieu.errors import InvalidInput, PermissionDenied, RuleViolation
 from tierslieu.events import EventHub
 from tierslieu.i18n import Message
@@ -196,8 +197,7 @@ def _insert(session: Session, booking: Booking, *, savepoint: bool = False) -> b
     raises, and the request rolls back."""
     try:
         with session.begin_nested() if savepoint else nullcontext():
-            session.add(booking)
-            session.flush()
+            insert_row(session, booking)
     except DBAPIError as exc:
         if getattr(exc.orig, "sqlstate", None) in RACE_SQLSTATES:
             return False

@@ -26,7 +26,16 @@ from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState
 from sqlmodel import Session
 
-__all__ = ["UNKNOWN_ID", "ChangeFeed", "Changes", "FlushHook", "Listener", "TrackedSession", "written_in_transaction"]
+__all__ = [
+    "UNKNOWN_ID",
+    "ChangeFeed",
+    "Changes",
+    "FlushHook",
+    "Listener",
+    "TrackedSession",
+    "record_insert",
+    "written_in_transaction",
+]
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +132,15 @@ def _record(session: Session, rows: Iterable[tuple[str, int, bool]]) -> None:
         pending[0].setdefault(table, set()).add(row_id)
         if altered:
             pending[1].setdefault(table, set()).add(row_id)
+
+
+def record_insert(session: Session, table: str, row_id: int) -> None:
+    """Note a row inserted without a flush (:func:`tierslieu.db.rows.insert_row`), as a flush would."""
+    feed: ChangeFeed | None = session.info.get(_FEED)
+    if feed is None:
+        return
+    _record(session, [(table, row_id, False)])
+    feed.written_in_transaction(session, frozenset({table}), frozenset())
 
 
 def written_in_transaction(session: Session) -> frozenset[str]:

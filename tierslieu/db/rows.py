@@ -1,0 +1,52 @@
+"""One new row inserted without the unit of work, for the busiest write paths.
+
+``session.add(row); session.flush()`` walks SQLAlchemy's unit of work: sorting, cascades, history,
+events, then the INSERT. For one new row that nothing else in the flush depends on, that
+machinery costs more CPU than the statement itself (a booking: ~0.5 ms of ~1.3 ms on
+PostgreSQL). :func:`insert_row` sends the same ``INSERT … RETURNING id`` directly, then attaches
+the object to the session as the persistent row it now is: later changes to it flush as
+UPDATEs, ``session.get`` finds it without a query, and the change feed hears of it at commit
+exactly as after a flush.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import make_transient_to_detached
+from sqlmodel import Session, SQLModel
+
+from tierslieu.db.changes import record_insert
+
+__all__ = ["insert_row"]
+
+
+@cache
+def _shape(model: type[SQLModel]) -> tuple[sa.Table, tuple[tuple[str, sa.Column[Any]], ...], Any]:
+    """The model's table, its (attribute, column) pairs but the id, and the statement."""
+    mapper = sa.inspect(model)
+    table = mapper.local_table
+    assert isinstance(table, sa.Table)
+    columns = tuple((prop.key, prop.columns[0]) for prop in mapper.column_attrs if prop.key != "id")
+    return table, columns, sa.insert(table).returning(table.c.id)
+
+
+def insert_row(session: Session, row: SQLModel) -> int:
+    """Insert ``row`` (new, not added to any session) in the session's transaction and return
+    its id; the row is then persistent in ``session``. Raises what the flush would (an
+    ``IntegrityError`` for a constraint)."""
+    table, columns, statement = _shape(type(row))
+    values: dict[str, Any] = {}
+    for attribute, column in columns:
+        value = getattr(row, attribute)
+        if value is None and column.server_default is not None:
+            continue  # as the ORM does: the database's default
+        values[column.key] = value
+    new_id: int = session.execute(statement, values).scalar_one()
+    row.id = new_id
+    make_transient_to_detached(row)
+    session.add(row)
+    record_insert(session, str(table.name), new_id)
+    return new_id
