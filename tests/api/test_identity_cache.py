@@ -14,10 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from tests.booking.factory import at, future_weekday, make_resource
 from tests.conftest import AppHarness
 from tierslieu.api import create_app
 from tierslieu.db.types import utcnow
-from tierslieu.models import IdentityGeneration
+from tierslieu.models import Booking, IdentityGeneration
 from tierslieu.services import members as member_service
 
 
@@ -130,3 +131,53 @@ def test_a_session_reads_the_trainings_it_writes_and_never_shares_them(api_any_d
     with runtime.db.session() as session:
         runtime.identities.member_for_token(session, user.token, utcnow())
         assert member_service.trainings_of(session, user.id) == {"laser": None}
+
+
+def _desk(api: AppHarness) -> int:
+    with api.runtime.db.session(write=True) as session:
+        resource = make_resource(session)
+        session.commit()
+        assert resource.id is not None
+        return resource.id
+
+
+def _booking_body(resource_id: int, member_id: int | None = None, hour: int = 10) -> dict[str, object]:
+    day = future_weekday()
+    body: dict[str, object] = {"resource_id": resource_id, "start": at(day, f"{hour}:00").isoformat()}
+    body["end"] = at(day, f"{hour + 1}:00").isoformat()
+    return body if member_id is None else {**body, "member_id": member_id}
+
+
+def _bookings_of(api: AppHarness, resource_id: int) -> int:
+    with api.runtime.db.session() as session:
+        return len(session.exec(select(Booking).where(Booking.resource_id == resource_id)).all())
+
+
+def test_a_write_confirms_its_cached_identity_before_it_acts(api_any_db: AppHarness, other: TestClient) -> None:
+    """Writing routes check their policy against the cached identity and confirm it in the
+    handler's thread: a token revoked elsewhere meanwhile books nothing."""
+    desk = _desk(api_any_db)
+    user = api_any_db.user("member", email="writer@trilport.test")
+    assert other.post("/api/v1/bookings", json=_booking_body(desk), headers=user.headers).status_code == 201
+    assert api_any_db.client.post("/api/v1/auth/logout", headers=user.headers).status_code == 204
+    refused = other.post("/api/v1/bookings", json=_booking_body(desk, hour=14), headers=user.headers)
+    assert refused.status_code == 401 and refused.json()["code"] == "invalid_token"
+    assert _bookings_of(api_any_db, desk) == 1
+
+
+def test_a_write_by_someone_changed_elsewhere_uses_their_new_roles(api_any_db: AppHarness, other: TestClient) -> None:
+    admin = api_any_db.users["admin"].headers
+    desk = _desk(api_any_db)
+    staff = api_any_db.user("staff", email="desk-staff@trilport.test")
+    guest = api_any_db.user("member", email="desk-guest@trilport.test")
+    booked = other.post("/api/v1/bookings", json=_booking_body(desk, guest.id), headers=staff.headers)
+    assert booked.status_code == 201  # staff may book for someone; now cached as staff
+    demote = {"roles": ["member"]}
+    assert api_any_db.client.patch(f"/api/v1/members/{staff.id}", json=demote, headers=admin).status_code == 200
+    refused = other.post("/api/v1/bookings", json=_booking_body(desk, guest.id, hour=14), headers=staff.headers)
+    assert refused.status_code == 403 and refused.json()["code"] == "book_for_others_forbidden"
+    partner = {"roles": ["partner"]}  # outside the route's policy: checked again on the new roles
+    assert api_any_db.client.patch(f"/api/v1/members/{staff.id}", json=partner, headers=admin).status_code == 200
+    refused = other.post("/api/v1/bookings", json=_booking_body(desk, hour=16), headers=staff.headers)
+    assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+    assert _bookings_of(api_any_db, desk) == 1

@@ -31,7 +31,7 @@ from tierslieu.models import ApiToken, Member
 from tierslieu.security import token_digest
 from tierslieu.services.members import Profile, forget_profiles, remember_profile
 
-__all__ = ["IDENTITY_TABLES", "IdentityCache"]
+__all__ = ["IDENTITY_TABLES", "IdentityCache", "ProvisionalIdentity"]
 
 # A change to a row of these tables may revoke or change someone's identity.
 IDENTITY_TABLES = frozenset({"member", "api_token"})
@@ -71,17 +71,31 @@ class IdentityCache:
     def member_for_token(self, session: Session, token: str, now: datetime) -> Member:
         digest = token_digest(token)
         generation = session.connection().execute(_READ).scalar_one_or_none()
+        entry = self._young_entry(digest)
+        if entry is not None and generation is not None and entry.generation == generation:
+            return _attach(session, entry, now)
+        return self._reload(session, digest, generation, now)
+
+    def provisional(self, session: Session, token: str, now: datetime) -> ProvisionalIdentity | None:
+        """The member behind ``token`` as the cache last confirmed it, without any I/O; ``None``
+        when the cache cannot say (then :meth:`member_for_token`). The caller must
+        :meth:`ProvisionalIdentity.confirm` it before acting on anything else than its roles:
+        this lets a writing request check its policy on the event loop and confirm, in the one
+        worker thread that then runs the handler, with the same first statement (one thread
+        switch saved per request)."""
+        digest = token_digest(token)
+        entry = self._young_entry(digest)
+        if entry is None:
+            return None
+        return ProvisionalIdentity(self, digest, entry, _attach(session, entry, now))
+
+    def _young_entry(self, digest: str) -> _Entry | None:
         entry = self._entries.get(digest)
-        if (
-            entry is not None
-            and generation is not None
-            and entry.generation == generation
-            and time.monotonic() - entry.cached_at < self.ttl_seconds
-        ):
-            _check_expiry(entry.expires_at, now)
-            member = session.merge(entry.member, load=False)
-            remember_profile(session, _id_of(entry.member), entry.profile)
-            return member
+        if entry is None or time.monotonic() - entry.cached_at >= self.ttl_seconds:
+            return None
+        return entry
+
+    def _reload(self, session: Session, digest: str, generation: int | None, now: datetime) -> Member:
         member, expires_at = _load(session, digest, now)
         if generation is not None:  # no generation row (tables built without migrations): no cache
             profile = Profile()  # badges and trainings are read when first needed
@@ -94,6 +108,33 @@ class IdentityCache:
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()  # rare; a full reload is cheaper than an LRU's bookkeeping
             self._entries[digest] = entry
+
+
+class ProvisionalIdentity:
+    """A cached identity not yet checked against the identity generation (see
+    :meth:`IdentityCache.provisional`)."""
+
+    def __init__(self, cache: IdentityCache, digest: str, entry: _Entry, member: Member) -> None:
+        self._cache, self._digest, self._entry = cache, digest, entry
+        self.member = member  # the request's instance: a confirmation refreshes it in place
+
+    def confirm(self, session: Session, now: datetime) -> bool:
+        """Read the generation (the request's first statement, as for any request); ``True`` if
+        the cached identity still holds. Otherwise the member is read again, into
+        ``self.member`` itself, and ``False`` is returned: the caller checks its policy again.
+        Raises ``AuthenticationFailed`` for a token revoked or expired, or an account disabled."""
+        generation = session.connection().execute(_READ).scalar_one_or_none()
+        if generation is not None and generation == self._entry.generation:
+            return True
+        self._cache._reload(session, self._digest, generation, now)
+        return False
+
+
+def _attach(session: Session, entry: _Entry, now: datetime) -> Member:
+    _check_expiry(entry.expires_at, now)
+    member = session.merge(entry.member, load=False)
+    remember_profile(session, _id_of(entry.member), entry.profile)
+    return member
 
 
 def _id_of(member: Member) -> int:
@@ -113,6 +154,8 @@ def _load(session: Session, digest: str, now: datetime) -> tuple[Member, datetim
         select(ApiToken.expires_at, Member)
         .outerjoin(Member, col(Member.id) == col(ApiToken.member_id))
         .where(ApiToken.token_hash == digest)
+        # A provisional copy of this member may be in the session: refresh it, never trust it.
+        .execution_options(populate_existing=True)
     )
     row = session.exec(query).first()
     if row is None:

@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from tierslieu.api.deps import (
     EVERYONE,
+    EVERYONE_IN_THREAD,
     MAX_ID,
     STAFF,
     IdPath,
@@ -73,7 +74,11 @@ def verdict_public(verdict: Verdict, language: str) -> VerdictPublic:
 
 @router.post("", response_model=BookingPublic, status_code=status.HTTP_201_CREATED)
 async def create_booking(
-    body: BookingCreate, session: SessionDep, runtime: RuntimeDep, language: Language, actor: Member = Depends(EVERYONE)
+    body: BookingCreate,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    language: Language,
+    actor: Member = Depends(EVERYONE_IN_THREAD),
 ) -> BookingPublic:
     """Book a resource; with ``recurrence`` every occurrence is judged (all or nothing unless
     ``allow_partial``) and the answer is the first booking plus each occurrence's verdict."""

@@ -10,7 +10,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, status
 from pydantic import AwareDatetime
 
-from tierslieu.api.deps import EVERYONE, MAX_ID, IdPath, RuntimeDep, SessionDep, SiteScopeDep, in_thread
+from tierslieu.api.deps import (
+    EVERYONE,
+    EVERYONE_IN_THREAD,
+    MAX_ID,
+    IdPath,
+    RuntimeDep,
+    SessionDep,
+    SiteScopeDep,
+    in_thread,
+)
 from tierslieu.api.routes.programme_views import ORGANISERS, registration_listed, registration_public, session_public
 from tierslieu.api.schemas.programme import (
     AttendanceCreate,
@@ -91,7 +100,7 @@ async def register(
     body: RegistrationCreate,
     session: SessionDep,
     runtime: RuntimeDep,
-    actor: Member = Depends(EVERYONE),
+    actor: Member = Depends(EVERYONE_IN_THREAD),
 ) -> RegistrationPublic:
     """``confirmed`` when the seats fit, else ``waitlisted`` with its ``position``."""
 
