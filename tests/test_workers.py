@@ -3,6 +3,7 @@ pass, a failing pass, stop, the change feed, metrics, and no APScheduler warning
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -259,3 +260,80 @@ def test_wakes_racing_the_schedule_never_overlap_passes_nor_warn(
     worker.stop()
     assert worker.passes > 100 and most[0] == 1
     assert not [r for r in caplog.records if r.name.startswith("apscheduler")]
+
+
+class Heard:
+    """A pass that keeps what each of its runs answered (``worker.changes``)."""
+
+    def __init__(self) -> None:
+        self.worker: PeriodicWorker | None = None
+        self.answered: list[Changes | None] = []
+        self._cond = threading.Condition()
+
+    def __call__(self) -> None:
+        assert self.worker is not None
+        with self._cond:
+            self.answered.append(self.worker.changes)
+            self._cond.notify_all()
+
+    def wait_runs(self, n: int, timeout: float = 5.0) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: len(self.answered) >= n, timeout)
+
+
+def test_a_pass_knows_the_changes_that_woke_it(scheduler: Scheduler) -> None:
+    feed = ChangeFeed()
+    work = Heard()
+    worker = work.worker = PeriodicWorker("heard", work, scheduler, HOUR, run_at_start=False)
+    worker.wake_on(feed, "booking", "space", delay=0.2)
+    worker.start()
+    try:
+        feed.announce(Changes({"booking": frozenset({1})}))
+        feed.announce(Changes({"booking": frozenset({2}), "audit_log": frozenset({9})}))
+        assert work.wait_runs(1)
+        first = work.answered[0]
+        assert first is not None  # the owner read everything at start: the writes are enough
+        assert first.ids("booking") == frozenset({1, 2}) and first.ids("audit_log") == frozenset({9})
+        worker.wake()  # nobody says what changed: everything
+        assert work.wait_runs(2)
+        assert work.answered[1] is None
+        feed.announce(Changes.whole(["space"]))
+        assert work.wait_runs(3)
+        third = work.answered[2]
+        assert third is not None and third.ids("space") is None and third.ids("booking") == frozenset()
+    finally:
+        worker.stop()
+
+
+def test_a_stream_of_writes_still_gets_its_full_pass_every_interval(scheduler: Scheduler) -> None:
+    feed = ChangeFeed()
+    work = Heard()
+    worker = work.worker = PeriodicWorker("stream", work, scheduler, 0.3, run_at_start=False)
+    worker.wake_on(feed, "booking")
+    worker.start()
+    try:
+        deadline = time.monotonic() + 1.5
+        for booking_id in itertools.count():
+            if time.monotonic() > deadline:
+                break
+            feed.announce(Changes({"booking": frozenset({booking_id})}))
+            time.sleep(0.02)
+    finally:
+        worker.stop()
+    full = [index for index, changes in enumerate(work.answered) if changes is None]
+    assert len(full) >= 3  # about one every 0.3 s, although writes never stopped
+    assert len(work.answered) > len(full)  # the others answered the writes alone
+
+
+def test_a_worker_running_at_start_reads_everything_first(scheduler: Scheduler) -> None:
+    feed = ChangeFeed()
+    work = Heard()
+    worker = work.worker = PeriodicWorker("first", work, scheduler, HOUR)
+    worker.wake_on(feed, "booking")
+    worker.start()
+    try:
+        feed.announce(Changes({"booking": frozenset({1})}))
+        assert work.wait_runs(1)
+        assert work.answered[0] is None
+    finally:
+        worker.stop()

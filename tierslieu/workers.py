@@ -15,7 +15,12 @@ for a running pass to end. Pass durations go to ``tierslieu_pass_seconds{loop=<n
 
 Workers that re-read the database because something may have changed subscribe to the
 after-commit change feed (:meth:`PeriodicWorker.wake_on`): a write wakes them at once, and
-their interval is only a safety net.
+their interval is only a safety net. During a pass, :attr:`PeriodicWorker.changes` tells what
+the pass answers, so that it may re-read only what was written: the changes that woke it
+(merged), or ``None`` when it must re-read everything: a pass of its schedule (none re-read
+everything for an interval; with a cron trigger, every pass), its first pass when it runs at
+start (otherwise its owner read everything as it started it), one asked for by ``wake()`` or
+``wake_after()``.
 """
 
 from __future__ import annotations
@@ -94,8 +99,11 @@ class PeriodicWorker:
         self.job_id = f"{name}-{next(_job_numbers)}"
         self._run_pass = run
         self._scheduler = scheduler
-        every = isinstance(schedule, int | float)
-        self._trigger = IntervalTrigger(seconds=schedule, timezone=UTC) if every else schedule
+        # The interval, when the schedule is one: a pass after it re-reads everything.
+        self._every = float(schedule) if isinstance(schedule, int | float) else None
+        self._trigger = (
+            schedule if isinstance(schedule, BaseTrigger) else IntervalTrigger(seconds=schedule, timezone=UTC)
+        )
         self._run_at_start = run_at_start
         self._timer = metrics.pass_seconds.labels(name) if metrics is not None else None
         # Set while stopping: long passes (a quiet-gate wait) return early on it.
@@ -108,6 +116,11 @@ class PeriodicWorker:
         self._timed: list[float] = []  # wake_after(): passes wanted at these times, not before (a heap)
         self._watches: list[tuple[ChangeFeed, frozenset[str], float]] = []
         self._unsubscribes: list[Callable[[], None]] = []
+        self._heard: list[Changes] = []  # what woke it since the last pass began
+        self._whole = True  # the next pass must re-read everything (first pass, wake(), wake_after())
+        self._whole_at = time.monotonic()  # when everything was last re-read
+        # During a pass: the changes it answers, or None when it must re-read everything.
+        self.changes: Changes | None = None
         self.passes = 0
 
     # -- life ----------------------------------------------------------------------------------
@@ -122,6 +135,8 @@ class PeriodicWorker:
         with self._state:
             self.stopping.clear()
             self._started = True
+            # Without a pass at start, the owner has just read everything itself.
+            self._whole, self._whole_at, self._heard = self._run_at_start, time.monotonic(), []
             self._pending_at = time.monotonic() if self._run_at_start else None
         first = datetime.now(UTC) if self._run_at_start else None
         self._scheduler.aps.add_job(
@@ -155,12 +170,21 @@ class PeriodicWorker:
     # -- waking ----------------------------------------------------------------------------------
 
     def wake(self, delay: float = 0.0) -> None:
-        """Run a pass within ``delay`` seconds (as soon as possible by default). Cheap when a pass
-        is already due by then: callers on hot paths may call it freely."""
+        """Run a pass within ``delay`` seconds (as soon as possible by default), one that re-reads
+        everything. Cheap when a pass is already due by then: callers on hot paths may call it
+        freely."""
+        self._wake(delay, None)
+
+    def _wake(self, delay: float, heard: Changes | None) -> None:
+        """Ask for a pass within ``delay``, for ``heard`` (None: a pass that re-reads everything)."""
         at = time.monotonic() + delay
         with self._state:
             if not self._started:
                 return
+            if heard is None:
+                self._whole = True
+            else:
+                self._heard.append(heard)
             if self._running is not None:
                 self._rerun_at = at if self._rerun_at is None else min(self._rerun_at, at)
                 return
@@ -183,7 +207,7 @@ class PeriodicWorker:
     def _changes_listener(self, tables: frozenset[str], delay: float) -> Callable[[Changes], None]:
         def on_changes(changes: Changes) -> None:
             if changes.touches(*tables):
-                self.wake(delay)
+                self._wake(delay, changes)
 
         return on_changes
 
@@ -217,6 +241,7 @@ class PeriodicWorker:
                     # This pass answers the timed wakes that are due.
                     while self._timed and self._timed[0] <= time.monotonic():
                         heapq.heappop(self._timed)
+                        self._whole = True
                 self._one_pass()
                 with self._state:
                     rerun_at, self._rerun_at = self._rerun_at, None
@@ -236,8 +261,20 @@ class PeriodicWorker:
                 self._running = None
                 self._state.notify_all()
 
+    def _take_changes(self) -> Changes | None:
+        """What the pass about to run answers (see :attr:`changes`); resets what was heard."""
+        now = time.monotonic()
+        with self._state:
+            heard, self._heard = self._heard, []
+            interval_over = self._every is None or now - self._whole_at >= self._every
+            whole, self._whole = self._whole or not heard or interval_over, False
+            if whole:
+                self._whole_at = now
+        return None if whole else Changes.merged(heard)
+
     def _one_pass(self) -> None:
         started = time.perf_counter()
+        self.changes = self._take_changes()
         try:
             self._run_pass()
         except Exception:  # the worker keeps its schedule: the next pass retries

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -18,7 +19,9 @@ from tests.support.site import Ids, load_trilport
 from tierslieu.db.types import utcnow
 from tierslieu.events import Event
 from tierslieu.hardware.hub import DeviceHub
+from tierslieu.models import Space
 from tierslieu.models.occupancy import OccupancyBucket
+from tierslieu.occupancy import tracker as tracker_module
 from tierslieu.occupancy.alerts import AlertCode
 from tierslieu.occupancy.state import SpaceStatus
 from tierslieu.occupancy.tracker import OccupancyTracker
@@ -220,3 +223,67 @@ def test_the_component_follows_events_on_its_own(runtime: Runtime) -> None:
         hub.stop()
     with runtime.db.session() as session:
         assert session.exec(select(OccupancyBucket)).first() is not None
+
+
+def test_a_booking_for_later_changes_nothing_now_one_starting_now_does(rig: Rig) -> None:
+    now = utcnow()
+    visio = rig.ids.resources["Salle de visio"]
+    add_booking(rig.runtime, visio, now + timedelta(days=7), now + timedelta(days=7, hours=1))
+    before = rig.tracker.snapshot()
+    assert rig.tracker.refresh_bookings() == []
+    assert rig.tracker.snapshot() == before
+    add_booking(rig.runtime, visio, now - timedelta(minutes=1), now + timedelta(hours=1))
+    changed = {status.name for status in rig.tracker.refresh_bookings()}
+    assert "Salle de visio" in changed and rig.status("Salle de visio").booked_now
+
+
+class Calls:
+    """Counts the calls of a function of the tracker's module (it keeps working)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+        self.count = 0
+        original: Callable[..., Any] = getattr(tracker_module, name)
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.count += 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(tracker_module, name, counted)
+
+
+def _eventually(check: Callable[[], bool], seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_booking_commits_reread_only_the_bookings(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    runtime.settings.occupancy_pass_seconds = 3600.0  # no scheduled pass within the test
+    runtime.settings.occupancy_debounce_seconds = 0.05
+    ids = load_trilport(runtime)
+    layouts, histories = Calls(monkeypatch, "load_layout"), Calls(monkeypatch, "write_buckets")
+    tracker = OccupancyTracker(runtime)
+    tracker.start()
+    try:
+        started = (layouts.count, histories.count)
+        now = utcnow()
+        add_booking(runtime, ids.resources["Salle de visio"], now - timedelta(minutes=1), now + timedelta(hours=1))
+        visio = ids.spaces["Salle de visio"]
+        assert _eventually(lambda: bool((s := tracker.status(visio)) and s.booked_now))
+        # Neither the layout read again nor the history written for a booking.
+        assert (layouts.count, histories.count) == started
+        with runtime.db.session(write=True) as session:
+            space = session.get(Space, visio)
+            assert space is not None
+            space.name = "Visio"
+            session.add(space)
+            session.commit()
+        # A space: a full pass, ending with the history.
+        assert _eventually(lambda: histories.count == started[1] + 1)
+        assert tracker.layout.spaces[visio].name == "Visio" and layouts.count == started[0] + 1
+    finally:
+        tracker.stop()
+    assert histories.count == started[1] + 2  # and the history at stop

@@ -64,6 +64,19 @@ class Changes:
         found = dict.fromkeys(tables, _UNKNOWN)
         return cls(found, dict(found), origin)
 
+    @classmethod
+    def merged(cls, changes: Iterable[Changes]) -> Changes:
+        """What several commits wrote, as one (an origin only when they all share it)."""
+        rows: dict[str, frozenset[int]] = {}
+        altered: dict[str, frozenset[int]] = {}
+        origins: set[str | None] = set()
+        for one in changes:
+            for merged, found in ((rows, one.rows), (altered, one.altered)):
+                for table, ids in found.items():
+                    merged[table] = merged.get(table, frozenset()) | ids
+            origins.add(one.origin)
+        return cls(rows, altered, origins.pop() if len(origins) == 1 else None)
+
     def touches(self, *tables: str) -> bool:
         return any(table in self.rows for table in tables)
 

@@ -7,7 +7,8 @@ scan is decided without a database round trip (the unlock must not wait on SQL).
 within ``CHANGE_DELAY_SECONDS``: a burst of writes is one reload), every
 ``access_refresh_seconds`` as a safety net, and on demand (``refresh()``) — and at once for
 denials: before one is final, what concerns that badge is read again from the database
-(``recheck``).
+(``recheck``). When the commits since the last reload wrote bookings only (a burst of booking
+creates), only those bookings are read again (``with_bookings``), by id.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ __all__ = [
     "PlaceFacts",
     "SiteFacts",
     "load_site_facts",
+    "with_bookings",
     "with_fresh_badge",
 ]
 
@@ -54,6 +56,11 @@ ACCESS_STATUSES = ("confirmed", "checked_in")
 _WINDOW_MARGIN = timedelta(days=1)
 # The tables the facts are read from: a commit writing one of them reloads the facts.
 FACT_TABLES = ("space", "resource", "badge", "member", "booking", "door_override")
+# Commits writing only bookings among FACT_TABLES re-read those bookings, not everything.
+_NOT_BOOKINGS = tuple(table for table in FACT_TABLES if table != "booking")
+# More bookings written than this (an import): the booking window is read again instead, not
+# an ``IN`` list of every id.
+_BY_ID_LIMIT = 500
 # A write is seen within this delay; the writes of a burst share one reload.
 CHANGE_DELAY_SECONDS = 1.0
 
@@ -277,6 +284,24 @@ def _windows(rows: Iterable[BookingRow], resources: Mapping[int, PlaceFacts]) ->
     return tuple(windows)
 
 
+def with_bookings(session: Session, facts: SiteFacts, ids: frozenset[int] | None, now: datetime) -> SiteFacts:
+    """``facts`` with the bookings ``ids`` read again (one query by id: those no longer in the
+    window or no longer giving access leave it), or, ids unknown, the whole window: what commits
+    that wrote bookings only can change."""
+    if ids is not None and len(ids) > _BY_ID_LIMIT:
+        ids = None
+    query = _booking_query(now)
+    if ids is not None:
+        query = query.where(col(Booking.id).in_(sorted(ids)))
+    rows = paced(session.connection().execute(query))
+    earlier = {booking.id: booking for booking in facts.bookings}
+    fresh = [_same(earlier.get(window.id), window) for window in _windows(rows, facts.resources)]
+    kept = [booking for booking in facts.bookings if ids is not None and booking.id not in ids]
+    # In the full load's order (start, id): the decisions look at them in that order.
+    bookings = tuple(sorted([*kept, *fresh], key=lambda b: (b.start, b.id)))
+    return replace(facts, bookings=bookings)
+
+
 def with_fresh_badge(session: Session, facts: SiteFacts, uid: str, now: datetime) -> SiteFacts:
     """``facts`` with this badge, its member and the member's bookings read again (three small
     indexed queries): enough to re-decide a denial without reloading everything."""
@@ -326,10 +351,17 @@ class FactsCache:
 
     def refresh(self) -> SiteFacts:
         """Reload now; on a database error the previous snapshot stays (and is logged)."""
+        return self._update(load_site_facts)
+
+    def refresh_bookings(self, ids: frozenset[int] | None) -> SiteFacts:
+        """Read the bookings ``ids`` again (``None``: every booking of the window), nothing else."""
+        return self._update(lambda session, now, facts: with_bookings(session, facts, ids, now))
+
+    def _update(self, load: Callable[[Session, datetime, SiteFacts], SiteFacts]) -> SiteFacts:
         with self._lock:
             try:
                 with self._runtime.db.session() as session:
-                    self._facts = load_site_facts(session, utcnow(), self._facts)
+                    self._facts = load(session, utcnow(), self._facts)
             except Exception:
                 log.exception("access facts not reloaded; keeping the previous ones")
             facts = self._facts
@@ -356,6 +388,11 @@ class FactsCache:
         self._worker.stop()
 
     def _reload(self) -> None:
+        changes = self._worker.changes
         if self._quiet is not None:
             self._quiet.wait(self._worker.stopping)
-        self.refresh()
+        # loaded_at None: the first load failed, there is no snapshot to amend.
+        if changes is None or changes.touches(*_NOT_BOOKINGS) or self._facts.loaded_at is None:
+            self.refresh()
+        else:
+            self.refresh_bookings(changes.ids("booking"))

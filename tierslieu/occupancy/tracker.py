@@ -8,7 +8,9 @@ The ``occupancy-pass`` worker re-reads the layout, the rules and the bookings ru
 the database (time-based alerts, bookings starting and ending) and writes the history buckets:
 every ``occupancy_pass_seconds``, and soon after a commit writes a space, a resource, a device
 or a booking, in this process or (relayed through the broker) in another one: a space created
-at run time joins the view then, not at the next pass.
+at run time joins the view then, not at the next pass. When the commits since the last pass
+wrote bookings only (a burst of booking creates), it re-reads the bookings running now only,
+and recomputes only if they changed (a booking made for next week changes nothing now).
 ``runtime.controller.occupancy``.
 
 Events published on ``runtime.events`` (topic ``occupancy``), data:
@@ -28,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from devices.model import DeviceEvent, DeviceRef
+from tierslieu.booking.rules import EffectiveRules
 from tierslieu.db.types import utcnow
 from tierslieu.events import Event
 from tierslieu.occupancy.alerts import Alert, Limits
@@ -53,6 +56,8 @@ TOPIC = "occupancy"
 # Commits writing these tables change the layout or what is booked now: the database pass runs
 # soon (within the debounce, so a burst of bookings is one pass).
 LAYOUT_TABLES = ("space", "resource", "device", "booking")
+# Commits writing only bookings among LAYOUT_TABLES re-read the bookings running now, nothing else.
+_NOT_BOOKINGS = tuple(table for table in LAYOUT_TABLES if table != "booking")
 ChangeListener = Callable[[list[SpaceStatus]], None]
 
 
@@ -106,12 +111,13 @@ class OccupancyTracker:
             "occupancy", lambda: self.refresh(), scheduler, pass_s, run_at_start=False, metrics=metrics
         )
         self._passes = PeriodicWorker(
-            "occupancy-pass", lambda: self.run_pass(), scheduler, pass_s, run_at_start=False, metrics=metrics
+            "occupancy-pass", self._database_pass, scheduler, pass_s, run_at_start=False, metrics=metrics
         )
         self._passes.wake_on(runtime.db.changes, *LAYOUT_TABLES, delay=self._debounce_seconds)
         # Written by the pass worker under _refresh_lock (or by the caller of refresh/run_pass in tests).
         self._layout = Layout({}, {})
         self._bookings: list[BookingNow] = []
+        self._rules: dict[int, EffectiveRules] | None = None  # None until a pass has read them
         self._contexts: dict[int, SpaceContext] = {}
         self._statuses: dict[int, SpaceStatus] = {}
         self._order: list[int] = []
@@ -207,10 +213,31 @@ class OccupancyTracker:
             bookings = bookings_now(session, now, rules)
         contexts = space_contexts(rules, now, self._runtime.settings.tz)
         with self._refresh_lock:
-            self._layout, self._bookings, self._contexts = layout, bookings, contexts
+            self._layout, self._bookings, self._contexts, self._rules = layout, bookings, contexts, rules
         changed = self.refresh(now)
         self._write_history()
         return changed
+
+    def refresh_bookings(self, now: datetime | None = None) -> list[SpaceStatus]:
+        """Re-read the bookings running now only (the layout and the rules as the last pass
+        read them); recompute only if they changed. The history waits for the next pass."""
+        now = now or self._clock()
+        if self._rules is None:
+            return self.run_pass(now)
+        with self._runtime.db.session() as session:
+            bookings = bookings_now(session, now, self._rules)
+        with self._refresh_lock:
+            if set(bookings) == set(self._bookings):
+                return []
+            self._bookings = bookings
+        return self.refresh(now)
+
+    def _database_pass(self) -> None:
+        changes = self._passes.changes
+        if changes is None or changes.touches(*_NOT_BOOKINGS):
+            self.run_pass()
+        else:
+            self.refresh_bookings()
 
     def refresh(self, now: datetime | None = None) -> list[SpaceStatus]:
         """Recompute every status from the readings; publish and return the changed ones."""
