@@ -11,6 +11,7 @@ from sqlmodel import select
 from tests.booking.factory import at, future_weekday, make_resource
 from tests.conftest import AppHarness
 from tests.programme.support import EventRecorder, iso, make_room, make_session, make_workshop, soon
+from tierslieu.db.changes import Changes
 from tierslieu.models import ActivityReport, Booking, Person
 
 
@@ -162,6 +163,24 @@ def test_registrations_fill_seats_then_the_waitlist_moves_up_in_order(api_any_db
     # The person's phone is kept as digits, so the front desk finds it however it is typed.
     found = api.client.get("/api/v1/persons", params={"q": "0612 34"}, headers=api.users["staff"].headers).json()
     assert [p["name"] for p in found] == ["Odette Martin"] and found[0]["phone"] == "0612345678"
+
+
+def test_a_registration_tells_the_change_feed_its_row_and_the_sessions(api_any_db: AppHarness) -> None:
+    """The seats are taken and the registration written without the ORM's flush: the change
+    feed still hears of both rows, by id, once committed."""
+    api = api_any_db
+    heard: list[Changes] = []
+    api.runtime.db.changes.subscribe(heard.append)
+    workshop = make_workshop(api, capacity=1, leader_id=api.users["animator"].id)
+    ws = make_session(api, workshop["id"], make_room(api.runtime), at(future_weekday(4), "10:00"))
+    heard.clear()
+    own = _register(api, ws["id"], {}, role="member")
+    assert own.status_code == 201 and own.json()["status"] == "confirmed"
+    committed = [c for c in heard if c.touches("registration")]
+    assert len(committed) == 1
+    assert committed[0].ids("registration") == frozenset({own.json()["id"]})
+    assert committed[0].ids("workshop_session") == frozenset({ws["id"]})
+    assert committed[0].altered.get("workshop_session") == frozenset({ws["id"]})
 
 
 def test_least_data_and_who_may_register_whom(api_any_db: AppHarness) -> None:

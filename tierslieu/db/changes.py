@@ -34,6 +34,7 @@ __all__ = [
     "Listener",
     "TrackedSession",
     "record_insert",
+    "record_update",
     "written_in_transaction",
 ]
 
@@ -147,13 +148,23 @@ def _record(session: Session, rows: Iterable[tuple[str, int, bool]]) -> None:
             pending[1].setdefault(table, set()).add(row_id)
 
 
-def record_insert(session: Session, table: str, row_id: int) -> None:
-    """Note a row inserted without a flush (:func:`tierslieu.db.rows.insert_row`), as a flush would."""
+def _record_statement(session: Session, table: str, row_id: int, altered: bool) -> None:
     feed: ChangeFeed | None = session.info.get(_FEED)
     if feed is None:
         return
-    _record(session, [(table, row_id, False)])
-    feed.written_in_transaction(session, frozenset({table}), frozenset())
+    _record(session, [(table, row_id, altered)])
+    feed.written_in_transaction(session, frozenset({table}), frozenset({table}) if altered else frozenset())
+
+
+def record_insert(session: Session, table: str, row_id: int) -> None:
+    """Note a row inserted without a flush (:func:`tierslieu.db.rows.insert_row`), as a flush would."""
+    _record_statement(session, table, row_id, altered=False)
+
+
+def record_update(session: Session, table: str, row_id: int) -> None:
+    """Note a row updated by a Core statement (which neither a flush nor the ORM's bulk path
+    sees), as a flush would."""
+    _record_statement(session, table, row_id, altered=True)
 
 
 def written_in_transaction(session: Session) -> frozenset[str]:

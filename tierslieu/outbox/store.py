@@ -14,9 +14,10 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import Executable, delete, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -86,10 +87,16 @@ def enqueue(
         "last_error": "" if email else NO_ADDRESS,
         "created_at": now,
     }
+    session.execute(_enqueue_statement(session.get_bind().dialect.name), values)
+
+
+@cache
+def _enqueue_statement(dialect: str) -> Executable:
+    """The message INSERT, built once per dialect (its values bound at execution): building
+    it costs more Python than running it."""
     table = OutboxMessage.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(insert(table).values(**values).on_conflict_do_nothing(index_elements=["key"]))
+    return insert(table).on_conflict_do_nothing(index_elements=["key"])
 
 
 def claim_due(session: Session, now: datetime, *, limit: int = 20) -> list[tuple[OutboxMessage, str]]:

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from tierslieu.booking.schedule import utc
+from tierslieu.db.changes import record_update
+from tierslieu.db.rows import insert_row
 from tierslieu.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from tierslieu.models import Attendance, GroupRegistration, Member, Person, Registration, WorkshopSession
 from tierslieu.models.programme import OPEN_REGISTRATION_STATUSES, RegistrationStatus, SessionStatus
@@ -57,30 +60,43 @@ class RegistrationView:
     present: bool | None
 
 
-def _take_seats(session: Session, session_id: int, seats: int) -> bool:
-    """The one place seats are taken: a conditional UPDATE the database serializes."""
-    taken = col(WorkshopSession.seats_taken)
-    result = session.execute(
-        sa.update(WorkshopSession)
+@cache
+def _seat_statements() -> tuple[sa.Update, sa.Update]:
+    """The seat counter's two UPDATEs (take, give back), built once on the table: neither the
+    statement's construction nor the ORM's bulk-update path is paid per registration."""
+    table = sa.inspect(WorkshopSession).local_table
+    assert isinstance(table, sa.Table)
+    taken, seats = table.c.seats_taken, sa.bindparam("seats", type_=sa.Integer())
+    take = (
+        sa.update(table)
         .where(
-            col(WorkshopSession.id) == session_id,
-            col(WorkshopSession.status) == SessionStatus.scheduled,
-            taken + seats <= col(WorkshopSession.capacity),
+            table.c.id == sa.bindparam("session_id"),
+            table.c.status == SessionStatus.scheduled.value,
+            taken + seats <= table.c.capacity,
         )
         .values(seats_taken=taken + seats)
-        .execution_options(synchronize_session=False)
     )
-    return getattr(result, "rowcount", 0) == 1
+    # The CHECK constraint refuses a negative count.
+    give_back = sa.update(table).where(table.c.id == sa.bindparam("session_id")).values(seats_taken=taken - seats)
+    return take, give_back
+
+
+def _update_seats(session: Session, statement: sa.Update, session_id: int, seats: int) -> bool:
+    """Run one of the seat statements; the change feed hears of the row (the ORM does not see it)."""
+    result = session.execute(statement, {"session_id": session_id, "seats": seats})
+    updated = getattr(result, "rowcount", 0) == 1
+    if updated:
+        record_update(session, str(WorkshopSession.__tablename__), session_id)
+    return updated
+
+
+def _take_seats(session: Session, session_id: int, seats: int) -> bool:
+    """The one place seats are taken: a conditional UPDATE the database serializes."""
+    return _update_seats(session, _seat_statements()[0], session_id, seats)
 
 
 def _give_back_seats(session: Session, session_id: int, seats: int) -> None:
-    taken = col(WorkshopSession.seats_taken)
-    session.execute(
-        sa.update(WorkshopSession)
-        .where(col(WorkshopSession.id) == session_id)
-        .values(seats_taken=taken - seats)  # the CHECK constraint refuses a negative count
-        .execution_options(synchronize_session=False)
-    )
+    _update_seats(session, _seat_statements()[1], session_id, seats)
 
 
 def _check_open(ws: WorkshopSession, now: datetime) -> None:
@@ -154,9 +170,8 @@ def register(
     registration = Registration(session_id=session_id, seats=wanted, status=status, created_by=actor.id)
     for name, value in columns.items():
         setattr(registration, name, value)
-    session.add(registration)
     try:
-        session.flush()
+        insert_row(session, registration)
     except IntegrityError as exc:
         # Already registered (or two racing requests): the partial unique indexes on open
         # registrations decide, so no query beforehand; the request rolls back the seats.

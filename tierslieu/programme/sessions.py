@@ -15,8 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from tierslieu.booking import lifecycle, service
@@ -86,17 +88,23 @@ def get_session(session: Session, session_id: int, *, lock: bool = False) -> Wor
     return found
 
 
+@cache
+def _session_and_workshop_query() -> sa.Select[WorkshopSession, Workshop]:
+    """Built once: building a select costs more Python than running this one."""
+    return (
+        sa.select(WorkshopSession, Workshop)
+        .join(Workshop, col(Workshop.id) == col(WorkshopSession.workshop_id))
+        .where(col(WorkshopSession.id) == sa.bindparam("session_id"))
+    )
+
+
 def get_session_and_workshop(session: Session, session_id: int) -> tuple[WorkshopSession, Workshop]:
     """The session and its workshop in one query (both then in the session's identity map)."""
-    query = (
-        select(WorkshopSession, Workshop)
-        .join(Workshop, col(Workshop.id) == col(WorkshopSession.workshop_id))
-        .where(WorkshopSession.id == session_id)
-    )
-    found = session.exec(query).first()
+    found = session.execute(_session_and_workshop_query(), {"session_id": session_id}).first()
     if found is None:
         raise NotFound("programme.session_not_found", session=session_id)
-    return found
+    ws, workshop = found
+    return ws, workshop
 
 
 def list_sessions(session: Session, wanted: SessionFilter, scope: SiteScope = ALL_SITES) -> Sequence[WorkshopSession]:
