@@ -11,7 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from tierslieu import __version__
 from tierslieu.api.health import RequestMetricsMiddleware, health_router, install_metrics, metrics_route
@@ -24,6 +24,7 @@ from tierslieu.api.load import (
 )
 from tierslieu.api.problems import install_problem_handlers
 from tierslieu.api.routes import ROUTERS
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.api.security_headers import SecurityHeadersMiddleware
 from tierslieu.api.write_gate import WriteGateMiddleware
 from tierslieu.background import build_components
@@ -91,7 +92,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.add_middleware(RequestMetricsMiddleware)
     # Added last, so outermost: even the write gate's 408/413 answers carry the headers.
     app.add_middleware(SecurityHeadersMiddleware)
-    api = APIRouter(prefix=API_PREFIX)
+    api = PrefixRouter(prefix=API_PREFIX)
 
     @api.get("/health", tags=["health"])
     def health() -> dict[str, str]:

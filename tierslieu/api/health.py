@@ -15,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import inspect, text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.metrics import Snapshot
 from tierslieu.runtime import Runtime
 
@@ -63,7 +64,7 @@ def snapshot(runtime: Runtime) -> Snapshot:
 
 
 def health_router() -> APIRouter:
-    router = APIRouter(prefix="/health", tags=["health"])
+    router = PrefixRouter(prefix="/health", tags=["health"])
 
     @router.get("/live")
     async def live() -> dict[str, str]:

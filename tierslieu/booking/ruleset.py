@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -158,14 +159,21 @@ class EffectiveRules(BaseModel):
     def schedule(self) -> Schedule:
         """Opening hours, closures and holidays as a :class:`Schedule`.
 
-        Built on each access (cheap) rather than cached, so ``model_copy(update=...)`` can
-        never return a stale calendar.
-        """
-        return Schedule.from_texts(
-            self.opening_hours,
-            [_closure_bounds(closure) for closure in self.closures],
-            public_holidays_closed=self.public_holidays_closed,
-        )
+        Looked up by their content on each access (not stored on the instance, so
+        ``model_copy(update=...)`` can never return a stale calendar)."""
+        hours = tuple((day, tuple(texts)) for day, texts in self.opening_hours.items())
+        closures = tuple(_closure_bounds(closure) for closure in self.closures)
+        return _schedule(hours, closures, self.public_holidays_closed)
+
+
+# Parsing opening hours is most of the cost of a place's rules, and the access facts and the
+# occupancy view read every place's rules every few seconds: a Schedule (immutable) is built
+# once per distinct calendar.
+@lru_cache(maxsize=1024)
+def _schedule(
+    hours: tuple[tuple[Weekday, tuple[str, ...]], ...], closures: tuple[tuple[date, date], ...], holidays_closed: bool
+) -> Schedule:
+    return Schedule.from_texts(dict(hours), closures, public_holidays_closed=holidays_closed)
 
 
 _SWITCH_OFF_WITH_ZERO = frozenset({"checkin_minutes", "door_open_alert_minutes"})

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from tierslieu.api.deps import MAX_ID, STAFF, SessionDep, SiteScopeDep
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.api.schemas.devices import AccessEventPublic
 from tierslieu.errors import InvalidInput
 from tierslieu.hardware.audit import AccessEventFilter, list_access_events
 
-router = APIRouter(prefix="/access-events", tags=["access"])
+router = PrefixRouter(prefix="/access-events", tags=["access"])
 
 
 @router.get("", response_model=list[AccessEventPublic], dependencies=[Depends(STAFF)])

@@ -7,11 +7,12 @@ problem details with the engine's ``code``.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import Depends, Query, status
 from pydantic import AwareDatetime
 
 from tierslieu.api.deps import IdPath, RuntimeDep, SessionDep, SiteScopeDep
 from tierslieu.api.routes.programme_views import APPOINTMENT_BOOKERS, ORGANISERS
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.api.schemas.programme import (
     ActivityReportCreate,
     ActivityReportPublic,
@@ -23,7 +24,7 @@ from tierslieu.models import Member
 from tierslieu.programme import appointments
 from tierslieu.programme.holders import PersonHolder
 
-router = APIRouter(prefix="/appointments", tags=["programme"])
+router = PrefixRouter(prefix="/appointments", tags=["programme"])
 
 
 @router.post("", response_model=AppointmentPublic, status_code=status.HTTP_201_CREATED)

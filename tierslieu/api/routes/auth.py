@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from tierslieu.api.deps import (
@@ -17,10 +17,11 @@ from tierslieu.api.deps import (
     client_address,
     oauth2_scheme,
 )
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.api.schemas.site import PersonalTokenCreate, Token
 from tierslieu.services import members as member_service
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = PrefixRouter(prefix="/auth", tags=["auth"])
 
 THROTTLED: dict[int | str, dict[str, Any]] = {
     429: {"description": "trop de tentatives : réessayer après `Retry-After` secondes"}

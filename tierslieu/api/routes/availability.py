@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from pydantic import AwareDatetime
 
 from tierslieu.api.deps import EVERYONE, MAX_ID, RuntimeDep, SessionDep, SiteScopeDep
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.api.schemas.bookings import AvailabilityPublic, FreeInterval, ResourceAvailability
 from tierslieu.booking.vacancy import free_time
 from tierslieu.db.types import utcnow
 
-router = APIRouter(prefix="/availability", tags=["availability"])
+router = PrefixRouter(prefix="/availability", tags=["availability"])
 
 DEFAULT_PERIOD = timedelta(days=7)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, status
+from fastapi import Body, Depends, Query, status
 from pydantic import AwareDatetime
 from sqlmodel import Session
 
@@ -26,6 +26,7 @@ from tierslieu.api.deps import (
     SiteScopeDep,
     in_thread,
 )
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.api.schemas.bookings import (
     BookingCheck,
     BookingCreate,
@@ -46,7 +47,7 @@ from tierslieu.i18n import render
 from tierslieu.models import Booking, Member, WaitlistEntry
 from tierslieu.runtime import Runtime
 
-router = APIRouter(prefix="/bookings", tags=["bookings"])
+router = PrefixRouter(prefix="/bookings", tags=["bookings"])
 
 
 Language = LanguageDep

@@ -12,9 +12,10 @@ from __future__ import annotations
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import Depends, Path, Query, Request, Response
 
 from tierslieu.api.deps import EVERYONE, SESSION_COOKIE, IdPath, RuntimeDep, SessionDep, SiteScopeDep, oauth2_scheme
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.api.schemas.bookings import FeedLinks, ResourceFeed
 from tierslieu.booking import calendar
 from tierslieu.db.types import utcnow
@@ -25,7 +26,7 @@ from tierslieu.services import members as member_service
 from tierslieu.services import spaces as space_service
 from tierslieu.services.sites import ALL_SITES, SiteScope, timezone_of_resource
 
-router = APIRouter(prefix="/calendars", tags=["calendars"])
+router = PrefixRouter(prefix="/calendars", tags=["calendars"])
 
 ICS_MEDIA_TYPE = "text/calendar; charset=utf-8"
 ICS_RESPONSE: dict[int | str, dict[str, Any]] = {

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import Depends, Query, status
 from sqlmodel import Session
 
 from tierslieu.api.deps import MAX_ID, STAFF, Allow, IdPath, RuntimeDep, SessionDep, SiteScopeDep
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.api.schemas.devices import (
     DeviceCreate,
     DevicePublic,
@@ -22,7 +23,7 @@ from tierslieu.runtime import Runtime
 from tierslieu.services import devices as device_service
 from tierslieu.services.sites import SiteScope, site_of_space
 
-router = APIRouter(prefix="/devices", tags=["devices"])
+router = PrefixRouter(prefix="/devices", tags=["devices"])
 
 # Animators run the workshops: they see the devices (and which are offline), staff change them.
 READERS = Allow("admin", "staff", "animator")

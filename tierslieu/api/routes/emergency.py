@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter
 from pydantic import BaseModel
 
 from tierslieu.api.deps import RuntimeDep, SessionDep, StaffMember
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.db.types import utcnow
 from tierslieu.errors import Conflict
 from tierslieu.hardware.doors import DoorController
@@ -15,7 +15,7 @@ from tierslieu.hardware.emergency import FIRE_RESET, alarm_in_log, emergency_lin
 from tierslieu.hardware.facts import FactsCache
 from tierslieu.services.sites import list_sites, scope_for
 
-router = APIRouter(prefix="/emergency", tags=["emergency"])
+router = PrefixRouter(prefix="/emergency", tags=["emergency"])
 
 
 class EmergencyReset(BaseModel):

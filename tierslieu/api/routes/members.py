@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import Depends, Request, status
 from sqlmodel import Session
 
 from tierslieu.api.deps import (
@@ -17,6 +17,7 @@ from tierslieu.api.deps import (
     in_thread,
     is_staff,
 )
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.api.schemas.site import (
     BadgeCreate,
     BadgePublic,
@@ -32,7 +33,7 @@ from tierslieu.models import Member
 from tierslieu.services import members as member_service
 from tierslieu.services.sites import check_grantable
 
-router = APIRouter(prefix="/members", tags=["members"])
+router = PrefixRouter(prefix="/members", tags=["members"])
 
 # Animators see members to queue prints and grant trainings for them.
 READERS = Allow("admin", "staff", "animator")

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import Depends, Response
 
 from tierslieu.api.deps import PUBLIC, RuntimeDep, SessionDep
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.programme.national_export import export_csv, export_rows
 
-router = APIRouter(prefix="/export", tags=["national export"], dependencies=[Depends(PUBLIC)])
+router = PrefixRouter(prefix="/export", tags=["national export"], dependencies=[Depends(PUBLIC)])
 
 
 @router.get(

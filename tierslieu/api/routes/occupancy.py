@@ -9,18 +9,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
 from tierslieu.api.deps import Allow, RuntimeDep, SessionDep, SiteScopeDep, request_language
 from tierslieu.api.load import StreamSlots
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.api.schemas.occupancy import SpaceOccupancyPublic
 from tierslieu.models import Member
 from tierslieu.occupancy.service import current_statuses
 from tierslieu.occupancy.stream import StreamOptions, occupancy_events
 
-router = APIRouter(prefix="/occupancy", tags=["occupancy"])
+router = PrefixRouter(prefix="/occupancy", tags=["occupancy"])
 
 OCCUPANCY_VIEWERS = Allow("admin", "staff", "animator")
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from tierslieu.api.deps import Allow, CurrentMember, IdPath, LanguageDep, SessionDep
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.api.schemas.outbox import OutboxMessagePublic, OutboxPage
 from tierslieu.db.types import utcnow
 from tierslieu.errors import NotFound, PermissionDenied
@@ -18,7 +19,7 @@ from tierslieu.outbox.compose import INVITE_PARAM
 from tierslieu.outbox.store import NO_ADDRESS
 from tierslieu.services.sites import scope_for
 
-router = APIRouter(prefix="/outbox", tags=["notifications"])
+router = PrefixRouter(prefix="/outbox", tags=["notifications"])
 
 OUTBOX_READERS = Allow("admin", "staff")
 Status = Literal["pending", "sending", "sent", "failed", "undeliverable"]

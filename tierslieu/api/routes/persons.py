@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from tierslieu.api.deps import SessionDep
 from tierslieu.api.routes.programme_views import ORGANISERS
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.api.schemas.programme import PersonPublic
 from tierslieu.programme import persons
 
-router = APIRouter(prefix="/persons", tags=["programme"])
+router = PrefixRouter(prefix="/persons", tags=["programme"])
 
 
 @router.get("", response_model=list[PersonPublic], dependencies=[Depends(ORGANISERS)])

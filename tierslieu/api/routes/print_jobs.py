@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile, status
+from fastapi import Depends, File, Form, Query, UploadFile, status
 
 from tierslieu.api.deps import EVERYONE, MAX_ID, Allow, IdPath, LanguageDep, RuntimeDep, SessionDep, SiteScopeDep
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.api.schemas.printing import PrintJobPublic, PriorityUpdate
 from tierslieu.db.types import utcnow
 from tierslieu.models import Member, PrintJob
@@ -14,7 +15,7 @@ from tierslieu.printing.reasons import describe
 from tierslieu.printing.storage import GcodeStore
 from tierslieu.runtime import Runtime
 
-router = APIRouter(prefix="/print-jobs", tags=["print jobs"])
+router = PrefixRouter(prefix="/print-jobs", tags=["print jobs"])
 
 SUPERVISOR = Allow(*sorted(queue.SUPERVISORS))
 MAX_COPIES = 20

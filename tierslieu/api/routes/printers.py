@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, BackgroundTasks, Depends, status
+from fastapi import BackgroundTasks, Depends, status
 from sqlmodel import Session
 
 from tierslieu.api.deps import EVERYONE, STAFF, IdPath, LanguageDep, RuntimeDep, SessionDep, SiteScopeDep
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.api.schemas.printing import (
     JobSummary,
     PrinterCreate,
@@ -24,7 +25,7 @@ from tierslieu.services import printers as printer_service
 from tierslieu.services import spaces as space_service
 from tierslieu.services.sites import SiteScope, site_of_resource, timezone_of_site
 
-router = APIRouter(prefix="/printers", tags=["printers"])
+router = PrefixRouter(prefix="/printers", tags=["printers"])
 
 
 def to_public(session: Session, printer: Printer, language: str = "fr") -> PrinterPublic:

@@ -6,18 +6,19 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import date
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 
 from tierslieu.api.deps import PUBLIC, LanguageDep, RuntimeDep, SessionDep
 from tierslieu.api.periods import local_period
 from tierslieu.api.routes.calendars import ICS_MEDIA_TYPE, ICS_RESPONSE
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.api.schemas.public import PublicSessionOut
 from tierslieu.db.types import utcnow
 from tierslieu.i18n import render
 from tierslieu.programme.public_agenda import DEFAULT_AHEAD, PublicSession, agenda_ics, public_sessions
 from tierslieu.runtime import Runtime
 
-router = APIRouter(prefix="/public", tags=["public agenda"], dependencies=[Depends(PUBLIC)])
+router = PrefixRouter(prefix="/public", tags=["public agenda"], dependencies=[Depends(PUBLIC)])
 
 MAX_DAYS = 366
 PUBLIC_CACHE = "public, max-age=300"

@@ -3,16 +3,17 @@ the waitlist moves up."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 
 from tierslieu.api.deps import EVERYONE, IdPath, RuntimeDep, SessionDep
 from tierslieu.api.routes.programme_views import registration_public
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.api.schemas.programme import RegistrationPublic
 from tierslieu.db.types import utcnow
 from tierslieu.models import Member
 from tierslieu.programme import registrations
 
-router = APIRouter(prefix="/registrations", tags=["programme"])
+router = PrefixRouter(prefix="/registrations", tags=["programme"])
 
 
 @router.get("", response_model=list[RegistrationPublic])

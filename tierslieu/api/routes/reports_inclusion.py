@@ -6,17 +6,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 
 from tierslieu.api.deps import Allow, RuntimeDep, SessionDep, SiteScopeDep
 from tierslieu.api.periods import local_period
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.api.schemas.reports import InclusionReportOut
 from tierslieu.db.types import utcnow
 from tierslieu.programme.inclusion_report import inclusion_report
 from tierslieu.programme.report_csv import inclusion_csv
 from tierslieu.services.sites import timezone_of_scope
 
-router = APIRouter(prefix="/reports/inclusion", tags=["reports"])
+router = PrefixRouter(prefix="/reports/inclusion", tags=["reports"])
 
 REPORT_READERS = Allow("admin", "staff", "animator", "municipal")
 MAX_DAYS = 3 * 366

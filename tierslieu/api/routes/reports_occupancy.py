@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 
 from tierslieu.api.deps import MAX_ID, STAFF, RuntimeDep, SessionDep, SiteScopeDep
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.api.schemas.occupancy import OccupancyBucketPublic, OccupancyReportPublic
 from tierslieu.booking.schedule import at_local_minute
 from tierslieu.db.types import utcnow
@@ -16,7 +17,7 @@ from tierslieu.occupancy.reports import OccupancyReport, occupancy_report, repor
 from tierslieu.services.sites import timezone_of_scope
 from tierslieu.services.spaces import get_space
 
-router = APIRouter(prefix="/reports/occupancy", tags=["reports"])
+router = PrefixRouter(prefix="/reports/occupancy", tags=["reports"])
 
 MAX_DAYS = 366
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 
 from tierslieu.api.deps import Allow, RuntimeDep, SessionDep, SiteScopeDep
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.api.schemas.printing import PrintingReportPublic, ReportLinePublic
 from tierslieu.booking.schedule import at_local_minute
 from tierslieu.db.types import utcnow
@@ -15,7 +16,7 @@ from tierslieu.errors import InvalidInput
 from tierslieu.printing.reports import PrintingReport, printing_report, report_csv
 from tierslieu.services.sites import timezone_of_scope
 
-router = APIRouter(prefix="/reports/printing", tags=["reports"])
+router = PrefixRouter(prefix="/reports/printing", tags=["reports"])
 
 REPORT_READERS = Allow("admin", "staff", "animator")
 MAX_DAYS = 3 * 366

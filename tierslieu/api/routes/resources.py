@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import Depends, Query, status
 
 from tierslieu.api.deps import EVERYONE, MAX_ID, STAFF, IdPath, SessionDep, SiteScopeDep
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.api.schemas.site import ResourceCreate, ResourceDetail, ResourcePublic, ResourceUpdate
 from tierslieu.models import Resource
 from tierslieu.models.enums import ResourceKind
 from tierslieu.services import spaces as space_service
 from tierslieu.services.sites import SiteScope, site_of_resource, site_of_space
 
-router = APIRouter(prefix="/resources", tags=["resources"])
+router = PrefixRouter(prefix="/resources", tags=["resources"])
 
 
 def to_public(resource: Resource) -> ResourcePublic:

@@ -7,7 +7,7 @@ staff and the session's leader see the registrations and take the roll-call.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import Depends, Query, status
 from pydantic import AwareDatetime
 
 from tierslieu.api.deps import (
@@ -21,6 +21,7 @@ from tierslieu.api.deps import (
     in_thread,
 )
 from tierslieu.api.routes.programme_views import ORGANISERS, registration_listed, registration_public, session_public
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.api.schemas.programme import (
     AttendanceCreate,
     AttendancePublic,
@@ -38,7 +39,7 @@ from tierslieu.programme import attendance, registrations, sessions
 from tierslieu.programme.holders import GroupHolder, Holder, MemberHolder, PersonHolder
 from tierslieu.programme.roles import session_site
 
-router = APIRouter(prefix="/sessions", tags=["programme"])
+router = PrefixRouter(prefix="/sessions", tags=["programme"])
 
 
 @router.get("", response_model=list[SessionPublic], dependencies=[Depends(EVERYONE)])

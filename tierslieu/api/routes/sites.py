@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from sqlmodel import Session
 
 from tierslieu.api.deps import SIGNED_IN, IdPath, SessionDep, SignedIn, SiteScopeDep
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.api.schemas.site import SitePublic
 from tierslieu.models import Site
 from tierslieu.services import sites as site_service
 
-router = APIRouter(prefix="/sites", tags=["sites"])
+router = PrefixRouter(prefix="/sites", tags=["sites"])
 
 
 def to_public(session: Session, site: Site) -> SitePublic:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, status
+from fastapi import Depends, status
 
 from tierslieu.api.deps import EVERYONE, STAFF, IdPath, RuntimeDep, SessionDep, SiteScopeDep
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.api.schemas.site import SpaceCreate, SpacePublic, SpaceUpdate
 from tierslieu.models import Space
 from tierslieu.services import spaces as space_service
 
-router = APIRouter(prefix="/spaces", tags=["spaces"])
+router = PrefixRouter(prefix="/spaces", tags=["spaces"])
 
 
 def to_public(space: Space) -> SpacePublic:

@@ -7,10 +7,11 @@ its refusals are 409 problem details with the engine's ``code``.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, status
+from fastapi import Depends, status
 
 from tierslieu.api.deps import EVERYONE, IdPath, RuntimeDep, SessionDep, SiteScopeDep
 from tierslieu.api.routes.programme_views import ORGANISERS, session_public
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.api.schemas.programme import SessionCreate, SessionPublic, WorkshopCreate, WorkshopPublic, WorkshopUpdate
 from tierslieu.db.types import utcnow
 from tierslieu.models import Member
@@ -18,7 +19,7 @@ from tierslieu.programme import sessions, workshops
 from tierslieu.services import spaces as space_service
 from tierslieu.services.sites import site_of_resource
 
-router = APIRouter(prefix="/workshops", tags=["programme"])
+router = PrefixRouter(prefix="/workshops", tags=["programme"])
 
 
 @router.post("", response_model=WorkshopPublic, status_code=status.HTTP_201_CREATED)

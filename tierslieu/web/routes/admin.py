@@ -6,11 +6,12 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form
+from fastapi import Depends, Form
 from sqlmodel import Session
 from starlette.responses import Response
 
 from tierslieu.api.deps import STAFF, IdPath, SessionDep, client_address
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.db.types import utcnow
 from tierslieu.errors import InvalidInput, TiersLieuError
 from tierslieu.hardware.audit import last_unknown_badge
@@ -24,7 +25,7 @@ from tierslieu.web.page import Page, PageDep
 from tierslieu.web.password_reset import RESET_HOURS, reset_token
 from tierslieu.web.sites import SiteFilter
 
-router = APIRouter(prefix="/admin", dependencies=[Depends(STAFF)])
+router = PrefixRouter(prefix="/admin", dependencies=[Depends(STAFF)])
 
 # How recent an unknown scan must be for "scan now" to take it.
 SCAN_WINDOW = timedelta(minutes=10)

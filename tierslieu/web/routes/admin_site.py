@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form
+from fastapi import Depends, Form
 from sqlmodel import Session
 from starlette.responses import Response
 
 from tierslieu.api.deps import STAFF, IdPath, SessionDep
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.booking import lifecycle
 from tierslieu.booking.store import RulesCache
 from tierslieu.errors import InvalidInput, TiersLieuError
@@ -22,7 +23,7 @@ from tierslieu.web.admin_view import pending_bookings
 from tierslieu.web.page import Page, PageDep
 from tierslieu.web.sites import SiteFilter
 
-router = APIRouter(prefix="/admin", dependencies=[Depends(STAFF)])
+router = PrefixRouter(prefix="/admin", dependencies=[Depends(STAFF)])
 
 
 def _spaces_page(page: Page, session: Session, *, errors: dict[int, str] | None = None, status: int = 200) -> Response:

@@ -7,11 +7,12 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form
+from fastapi import Depends, Form
 from sqlmodel import Session
 from starlette.responses import Response
 
 from tierslieu.api.deps import Allow, IdPath, SessionDep
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.db.types import utcnow
 from tierslieu.errors import InvalidInput, TiersLieuError
 from tierslieu.models import Member
@@ -30,7 +31,7 @@ __all__ = ["APPOINTMENTS", "router"]
 
 APPOINTMENTS = Allow("admin", "staff", "animator", "partner")
 ADVISOR_SIDE = Allow("admin", "staff", "animator")
-router = APIRouter(prefix="/rendez-vous", dependencies=[Depends(APPOINTMENTS)])
+router = PrefixRouter(prefix="/rendez-vous", dependencies=[Depends(APPOINTMENTS)])
 
 MINUTES = (30, 45, 60, 90)
 PAST = timedelta(days=30)

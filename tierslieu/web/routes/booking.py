@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form
+from fastapi import Depends, Form
 from sqlmodel import Session
 from starlette.responses import Response
 
 from tierslieu.api.deps import EVERYONE, SessionDep
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.booking import service as booking_service
 from tierslieu.db.types import utcnow
 from tierslieu.errors import TiersLieuError
@@ -24,7 +25,7 @@ from tierslieu.web.booking_view import bookable_spaces, build_grids, parse_day
 from tierslieu.web.i18n import Formatter
 from tierslieu.web.page import Page, PageDep
 
-router = APIRouter(prefix="/reserver", dependencies=[Depends(EVERYONE)])
+router = PrefixRouter(prefix="/reserver", dependencies=[Depends(EVERYONE)])
 
 
 def _chosen_resources(session: Session, space_id: int | None, resource_id: int | None) -> list[Resource]:

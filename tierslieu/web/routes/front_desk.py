@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form
+from fastapi import Depends, Form
 from sqlmodel import Session
 from starlette.responses import Response
 
 from tierslieu.api.deps import Allow, IdPath, SessionDep
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.booking import service as booking_service
 from tierslieu.db.types import utcnow
 from tierslieu.errors import InvalidInput, NotFound, PermissionDenied, TiersLieuError
@@ -47,7 +48,7 @@ __all__ = ["FRONT_DESK", "router"]
 # Who works at the desk: staff and admins, and the animator and the advisor (animator role),
 # who register their own public.
 FRONT_DESK = Allow("admin", "staff", "animator")
-router = APIRouter(prefix="/accueil", dependencies=[Depends(FRONT_DESK)])
+router = PrefixRouter(prefix="/accueil", dependencies=[Depends(FRONT_DESK)])
 
 APPOINTMENT_MINUTES = (30, 45, 60, 90)
 _MESSAGES = {

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from starlette.responses import Response
 
 from tierslieu.api.deps import SessionDep
 from tierslieu.api.periods import local_period
 from tierslieu.api.routes.reports_inclusion import MAX_DAYS, REPORT_READERS
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.db.types import utcnow
 from tierslieu.errors import InvalidInput
 from tierslieu.programme.inclusion_report import Breakdown, inclusion_report
@@ -20,7 +21,7 @@ from tierslieu.web.page import PageDep
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/rapports/inclusion", dependencies=[Depends(REPORT_READERS)])
+router = PrefixRouter(prefix="/rapports/inclusion", dependencies=[Depends(REPORT_READERS)])
 
 
 def _chart(ident: str, title: str, unit: str, lines: list[Breakdown], value: str) -> BarChart:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from fastapi import APIRouter
 from sqlmodel import Session, col, select
 from starlette.responses import RedirectResponse, Response
 
 from tierslieu.api.deps import IdPath, SessionDep
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.booking.store import QUOTA_STATUSES
 from tierslieu.db.types import utcnow
 from tierslieu.errors import NotFound
@@ -24,7 +24,7 @@ from tierslieu.services import spaces as space_service
 from tierslieu.services.sites import ALL_SITES, get_site, site_by_slug, site_timezone
 from tierslieu.web.page import PageDep
 
-router = APIRouter(prefix="/kiosk")
+router = PrefixRouter(prefix="/kiosk")
 
 REFRESH_SECONDS = 60
 KIOSK_WORKSHOPS = 4  # the coming public workshops shown under the day's schedule

@@ -6,11 +6,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from sqlmodel import Session
 from starlette.responses import Response
 
 from tierslieu.api.deps import EVERYONE, IdPath, SessionDep
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.booking import lifecycle
 from tierslieu.booking.rules import ACTIVE_STATUSES
 from tierslieu.booking.store import RulesCache
@@ -21,7 +22,7 @@ from tierslieu.web.calendar_links import member_feed_url
 from tierslieu.web.i18n import N_
 from tierslieu.web.page import Page, PageDep
 
-router = APIRouter(prefix="/mes-reservations", dependencies=[Depends(EVERYONE)])
+router = PrefixRouter(prefix="/mes-reservations", dependencies=[Depends(EVERYONE)])
 
 HISTORY = timedelta(days=180)
 PAST_SHOWN = 30

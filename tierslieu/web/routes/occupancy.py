@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form
+from fastapi import Depends, Form
 from starlette.responses import Response
 
 from tierslieu.api.deps import STAFF, IdPath, SessionDep
 from tierslieu.api.routes.emergency import reset_emergency
 from tierslieu.api.routes.occupancy import OCCUPANCY_VIEWERS
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.errors import TiersLieuError
 from tierslieu.hardware.emergency import alarm_in_log, recent_lines
 from tierslieu.occupancy.service import current_statuses
@@ -21,7 +22,7 @@ from tierslieu.web.i18n import N_
 from tierslieu.web.page import Page, PageDep
 from tierslieu.web.sites import SiteFilter
 
-router = APIRouter(prefix="/occupation", dependencies=[Depends(OCCUPANCY_VIEWERS)])
+router = PrefixRouter(prefix="/occupation", dependencies=[Depends(OCCUPANCY_VIEWERS)])
 
 _FIRE_WORDS = {
     "fire_alarm": N_("fire alarm"),

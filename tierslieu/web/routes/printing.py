@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import Depends, File, Form, UploadFile
 from sqlmodel import Session
 from starlette.responses import Response
 
 from tierslieu.api.deps import EVERYONE, Allow, IdPath, SessionDep
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.db.types import utcnow
 from tierslieu.errors import TiersLieuError
 from tierslieu.models import Printer
@@ -25,7 +26,7 @@ from tierslieu.web.page import Page, PageDep
 from tierslieu.web.print_queue import UploadTicket, expired_preview, moved_priorities, queues
 from tierslieu.web.sites import SiteFilter
 
-router = APIRouter(prefix="/fablab", dependencies=[Depends(EVERYONE)])
+router = PrefixRouter(prefix="/fablab", dependencies=[Depends(EVERYONE)])
 
 MAX_COPIES = 20
 # The same policy as the API's reorder endpoint.

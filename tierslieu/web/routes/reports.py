@@ -6,11 +6,12 @@ from __future__ import annotations
 import io
 from datetime import date, datetime, timedelta
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from sqlmodel import Session
 from starlette.responses import Response
 
 from tierslieu.api.deps import STAFF, SessionDep
+from tierslieu.api.routing import PrefixRouter
 from tierslieu.booking import lifecycle
 from tierslieu.booking.schedule import at_local_minute
 from tierslieu.csv_export import SpreadsheetWriter
@@ -21,7 +22,7 @@ from tierslieu.web.charts import BarChart, bar_chart
 from tierslieu.web.page import Page, PageDep
 from tierslieu.web.sites import SiteFilter
 
-router = APIRouter(prefix="/admin/rapports", dependencies=[Depends(STAFF)])
+router = PrefixRouter(prefix="/admin/rapports", dependencies=[Depends(STAFF)])
 
 WEEKS = 12
 MONTHS = 12
