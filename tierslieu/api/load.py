@@ -16,7 +16,7 @@ How the pieces fit (README, "Sizing under load"):
 - a live stream (SSE) holds no thread and no connection while idle, only one of the
   ``sse_max_streams`` slots (``sse_max_streams_per_member`` per member);
 - one member, or one address, cannot take it all: ``rate_limit_member`` and
-  ``rate_limit_address`` (the ``limits`` library's moving windows) answer 429 + Retry-After;
+  ``rate_limit_address`` (the ``limits`` library's sliding-window counters) answer 429 + Retry-After;
 - ``GET /api/v1/health/live`` is answered on the event loop, so it answers whatever the above.
 """
 
@@ -33,7 +33,7 @@ from collections.abc import Callable
 import anyio.to_thread
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+from limits.strategies import SlidingWindowCounterRateLimiter
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -82,10 +82,15 @@ class _MemoryStorage(MemoryStorage):
 
 
 class RateLimits:
-    """Per-member and per-address request rates, counted in memory (one process)."""
+    """Per-member and per-address request rates, counted in memory (one process).
+
+    Sliding-window counters (two counters per key and window, the previous one weighted by how
+    much of it still overlaps the window): a moving window keeps one timestamp per request, so
+    each address at its limit held 1,200 objects and every hit moved them all (~15 µs a hit at
+    18,000), and the collector walked them all."""
 
     def __init__(self, member: str, address: str) -> None:
-        self._limiter = MovingWindowRateLimiter(_MemoryStorage())
+        self._limiter = SlidingWindowCounterRateLimiter(_MemoryStorage())
         self._member = parse_many(member)
         self._address = parse_many(address)
 
