@@ -150,7 +150,8 @@ def bookings_to_judge(
     }
     existing: list[ExistingBooking] = []
     mine: dict[object, ExistingBooking] = {}
-    for part, *row in session.execute(statement, values).all():
+    # On the connection, not the session: a plain read needs none of the ORM's result handling.
+    for part, *row in session.connection().execute(statement, values).all():
         booking = ExistingBooking(*row)
         if part == 1:
             existing.append(booking)

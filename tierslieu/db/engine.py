@@ -176,7 +176,7 @@ class Database:
         under READ COMMITTED each one took its own snapshot anyway — so no BEGIN and no COMMIT
         (two round trips on PostgreSQL; on both, no thread switch to end the session). Should the
         session write or lock rows after all, a transaction opens right before
-        (:func:`_begin_before_writing`).
+        (:func:`begin_before_writing`).
         """
         bind = self._write_bind if write else self._read_only_bind if read_only else self.engine
         session = TrackedSession(bind, expire_on_commit=False)
@@ -213,7 +213,7 @@ def _after_begin(session: Session, _transaction: Any, connection: Connection) ->
     session.info[_CONNECTION] = connection
 
 
-def _begin_before_writing(session: OrmSession) -> None:
+def begin_before_writing(session: OrmSession) -> None:
     """Open the transaction a read-only session is about to need, before its first write or lock
     (on SQLite with the write lock at once, as a write session does)."""
     if session.get_bind().get_execution_options().get(BEGIN_OPTION, "BEGIN") is not None:
@@ -225,11 +225,11 @@ def _begin_before_writing(session: OrmSession) -> None:
 
 @event.listens_for(TrackedSession, "before_flush")
 def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
-    _begin_before_writing(session)
+    begin_before_writing(session)
 
 
 @event.listens_for(TrackedSession, "do_orm_execute")
 def _before_statement(state: ORMExecuteState) -> None:
     locks = state.is_select and getattr(state.statement, "_for_update_arg", None) is not None
     if state.is_insert or state.is_update or state.is_delete or locks:
-        _begin_before_writing(state.session)
+        begin_before_writing(state.session)

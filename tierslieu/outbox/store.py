@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from tierslieu.db.rows import execute_write
 from tierslieu.db.types import utcnow
 from tierslieu.models import Member, OutboxMessage
 from tierslieu.outbox.compose import INVITE_PARAM, Invite
@@ -87,7 +88,7 @@ def enqueue(
         "last_error": "" if email else NO_ADDRESS,
         "created_at": now,
     }
-    session.execute(_enqueue_statement(session.get_bind().dialect.name), values)
+    execute_write(session, _enqueue_statement(session.get_bind().dialect.name), values)
 
 
 @cache

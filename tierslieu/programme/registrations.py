@@ -21,7 +21,7 @@ from sqlmodel import Session, col, func, select
 
 from tierslieu.booking.schedule import utc
 from tierslieu.db.changes import record_update
-from tierslieu.db.rows import insert_row
+from tierslieu.db.rows import execute_write, insert_row
 from tierslieu.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from tierslieu.models import Attendance, GroupRegistration, Member, Person, Registration, WorkshopSession
 from tierslieu.models.programme import OPEN_REGISTRATION_STATUSES, RegistrationStatus, SessionStatus
@@ -83,7 +83,7 @@ def _seat_statements() -> tuple[sa.Update, sa.Update]:
 
 def _update_seats(session: Session, statement: sa.Update, session_id: int, seats: int) -> bool:
     """Run one of the seat statements; the change feed hears of the row (the ORM does not see it)."""
-    result = session.execute(statement, {"session_id": session_id, "seats": seats})
+    result = execute_write(session, statement, {"session_id": session_id, "seats": seats})
     updated = getattr(result, "rowcount", 0) == 1
     if updated:
         record_update(session, str(WorkshopSession.__tablename__), session_id)
