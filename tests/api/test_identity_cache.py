@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from tests.booking.factory import at, future_weekday, make_resource
+from tests.booking.factory import at, committed_resource, future_weekday
 from tests.conftest import AppHarness
 from tierslieu.api import create_app
 from tierslieu.db.types import utcnow
@@ -134,11 +134,7 @@ def test_a_session_reads_the_trainings_it_writes_and_never_shares_them(api_any_d
 
 
 def _desk(api: AppHarness) -> int:
-    with api.runtime.db.session(write=True) as session:
-        resource = make_resource(session)
-        session.commit()
-        assert resource.id is not None
-        return resource.id
+    return committed_resource(api.runtime)
 
 
 def _booking_body(resource_id: int, member_id: int | None = None, hour: int = 10) -> dict[str, object]:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from tierslieu.models import Member, Resource
+from tierslieu.runtime import Runtime
 from tierslieu.security import Secrets
 from tierslieu.services import members as member_service
 from tierslieu.services import spaces as space_service
@@ -37,6 +38,15 @@ def make_resource(session: Session, rules: dict[str, Any] | None = None, *, kind
     )
     assert space.id is not None
     return space_service.create_resource(session, name=f"Poste {tag}", kind=kind, space_id=space.id)
+
+
+def committed_resource(runtime: Runtime, rules: dict[str, Any] | None = None) -> int:
+    """A resource made by :func:`make_resource` in its own committed transaction: its id."""
+    with runtime.db.session(write=True) as session:
+        resource = make_resource(session, rules)
+        session.commit()
+        assert resource.id is not None
+        return resource.id
 
 
 def make_member(session: Session, secrets: Secrets, *roles: str) -> Member:

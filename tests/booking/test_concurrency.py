@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.booking.factory import at, future_weekday, make_resource
+from tests.booking.factory import at, committed_resource, future_weekday
 from tests.conftest import ApiUser, create_user, make_settings
 from tests.support.server import LiveServer, live_server
 from tierslieu.api import create_app
@@ -35,11 +35,7 @@ def _user(srv: LiveServer, role: str = "member") -> ApiUser:
 
 
 def _resource_id(srv: LiveServer) -> int:
-    with srv.runtime.db.session(write=True) as session:
-        resource = make_resource(session)
-        session.commit()
-        assert resource.id is not None
-        return resource.id
+    return committed_resource(srv.runtime)
 
 
 def _fire(srv: LiveServer, bodies: list[tuple[ApiUser, dict[str, Any]]]) -> list[httpx.Response]:

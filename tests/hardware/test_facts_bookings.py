@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from sqlmodel import Session, select
 from tests.conftest import make_settings
 from tests.hardware.rig import UIDS, Site, build_site
 from tests.support.bookings import insert_booking
+from tests.support.waiting import eventually
 from tierslieu.db.types import utcnow
 from tierslieu.hardware import facts as facts_module
 from tierslieu.hardware.facts import CHANGE_DELAY_SECONDS, FactsCache, SiteFacts, load_site_facts, with_bookings
@@ -113,15 +113,6 @@ class Loads:
         return load_site_facts(session, now, previous)
 
 
-def _wait_for(check: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
-
-
 def test_a_booking_commit_is_read_alone_and_other_writes_reload_all(
     rt: Runtime, site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -133,7 +124,7 @@ def test_a_booking_commit_is_read_alone_and_other_writes_reload_all(
         now = utcnow()
         added = insert_booking(rt, site.resources["visio"], site.members["bob"], now, now + timedelta(hours=1))
         _set_status(rt, site.bookings["alice_room"], "cancelled")
-        seen = _wait_for(lambda: {b.id for b in cache.current.bookings} == {added}, 3 * CHANGE_DELAY_SECONDS)
+        seen = eventually(lambda: {b.id for b in cache.current.bookings} == {added}, 3 * CHANGE_DELAY_SECONDS)
         assert seen, "the booking commits did not reach the facts"
         assert loads.count == 1  # read by id: no full reload
         with rt.db.session(write=True) as session:
@@ -141,7 +132,7 @@ def test_a_booking_commit_is_read_alone_and_other_writes_reload_all(
             badge.revoked_at = utcnow()
             session.add(badge)
             session.commit()
-        assert _wait_for(lambda: cache.current.badges[UIDS["bob"]].revoked, 3 * CHANGE_DELAY_SECONDS)
+        assert eventually(lambda: cache.current.badges[UIDS["bob"]].revoked, 3 * CHANGE_DELAY_SECONDS)
         assert loads.count == 2  # a badge: everything read again
     finally:
         cache.stop()

@@ -16,6 +16,7 @@ from sqlmodel import select
 from devices.memory import InMemoryTransport
 from tests.occupancy.site import add_booking
 from tests.support.site import Ids, load_trilport
+from tests.support.waiting import eventually
 from tierslieu.db.types import utcnow
 from tierslieu.events import Event
 from tierslieu.hardware.hub import DeviceHub
@@ -251,15 +252,6 @@ class Calls:
         monkeypatch.setattr(tracker_module, name, counted)
 
 
-def _eventually(check: Callable[[], bool], seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
-
-
 def test_booking_commits_reread_only_the_bookings(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
     runtime.settings.occupancy_pass_seconds = 3600.0  # no scheduled pass within the test
     runtime.settings.occupancy_debounce_seconds = 0.05
@@ -272,7 +264,7 @@ def test_booking_commits_reread_only_the_bookings(runtime: Runtime, monkeypatch:
         now = utcnow()
         add_booking(runtime, ids.resources["Salle de visio"], now - timedelta(minutes=1), now + timedelta(hours=1))
         visio = ids.spaces["Salle de visio"]
-        assert _eventually(lambda: bool((s := tracker.status(visio)) and s.booked_now))
+        assert eventually(lambda: bool((s := tracker.status(visio)) and s.booked_now))
         # Neither the layout read again nor the history written for a booking.
         assert (layouts.count, histories.count) == started
         with runtime.db.session(write=True) as session:
@@ -282,7 +274,7 @@ def test_booking_commits_reread_only_the_bookings(runtime: Runtime, monkeypatch:
             session.add(space)
             session.commit()
         # A space: a full pass, ending with the history.
-        assert _eventually(lambda: histories.count == started[1] + 1)
+        assert eventually(lambda: histories.count == started[1] + 1)
         assert tracker.layout.spaces[visio].name == "Visio" and layouts.count == started[0] + 1
     finally:
         tracker.stop()
