@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     # Live streams (SSE): at most this many open at once, and per member (503 + Retry-After past it).
     sse_max_streams: int = Field(default=100, ge=1)
     sse_max_streams_per_member: int = Field(default=5, ge=1)
-    # API request rates (the `limits` library's notation, moving window): per signed-in member
+    # API request rates (the `limits` library's notation, sliding-window counters): per signed-in member
     # and per client address; past them: 429 + Retry-After.
     rate_limit_member: str = "600/minute"
     rate_limit_address: str = "1200/minute"
