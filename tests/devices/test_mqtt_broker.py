@@ -22,21 +22,13 @@ from devices.transport import ConnectionState, PublishRejected
 from tests.support.mosquitto import MosquittoServer, make_tls_files
 from tests.support.mqtt import Inbox, Received
 from tests.support.ports import free_port
+from tests.support.waiting import eventually
 from tierslieu.i18n import render
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(60)]
 
 ROOT = Path(__file__).resolve().parents[2]
 Connect = Callable[..., PahoTransport]
-
-
-def eventually(predicate: Callable[[], bool], timeout: float = 5) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def unique(prefix: str) -> str:
