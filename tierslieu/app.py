@@ -24,7 +24,7 @@ from tierslieu.api.load import (
 )
 from tierslieu.api.problems import install_problem_handlers
 from tierslieu.api.routes import ROUTERS
-from tierslieu.api.routing import PrefixRouter
+from tierslieu.api.routing import PrefixRouter, grouped
 from tierslieu.api.security_headers import SecurityHeadersMiddleware
 from tierslieu.api.write_gate import WriteGateMiddleware
 from tierslieu.background import build_components
@@ -102,8 +102,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     metrics_route(app)
     # A controller process serves its health (and metrics) only; the API is the api processes' job.
     serves_api = settings.role != "controller"
-    for router in ROUTERS if serves_api else []:
-        api.include_router(router)
+    for group in grouped(ROUTERS) if serves_api else []:
+        api.include_router(group)
     app.include_router(api)
     # The web app is part of the product: a broken import must fail the start, loudly.
     if serves_api:

@@ -18,7 +18,6 @@ from typing import Any
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 from sqlmodel import select
 
 from tests.conftest import create_user, make_settings
@@ -37,14 +36,18 @@ def pg_app(pg_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Runtime]]:
 
 
 class Statements:
-    """Every statement the engine sends, as the driver gets it."""
+    """Every statement sent to PostgreSQL, as the driver's cursors get them (through
+    SQLAlchemy or straight on the driver, as the identity read is)."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.sent: list[str] = []
-        event.listen(runtime.db.engine, "before_cursor_execute", self._record)
+        execute = psycopg.Cursor.execute
 
-    def _record(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        self.sent.append(statement)
+        def recorded(cursor: psycopg.Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+            self.sent.append(str(query))
+            return execute(cursor, query, *args, **kwargs)
+
+        monkeypatch.setattr(psycopg.Cursor, "execute", recorded)
 
     def during(self, action: Any) -> list[str]:
         self.sent.clear()
@@ -53,7 +56,7 @@ class Statements:
 
 
 def test_a_warm_members_me_is_one_statement_and_a_booking_has_no_savepoint(
-    pg_app: tuple[TestClient, Runtime],
+    pg_app: tuple[TestClient, Runtime], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client, runtime = pg_app
     user = create_user(runtime, "member", email="trips@trilport.test")
@@ -61,7 +64,7 @@ def test_a_warm_members_me_is_one_statement_and_a_booking_has_no_savepoint(
         space = space_service.create_space(session, name="Salle", kind="room", rules={"public_holidays_closed": False})
         resource = space_service.create_resource(session, name="Bureau", kind="desk", space_id=space.id or 0)
         session.commit()
-    statements = Statements(runtime)
+    statements = Statements(monkeypatch)
     assert client.get("/api/v1/members/me", headers=user.headers).status_code == 200  # warms the cache
     me = statements.during(lambda: client.get("/api/v1/members/me", headers=user.headers))
     assert me == ["SELECT value FROM identity_generation WHERE id = 1"]  # no BEGIN, no COMMIT

@@ -39,11 +39,18 @@ T = TypeVar("T")
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-# Dependencies that do no I/O are ``async def``: FastAPI runs them on the event loop instead of
-# handing each one to a worker thread and back (two thread switches per dependency per request).
-async def get_runtime(request: Request) -> Runtime:
+def runtime_of(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
+
+
+# Dependencies that do no I/O are ``async def``: FastAPI runs them on the event loop instead of
+# handing each one to a worker thread and back (two thread switches per dependency per request).
+# The shared ones below (session, caller) take the runtime from the request, not as a dependency
+# of their own: FastAPI walks every node of a route's dependency tree on each request, about
+# 50 µs a node, and these sit under nearly every route, often twice.
+async def get_runtime(request: Request) -> Runtime:
+    return runtime_of(request)
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
@@ -69,7 +76,7 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def get_session(request: Request, runtime: RuntimeDep) -> AsyncIterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One session per request, committed when the handler returns (before the response is
     sent, so a client never reads its own write late), rolled back on error.
 
@@ -77,7 +84,7 @@ async def get_session(request: Request, runtime: RuntimeDep) -> AsyncIterator[Se
     transaction is open any more (a read on PostgreSQL, a handler that committed in its own
     thread with :func:`in_thread`). Otherwise the commit goes to a worker thread."""
     reads = request.method in READ_METHODS
-    session = runtime.db.session(write=not reads, read_only=reads)
+    session = runtime_of(request).db.session(write=not reads, read_only=reads)
     try:
         yield session
     except BaseException:
@@ -149,9 +156,9 @@ def _admitted(request: Request, member: Member) -> Member:
 def get_current_member(
     request: Request,
     session: SessionDep,
-    runtime: RuntimeDep,
     bearer: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Member:
+    runtime = runtime_of(request)
     token = _token(request, runtime, bearer)
     return _admitted(request, runtime.identities.member_for_token(session, token, utcnow()))
 
@@ -171,12 +178,12 @@ class _Unconfirmed:
 async def get_provisional_member(
     request: Request,
     session: SessionDep,
-    runtime: RuntimeDep,
     bearer: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Member:
     """The caller from the identity cache, on the event loop, to be confirmed by
     :func:`confirm_identity` in the handler's thread; when the cache cannot say, authenticated
     at once in a worker thread (as :func:`get_current_member`)."""
+    runtime = runtime_of(request)
     token = _token(request, runtime, bearer)
     identity = runtime.identities.provisional(session, token, utcnow())
     if identity is None:

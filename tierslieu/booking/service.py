@@ -36,7 +36,7 @@ from tierslieu.booking.rules import (
     evaluate_booking,
 )
 from tierslieu.booking.schedule import utc
-from tierslieu.db.rows import insert_row
+from tierslieu.db.rows import insert_row, new_row
 from tierslieu.errors import InvalidInput, PermissionDenied, RuleViolation
 from tierslieu.events import EventHub
 from tierslieu.i18n import Message
@@ -174,7 +174,8 @@ def _checked_and_judged(
 
 def _new_booking(who: _Booker, start: datetime, end: datetime, verdict: Verdict, note: str, override: bool) -> Booking:
     block_start, block_end = store.block_of(utc(start), utc(end), who.rules.buffer_minutes)
-    return Booking(
+    return new_row(
+        Booking,
         resource_id=who.resource_id,
         member_id=who.member_id,
         start=utc(start),

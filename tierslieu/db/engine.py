@@ -42,9 +42,6 @@ class PoolSizing:
 # The statement that opens a transaction, per connection (an execution option); ``None``: none,
 # every statement commits on its own (a read-only request on PostgreSQL, see ``Database.session``).
 BEGIN_OPTION = "tierslieu_begin"
-# A read-only statement without parameters that may open the pending transaction itself, in the
-# same round trip (PostgreSQL: "SELECT …; BEGIN").
-BEGIN_AFTER_OPTION = "tierslieu_begin_after"
 _PENDING_BEGIN = "tierslieu.pending_begin"  # connection.info: the BEGIN not sent yet
 _CONNECTION = "tierslieu.connection"  # session.info: the connection of its current transaction
 
@@ -94,13 +91,8 @@ def _configure_postgres(engine: Engine) -> None:
         conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, _many: bool
     ) -> tuple[str, Any]:
         begin = conn.info.pop(_PENDING_BEGIN, None)
-        if begin is None:
-            return statement, parameters
-        if not parameters and context is not None and context.execution_options.get(BEGIN_AFTER_OPTION):
-            # A read that may run just before the transaction (the identity generation, read
-            # first anyway): both in one round trip, as one simple-protocol query.
-            return f"{statement}; {begin}", parameters
-        cursor.execute(begin)
+        if begin is not None:  # usually sent with the identity read instead (read_first)
+            cursor.execute(begin)
         return statement, parameters
 
     @event.listens_for(engine, "commit")
@@ -211,6 +203,28 @@ def _in_transaction(conn: Connection) -> bool:
 @event.listens_for(TrackedSession, "after_begin")
 def _after_begin(session: Session, _transaction: Any, connection: Connection) -> None:
     session.info[_CONNECTION] = connection
+
+
+def read_first(session: OrmSession, sql: str) -> Any:
+    """The first value of the first row of ``sql`` (a read without parameters), or ``None``,
+    sent straight on the driver's cursor of the session's connection: SQLAlchemy's execution
+    (context, events, result) costs twice the statement's own round trip, and every
+    authenticated request begins with such a read (the identity generation). On PostgreSQL a
+    pending BEGIN goes with it, in the same round trip. On a driver error the statement runs
+    again through SQLAlchemy, which raises its own exception (and replaces a dead connection)."""
+    conn = session.connection()
+    begin = conn.info.pop(_PENDING_BEGIN, None)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql if begin is None else f"{sql}; {begin}")
+        row = cursor.fetchone()
+    except conn.dialect.loaded_dbapi.Error:
+        if begin is not None:
+            conn.info[_PENDING_BEGIN] = begin
+        return conn.exec_driver_sql(sql).scalar()
+    finally:
+        cursor.close()
+    return None if row is None else row[0]
 
 
 def begin_before_writing(session: OrmSession) -> None:

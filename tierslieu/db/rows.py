@@ -11,9 +11,9 @@ exactly as after a flush.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import make_transient_to_detached
@@ -22,7 +22,9 @@ from sqlmodel import Session, SQLModel
 from tierslieu.db.changes import record_insert
 from tierslieu.db.engine import begin_before_writing
 
-__all__ = ["execute_write", "insert_row"]
+__all__ = ["execute_write", "insert_row", "new_row"]
+
+M = TypeVar("M", bound=SQLModel)
 
 
 @cache
@@ -33,6 +35,36 @@ def _shape(model: type[SQLModel]) -> tuple[sa.Table, tuple[tuple[str, sa.Column[
     assert isinstance(table, sa.Table)
     columns = tuple((prop.key, prop.columns[0]) for prop in mapper.column_attrs if prop.key != "id")
     return table, columns, sa.insert(table).returning(table.c.id)
+
+
+@cache
+def _defaults(model: type[SQLModel]) -> tuple[dict[str, Any], tuple[tuple[str, Callable[[], Any]], ...]]:
+    """The model's fields' plain defaults, and its default factories, read once."""
+    plain: dict[str, Any] = {}
+    factories: list[tuple[str, Callable[[], Any]]] = []
+    for name, info in model.model_fields.items():
+        if info.default_factory is not None:
+            factories.append((name, info.default_factory))  # type: ignore[arg-type]  # no argument taken
+        elif not info.is_required():
+            plain[name] = info.default
+    return plain, tuple(factories)
+
+
+def new_row(model: type[M], **values: Any) -> M:
+    """``model(**values)`` for a table model, built as the ORM builds a row it loads: the values
+    go straight into the instance, defaults filled in. SQLModel's constructor sets each field
+    through pydantic and SQLAlchemy's instrumentation, about five times the cost (0.4 ms for a
+    booking). Values are not validated — as with the constructor of a table model."""
+    plain, factories = _defaults(model)
+    row: M = sa.inspect(model).class_manager.new_instance()
+    state = row.__dict__
+    state.update(plain)
+    for name, factory in factories:
+        if name not in values:
+            state[name] = factory()
+    state.update(values)
+    object.__setattr__(row, "__pydantic_fields_set__", set(values))
+    return row
 
 
 def execute_write(session: Session, statement: sa.Executable, values: Mapping[str, Any]) -> sa.CursorResult[Any]:

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, func, select
 
 from tierslieu.booking.schedule import utc
 from tierslieu.db.changes import record_update
-from tierslieu.db.rows import execute_write, insert_row
+from tierslieu.db.rows import execute_write, insert_row, new_row
 from tierslieu.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from tierslieu.models import Attendance, GroupRegistration, Member, Person, Registration, WorkshopSession
 from tierslieu.models.programme import OPEN_REGISTRATION_STATUSES, RegistrationStatus, SessionStatus
@@ -167,9 +167,9 @@ def register(
         # (SQLite's write transactions are serialized already.)
         get_session(session, session_id, lock=True)
     status = RegistrationStatus.confirmed if confirmed else RegistrationStatus.waitlisted
-    registration = Registration(session_id=session_id, seats=wanted, status=status, created_by=actor.id)
-    for name, value in columns.items():
-        setattr(registration, name, value)
+    registration = new_row(
+        Registration, session_id=session_id, seats=wanted, status=status, created_by=actor.id, **columns
+    )
     try:
         insert_row(session, registration)
     except IntegrityError as exc:

@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from tierslieu.db.changes import ChangeFeed
 from tierslieu.db.detached import detached_copy
-from tierslieu.db.engine import BEGIN_AFTER_OPTION
+from tierslieu.db.engine import read_first
 from tierslieu.errors import AuthenticationFailed
 from tierslieu.models import ApiToken, Member
 from tierslieu.security import token_digest
@@ -37,8 +37,8 @@ __all__ = ["IDENTITY_TABLES", "IdentityCache", "ProvisionalIdentity"]
 IDENTITY_TABLES = frozenset({"member", "api_token"})
 # Any write to these (an insert too: a badge issued, a training granted) changes a cached profile.
 PROFILE_TABLES = frozenset({"badge", "training"})
-# Read first, so it may also open a writing request's transaction in the same round trip.
-_READ = text("SELECT value FROM identity_generation WHERE id = 1").execution_options(**{BEGIN_AFTER_OPTION: True})
+# Read first, so it also opens a writing request's transaction in the same round trip.
+_READ = "SELECT value FROM identity_generation WHERE id = 1"
 _BUMP = text("UPDATE identity_generation SET value = value + 1 WHERE id = 1")
 
 
@@ -70,7 +70,7 @@ class IdentityCache:
 
     def member_for_token(self, session: Session, token: str, now: datetime) -> Member:
         digest = token_digest(token)
-        generation = session.connection().execute(_READ).scalar_one_or_none()
+        generation = read_first(session, _READ)
         entry = self._young_entry(digest)
         if entry is not None and generation is not None and entry.generation == generation:
             return _attach(session, entry, now)
@@ -123,7 +123,7 @@ class ProvisionalIdentity:
         the cached identity still holds. Otherwise the member is read again, into
         ``self.member`` itself, and ``False`` is returned: the caller checks its policy again.
         Raises ``AuthenticationFailed`` for a token revoked or expired, or an account disabled."""
-        generation = session.connection().execute(_READ).scalar_one_or_none()
+        generation = read_first(session, _READ)
         if generation is not None and generation == self._entry.generation:
             return True
         self._cache._reload(session, self._digest, generation, now)

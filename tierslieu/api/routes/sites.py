@@ -34,7 +34,7 @@ def list_sites(session: SessionDep, scope: SiteScopeDep) -> list[SitePublic]:
     return [to_public(session, site) for site in site_service.list_sites(session, scope)]
 
 
-@router.get("/{site_id}", response_model=SitePublic, dependencies=[Depends(SIGNED_IN)])
+@router.get("/{site_id}", response_model=SitePublic)
 def get_site(site_id: IdPath, session: SessionDep, member: SignedIn) -> SitePublic:
     site_service.scope_for(member).check(site_id)
     return to_public(session, site_service.get_site(session, site_id))
