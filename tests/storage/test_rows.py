@@ -7,12 +7,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
 from tierslieu.db import Database, transaction_open
 from tierslieu.db.engine import read_first
-from tierslieu.db.rows import insert_row, new_row
+from tierslieu.db.rows import attach_row, columns_of, insert_row, new_row
 from tierslieu.models import Member, Space
 from tierslieu.services.sites import default_site_id
 
@@ -60,5 +61,29 @@ def test_read_first_opens_the_transaction_and_raises_sqlalchemys_errors(db_url: 
         with db.session(write=True) as session, pytest.raises(DBAPIError):
             # The driver's own error is raised as SQLAlchemy's, as for any other statement.
             read_first(session, "SELECT value FROM no_such_table")
+    finally:
+        db.dispose()
+
+
+def test_attach_row_gives_the_orms_persistent_row(db_url: str) -> None:
+    db = Database(db_url)
+    try:
+        with db.session(write=True) as session:
+            site_id = default_site_id(session, "Europe/Paris")
+            space_id = insert_row(session, new_row(Space, name="Forum", kind="room", site_id=site_id))
+            session.commit()
+        columns = [column for _key, column in columns_of(Space)]
+        query = sa.select(*columns).where(columns[0] == space_id)
+        with db.session(write=True) as session:
+            found = session.connection().execute(query).one()
+            space = attach_row(session, Space, found)
+            assert (space.id, space.name, space.site_id) == (space_id, "Forum", site_id)
+            assert session.get(Space, space_id) is space  # in the identity map: no second read
+            assert attach_row(session, Space, found) is space  # held already: the same instance
+            space.capacity = 40
+            session.commit()  # flushed as an UPDATE of that row
+        with db.session() as session:
+            reread = session.get(Space, space_id)
+            assert reread is not None and reread.capacity == 40 and reread.name == "Forum"
     finally:
         db.dispose()

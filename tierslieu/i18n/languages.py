@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from functools import cache
+
+from babel import Locale
+
 __all__ = ["BABEL_LOCALES", "DEFAULT_LANGUAGE", "SUPPORTED", "babel_locale", "pick_language", "supported"]
 
 SUPPORTED = ("fr", "en")
@@ -16,8 +20,15 @@ def supported(language: str | None, default: str = DEFAULT_LANGUAGE) -> str:
     return short if short in SUPPORTED else default
 
 
-def babel_locale(language: str) -> str:
-    return BABEL_LOCALES[supported(language)]
+def babel_locale(language: str) -> Locale:
+    """The language's Babel locale, parsed once: Babel parses an identifier at every call it is
+    given to (eight per sentence with a date in it)."""
+    return _locale(supported(language))
+
+
+@cache
+def _locale(language: str) -> Locale:
+    return Locale.parse(BABEL_LOCALES[language])
 
 
 def pick_language(accept_language: str | None, default: str = DEFAULT_LANGUAGE) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_datetime
 from starlette.requests import Request
 
@@ -40,7 +41,7 @@ class Formatter:
     tz: ZoneInfo
 
     @property
-    def locale(self) -> str:
+    def locale(self) -> Locale:
         return babel_locale(self.lang)
 
     def _local(self, moment: datetime) -> datetime:
