@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-import time
 from typing import IO
 
 from starlette.requests import Request
@@ -67,11 +66,14 @@ async def _read_body(receive: Receive, scope: Scope, limit: int, timeout_s: floa
         raise _too_large(limit)
     spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - closed by caller
     size = 0
-    deadline = time.monotonic() + timeout_s
+    # One deadline for the whole body (a client trickling bytes cannot stretch it); a timeout
+    # scope rather than ``wait_for``, which wraps every ``receive()`` in a task of its own.
+    deadline = asyncio.get_running_loop().time() + timeout_s
     try:
         while True:
             try:
-                message = await asyncio.wait_for(receive(), max(deadline - time.monotonic(), 0.001))
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
             except TimeoutError:
                 raise _BodyRefused(408, "request_timeout") from None
             if message["type"] == "http.disconnect":

@@ -125,7 +125,9 @@ def _booker(
     member = actor if member_id is None or member_id == actor.id else member_service.get_member(session, member_id)
     if not member.active:
         raise RuleViolation("member_inactive")
-    resource, rules = space_service.resource_with_rules(session, resource_id)
+    # Only read here (active, name, id): the cached row as it is, not a copy into the session.
+    resource = space_service.cached_resource(session, resource_id)
+    rules = space_service.resource_rules(session, resource)
     if not resource.active:
         raise RuleViolation("resource_unavailable", resource=resource.name)
     facts = store.member_facts(session, member, site_id)

@@ -30,7 +30,7 @@ from tierslieu.models.programme import AppointmentStatus, RegistrationStatus, Se
 from tierslieu.outbox.compose import Invite
 from tierslieu.outbox.store import Recipient, enqueue, recipient_of
 from tierslieu.programme.events import ProgrammeEvent, ProgrammeEventKind
-from tierslieu.services.spaces import resource_with_rules
+from tierslieu.services.spaces import cached_resource
 
 __all__ = ["enqueue_reminders", "on_programme_event"]
 
@@ -60,10 +60,9 @@ def _holder(session: Session, member_id: int | None, person_id: int | None, grou
 
 def _place(session: Session, resource_id: int) -> str:
     try:
-        resource, _rules = resource_with_rules(session, resource_id)  # cached: no query once warm
+        return cached_resource(session, resource_id).name  # cached: no query once warm
     except NotFound:
         return ""
-    return resource.name
 
 
 def _registration(

@@ -286,6 +286,15 @@ def resource_with_rules(session: Session, resource_id: int) -> tuple[Resource, E
     return resource, resource_rules(session, resource)
 
 
+def cached_resource(session: Session, resource_id: int) -> Resource:
+    """The resource to read, not to change: the rules cache's detached row when it holds one (no
+    query, and none of the copy into the session that :func:`resource_with_rules` makes)."""
+    cache = rules_cache_of(session)
+    if cache is None or edited_here(session):
+        return get_resource(session, resource_id)
+    return cache.row(resource_id, lambda: get_resource(session, resource_id))
+
+
 def _merged_rules(session: Session, resource: Resource) -> EffectiveRules:
     assert resource.space_id is not None
     space = get_space(session, resource.space_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Body, Depends, Query, status
+from fastapi import Body, Depends, Query, Request, status
 from pydantic import AwareDatetime
 from sqlmodel import Session
 
@@ -25,6 +25,8 @@ from tierslieu.api.deps import (
     SessionDep,
     SiteScopeDep,
     in_thread,
+    request_language,
+    runtime_of,
 )
 from tierslieu.api.routing import PrefixRouter
 from tierslieu.api.schemas.bookings import (
@@ -75,14 +77,12 @@ def verdict_public(verdict: Verdict, language: str) -> VerdictPublic:
 
 @router.post("", response_model=BookingPublic, status_code=status.HTTP_201_CREATED)
 async def create_booking(
-    body: BookingCreate,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    language: Language,
-    actor: Member = Depends(EVERYONE_IN_THREAD),
+    body: BookingCreate, request: Request, session: SessionDep, actor: Member = Depends(EVERYONE_IN_THREAD)
 ) -> BookingPublic:
     """Book a resource; with ``recurrence`` every occurrence is judged (all or nothing unless
     ``allow_partial``) and the answer is the first booking plus each occurrence's verdict."""
+    # The runtime and the language from the request: two dependency nodes fewer on the busiest write.
+    runtime, language = runtime_of(request), request_language(request)
     return await in_thread(session, lambda: _create(body, session, runtime, language, actor))
 
 

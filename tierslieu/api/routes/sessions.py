@@ -7,7 +7,7 @@ staff and the session's leader see the registrations and take the roll-call.
 
 from __future__ import annotations
 
-from fastapi import Depends, Query, status
+from fastapi import Depends, Query, Request, status
 from pydantic import AwareDatetime
 
 from tierslieu.api.deps import (
@@ -19,6 +19,7 @@ from tierslieu.api.deps import (
     SessionDep,
     SiteScopeDep,
     in_thread,
+    runtime_of,
 )
 from tierslieu.api.routes.programme_views import ORGANISERS, registration_listed, registration_public, session_public
 from tierslieu.api.routing import PrefixRouter
@@ -99,11 +100,12 @@ def _holder(body: RegistrationCreate) -> Holder:
 async def register(
     session_id: IdPath,
     body: RegistrationCreate,
+    request: Request,
     session: SessionDep,
-    runtime: RuntimeDep,
     actor: Member = Depends(EVERYONE_IN_THREAD),
 ) -> RegistrationPublic:
     """``confirmed`` when the seats fit, else ``waitlisted`` with its ``position``."""
+    runtime = runtime_of(request)  # from the request: one dependency node fewer on a busy write
 
     def work() -> RegistrationPublic:
         registration = registrations.register(
