@@ -18,7 +18,7 @@ from tierslieu.runtime import Runtime
 from tierslieu.services import members as member_service
 from tierslieu.settings import Settings
 
-pytest_plugins = ["tests.support.octoprint", "tests.support.mosquitto"]
+pytest_plugins = ["tests.support.octoprint", "tests.support.mosquitto", "tests.support.parallel"]
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-production-0123456789"
 PASSWORD = "correct-horse-battery"
