@@ -6,7 +6,9 @@ This plugin (registered in tests/conftest.py) decides what is kept together or r
 
 - Groups (``xdist_group``, each run by one worker under ``--dist loadgroup``): the tests of a
   module-scoped fixture (a server started for the module) share its one start; the tests of the
-  session's OctoPrint server share one server; the ``exclusive`` tests run one after the other.
+  session's OctoPrint server share one server; the browser tests run on one worker, one module
+  after the other (each module's Chromium: tests/web/conftest.py); the ``exclusive`` tests run
+  one after the other.
 - Exclusive tests (``@pytest.mark.exclusive``): a test that bounds a latency or a duration
   measures our code only if nothing else competes for the machine's two cores, and the other
   workers' tests would. So each test holds a lock shared by the whole run while it runs (setup,
@@ -49,8 +51,11 @@ def _is_worker(config: pytest.Config) -> bool:
 def _group(item: pytest.Item) -> str | None:
     if _is_exclusive(item):
         return EXCLUSIVE
-    if "octoprint" in getattr(item, "fixturenames", ()):
+    fixtures = getattr(item, "fixturenames", ())
+    if "octoprint" in fixtures:
         return "octoprint"
+    if "browser" in fixtures:
+        return "browser"
     if isinstance(item, pytest.Function):
         definitions = item._fixtureinfo.name2fixturedefs.values()
         if any(definition.scope in ("module", "class") for defs in definitions for definition in defs):
