@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 from fastapi.testclient import TestClient
@@ -135,23 +137,29 @@ class ApiUser:
 _password_hashes: dict[str, str] = {}
 
 
-def password_hash(runtime: Runtime, password: str = PASSWORD) -> str:
-    """A real argon2 hash of ``password`` (today's parameters), made once per test process: a hash
-    costs about 0.3 s of CPU and the ``api`` harness alone makes six users in each of ~250 tests.
-    The users then share one salt, which changes nothing to how a log-in checks the password."""
-    if password not in _password_hashes:
-        _password_hashes[password] = runtime.secrets.hash_password(password)
-    return _password_hashes[password]
+@contextmanager
+def password_hashed_once(runtime: Runtime) -> Iterator[None]:
+    """While it lasts, ``runtime.secrets`` hashes each password once per test process: an argon2
+    hash costs about 0.3 s on both cores, and the ``api`` harness alone makes six users in each of
+    ~250 tests. The hashes are real (today's parameters); users of one password share its salt,
+    which changes nothing to how a log-in checks it."""
+    real = runtime.secrets.hash_password
+
+    def once(password: str) -> str:
+        if password not in _password_hashes:
+            _password_hashes[password] = real(password)
+        return _password_hashes[password]
+
+    with patch.object(runtime.secrets, "hash_password", once):
+        yield
 
 
 def create_user(runtime: Runtime, *roles: str, email: str | None = None, name: str | None = None) -> ApiUser:
     email = email or f"{'-'.join(roles) or 'nobody'}-{id(object())}@trilport.test"
-    with runtime.db.session(write=True) as session:
+    with runtime.db.session(write=True) as session, password_hashed_once(runtime):
         member = member_service.create_member(
-            session, runtime.secrets, name=name or email.split("@")[0], email=email, roles=roles
+            session, runtime.secrets, name=name or email.split("@")[0], email=email, roles=roles, password=PASSWORD
         )
-        member.password_hash = password_hash(runtime)  # PASSWORD's, hashed once (see password_hash)
-        session.add(member)
         token = member_service.issue_token(session, member, lifetime=timedelta(hours=1))
         session.commit()
         assert member.id is not None

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from tests.conftest import ApiUser, password_hash
+from tests.conftest import PASSWORD, ApiUser, password_hashed_once
 from tests.support.bookings import insert_booking
 from tierslieu.db.types import utcnow
 from tierslieu.models import Printer, PrintJob
@@ -60,12 +60,10 @@ def user(runtime: Runtime, *roles: str, trained: bool = False, email: str | None
     """A member with a bearer token, written with BEGIN IMMEDIATE: background writers may be running."""
     email = email or f"maker-{uuid.uuid4().hex[:12]}@trilport.test"
     roles = roles or ("member",)
-    with runtime.db.session(write=True) as session:
+    with runtime.db.session(write=True) as session, password_hashed_once(runtime):
         member = member_service.create_member(
-            session, runtime.secrets, name=email.split("@")[0], email=email, roles=roles
+            session, runtime.secrets, name=email.split("@")[0], email=email, roles=roles, password=PASSWORD
         )
-        member.password_hash = password_hash(runtime)  # PASSWORD's, hashed once per process
-        session.add(member)
         if trained:
             member_service.grant_training(session, member, TRAINING, expires_on=None, granted_by=None)
         token = member_service.issue_token(session, member, lifetime=timedelta(hours=1))

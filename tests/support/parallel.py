@@ -5,10 +5,9 @@ Mosquitto, OctoPrint, Chromium), each on free ports and in the worker's own temp
 This plugin (registered in tests/conftest.py) decides what is kept together or run alone:
 
 - Groups (``xdist_group``, each run by one worker under ``--dist loadgroup``): the tests of a
-  module-scoped fixture (a server started for the module) share its one start; the tests of the
-  session's OctoPrint server share one server; the browser tests run on one worker, one module
-  after the other (each module's Chromium: tests/web/conftest.py); the ``exclusive`` tests run
-  one after the other.
+  module-scoped fixture (a server started for the module) share its one start; the other
+  ``exclusive`` tests run one after the other; the tests of the session's OctoPrint server share
+  one server; the other browser tests share a worker (a Chromium per module: tests/web/conftest.py).
 - Exclusive tests (``@pytest.mark.exclusive``): a test that bounds a latency or a duration
   measures our code only if nothing else competes for the machine's two cores, and the other
   workers' tests would. So each test holds a lock shared by the whole run while it runs (setup,
@@ -49,6 +48,12 @@ def _is_worker(config: pytest.Config) -> bool:
 
 
 def _group(item: pytest.Item) -> str | None:
+    if isinstance(item, pytest.Function):
+        # First: an exclusive test of such a module then finds the module's server already started
+        # by an ordinary test, rather than starting another one while the others wait.
+        definitions = item._fixtureinfo.name2fixturedefs.values()
+        if any(definition.scope in ("module", "class") for defs in definitions for definition in defs):
+            return item.nodeid.split("::")[0]
     if _is_exclusive(item):
         return EXCLUSIVE
     fixtures = getattr(item, "fixturenames", ())
@@ -56,10 +61,6 @@ def _group(item: pytest.Item) -> str | None:
         return "octoprint"
     if "browser" in fixtures:
         return "browser"
-    if isinstance(item, pytest.Function):
-        definitions = item._fixtureinfo.name2fixturedefs.values()
-        if any(definition.scope in ("module", "class") for defs in definitions for definition in defs):
-            return item.nodeid.split("::")[0]
     return None
 
 
