@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,7 +20,7 @@ from tierslieu.runtime import Runtime
 from tierslieu.services import members as member_service
 from tierslieu.settings import Settings
 
-pytest_plugins = ["tests.support.octoprint", "tests.support.mosquitto"]
+pytest_plugins = ["tests.support.octoprint", "tests.support.mosquitto", "tests.support.parallel"]
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-production-0123456789"
 PASSWORD = "correct-horse-battery"
@@ -132,9 +134,29 @@ class ApiUser:
         return {"Authorization": f"Bearer {self.token}"}
 
 
+_password_hashes: dict[str, str] = {}
+
+
+@contextmanager
+def password_hashed_once(runtime: Runtime) -> Iterator[None]:
+    """While it lasts, ``runtime.secrets`` hashes each password once per test process: an argon2
+    hash costs about 0.3 s on both cores, and the ``api`` harness alone makes six users in each of
+    ~250 tests. The hashes are real (today's parameters); users of one password share its salt,
+    which changes nothing to how a log-in checks it."""
+    real = runtime.secrets.hash_password
+
+    def once(password: str) -> str:
+        if password not in _password_hashes:
+            _password_hashes[password] = real(password)
+        return _password_hashes[password]
+
+    with patch.object(runtime.secrets, "hash_password", once):
+        yield
+
+
 def create_user(runtime: Runtime, *roles: str, email: str | None = None, name: str | None = None) -> ApiUser:
     email = email or f"{'-'.join(roles) or 'nobody'}-{id(object())}@trilport.test"
-    with runtime.db.session(write=True) as session:
+    with runtime.db.session(write=True) as session, password_hashed_once(runtime):
         member = member_service.create_member(
             session, runtime.secrets, name=name or email.split("@")[0], email=email, roles=roles, password=PASSWORD
         )

@@ -18,6 +18,10 @@ from tierslieu.workers import PeriodicWorker, Scheduler
 
 HOUR = 3600.0
 
+# Threads' timing to a tenth of a second (a pass within 0.3 s, wakes coalescing within 0.2 s):
+# with several workers, these run while no other test does (tests/support/parallel.py).
+pytestmark = pytest.mark.exclusive
+
 
 @pytest.fixture
 def scheduler() -> Iterator[Scheduler]:

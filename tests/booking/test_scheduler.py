@@ -102,8 +102,9 @@ def test_release_happens_after_a_restart(sqlite_url: str, tmp_path: Path) -> Non
         with first.runtime.db.session(write=True) as s:
             resource = make_resource(s, {"checkin_minutes": 1})
             member = make_member(s, SECRETS)
-            # Started 57 s ago: the 1-minute check-in window closes in 3 s.
-            start = utcnow().replace(microsecond=0) - timedelta(seconds=57)
+            # Started 52 s ago: the 1-minute check-in window closes in 8 s, time enough for the
+            # passes below while it is still open, even on a machine busy with other tests.
+            start = utcnow().replace(microsecond=0) - timedelta(seconds=52)
             booking, _ = service.create_booking(
                 s, actor=member, resource_id=resource.id or 0, member_id=None, start=start,
                 end=start + timedelta(hours=1), now=start - timedelta(hours=1), tz=TZ,

@@ -99,7 +99,7 @@ def _entrypoint(env: dict[str, str], role: str, log: Path) -> Iterator[str]:
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 120  # a start-up guard, not a measure: the suite runs on 4 workers
             while True:
                 assert proc.poll() is None, log.read_text()
                 try:

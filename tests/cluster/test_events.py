@@ -111,6 +111,7 @@ def events_env(cluster_env: dict[str, str]) -> Iterator[dict[str, str]]:
     yield {**cluster_env, "TIERSLIEU_OCCUPANCY_PASS_SECONDS": "600", "TIERSLIEU_OCCUPANCY_KEEPALIVE_SECONDS": "1"}
 
 
+@pytest.mark.exclusive  # latencies under a second: alone on the machine
 def test_an_sse_client_on_one_api_process_sees_what_the_leader_sees_within_a_second(
     events_env: dict[str, str], pg_url: str, private_mosquitto: MosquittoServer, tmp_path: Path
 ) -> None:

@@ -104,6 +104,7 @@ def cluster_env(env: dict[str, str], pg_url: str, private_mosquitto: MosquittoSe
     yield env
 
 
+@pytest.mark.exclusive  # a takeover within DOOR_PASS_SECONDS: alone on the machine
 def test_the_standby_takes_over_a_killed_leader_and_every_scan_opens_the_door_once(
     cluster_env: dict[str, str], pg_url: str, private_mosquitto: MosquittoServer, tmp_path: Path
 ) -> None:

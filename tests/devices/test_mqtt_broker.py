@@ -436,6 +436,7 @@ def test_embedded_broker_reports_a_port_already_taken(prefer: Literal["mosquitto
     assert broker.url is None
 
 
+@pytest.mark.exclusive  # a median round trip under 20 ms: alone on the machine
 def test_the_embedded_broker_sends_small_packets_at_once(tmp_path: Path, connect: Connect) -> None:
     """A scan and its door command are small packets one after the other: with Nagle on in the
     broker, each answer waited for the previous packet's delayed ACK (~40 ms a door)."""

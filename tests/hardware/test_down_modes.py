@@ -15,6 +15,7 @@ from devices.memory import InMemoryTransport
 from tests.conftest import make_settings
 from tests.hardware.rig import Site, build_site, running_stack
 from tests.support.bookings import insert_booking
+from tests.support.waiting import eventually
 from tierslieu.db.types import utcnow
 from tierslieu.models import Device
 from tierslieu.runtime import Runtime
@@ -50,6 +51,11 @@ def _commands(bus: InMemoryTransport, door: str) -> list[tuple[str, bytes]]:
     return [(m.topic.rsplit("/", 1)[-1], m.payload) for m in bus.published if m.topic.startswith(f"cmnd/{door}/")]
 
 
+def _holds(commands: list[tuple[str, bytes]]) -> list[int]:
+    """Where the timed (20 × 0.1 s) holds are among a door's commands."""
+    return [index for index, command in enumerate(commands) if command == ("PulseTime1", b"20")]
+
+
 def test_fail_modes_are_set_at_start_and_secure_holds_are_renewed(rt: Runtime, site: Site) -> None:
     now = utcnow()
     insert_booking(
@@ -57,11 +63,12 @@ def test_fail_modes_are_set_at_start_and_secure_holds_are_renewed(rt: Runtime, s
     )
     bus = InMemoryTransport()
     with running_stack(rt, bus):
-        time.sleep(2.5)  # more than one hold's worth of passes
+        # The 2 s hold renewed before it ends: a second hold command about 2 s after the first.
+        eventually(lambda: len(_holds(_commands(bus, "porte-visio"))) >= 2, 10)
     visio = _commands(bus, "porte-visio")  # fail-secure (default), held open by its booking
     entrance = _commands(bus, "porte-entree")  # fail-safe, locked (no booking)
     assert ("PowerOnState", b"0") in visio and ("PowerOnState", b"1") in entrance
-    holds = [index for index, command in enumerate(visio) if command == ("PulseTime1", b"20")]
+    holds = _holds(visio)
     assert len(holds) >= 2, f"the timed hold was not renewed: {visio}"
     assert all(visio[i + 1] == ("POWER1", b"ON") for i in holds)
     assert ("POWER1", b"OFF") in entrance and ("PulseTime1", b"0") not in entrance

@@ -161,6 +161,7 @@ def loaded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
 
 
+@pytest.mark.exclusive  # the probe's 200 ms budget: alone on the machine, not beside other tests
 def test_streams_and_parallel_reads_leave_the_server_answering(loaded_server: str) -> None:
     base = loaded_server
     staff = [_login(base, "staff1@trilport.fr"), _login(base, "staff2@trilport.fr")]

@@ -156,6 +156,7 @@ def test_home_assistant_finds_spaces_and_doors(service: Service, mosquitto: Mosq
         watcher.stop(timeout=1)
 
 
+@pytest.mark.exclusive  # seen within a second: alone on the machine
 def test_a_space_created_through_the_api_joins_the_occupancy_view_at_once(service: Service) -> None:
     """The change feed wakes the tracker's database pass: not the next 30 s pass."""
     server, users, ids = service

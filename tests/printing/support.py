@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from tests.conftest import PASSWORD, ApiUser
+from tests.conftest import PASSWORD, ApiUser, password_hashed_once
 from tests.support.bookings import insert_booking
 from tierslieu.db.types import utcnow
 from tierslieu.models import Printer, PrintJob
@@ -60,7 +60,7 @@ def user(runtime: Runtime, *roles: str, trained: bool = False, email: str | None
     """A member with a bearer token, written with BEGIN IMMEDIATE: background writers may be running."""
     email = email or f"maker-{uuid.uuid4().hex[:12]}@trilport.test"
     roles = roles or ("member",)
-    with runtime.db.session(write=True) as session:
+    with runtime.db.session(write=True) as session, password_hashed_once(runtime):
         member = member_service.create_member(
             session, runtime.secrets, name=email.split("@")[0], email=email, roles=roles, password=PASSWORD
         )

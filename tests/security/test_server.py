@@ -147,6 +147,7 @@ def test_reset_link_and_calendar_forged_with_the_old_default_key_fail(served: Se
 # Finding 3: slow clients -----------------------------------------------------------------
 
 
+@pytest.mark.exclusive  # the other booking within a second: alone on the machine
 def test_a_slow_body_does_not_delay_another_members_booking(served: Served) -> None:
     body = b"username=member%40trilport.fr&password=nope"
     slow = socket.create_connection(("127.0.0.1", served.port))
@@ -181,6 +182,7 @@ def test_a_slow_body_does_not_delay_another_members_booking(served: Served) -> N
         slow.close()
 
 
+@pytest.mark.exclusive  # cut within HEADER_TIMEOUT_S + 2 s: alone on the machine
 def test_slow_headers_are_cut(served: Served) -> None:
     slow = socket.create_connection(("127.0.0.1", served.port))
     slow.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n")
@@ -288,6 +290,7 @@ def test_crlf_names_are_refused_and_an_old_one_does_not_break_the_feed(served: S
 # Finding 4: login throttling (last: it counts failures from this address) ------------------------
 
 
+@pytest.mark.exclusive  # three answers within the first lock's 2 s: alone on the machine
 def test_wrong_passwords_are_throttled_and_the_right_one_waits_too(served: Served) -> None:
     url = f"{served.base}/api/v1/auth/token"
     codes = [

@@ -24,7 +24,7 @@ def tierslieu_process(
     *args: str,
     cwd: Path = ROOT,
     ready: Callable[[str], bool] | None = None,
-    timeout: float = 60,
+    timeout: float = 120,  # a start-up guard, not a measure: the suite runs on several workers
     log: Path | None = None,
 ) -> Iterator[str]:
     """Start ``tierslieu <args> --port P``; yield its base URL once ``ready(url)`` (default: health answers).

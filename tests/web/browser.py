@@ -36,7 +36,7 @@ WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
 def launch_browser() -> Iterator[Browser]:
-    """One Chromium for the whole session (see the ``browser`` fixture in conftest.py)."""
+    """One Chromium for a module (see the ``browser`` fixture in conftest.py)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install the Debian package `chromium` (scripts/install-test-programs)")
     with sync_playwright() as playwright:

@@ -1,4 +1,4 @@
-"""The browser is shared by every browser test module of the session."""
+"""The browser is shared by the tests of a browser test module."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from playwright.sync_api import Browser, Page
 from tests.web.browser import DESKTOP, launch_browser
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Stopped after its module: while Playwright's sync API runs, an asyncio loop is running in
+    the thread, and a later test of the same worker calling asyncio.run() would fail."""
     yield from launch_browser()
 
 
