@@ -57,6 +57,7 @@ from tests.support.postgres import postgres_server  # noqa: E402
 from tests.support.server import LiveServer, live_server  # noqa: E402
 from tierslieu.app import create_app  # noqa: E402
 from tierslieu.models import Booking  # noqa: E402
+from tierslieu.outbox.worker import OutboxWorker  # noqa: E402
 from tierslieu.services import members as member_service  # noqa: E402
 from tierslieu.services import spaces as space_service  # noqa: E402
 
@@ -353,7 +354,12 @@ def measure_floors(
         response = client.post(url, json={}, headers=registrant)
         _timed(rates, "registration", 1, began)
         assert response.status_code == 201, response.text
-    # The background components' share of the CPU during a burst of creates alone.
+    # The background components' share of the CPU during a burst of creates alone: the rounds'
+    # confirmation e-mails are sent first (here, on the client's thread), or the outbox's next
+    # pass would compose them during the burst and count the registrations' work as the creates'.
+    for component in srv.runtime.components:
+        if isinstance(component, OutboxWorker):
+            component.tick()
     meter = CpuMeter()
     with meter:
         _measure_creates(client, booker.headers, resources, first, rounds * per_round)
