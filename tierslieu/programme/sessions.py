@@ -103,7 +103,7 @@ def _session_and_workshop_query() -> sa.Select[Any]:
 
 def get_session_and_workshop(session: Session, session_id: int) -> tuple[WorkshopSession, Workshop]:
     """The session and its workshop in one query, both then in the session's identity map (read
-    with Core and attached: a registration's first statement, at half the ORM's cost)."""
+    with Core and attached, see :func:`attach_row`: a registration's first statement)."""
     found = session.connection().execute(_session_and_workshop_query(), {"session_id": session_id}).first()
     if found is None:
         raise NotFound("programme.session_not_found", session=session_id)

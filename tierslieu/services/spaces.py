@@ -277,12 +277,11 @@ def resource_rules(session: Session, resource: Resource) -> EffectiveRules:
 
 
 def resource_with_rules(session: Session, resource_id: int) -> tuple[Resource, EffectiveRules]:
-    """The resource and its rules, both from the rules cache when it holds them (no query)."""
-    cache = rules_cache_of(session)
-    if cache is None or edited_here(session):
-        resource = get_resource(session, resource_id)
-    else:
-        resource = session.merge(cache.row(resource_id, lambda: get_resource(session, resource_id)), load=False)
+    """The resource and its rules, both from the rules cache when it holds them (no query); the
+    resource as an instance of ``session`` (the cache's row is copied in)."""
+    resource = cached_resource(session, resource_id)
+    if resource not in session:
+        resource = session.merge(resource, load=False)
     return resource, resource_rules(session, resource)
 
 
