@@ -13,6 +13,7 @@ from sqlmodel import Session
 from tests.booking.factory import TZ, at, make_member, make_resource
 from tests.conftest import TEST_SECRET
 from tierslieu.booking import lifecycle, service
+from tierslieu.booking.notify import publish_after_commit
 from tierslieu.db import Database
 from tierslieu.errors import InvalidInput, PermissionDenied, RuleViolation
 from tierslieu.events import Event, EventHub
@@ -265,6 +266,30 @@ def test_events_are_published_after_commit_only(db: Database) -> None:
     asyncio.run(collect())
     assert [e.data["action"] for e in received] == ["created"]
     assert received[0].data["status"] == "confirmed"
+
+
+def test_events_wait_for_the_outer_commit_and_survive_a_savepoints_rollback(db: Database) -> None:
+    """A partial series books in savepoints: one rolled back must not drop the events of the
+    occurrences already booked, nor may a savepoint's release send them before the commit."""
+    hub = EventHub()
+    published: list[str] = []
+    hub.add_listener(lambda event: published.append(event.data["action"]))
+    with db.session(write=True) as s:
+        publish_after_commit(s, hub, "booking", {"action": "first"})
+        with s.begin_nested():
+            publish_after_commit(s, hub, "booking", {"action": "second"})
+        assert published == []  # released, not committed
+        nested = s.begin_nested()
+        nested.rollback()
+        assert published == []
+        s.commit()
+    assert published == ["first", "second"]
+    with db.session(write=True) as s:
+        publish_after_commit(s, hub, "booking", {"action": "rolled back"})
+        s.connection()
+        s.rollback()
+        s.commit()  # a later commit of the same session sends nothing of the rolled-back transaction
+    assert published == ["first", "second"]
 
 
 def test_max_active_bookings_counts_upcoming_only(session: Session) -> None:

@@ -2,6 +2,8 @@
 
 - A read-only request runs in autocommit: no BEGIN, no COMMIT; a warm ``members/me`` is one
   statement (the identity generation). A writing request's BEGIN rides with that same read.
+- A write still checks its cached caller at once: a token revoked or a role withdrawn meanwhile
+  is refused (401, 403) and nothing is written.
 - No ping per checkout: a pooled connection whose server side died (killed backend, restart)
   is replaced at checkout, so the next request works.
 - A read-only session (both databases) that writes after all gets its transaction before its
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +24,11 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from tests.conftest import create_user, make_settings
+from tests.programme.support import THEMES
 from tierslieu.app import create_app
 from tierslieu.db import Database, transaction_open
-from tierslieu.models import Space
+from tierslieu.db.types import utcnow
+from tierslieu.models import Booking, Space
 from tierslieu.runtime import Runtime
 from tierslieu.services import spaces as space_service
 from tierslieu.services.sites import default_site_id
@@ -37,17 +42,24 @@ def pg_app(pg_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Runtime]]:
 
 class Statements:
     """Every statement sent to PostgreSQL, as the driver's cursors get them (through
-    SQLAlchemy or straight on the driver, as the identity read is)."""
+    SQLAlchemy or straight on the driver, as the identity read is), and the COMMITs: one
+    round trip each."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.sent: list[str] = []
-        execute = psycopg.Cursor.execute
+        execute, commit = psycopg.Cursor.execute, psycopg.Connection.commit
 
         def recorded(cursor: psycopg.Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
             self.sent.append(str(query))
             return execute(cursor, query, *args, **kwargs)
 
+        def committed(conn: psycopg.Connection[Any]) -> None:
+            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                self.sent.append("COMMIT")
+            commit(conn)
+
         monkeypatch.setattr(psycopg.Cursor, "execute", recorded)
+        monkeypatch.setattr(psycopg.Connection, "commit", committed)
 
     def during(self, action: Any) -> list[str]:
         self.sent.clear()
@@ -60,23 +72,105 @@ def test_a_warm_members_me_is_one_statement_and_a_booking_has_no_savepoint(
 ) -> None:
     client, runtime = pg_app
     user = create_user(runtime, "member", email="trips@trilport.test")
-    with runtime.db.session(write=True) as session:
-        space = space_service.create_space(session, name="Salle", kind="room", rules={"public_holidays_closed": False})
-        resource = space_service.create_resource(session, name="Bureau", kind="desk", space_id=space.id or 0)
-        session.commit()
+    resource_id = _resource(runtime)
     statements = Statements(monkeypatch)
     assert client.get("/api/v1/members/me", headers=user.headers).status_code == 200  # warms the cache
     me = statements.during(lambda: client.get("/api/v1/members/me", headers=user.headers))
-    assert me == ["SELECT value FROM identity_generation WHERE id = 1"]  # no BEGIN, no COMMIT
-    body = {"resource_id": resource.id, "start": "2031-03-04T10:00:00+01:00", "end": "2031-03-04T11:00:00+01:00"}
+    assert me == [GENERATION]  # no BEGIN, no COMMIT
+    body = {"resource_id": resource_id, "start": "2031-03-04T10:00:00+01:00", "end": "2031-03-04T11:00:00+01:00"}
     assert client.post("/api/v1/bookings", json=body, headers=user.headers).status_code == 201  # warms the rules
     body |= {"start": "2031-03-04T12:00:00+01:00", "end": "2031-03-04T13:00:00+01:00"}
     sent = statements.during(lambda: client.post("/api/v1/bookings", json=body, headers=user.headers))
     # The transaction opens with the identity read, in one round trip; then the clashes and the
     # insert (the resource, its rules and the caller's trainings come from the caches); no
-    # savepoint, no ping; the COMMIT follows.
-    assert [s.split()[0] for s in sent] == ["SELECT", "SELECT", "INSERT"]
-    assert sent[0] == "SELECT value FROM identity_generation WHERE id = 1; BEGIN"
+    # savepoint, no ping; the COMMIT.
+    assert [s.split()[0] for s in sent] == ["SELECT", "SELECT", "INSERT", "COMMIT"]
+    assert sent[0] == f"{GENERATION}; BEGIN"
+
+
+def test_a_registration_opens_its_transaction_with_the_identity_read(
+    pg_app: tuple[TestClient, Runtime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, runtime = pg_app
+    session_id = _workshop_session(client, runtime)
+    user = create_user(runtime, "member", email="inscrite@trilport.test")
+    statements = Statements(monkeypatch)
+    assert client.get("/api/v1/members/me", headers=user.headers).status_code == 200
+    url = f"/api/v1/sessions/{session_id}/registrations"
+    sent = statements.during(lambda: client.post(url, json={}, headers=user.headers))
+    assert sent[0] == f"{GENERATION}; BEGIN"
+    assert sent[-1] == "COMMIT"
+    assert not any(GENERATION in statement for statement in sent[1:])  # read once
+    assert not any(statement.startswith(("SAVEPOINT", "SELECT 1")) for statement in sent)  # no savepoint, no ping
+
+
+def test_a_token_revoked_just_before_a_booking_is_refused_and_books_nothing(pg_app: tuple[TestClient, Runtime]) -> None:
+    client, runtime = pg_app
+    user = create_user(runtime, "member", email="revoquee@trilport.test")
+    resource_id = _resource(runtime)
+    assert client.get("/api/v1/members/me", headers=user.headers).status_code == 200  # cached for a few seconds
+    assert client.post("/api/v1/auth/logout", headers=user.headers).status_code == 204
+    body = {"resource_id": resource_id, "start": "2031-03-04T10:00:00+01:00", "end": "2031-03-04T11:00:00+01:00"}
+    refused = client.post("/api/v1/bookings", json=body, headers=user.headers)
+    assert refused.status_code == 401
+    with runtime.db.session() as session:
+        assert session.exec(select(Booking).where(Booking.resource_id == resource_id)).all() == []
+
+
+def test_a_role_withdrawn_just_before_a_booking_for_someone_else_is_refused(pg_app: tuple[TestClient, Runtime]) -> None:
+    client, runtime = pg_app
+    staff = create_user(runtime, "staff", email="accueil@trilport.test")
+    admin = create_user(runtime, "admin", email="admin-trips@trilport.test")
+    resident = create_user(runtime, "member", email="habitante@trilport.test")
+    resource_id = _resource(runtime)
+    body = {
+        "resource_id": resource_id, "member_id": resident.id,
+        "start": "2031-03-04T10:00:00+01:00", "end": "2031-03-04T11:00:00+01:00",
+    }  # fmt: skip
+    assert client.get("/api/v1/members/me", headers=staff.headers).status_code == 200  # cached as staff
+    demoted = client.patch(f"/api/v1/members/{staff.id}", json={"roles": ["member"]}, headers=admin.headers)
+    assert demoted.status_code == 200, demoted.text
+    refused = client.post("/api/v1/bookings", json=body, headers=staff.headers)
+    assert refused.status_code == 403, refused.text
+    with runtime.db.session() as session:
+        assert session.exec(select(Booking).where(Booking.resource_id == resource_id)).all() == []
+
+
+GENERATION = "SELECT value FROM identity_generation WHERE id = 1"
+
+
+def _resource(runtime: Runtime) -> int:
+    with runtime.db.session(write=True) as session:
+        space = space_service.create_space(session, name="Salle", kind="room", rules={"public_holidays_closed": False})
+        resource = space_service.create_resource(session, name="Bureau", kind="desk", space_id=space.id or 0)
+        session.commit()
+        assert resource.id is not None
+        return resource.id
+
+
+def _workshop_session(client: TestClient, runtime: Runtime) -> int:
+    animator = create_user(runtime, "animator", email="animatrice-trips@trilport.test")
+    with runtime.db.session(write=True) as session:
+        space = space_service.create_space(
+            session, name="Atelier", kind="room", rules={"public_holidays_closed": False}
+        )
+        room = space_service.create_resource(session, name="Atelier", kind="room", space_id=space.id or 0)
+        session.commit()
+    workshop = client.post(
+        "/api/v1/workshops",
+        json={"title": "Premiers pas", "themes": THEMES[:1], "duration_minutes": 60, "capacity": 8},
+        headers=animator.headers,
+    )
+    assert workshop.status_code == 201, workshop.text
+    start = (utcnow() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    created = client.post(
+        f"/api/v1/workshops/{workshop.json()['id']}/sessions",
+        json={"resource_id": room.id, "start": start.isoformat()},
+        headers=animator.headers,
+    )
+    assert created.status_code == 201, created.text
+    session_id: int = created.json()["id"]
+    return session_id
 
 
 def _kill_backends(pg_url: str) -> None:

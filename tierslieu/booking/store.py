@@ -17,6 +17,7 @@ from sqlalchemy import ColumnClause, ColumnElement, Select
 from sqlmodel import Session, col, select
 
 from tierslieu.booking.rules import ACTIVE_STATUSES, EffectiveRules, ExistingBooking, MemberFacts
+from tierslieu.db.driver import DriverStatement
 from tierslieu.models import Booking, Member, Resource
 from tierslieu.services import members as member_service
 from tierslieu.services import spaces as space_service
@@ -99,7 +100,7 @@ _JUDGED = tuple(
 
 
 @cache
-def _judge_statement(week_quota: bool, count_quota: bool) -> sa.Executable:
+def _judge_statement(week_quota: bool, count_quota: bool) -> DriverStatement:
     """The statement of :func:`bookings_to_judge` for one shape of rules, built once: building
     a select costs more Python than running this one (its parameters are bound at execution)."""
     p = sa.bindparam
@@ -127,7 +128,7 @@ def _judge_statement(week_quota: bool, count_quota: bool) -> sa.Executable:
             .subquery()
         )
         parts.append(sa.select(quota, *upcoming.c))
-    return parts[0] if len(parts) == 1 else sa.union_all(*parts)
+    return DriverStatement(parts[0] if len(parts) == 1 else sa.union_all(*parts))
 
 
 def bookings_to_judge(
@@ -158,8 +159,8 @@ def bookings_to_judge(
     }
     existing: list[ExistingBooking] = []
     mine: dict[object, ExistingBooking] = {}
-    # On the connection, not the session: a plain read needs none of the ORM's result handling.
-    for part, *row in session.connection().execute(statement, values).all():
+    # On the driver's cursor: a plain read needs none of the ORM's (or SQLAlchemy's) result handling.
+    for part, *row in statement.run(session, values).rows:
         booking = ExistingBooking(*row)
         if part == 1:
             existing.append(booking)

@@ -90,9 +90,7 @@ def _configure_postgres(engine: Engine) -> None:
     def _begin_first(
         conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, _many: bool
     ) -> tuple[str, Any]:
-        begin = conn.info.pop(_PENDING_BEGIN, None)
-        if begin is not None:  # usually sent with the identity read instead (read_first)
-            cursor.execute(begin)
+        send_pending_begin(conn, cursor)  # usually sent with the identity read instead (read_first)
         return statement, parameters
 
     @event.listens_for(engine, "commit")
@@ -225,6 +223,14 @@ def read_first(session: OrmSession, sql: str) -> Any:
     finally:
         cursor.close()
     return None if row is None else row[0]
+
+
+def send_pending_begin(conn: Connection, cursor: Any) -> None:
+    """Send the BEGIN of the connection's transaction on ``cursor`` if it is still owed (PostgreSQL),
+    before a statement sent on the driver's cursor."""
+    begin = conn.info.pop(_PENDING_BEGIN, None)
+    if begin is not None:
+        cursor.execute(begin)
 
 
 def begin_before_writing(session: OrmSession) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, SQLModel
 
 from tierslieu.db.changes import record_insert
+from tierslieu.db.driver import DriverResult, DriverStatement
 from tierslieu.db.engine import begin_before_writing
 
 __all__ = ["attach_row", "columns_of", "execute_write", "insert_row", "new_row"]
@@ -28,13 +29,21 @@ M = TypeVar("M", bound=SQLModel)
 
 
 @cache
-def _shape(model: type[SQLModel]) -> tuple[sa.Table, tuple[tuple[str, sa.Column[Any]], ...], Any]:
-    """The model's table, its (attribute, column) pairs but the id, and the statement."""
+def _shape(model: type[SQLModel]) -> tuple[sa.Table, tuple[tuple[str, sa.Column[Any]], ...]]:
+    """The model's table and its (attribute, column) pairs but the id."""
     mapper = sa.inspect(model)
     table = mapper.local_table
     assert isinstance(table, sa.Table)
     columns = tuple((prop.key, prop.columns[0]) for prop in mapper.column_attrs if prop.key != "id")
-    return table, columns, sa.insert(table).returning(table.c.id)
+    return table, columns
+
+
+@cache
+def _insert_statement(model: type[SQLModel], keys: frozenset[str]) -> DriverStatement:
+    """``INSERT … RETURNING id`` of the columns ``keys`` (the others take the database's default)."""
+    table, columns = _shape(model)
+    values = {column.key: sa.bindparam(column.key, type_=column.type) for _a, column in columns if column.key in keys}
+    return DriverStatement(sa.insert(table).values(values).returning(table.c.id))
 
 
 @cache
@@ -90,28 +99,28 @@ def attach_row(session: Session, model: type[M], values: Sequence[Any]) -> M:
     return row
 
 
-def execute_write(session: Session, statement: sa.Executable, values: Mapping[str, Any]) -> sa.CursorResult[Any]:
+def execute_write(session: Session, statement: DriverStatement, values: Mapping[str, Any]) -> DriverResult:
     """Run a Core write (a statement on tables, not on mapped classes) in the session's
-    transaction, opened first if the session had none. On the connection, not through
+    transaction, opened first if the session had none. On the driver's cursor, not through
     ``session.execute``: the ORM's statement handling has nothing to do for it, and costs a
     tenth of a millisecond a statement. The caller tells the change feed what it wrote
     (:func:`tierslieu.db.changes.record_insert` / ``record_update``)."""
     begin_before_writing(session)
-    return session.connection().execute(statement, values)
+    return statement.run(session, values)
 
 
 def insert_row(session: Session, row: SQLModel) -> int:
     """Insert ``row`` (new, not added to any session) in the session's transaction and return
     its id; the row is then persistent in ``session``. Raises what the flush would (an
     ``IntegrityError`` for a constraint)."""
-    table, columns, statement = _shape(type(row))
+    table, columns = _shape(type(row))
     values: dict[str, Any] = {}
     for attribute, column in columns:
         value = getattr(row, attribute)
         if value is None and column.server_default is not None:
             continue  # as the ORM does: the database's default
         values[column.key] = value
-    new_id: int = execute_write(session, statement, values).scalar_one()
+    new_id: int = execute_write(session, _insert_statement(type(row), frozenset(values)), values).first_value()
     row.id = new_id
     make_transient_to_detached(row)
     session.add(row)

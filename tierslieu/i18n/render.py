@@ -35,6 +35,7 @@ import string
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -48,6 +49,7 @@ __all__ = ["Localized", "Message", "MessageFormatter", "format_duration", "rende
 log = logging.getLogger(__name__)
 
 _CLOCK = re.compile(r"^\d{2}:\d{2}$")
+_ANY_DAY = date(2000, 1, 3)
 
 # The specs drawn by Babel from a CLDR pattern; the catalogue holds each language's pattern as
 # ``format.<spec>`` (``{d}`` there is the day of the month: French writes ``1er``).
@@ -145,11 +147,11 @@ class MessageFormatter(string.Formatter):
         ordinal = "1er" if self.language == "fr" and day == 1 else str(day)
         pattern = (self.catalogue or catalogues())[self.language].ugettext(f"format.{spec}")
         pattern = pattern.replace("{d}", f"'{ordinal}'" if ordinal != str(day) else "d")
-        locale = babel_locale(self.language)
         if isinstance(value, datetime):
-            # The value is already local: format it as is (no tzinfo conversion by Babel).
-            return format_datetime(value.replace(tzinfo=None), pattern, locale=locale)
-        return format_date(value, pattern, locale=locale)
+            value = value.replace(tzinfo=None)  # already local: formatted as is, no conversion by Babel
+            if spec == "time":  # the hour alone: one remembered answer per time of day
+                value = datetime.combine(_ANY_DAY, value.time())
+        return _formatted(value, pattern, self.language)
 
     def _roles(self, value: Iterable[str]) -> str:
         names = [self._words(f"role.{role}") for role in value]
@@ -160,6 +162,17 @@ class MessageFormatter(string.Formatter):
 
     def _list(self, value: Iterable[Any]) -> str:
         return ", ".join(self._items(value))
+
+
+@lru_cache(maxsize=4096)
+def _formatted(value: date, pattern: str, language: str) -> str:
+    """``value`` (a date, or a local datetime without tzinfo) drawn with a CLDR ``pattern``.
+    Remembered: the same days and hours come back in sentence after sentence (a booking's
+    confirmation names three), and Babel parses the pattern and walks it at every call."""
+    locale = babel_locale(language)
+    if isinstance(value, datetime):
+        return format_datetime(value, pattern, locale=locale)
+    return format_date(value, pattern, locale=locale)
 
 
 def format_duration(minutes: float, language: str, catalogue: Catalogues | None = None) -> str:

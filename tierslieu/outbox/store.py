@@ -17,11 +17,12 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Executable, delete, func, or_, update
+from sqlalchemy import bindparam, delete, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from tierslieu.db.driver import DriverStatement
 from tierslieu.db.rows import execute_write
 from tierslieu.db.types import utcnow
 from tierslieu.models import Member, OutboxMessage
@@ -88,16 +89,27 @@ def enqueue(
         "last_error": "" if email else NO_ADDRESS,
         "created_at": now,
     }
+    assert values.keys() == _ENQUEUED
     execute_write(session, _enqueue_statement(session.get_bind().dialect.name), values)
 
 
+# The columns a message is written with (the others take their defaults).
+_ENQUEUED = frozenset(
+    {
+        "key", "kind", "status", "member_id", "recipient_name", "recipient_email", "language", "params", "ics",
+        "attempts", "next_attempt_at", "transport", "last_error", "created_at",
+    }
+)  # fmt: skip
+
+
 @cache
-def _enqueue_statement(dialect: str) -> Executable:
+def _enqueue_statement(dialect: str) -> DriverStatement:
     """The message INSERT, built once per dialect (its values bound at execution): building
     it costs more Python than running it."""
     table = OutboxMessage.__table__  # type: ignore[attr-defined]
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    return insert(table).on_conflict_do_nothing(index_elements=["key"])
+    values = {key: bindparam(key, type_=table.c[key].type) for key in _ENQUEUED}
+    return DriverStatement(insert(table).values(values).on_conflict_do_nothing(index_elements=["key"]))
 
 
 def claim_due(session: Session, now: datetime, *, limit: int = 20) -> list[tuple[OutboxMessage, str]]:

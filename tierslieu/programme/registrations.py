@@ -21,6 +21,7 @@ from sqlmodel import Session, col, func, select
 
 from tierslieu.booking.schedule import utc
 from tierslieu.db.changes import record_update
+from tierslieu.db.driver import DriverStatement
 from tierslieu.db.rows import execute_write, insert_row, new_row
 from tierslieu.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from tierslieu.models import Attendance, GroupRegistration, Member, Person, Registration, WorkshopSession
@@ -61,7 +62,7 @@ class RegistrationView:
 
 
 @cache
-def _seat_statements() -> tuple[sa.Update, sa.Update]:
+def _seat_statements() -> tuple[DriverStatement, DriverStatement]:
     """The seat counter's two UPDATEs (take, give back), built once on the table: neither the
     statement's construction nor the ORM's bulk-update path is paid per registration."""
     table = sa.inspect(WorkshopSession).local_table
@@ -78,13 +79,13 @@ def _seat_statements() -> tuple[sa.Update, sa.Update]:
     )
     # The CHECK constraint refuses a negative count.
     give_back = sa.update(table).where(table.c.id == sa.bindparam("session_id")).values(seats_taken=taken - seats)
-    return take, give_back
+    return DriverStatement(take), DriverStatement(give_back)
 
 
-def _update_seats(session: Session, statement: sa.Update, session_id: int, seats: int) -> bool:
+def _update_seats(session: Session, statement: DriverStatement, session_id: int, seats: int) -> bool:
     """Run one of the seat statements; the change feed hears of the row (the ORM does not see it)."""
     result = execute_write(session, statement, {"session_id": session_id, "seats": seats})
-    updated = getattr(result, "rowcount", 0) == 1
+    updated = result.rowcount == 1
     if updated:
         record_update(session, str(WorkshopSession.__tablename__), session_id)
     return updated

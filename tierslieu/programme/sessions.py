@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -25,6 +24,7 @@ from sqlmodel import Session, col, func, select
 from tierslieu.booking import lifecycle, service
 from tierslieu.booking.rules import ACTIVE_STATUSES
 from tierslieu.booking.schedule import utc
+from tierslieu.db.driver import DriverStatement
 from tierslieu.db.rows import attach_row, columns_of
 from tierslieu.errors import Conflict, InvalidInput, NotFound
 from tierslieu.events import EventHub
@@ -91,9 +91,9 @@ def get_session(session: Session, session_id: int, *, lock: bool = False) -> Wor
 
 
 @cache
-def _session_and_workshop_query() -> sa.Select[Any]:
+def _session_and_workshop_query() -> DriverStatement:
     """Built once: building a select costs more Python than running this one."""
-    return (
+    return DriverStatement(
         sa.select(*(column for _key, column in columns_of(WorkshopSession)), *(c for _k, c in columns_of(Workshop)))
         .select_from(WorkshopSession.__table__)  # type: ignore[attr-defined]
         .join(Workshop.__table__, col(Workshop.id) == col(WorkshopSession.workshop_id))  # type: ignore[attr-defined]
@@ -104,7 +104,8 @@ def _session_and_workshop_query() -> sa.Select[Any]:
 def get_session_and_workshop(session: Session, session_id: int) -> tuple[WorkshopSession, Workshop]:
     """The session and its workshop in one query, both then in the session's identity map (read
     with Core and attached, see :func:`attach_row`: a registration's first statement)."""
-    found = session.connection().execute(_session_and_workshop_query(), {"session_id": session_id}).first()
+    rows = _session_and_workshop_query().run(session, {"session_id": session_id}).rows
+    found = rows[0] if rows else None
     if found is None:
         raise NotFound("programme.session_not_found", session=session_id)
     split = len(columns_of(WorkshopSession))
