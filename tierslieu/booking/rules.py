@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 from uuid import UUID
@@ -184,14 +184,13 @@ class _Context:
     member: MemberFacts
     now: datetime
     tz: ZoneInfo
+    # The request's bounds in local time, converted once (the checks read them a dozen times).
+    local_start: datetime = field(init=False)
+    local_end: datetime = field(init=False)
 
-    @property
-    def local_start(self) -> datetime:
-        return self.request.start.astimezone(self.tz)
-
-    @property
-    def local_end(self) -> datetime:
-        return self.request.end.astimezone(self.tz)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "local_start", self.request.start.astimezone(self.tz))
+        object.__setattr__(self, "local_end", self.request.end.astimezone(self.tz))
 
     @property
     def minutes(self) -> float:
@@ -282,11 +281,16 @@ def _opening_hours(ctx: _Context) -> Violation:
 
 def _counted(bookings: Sequence[ExistingBooking], ctx: _Context, statuses: frozenset[str]) -> list[ExistingBooking]:
     own = ctx.request.booking_id
-    return [
-        replace(b, start=utc(b.start), end=utc(b.end))
-        for b in bookings
-        if b.status in statuses and (own is None or b.id != own)
-    ]
+    return [_in_utc(b) for b in bookings if b.status in statuses and (own is None or b.id != own)]
+
+
+def _in_utc(booking: ExistingBooking) -> ExistingBooking:
+    # Usually UTC already (as the database gives them): no copy then, and no dataclasses.replace
+    # (which costs more than the quota checks themselves).
+    if booking.start.tzinfo is UTC and booking.end.tzinfo is UTC:
+        return booking
+    b = booking
+    return ExistingBooking(b.id, b.resource_id, b.member_id, utc(b.start), utc(b.end), b.status)
 
 
 def _iso_weeks(ctx: _Context) -> Iterator[Interval]:

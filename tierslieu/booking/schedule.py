@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from types import MappingProxyType
@@ -146,6 +146,9 @@ def merge_intervals(intervals: Iterable[Interval]) -> list[Interval]:
     return merged
 
 
+_REMEMBERED_DAYS = 4096  # per schedule: eleven years of days
+
+
 @functools.cache
 def _french_holidays(year: int, language: str) -> Mapping[date, str]:
     # Metropolitan France (no subdivision). Cached because building a calendar costs a few ms.
@@ -169,6 +172,11 @@ class Schedule:
     weekly: Mapping[Weekday, tuple[OpeningRange, ...]]
     closures: tuple[tuple[date, date], ...] = ()
     public_holidays_closed: bool = True
+    # A day's openings, per (day, tz), remembered: every booking request, the access facts and
+    # the print dispatcher ask for the same few days again and again.
+    _days: dict[tuple[date, ZoneInfo], tuple[Interval, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     @classmethod
     def from_texts(
@@ -209,8 +217,16 @@ class Schedule:
 
     def _open_on(self, days: Iterable[date], tz: ZoneInfo) -> Iterator[Interval]:
         for day in days:
-            if self.day_closure(day) is None:
-                yield from self.regular_intervals(day, tz)
+            yield from self._open_on_day(day, tz)
+
+    def _open_on_day(self, day: date, tz: ZoneInfo) -> tuple[Interval, ...]:
+        found = self._days.get((day, tz))
+        if found is None:
+            found = () if self.day_closure(day) is not None else tuple(self.regular_intervals(day, tz))
+            if len(self._days) >= _REMEMBERED_DAYS:
+                self._days.clear()  # rare; cheaper than an LRU's bookkeeping
+            self._days[day, tz] = found
+        return found
 
     def fits_one_opening(self, start: datetime, end: datetime, tz: ZoneInfo) -> bool:
         """Whether ``[start, end)`` lies inside one continuous opening (which may cross midnight)."""
