@@ -221,3 +221,12 @@ def test_effective_schedule_defaults_to_always_open_but_closed_on_holidays() -> 
     schedule = merge_rules().schedule
     assert schedule.fits_one_opening(at(2026, 7, 13, 3), at(2026, 7, 13, 23), PARIS)
     assert schedule.day_closure(date(2026, 7, 14)) is not None
+
+
+def test_a_remembered_day_is_remembered_per_time_zone() -> None:
+    schedule = Schedule.from_texts({Weekday.MON: ["09:00-10:00"]}, public_holidays_closed=False)
+    instant = datetime(2031, 3, 3, 8, 30, tzinfo=ZoneInfo("UTC"))  # a Monday, 9:30 in Paris
+    paris, utc_zone = ZoneInfo("Europe/Paris"), ZoneInfo("UTC")
+    for _asked_again in range(2):
+        assert schedule.fits_one_opening(instant, instant + timedelta(minutes=20), paris)
+        assert not schedule.fits_one_opening(instant, instant + timedelta(minutes=20), utc_zone)
