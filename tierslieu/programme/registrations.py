@@ -22,9 +22,10 @@ from sqlmodel import Session, col, func, select
 from tierslieu.booking.schedule import utc
 from tierslieu.db.changes import record_update
 from tierslieu.db.driver import DriverStatement
-from tierslieu.db.rows import execute_write, insert_row, new_row
+from tierslieu.db.engine import begin_before_writing
+from tierslieu.db.rows import attach_row, columns_of, execute_write, insert_row, new_row
 from tierslieu.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from tierslieu.models import Attendance, GroupRegistration, Member, Person, Registration, WorkshopSession
+from tierslieu.models import Attendance, GroupRegistration, Member, Person, Registration, Workshop, WorkshopSession
 from tierslieu.models.programme import OPEN_REGISTRATION_STATUSES, RegistrationStatus, SessionStatus
 from tierslieu.programme import seats as seat_rules
 from tierslieu.programme.events import ProgrammeEvent, ProgrammeEventKind, ProgrammeEvents
@@ -96,6 +97,50 @@ def _take_seats(session: Session, session_id: int, seats: int) -> bool:
     return _update_seats(session, _seat_statements()[0], session_id, seats)
 
 
+@cache
+def _take_seats_and_read(with_workshop: bool) -> DriverStatement:
+    """The seat UPDATE (as :func:`_take_seats`) that returns the session, as updated, and (on
+    PostgreSQL: SQLite's RETURNING sees only the updated table) its workshop: a registration
+    that fits needs no read of its own."""
+    table, workshops = (sa.inspect(model).local_table for model in (WorkshopSession, Workshop))
+    assert isinstance(table, sa.Table) and isinstance(workshops, sa.Table)
+    taken, seats = table.c.seats_taken, sa.bindparam("seats", type_=sa.Integer())
+    returned = [column for _key, column in columns_of(WorkshopSession)]
+    if with_workshop:
+        returned += [workshops.c[column.key] for _key, column in columns_of(Workshop)]
+    statement = (
+        sa.update(table)
+        .where(
+            table.c.id == sa.bindparam("session_id"),
+            table.c.status == SessionStatus.scheduled.value,
+            taken + seats <= table.c.capacity,
+        )
+        .values(seats_taken=taken + seats)
+        .returning(*returned)
+    )
+    if with_workshop:
+        statement = statement.where(workshops.c.id == table.c.workshop_id)
+    return DriverStatement(statement)
+
+
+def _seats_taken_in(session: Session, session_id: int, seats: int) -> tuple[WorkshopSession, Workshop] | None:
+    """Take ``seats`` and return the session and its workshop (in the session's identity map),
+    or ``None`` when they do not fit (or the session is not open, or not there)."""
+    begin_before_writing(session)
+    with_workshop = session.get_bind().dialect.name != "sqlite"
+    rows = _take_seats_and_read(with_workshop).run(session, {"session_id": session_id, "seats": seats}).rows
+    if not rows:
+        return None
+    record_update(session, str(WorkshopSession.__tablename__), session_id)
+    split = len(columns_of(WorkshopSession))
+    ws = attach_row(session, WorkshopSession, rows[0][:split])
+    if with_workshop:
+        return ws, attach_row(session, Workshop, rows[0][split:])
+    workshop = session.get(Workshop, ws.workshop_id)
+    assert workshop is not None  # a foreign key
+    return ws, workshop
+
+
 def _give_back_seats(session: Session, session_id: int, seats: int) -> None:
     _update_seats(session, _seat_statements()[1], session_id, seats)
 
@@ -109,8 +154,8 @@ def _check_open(ws: WorkshopSession, now: datetime) -> None:
 
 def _holder_columns(
     session: Session, actor: Member, holder: Holder, now: datetime, site_id: int | None
-) -> tuple[dict[str, int], int]:
-    """The registration's holder column and the seats it defaults to."""
+) -> dict[str, int]:
+    """The registration's holder column."""
     if isinstance(holder, MemberHolder):
         member_id = holder.member_id if holder.member_id is not None else actor.id
         assert member_id is not None
@@ -119,13 +164,13 @@ def _holder_columns(
         member = member_service.get_member(session, member_id)
         if not member.active:
             raise Conflict("programme.member_inactive", member=member_id)
-        return {"member_id": member_id}, 1
+        return {"member_id": member_id}
     if not can_register_others(actor, site_id):
         raise PermissionDenied("programme.register_others_forbidden")
     if isinstance(holder, PersonHolder):
         person = person_from_holder(session, holder, actor=actor, now=now)
         assert person.id is not None
-        return {"person_id": person.id}, 1
+        return {"person_id": person.id}
     group = GroupRegistration(
         contact_name=holder.contact_name.strip(),
         organisation=holder.organisation.strip(),
@@ -138,7 +183,7 @@ def _holder_columns(
     session.add(group)
     session.flush()
     assert group.id is not None
-    return {"group_id": group.id}, holder.head_count
+    return {"group_id": group.id}
 
 
 def register(
@@ -154,14 +199,18 @@ def register(
     """Register the holder for ``seats`` seats (a group: its head count): ``confirmed`` when
     they fit, else ``waitlisted``. Members register themselves; staff, animators and the
     advisor register anyone, people without an account and groups."""
-    ws, _workshop = get_session_and_workshop(session, session_id)  # the confirmation names the workshop
-    _check_open(ws, now)
-    columns, default_seats = _holder_columns(session, actor, holder, now, session_site(session, ws))
-    wanted = default_seats if isinstance(holder, GroupHolder) or seats is None else seats
+    wanted = holder.head_count if isinstance(holder, GroupHolder) else 1 if seats is None else seats
     if not isinstance(holder, GroupHolder) and not 1 <= wanted <= MAX_INDIVIDUAL_SEATS:
         raise InvalidInput("programme.too_many_seats", seats=wanted, most=MAX_INDIVIDUAL_SEATS)
-    # No savepoint: a refused insert ends in a 409, and the request rolls everything back.
-    confirmed = _take_seats(session, session_id, wanted)
+    # The seats first, with the session and its workshop (the confirmation names it) in the same
+    # statement; read on their own only when they do not fit. Whatever is refused below (a session
+    # over, a holder not allowed, a second registration) raises, and the request rolls it all back:
+    # no savepoint.
+    taken = _seats_taken_in(session, session_id, wanted)
+    confirmed = taken is not None
+    ws, _workshop = taken or get_session_and_workshop(session, session_id)
+    _check_open(ws, now)
+    columns = _holder_columns(session, actor, holder, now, session_site(session, ws))
     if not confirmed and session.get_bind().dialect.name != "sqlite":
         # Queue in turn: holding the session row until commit (as a seat taken does)
         # gives waitlisted registrations ids in the order their positions are counted.
