@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.serve import ROOT, tierslieu_process
+from tests.support.serve import ROOT, tierslieu_command, tierslieu_process
 from tests.support.site import TRILPORT
 
 
@@ -72,10 +72,10 @@ def test_production_refuses_the_default_secret(env: dict[str, str]) -> None:
 
 @pytest.fixture
 def served(env: dict[str, str]) -> Iterator[tuple[str, dict[str, str]]]:
-    assert run(env, "site", "load", str(TRILPORT)).returncode == 0
-    created = run(env, "users", "create", "--email", "staff@trilport.fr", "--password", "motdepasse-staff",
-                  "--role", "staff")  # fmt: skip
-    assert created.returncode == 0
+    # Set up in this process: test_users_create_and_site_load_twice runs these commands for real.
+    tierslieu_command(env, "site", "load", str(TRILPORT))
+    tierslieu_command(env, "users", "create", "--email", "staff@trilport.fr", "--password", "motdepasse-staff",
+                      "--role", "staff")  # fmt: skip
     with tierslieu_process(env, "serve") as base:
         yield base, env
 

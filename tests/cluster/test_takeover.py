@@ -19,11 +19,10 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from tests.cli.test_cli import env as env  # the fixture
-from tests.cli.test_cli import run
 from tests.support.mosquitto import MosquittoServer
 from tests.support.mqtt import Inbox, client
 from tests.support.parallel import Alone
-from tests.support.serve import tierslieu_process
+from tests.support.serve import tierslieu_command, tierslieu_process
 from tests.support.site import TRILPORT
 from tierslieu.models import AccessEvent, Badge, Device, Member
 from tierslieu.runtime import Runtime
@@ -56,11 +55,10 @@ def _wait(predicate: Callable[[], bool], timeout: float, step: float = 0.05) -> 
 
 
 def _prepare(env: dict[str, str], database_url: str) -> None:
-    assert run(env, "site", "load", str(TRILPORT)).returncode == 0
-    made = run(
+    tierslieu_command(env, "site", "load", str(TRILPORT))
+    tierslieu_command(
         env, "users", "create", "--email", "staff@trilport.fr", "--password", "motdepasse-staff", "--role", "staff"
     )
-    assert made.returncode == 0, made.stderr
     runtime = Runtime.create(
         Settings(database_url=database_url, data_dir=Path(env["TIERSLIEU_DATA_DIR"]), run_background=False)
     )

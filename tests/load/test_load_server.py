@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from tests.support.parallel import Alone
-from tests.support.serve import ROOT, tierslieu_process
+from tests.support.serve import ROOT, tierslieu_command, tierslieu_process
 
 PASSWORD = "motdepasse-solide"
 STREAMS = 200
@@ -35,11 +35,6 @@ LIVE_BUDGET_S = 0.2
 TEST_DEADLINE_S = 90
 
 
-def _run(env: dict[str, str], *args: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "tierslieu", *args], env=env, capture_output=True, text=True, cwd=ROOT)
-    assert done.returncode == 0, done.stderr
-
-
 def _env(tmp: Path, **settings: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIERSLIEU_")}
     env.update({"TIERSLIEU_DATA_DIR": str(tmp / "var"), "PYTHONUNBUFFERED": "1"})
@@ -48,9 +43,9 @@ def _env(tmp: Path, **settings: str) -> dict[str, str]:
 
 
 def _prepare(env: dict[str, str], people: dict[str, str]) -> None:
-    _run(env, "site", "load", str(ROOT / "config" / "trilport.yaml"))
+    tierslieu_command(env, "site", "load", str(ROOT / "config" / "trilport.yaml"))
     for email, role in people.items():
-        _run(env, "users", "create", "--email", email, "--password", PASSWORD, "--role", role)
+        tierslieu_command(env, "users", "create", "--email", email, "--password", PASSWORD, "--role", role)
 
 
 def _login(base: str, email: str) -> dict[str, str]:
