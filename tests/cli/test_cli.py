@@ -132,20 +132,20 @@ def test_two_site_file_checks_loads_and_reloads_unchanged(env: dict[str, str], d
     from tierslieu.runtime import Runtime
 
     env = {**env, "TIERSLIEU_DATABASE_URL": db_url}
-    checked = run(env, "site", "check", str(TWO_SITES))
-    assert checked.returncode == 0 and "4 espaces, 2 ressources, 4 appareils, 2 ateliers" in checked.stdout
-    admin = run(
+    # Through the command's parser in this process: the tests above run these commands in a
+    # subprocess, this one checks what they do with two sites (and fails on a non-zero exit).
+    checked = tierslieu_command(env, "site", "check", str(TWO_SITES))
+    assert "4 espaces, 2 ressources, 4 appareils, 2 ateliers" in checked
+    tierslieu_command(
         env, "users", "create", "--email", "admin@trilport.fr", "--password", "motdepasse-admin", "--role", "admin"
     )
-    assert admin.returncode == 0, admin.stderr
-    first = run(env, "site", "load", str(TWO_SITES))
-    assert first.returncode == 0, first.stderr
+    first = tierslieu_command(env, "site", "load", str(TWO_SITES))
     for slug in ("trilport", "fablab-meaux"):
-        line = next(line for line in first.stdout.splitlines() if line.startswith(f"programme ({slug})"))
+        line = next(line for line in first.splitlines() if line.startswith(f"programme ({slug})"))
         assert "workshops: 1 created" in line and ", 0 refused" in line and "sessions: 0 created" not in line
-    second = run(env, "site", "load", str(TWO_SITES))
-    assert second.returncode == 0 and "aucun changement" in second.stdout, second.stdout
-    assert "workshops: 0 created, 0 updated; sessions: 0 created" in second.stdout
+    second = tierslieu_command(env, "site", "load", str(TWO_SITES))
+    assert "aucun changement" in second, second
+    assert "workshops: 0 created, 0 updated; sessions: 0 created" in second
     runtime = Runtime.create(make_settings(db_url, tmp_path))
     try:
         with runtime.db.session() as session:

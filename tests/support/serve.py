@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def tierslieu_command(env: dict[str, str], *args: str) -> str:
     """Run ``tierslieu <args>`` in this process, through the command's own parser, with the
-    ``TIERSLIEU_`` settings of ``env`` only; its output, after asserting that it succeeded.
+    ``TIERSLIEU_`` settings of ``env`` only; its standard output, after asserting that it succeeded.
 
     For setting up a server under test: a process of its own would add two seconds of imports
     and check nothing more (tests/cli runs each command in a subprocess, for real)."""
@@ -34,7 +34,7 @@ def tierslieu_command(env: dict[str, str], *args: str) -> str:
     unset: dict[str, str | None] = {name: None for name in os.environ if name.startswith("TIERSLIEU_")}
     result = CliRunner().invoke(app, list(args), env={**unset, **settings}, catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    return result.output
+    return result.stdout
 
 
 @contextmanager
