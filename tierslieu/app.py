@@ -10,6 +10,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cache
 
 from fastapi import FastAPI
 
@@ -44,6 +45,29 @@ API du tiers-lieu : espaces, ressources, réservations, appareils (portes, badge
 imprimantes 3D et occupation en direct. Les erreurs suivent la RFC 9457 (problem details) avec
 un `code` stable et un `detail` en français (anglais avec `Accept-Language: en`).
 """
+
+
+@cache
+def api_router(serves_api: bool) -> PrefixRouter:
+    """The ``/api/v1`` router, built once per process and included in every app.
+
+    FastAPI analyses each route's dependencies and parameters again for every router that
+    includes it (the groups, then this router): about half a second per app, paid again by each
+    app a process builds (tests build hundreds). Nothing here belongs to one app: the routes
+    read the app (its runtime, settings) from the request, and FastAPI keeps what depends on
+    the including app (dependency overrides, per-app route copies) in the app's own inclusion.
+    """
+    api = PrefixRouter(prefix=API_PREFIX)
+
+    @api.get("/health", tags=["health"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    api.include_router(health_router())
+    # A controller process serves its health (and metrics) only; the API is the api processes' job.
+    for group in grouped(ROUTERS) if serves_api else []:
+        api.include_router(group)
+    return api
 
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
@@ -92,19 +116,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.add_middleware(RequestMetricsMiddleware)
     # Added last, so outermost: even the write gate's 408/413 answers carry the headers.
     app.add_middleware(SecurityHeadersMiddleware)
-    api = PrefixRouter(prefix=API_PREFIX)
-
-    @api.get("/health", tags=["health"])
-    def health() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
-
-    api.include_router(health_router())
     metrics_route(app)
-    # A controller process serves its health (and metrics) only; the API is the api processes' job.
     serves_api = settings.role != "controller"
-    for group in grouped(ROUTERS) if serves_api else []:
-        api.include_router(group)
-    app.include_router(api)
+    app.include_router(api_router(serves_api))
     # The web app is part of the product: a broken import must fail the start, loudly.
     if serves_api:
         mount_web(app)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 
+from tests.conftest import AppHarness, make_settings
 from tierslieu.api.routes import ROUTERS
 from tierslieu.api.routing import PrefixGroup, PrefixRouter, grouped
-from tierslieu.app import API_PREFIX
+from tierslieu.app import API_PREFIX, create_app
 
 
 def _app(*routers: APIRouter) -> TestClient:
@@ -50,3 +54,19 @@ def test_the_api_groups_keep_every_route_in_order() -> None:
         groups.include_router(group, prefix=API_PREFIX)
     assert len(grouped(ROUTERS)) < len(ROUTERS)
     assert list(groups.openapi()["paths"].items()) == list(plain.openapi()["paths"].items())
+
+
+def test_apps_of_one_process_share_the_routers_and_keep_their_own_runtime(
+    api: AppHarness, sqlite_template: Path, tmp_path: Path
+) -> None:
+    """The routers are built once per process (tierslieu.app.api_router): a second app still
+    answers from its own runtime and database."""
+    database = tmp_path / "other.db"
+    shutil.copyfile(sqlite_template, database)
+    other = create_app(make_settings(f"sqlite:///{database}", tmp_path / "other"), migrate=False)
+    admin = api.users["admin"].headers
+    with TestClient(other) as client:
+        assert api.client.get(f"{API_PREFIX}/members/me", headers=admin).status_code == 200
+        assert client.get(f"{API_PREFIX}/members/me", headers=admin).status_code == 401
+        assert other.state.runtime is not api.runtime
+        assert api.client.get(f"{API_PREFIX}/members/me", headers=admin).json()["email"] == "admin@trilport.test"

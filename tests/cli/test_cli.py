@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.serve import ROOT, tierslieu_process
+from tests.support.serve import ROOT, tierslieu_command, tierslieu_process
 from tests.support.site import TRILPORT
 
 
@@ -72,10 +72,10 @@ def test_production_refuses_the_default_secret(env: dict[str, str]) -> None:
 
 @pytest.fixture
 def served(env: dict[str, str]) -> Iterator[tuple[str, dict[str, str]]]:
-    assert run(env, "site", "load", str(TRILPORT)).returncode == 0
-    created = run(env, "users", "create", "--email", "staff@trilport.fr", "--password", "motdepasse-staff",
-                  "--role", "staff")  # fmt: skip
-    assert created.returncode == 0
+    # Set up in this process: test_users_create_and_site_load_twice runs these commands for real.
+    tierslieu_command(env, "site", "load", str(TRILPORT))
+    tierslieu_command(env, "users", "create", "--email", "staff@trilport.fr", "--password", "motdepasse-staff",
+                      "--role", "staff")  # fmt: skip
     with tierslieu_process(env, "serve") as base:
         yield base, env
 
@@ -132,20 +132,20 @@ def test_two_site_file_checks_loads_and_reloads_unchanged(env: dict[str, str], d
     from tierslieu.runtime import Runtime
 
     env = {**env, "TIERSLIEU_DATABASE_URL": db_url}
-    checked = run(env, "site", "check", str(TWO_SITES))
-    assert checked.returncode == 0 and "4 espaces, 2 ressources, 4 appareils, 2 ateliers" in checked.stdout
-    admin = run(
+    # Through the command's parser in this process: the tests above run these commands in a
+    # subprocess, this one checks what they do with two sites (and fails on a non-zero exit).
+    checked = tierslieu_command(env, "site", "check", str(TWO_SITES))
+    assert "4 espaces, 2 ressources, 4 appareils, 2 ateliers" in checked
+    tierslieu_command(
         env, "users", "create", "--email", "admin@trilport.fr", "--password", "motdepasse-admin", "--role", "admin"
     )
-    assert admin.returncode == 0, admin.stderr
-    first = run(env, "site", "load", str(TWO_SITES))
-    assert first.returncode == 0, first.stderr
+    first = tierslieu_command(env, "site", "load", str(TWO_SITES))
     for slug in ("trilport", "fablab-meaux"):
-        line = next(line for line in first.stdout.splitlines() if line.startswith(f"programme ({slug})"))
+        line = next(line for line in first.splitlines() if line.startswith(f"programme ({slug})"))
         assert "workshops: 1 created" in line and ", 0 refused" in line and "sessions: 0 created" not in line
-    second = run(env, "site", "load", str(TWO_SITES))
-    assert second.returncode == 0 and "aucun changement" in second.stdout, second.stdout
-    assert "workshops: 0 created, 0 updated; sessions: 0 created" in second.stdout
+    second = tierslieu_command(env, "site", "load", str(TWO_SITES))
+    assert "aucun changement" in second, second
+    assert "workshops: 0 created, 0 updated; sessions: 0 created" in second
     runtime = Runtime.create(make_settings(db_url, tmp_path))
     try:
         with runtime.db.session() as session:

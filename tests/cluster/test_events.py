@@ -25,6 +25,7 @@ from tests.cluster.test_takeover import _log_has, _ready, _wait
 from tests.cluster.test_takeover import cluster_env as cluster_env  # the fixture
 from tests.support.mosquitto import MosquittoServer
 from tests.support.mqtt import client
+from tests.support.parallel import Alone
 from tests.support.serve import tierslieu_process
 from tierslieu.models import Resource, Space
 from tierslieu.runtime import Runtime
@@ -111,9 +112,8 @@ def events_env(cluster_env: dict[str, str]) -> Iterator[dict[str, str]]:
     yield {**cluster_env, "TIERSLIEU_OCCUPANCY_PASS_SECONDS": "600", "TIERSLIEU_OCCUPANCY_KEEPALIVE_SECONDS": "1"}
 
 
-@pytest.mark.exclusive  # latencies under a second: alone on the machine
 def test_an_sse_client_on_one_api_process_sees_what_the_leader_sees_within_a_second(
-    events_env: dict[str, str], pg_url: str, private_mosquitto: MosquittoServer, tmp_path: Path
+    events_env: dict[str, str], pg_url: str, private_mosquitto: MosquittoServer, tmp_path: Path, alone: Alone
 ) -> None:
     ids = _ids(pg_url, Path(events_env["TIERSLIEU_DATA_DIR"]))
     names = ("controller-1", "controller-2", "api-1", "api-2", "api-3")
@@ -142,6 +142,10 @@ def test_an_sse_client_on_one_api_process_sees_what_the_leader_sees_within_a_sec
         spaces = {s["space_id"]: s for s in snapshot["spaces"]}
         assert spaces[ids["FabLab"]]["occupied"] is False
         assert spaces[ids["visio_space"]]["booked_now"] is False
+
+        # Latencies under a second: from here on alone on the machine (tests/support/parallel.py);
+        # the processes above started beside other tests.
+        stack.enter_context(alone())
 
         # Garbage on every cluster topic first: dropped, logged, and nothing else is lost.
         for topic in ("events/occupancy", "changes", "state/occupancy/1", "state/spaces", "events/booking"):

@@ -19,10 +19,10 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from tests.cli.test_cli import env as env  # the fixture
-from tests.cli.test_cli import run
 from tests.support.mosquitto import MosquittoServer
 from tests.support.mqtt import Inbox, client
-from tests.support.serve import tierslieu_process
+from tests.support.parallel import Alone
+from tests.support.serve import tierslieu_command, tierslieu_process
 from tests.support.site import TRILPORT
 from tierslieu.models import AccessEvent, Badge, Device, Member
 from tierslieu.runtime import Runtime
@@ -55,11 +55,10 @@ def _wait(predicate: Callable[[], bool], timeout: float, step: float = 0.05) -> 
 
 
 def _prepare(env: dict[str, str], database_url: str) -> None:
-    assert run(env, "site", "load", str(TRILPORT)).returncode == 0
-    made = run(
+    tierslieu_command(env, "site", "load", str(TRILPORT))
+    tierslieu_command(
         env, "users", "create", "--email", "staff@trilport.fr", "--password", "motdepasse-staff", "--role", "staff"
     )
-    assert made.returncode == 0, made.stderr
     runtime = Runtime.create(
         Settings(database_url=database_url, data_dir=Path(env["TIERSLIEU_DATA_DIR"]), run_background=False)
     )
@@ -104,9 +103,8 @@ def cluster_env(env: dict[str, str], pg_url: str, private_mosquitto: MosquittoSe
     yield env
 
 
-@pytest.mark.exclusive  # a takeover within DOOR_PASS_SECONDS: alone on the machine
 def test_the_standby_takes_over_a_killed_leader_and_every_scan_opens_the_door_once(
-    cluster_env: dict[str, str], pg_url: str, private_mosquitto: MosquittoServer, tmp_path: Path
+    cluster_env: dict[str, str], pg_url: str, private_mosquitto: MosquittoServer, tmp_path: Path, alone: Alone
 ) -> None:
     data_dir = Path(cluster_env["TIERSLIEU_DATA_DIR"])
     logs = {name: tmp_path / f"{name}.log" for name in ("controller-1", "controller-2", "api-1", "api-2")}
@@ -141,6 +139,9 @@ def test_the_standby_takes_over_a_killed_leader_and_every_scan_opens_the_door_on
         assert _wait(lambda: _unlocks(inbox) >= 100, 60), _unlocks(inbox)
         assert _wait(lambda: len(_granted(pg_url, data_dir)) == 100, 20, step=0.3)
 
+        # A takeover within DOOR_PASS_SECONDS: from here on alone on the machine
+        # (tests/support/parallel.py); the processes above started beside other tests.
+        stack.enter_context(alone())
         # The leader dies without a word; scans keep coming while nobody leads and after.
         os.kill(int(leader.group(1)), signal.SIGKILL)
         killed_at = time.monotonic()

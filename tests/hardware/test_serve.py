@@ -13,9 +13,8 @@ import pytest
 from sqlmodel import select
 
 from tests.cli.test_cli import env as env  # the fixture
-from tests.cli.test_cli import run
 from tests.support.mqtt import Inbox, client
-from tests.support.serve import tierslieu_process
+from tests.support.serve import tierslieu_command, tierslieu_process
 from tests.support.site import TRILPORT
 from tierslieu.models import Badge, Member
 from tierslieu.runtime import Runtime
@@ -43,11 +42,10 @@ def _healthy(url: str) -> bool:
 
 def test_serve_with_embedded_broker_opens_the_entrance_for_staff(env: dict[str, str]) -> None:
     data_dir = Path(env["TIERSLIEU_DATA_DIR"])
-    assert run(env, "site", "load", str(TRILPORT)).returncode == 0
-    created = run(
+    tierslieu_command(env, "site", "load", str(TRILPORT))
+    tierslieu_command(
         env, "users", "create", "--email", "staff@trilport.fr", "--password", "motdepasse-staff", "--role", "staff"
     )
-    assert created.returncode == 0, created.stderr
     _give_badge(data_dir)
     url_file = data_dir / "mqtt" / "url"
     with tierslieu_process(env, "serve", ready=lambda url: url_file.exists() and _healthy(url)):

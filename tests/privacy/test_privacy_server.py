@@ -6,23 +6,16 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 
-from tests.support.serve import ROOT, tierslieu_process
+from tests.support.serve import ROOT, tierslieu_command, tierslieu_process
 
 PASSWORD = "motdepasse-solide"
 RETENTION_DAYS = 30
-
-
-def _run(env: dict[str, str], *args: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "tierslieu", *args], env=env, capture_output=True, text=True, cwd=ROOT)
-    assert done.returncode == 0, done.stderr
 
 
 def _login(base: str, email: str) -> dict[str, str]:
@@ -56,9 +49,9 @@ def test_retention_purge_and_erasure_on_the_real_server(tmp_path: Path) -> None:
             "PYTHONUNBUFFERED": "1",
         }
     )
-    _run(env, "site", "load", str(ROOT / "config" / "trilport.yaml"))
+    tierslieu_command(env, "site", "load", str(ROOT / "config" / "trilport.yaml"))
     for email, role in (("admin@trilport.fr", "admin"), ("staff@trilport.fr", "staff"), ("ana@trilport.fr", "member")):
-        _run(env, "users", "create", "--email", email, "--password", PASSWORD, "--role", role)
+        tierslieu_command(env, "users", "create", "--email", email, "--password", PASSWORD, "--role", role)
     database = tmp_path / "var" / "tierslieu.db"
     with sqlite3.connect(database) as db:
         member_id = db.execute("SELECT id FROM member WHERE email = 'ana@trilport.fr'").fetchone()[0]

@@ -9,8 +9,6 @@ import re
 import socket
 import sqlite3
 import stat
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -23,7 +21,7 @@ import httpx
 import pytest
 from itsdangerous import URLSafeTimedSerializer
 
-from tests.support.serve import ROOT, tierslieu_process
+from tests.support.serve import ROOT, tierslieu_command, tierslieu_process
 from tierslieu.api.http_protocol import HEADER_TIMEOUT_S
 from tierslieu.booking.calendar import parse_feed
 from tierslieu.security import Secrets
@@ -51,11 +49,6 @@ class Served:
         return self.data_dir / "tierslieu.db"
 
 
-def _run(env: dict[str, str], *args: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "tierslieu", *args], env=env, capture_output=True, text=True, cwd=ROOT)
-    assert done.returncode == 0, done.stderr
-
-
 def _login(base: str, email: str, password: str = PASSWORD) -> str:
     answer = httpx.post(f"{base}/api/v1/auth/token", data={"username": email, "password": password})
     assert answer.status_code == 200, answer.text
@@ -73,9 +66,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             "PYTHONUNBUFFERED": "1",
         }
     )
-    _run(env, "site", "load", str(ROOT / "config" / "trilport.yaml"))
+    tierslieu_command(env, "site", "load", str(ROOT / "config" / "trilport.yaml"))
     for role in ("admin", "staff", "member", "animator"):
-        _run(env, "users", "create", "--email", f"{role}@trilport.fr", "--password", PASSWORD, "--role", role)
+        tierslieu_command(
+            env, "users", "create", "--email", f"{role}@trilport.fr", "--password", PASSWORD, "--role", role
+        )
     log = tmp / "serve.log"
     with tierslieu_process(env, "serve", "--host", "0.0.0.0", log=log) as base:
         tokens = {role: _login(base, f"{role}@trilport.fr") for role in ("admin", "staff", "member", "animator")}

@@ -14,6 +14,10 @@ This plugin (registered in tests/conftest.py) decides what is kept together or r
   call, teardown): shared for ordinary tests, exclusive for marked ones. A marked test waits until
   the tests running on the other workers are done, and they start nothing new until it is done;
   the next marked test on the worker keeps the lock rather than draining the others again.
+- Exclusive sections (the ``alone`` fixture, ``with alone(): ...``): for a test whose bound is in
+  one part only, after a set-up that bounds nothing (starting servers, loading a site). The test
+  runs beside the others until then, and only that part waits for, and keeps out, the others: a
+  whole-test mark would idle the other workers through the set-up too.
 
 Without xdist (``-n 0``) tests run one at a time anyway: no lock. xdist tells tests apart by
 node id alone, so two tests with one id would silently run once; and with pytest 9.2, xdist 3.8
@@ -25,13 +29,14 @@ from __future__ import annotations
 
 import fcntl
 from collections import Counter
-from collections.abc import Generator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import IO
 
 import pytest
 
-__all__ = ["EXCLUSIVE"]
+__all__ = ["EXCLUSIVE", "Alone", "alone"]
 
 EXCLUSIVE = "exclusive"
 
@@ -120,6 +125,8 @@ class _RunLock:
 
 _run_lock: _RunLock | None = None
 
+Alone = Callable[[], AbstractContextManager[None]]
+
 
 def _lock_for(config: pytest.Config) -> _RunLock | None:
     global _run_lock
@@ -146,3 +153,26 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     finally:
         if not (exclusive and nextitem is not None and _is_exclusive(nextitem)):
             lock.release()
+
+
+@pytest.fixture
+def alone(pytestconfig: pytest.Config) -> Alone:
+    """``with alone(): ...``: that part of the test runs while no other worker's test does."""
+
+    @contextmanager
+    def section() -> Iterator[None]:
+        lock = _lock_for(pytestconfig)
+        if lock is None or lock.exclusive:
+            yield  # one process, or the whole test is exclusive already
+            return
+        # From shared to exclusive: released first, so that two workers asking at once do not
+        # wait for each other; the gate then holds back the other workers' next tests.
+        lock.release()
+        lock.acquire(exclusive=True)
+        try:
+            yield
+        finally:
+            lock.release()
+            lock.acquire(exclusive=False)
+
+    return section

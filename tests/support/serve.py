@@ -1,7 +1,9 @@
-"""Run the real ``tierslieu`` command (``serve``, ``demo``) in a subprocess on a free port."""
+"""Run the real ``tierslieu`` command: ``serve`` and ``demo`` in a subprocess on a free port, the
+one-shot commands that set up a served site (``site load``, ``users create``) in this process."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -16,6 +18,23 @@ from tests.support.ports import free_port
 from tests.support.processes import terminate
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def tierslieu_command(env: dict[str, str], *args: str) -> str:
+    """Run ``tierslieu <args>`` in this process, through the command's own parser, with the
+    ``TIERSLIEU_`` settings of ``env`` only; its standard output, after asserting that it succeeded.
+
+    For setting up a server under test: a process of its own would add two seconds of imports
+    and check nothing more (tests/cli runs each command in a subprocess, for real)."""
+    from typer.testing import CliRunner
+
+    from tierslieu.cli import app
+
+    settings = {name: value for name, value in env.items() if name.startswith("TIERSLIEU_")}
+    unset: dict[str, str | None] = {name: None for name in os.environ if name.startswith("TIERSLIEU_")}
+    result = CliRunner().invoke(app, list(args), env={**unset, **settings}, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.stdout
 
 
 @contextmanager

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from fastapi import APIRouter, Depends
 
 from tierslieu.web.routes import (
@@ -42,6 +44,9 @@ PAGE_ROUTERS = (
 )
 
 
+# Once per process: FastAPI analyses every page route again for each router that includes it,
+# and no page route holds anything of one app (each reads its app from the request).
+@cache
 def build_router() -> APIRouter:
     web = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_guard)])
     for router in PAGE_ROUTERS:
