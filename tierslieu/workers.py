@@ -8,8 +8,8 @@ for a pass that starts no earlier than then (the end of a door pulse). Wakes coa
 wakes before a pass starts make one pass; a wake *during* a pass makes exactly one more pass
 after it (APScheduler alone would drop it with a "maximum number of running instances"
 warning, hence the worker's own bookkeeping: its guard keeps one pass at a time, and its job's
-``max_instances=2`` only leaves room for an execution submitted while the previous one ends,
-which the guard turns into that one more pass — no wake is dropped, nothing is logged). A pass
+``max_instances`` only leaves room for executions submitted while the previous one ends, which
+the guard turns into that one more pass — no wake is dropped, nothing is logged). A pass
 that raises is logged and the worker keeps its schedule; ``stop()`` removes the job and waits
 for a running pass to end. Pass durations go to ``tierslieu_pass_seconds{loop=<name>}``.
 
@@ -54,6 +54,13 @@ POOL_THREADS = 24
 # A wake this close to the end of a pass runs in the same job execution (see PeriodicWorker._run).
 _RERUN_NOW_S = 0.05
 _job_numbers = itertools.count(1)
+
+
+# Executions of one worker's job APScheduler lets run at once. The worker's guard runs one pass
+# at a time and turns the others into "one more pass" at once; APScheduler counts an execution
+# until its executor reports back, which a busy machine delays: with 2, a wake racing two such
+# tails was skipped with a warning (seen once in a full test run on 2 busy cores).
+_INSTANCES = 8
 
 
 class Scheduler:
@@ -140,7 +147,7 @@ class PeriodicWorker:
             self._pending_at = time.monotonic() if self._run_at_start else None
         first = datetime.now(UTC) if self._run_at_start else None
         self._scheduler.aps.add_job(
-            self._run, self._trigger, id=self.job_id, name=self.name, next_run_time=first, max_instances=2
+            self._run, self._trigger, id=self.job_id, name=self.name, next_run_time=first, max_instances=_INSTANCES
         )
         for feed, tables, delay in self._watches:
             self._unsubscribes.append(feed.subscribe(self._changes_listener(tables, delay)))
