@@ -22,7 +22,6 @@ from sqlmodel import Session, col, func, select
 from tierslieu.booking.schedule import utc
 from tierslieu.db.changes import record_update
 from tierslieu.db.driver import DriverStatement
-from tierslieu.db.engine import begin_before_writing
 from tierslieu.db.rows import attach_row, columns_of, execute_write, insert_row, new_row
 from tierslieu.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from tierslieu.models import Attendance, GroupRegistration, Member, Person, Registration, Workshop, WorkshopSession
@@ -32,7 +31,12 @@ from tierslieu.programme.events import ProgrammeEvent, ProgrammeEventKind, Progr
 from tierslieu.programme.holders import GroupHolder, Holder, MemberHolder, PersonHolder
 from tierslieu.programme.persons import person_from_holder
 from tierslieu.programme.roles import can_register_others, check_leads, session_site
-from tierslieu.programme.sessions import get_session, get_session_and_workshop
+from tierslieu.programme.sessions import (
+    attach_session_and_workshop,
+    get_session,
+    get_session_and_workshop,
+    session_and_workshop_columns,
+)
 from tierslieu.services import members as member_service
 
 __all__ = [
@@ -62,14 +66,11 @@ class RegistrationView:
     present: bool | None
 
 
-@cache
-def _seat_statements() -> tuple[DriverStatement, DriverStatement]:
-    """The seat counter's two UPDATEs (take, give back), built once on the table: neither the
-    statement's construction nor the ORM's bulk-update path is paid per registration."""
-    table = sa.inspect(WorkshopSession).local_table
-    assert isinstance(table, sa.Table)
+def _take_statement() -> sa.Update:
+    """Take ``seats`` of the session if they fit and it is open: the one condition seats are taken on."""
+    table = _sessions_table()
     taken, seats = table.c.seats_taken, sa.bindparam("seats", type_=sa.Integer())
-    take = (
+    return (
         sa.update(table)
         .where(
             table.c.id == sa.bindparam("session_id"),
@@ -78,9 +79,23 @@ def _seat_statements() -> tuple[DriverStatement, DriverStatement]:
         )
         .values(seats_taken=taken + seats)
     )
+
+
+def _sessions_table() -> sa.Table:
+    table = sa.inspect(WorkshopSession).local_table
+    assert isinstance(table, sa.Table)
+    return table
+
+
+@cache
+def _seat_statements() -> tuple[DriverStatement, DriverStatement]:
+    """The seat counter's two UPDATEs (take, give back), built once on the table: neither the
+    statement's construction nor the ORM's bulk-update path is paid per registration."""
+    table = _sessions_table()
+    taken, seats = table.c.seats_taken, sa.bindparam("seats", type_=sa.Integer())
     # The CHECK constraint refuses a negative count.
     give_back = sa.update(table).where(table.c.id == sa.bindparam("session_id")).values(seats_taken=taken - seats)
-    return DriverStatement(take), DriverStatement(give_back)
+    return DriverStatement(_take_statement()), DriverStatement(give_back)
 
 
 def _update_seats(session: Session, statement: DriverStatement, session_id: int, seats: int) -> bool:
@@ -102,40 +117,25 @@ def _take_seats_and_read(with_workshop: bool) -> DriverStatement:
     """The seat UPDATE (as :func:`_take_seats`) that returns the session, as updated, and (on
     PostgreSQL: SQLite's RETURNING sees only the updated table) its workshop: a registration
     that fits needs no read of its own."""
-    table, workshops = (sa.inspect(model).local_table for model in (WorkshopSession, Workshop))
-    assert isinstance(table, sa.Table) and isinstance(workshops, sa.Table)
-    taken, seats = table.c.seats_taken, sa.bindparam("seats", type_=sa.Integer())
-    returned = [column for _key, column in columns_of(WorkshopSession)]
+    statement = _take_statement()
     if with_workshop:
-        returned += [workshops.c[column.key] for _key, column in columns_of(Workshop)]
-    statement = (
-        sa.update(table)
-        .where(
-            table.c.id == sa.bindparam("session_id"),
-            table.c.status == SessionStatus.scheduled.value,
-            taken + seats <= table.c.capacity,
-        )
-        .values(seats_taken=taken + seats)
-        .returning(*returned)
-    )
-    if with_workshop:
-        statement = statement.where(workshops.c.id == table.c.workshop_id)
-    return DriverStatement(statement)
+        workshops = sa.inspect(Workshop).local_table
+        statement = statement.where(workshops.c.id == _sessions_table().c.workshop_id)
+        return DriverStatement(statement.returning(*session_and_workshop_columns()))
+    return DriverStatement(statement.returning(*(column for _key, column in columns_of(WorkshopSession))))
 
 
 def _seats_taken_in(session: Session, session_id: int, seats: int) -> tuple[WorkshopSession, Workshop] | None:
     """Take ``seats`` and return the session and its workshop (in the session's identity map),
     or ``None`` when they do not fit (or the session is not open, or not there)."""
-    begin_before_writing(session)
     with_workshop = session.get_bind().dialect.name != "sqlite"
-    rows = _take_seats_and_read(with_workshop).run(session, {"session_id": session_id, "seats": seats}).rows
+    rows = execute_write(session, _take_seats_and_read(with_workshop), {"session_id": session_id, "seats": seats}).rows
     if not rows:
         return None
     record_update(session, str(WorkshopSession.__tablename__), session_id)
-    split = len(columns_of(WorkshopSession))
-    ws = attach_row(session, WorkshopSession, rows[0][:split])
     if with_workshop:
-        return ws, attach_row(session, Workshop, rows[0][split:])
+        return attach_session_and_workshop(session, rows[0])
+    ws = attach_row(session, WorkshopSession, rows[0])
     workshop = session.get(Workshop, ws.workshop_id)
     assert workshop is not None  # a foreign key
     return ws, workshop

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -90,11 +91,23 @@ def get_session(session: Session, session_id: int, *, lock: bool = False) -> Wor
     return found
 
 
+def session_and_workshop_columns() -> list[sa.Column[Any]]:
+    """A session's columns, then its workshop's (:func:`columns_of` order): what
+    :func:`attach_session_and_workshop` reads."""
+    return [column for _key, column in columns_of(WorkshopSession)] + [c for _key, c in columns_of(Workshop)]
+
+
+def attach_session_and_workshop(session: Session, row: Sequence[Any]) -> tuple[WorkshopSession, Workshop]:
+    """A Core row of :func:`session_and_workshop_columns` as the two persistent rows (see :func:`attach_row`)."""
+    split = len(columns_of(WorkshopSession))
+    return attach_row(session, WorkshopSession, row[:split]), attach_row(session, Workshop, row[split:])
+
+
 @cache
 def _session_and_workshop_query() -> DriverStatement:
     """Built once: building a select costs more Python than running this one."""
     return DriverStatement(
-        sa.select(*(column for _key, column in columns_of(WorkshopSession)), *(c for _k, c in columns_of(Workshop)))
+        sa.select(*session_and_workshop_columns())
         .select_from(WorkshopSession.__table__)  # type: ignore[attr-defined]
         .join(Workshop.__table__, col(Workshop.id) == col(WorkshopSession.workshop_id))  # type: ignore[attr-defined]
         .where(col(WorkshopSession.id) == sa.bindparam("session_id"))
@@ -105,11 +118,9 @@ def get_session_and_workshop(session: Session, session_id: int) -> tuple[Worksho
     """The session and its workshop in one query, both then in the session's identity map (read
     with Core and attached, see :func:`attach_row`: a registration's first statement)."""
     rows = _session_and_workshop_query().run(session, {"session_id": session_id}).rows
-    found = rows[0] if rows else None
-    if found is None:
+    if not rows:
         raise NotFound("programme.session_not_found", session=session_id)
-    split = len(columns_of(WorkshopSession))
-    return attach_row(session, WorkshopSession, found[:split]), attach_row(session, Workshop, found[split:])
+    return attach_session_and_workshop(session, rows[0])
 
 
 def list_sessions(session: Session, wanted: SessionFilter, scope: SiteScope = ALL_SITES) -> Sequence[WorkshopSession]:
