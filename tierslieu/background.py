@@ -27,13 +27,16 @@ def build_components(runtime: Runtime) -> list[Component]:
     """An ``api`` process runs none; a controller (or ``all``) runs them while it leads."""
     settings = runtime.settings
     # A process with a role of its own joins the broker under a client id of its own.
-    probe: list[Component] = []
+    connection: list[Component] = []
     transport = None
     if settings.role != "all" and settings.mqtt_url:
         transport = runtime.mqtt_probe = broker_probe(settings, settings.mqtt_url)
-        probe.append(TransportComponent(transport))
-    # Events and committed changes to and from the other processes, on this process's own connection.
-    probe += build_event_relay(runtime, transport)
+        connection.append(TransportComponent(transport))
+    # Events and committed changes to and from the other processes, on this process's own
+    # connection. The relay starts before the connection: its filters go in the first SUBSCRIBE,
+    # so "connected" means it hears the others (started after, it subscribed once READY, and a
+    # message sent before the broker had that SUBSCRIBE was lost).
+    probe = [*build_event_relay(runtime, transport), *connection]
     if settings.role == "api":
         return probe
 

@@ -19,6 +19,7 @@ from tests.conftest import make_settings
 from tests.support.mosquitto import MosquittoServer
 from tests.support.mqtt import Inbox, client
 from tierslieu.app import create_app
+from tierslieu.background import build_components
 from tierslieu.cluster.relay import EventRelay, LiveState
 from tierslieu.cluster.wire import (
     MAX_IDS_PER_TABLE,
@@ -35,6 +36,7 @@ from tierslieu.cluster.wire import (
 )
 from tierslieu.db.changes import UNKNOWN_ID, Changes
 from tierslieu.events import Event
+from tierslieu.hardware.wiring import TransportComponent
 from tierslieu.models import Space
 from tierslieu.occupancy.alerts import Alert, AlertCode
 from tierslieu.occupancy.state import DeviceBrief, DoorStatus, SpaceStatus
@@ -176,6 +178,27 @@ def api_process(sqlite_url: str, tmp_path: Path, mosquitto: MosquittoServer) -> 
             yield Process(runtime, relay, topics, observer, heard)
     finally:
         observer.stop(1)
+
+
+@pytest.mark.parametrize("role", ["api", "controller", "all"])
+def test_the_relay_starts_before_its_connection(
+    role: str, sqlite_url: str, tmp_path: Path, mosquitto: MosquittoServer
+) -> None:
+    """Its filters then go in the connection's first SUBSCRIBE and READY means it hears every
+    other process. Started after (subscribed once READY), a message another process sent before
+    the broker had the late SUBSCRIBE was lost: seen once on a busy CI machine."""
+    deployment = f"tl-{uuid.uuid4().hex[:8]}"
+    settings = make_settings(
+        sqlite_url, tmp_path, role=role, run_background=True, mqtt_url=mosquitto.url, mqtt_client_id=deployment
+    )
+    runtime = Runtime.create(settings)
+    try:
+        components = build_components(runtime)
+    finally:
+        runtime.db.dispose()
+    relay = [i for i, c in enumerate(components) if isinstance(c, EventRelay)]
+    connections = [i for i, c in enumerate(components) if isinstance(c, TransportComponent)]
+    assert len(relay) == 1 and connections and relay[0] < min(connections)
 
 
 def _wait(predicate: object, timeout: float = 5) -> bool:
