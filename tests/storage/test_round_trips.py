@@ -6,6 +6,8 @@
   is refused (401, 403) and nothing is written.
 - No ping per checkout: a pooled connection whose server side died (killed backend, restart)
   is replaced at checkout, so the next request works.
+- A connection that dies inside a writing request's transaction: 503 ``database_busy``, nothing
+  written, and the next request works.
 - A read-only session (both databases) that writes after all gets its transaction before its
   first write.
 """
@@ -201,6 +203,38 @@ def test_requests_after_the_servers_connections_died_still_work(
         assert client.get("/api/v1/members/me", headers=user.headers).status_code == 200
         assert client.post("/api/v1/auth/logout", headers=user.headers).status_code == 204
         user = create_user(runtime, "member", email=f"survivor-{time.monotonic_ns()}@trilport.test")
+
+
+def test_a_booking_whose_connection_dies_mid_transaction_is_answered_503_and_books_nothing(
+    pg_app: tuple[TestClient, Runtime], pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The server goes away between the transaction's first statement and the insert: the
+    # request is told to retry (not a 500), the rollback of the dead transaction raises nothing
+    # of its own, and the retry books once.
+    client, runtime = pg_app
+    user = create_user(runtime, "member", email="coupure@trilport.test")
+    resource_id = _resource(runtime)
+    body = {"resource_id": resource_id, "start": "2031-03-04T10:00:00+01:00", "end": "2031-03-04T11:00:00+01:00"}
+    execute = psycopg.Cursor.execute
+    killed: list[str] = []
+
+    def dies_before_the_insert(cursor: psycopg.Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(query).startswith("INSERT INTO booking") and not killed:
+            killed.append(str(query))
+            _kill_backends(pg_url)
+        return execute(cursor, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", dies_before_the_insert)
+    refused = client.post("/api/v1/bookings", json=body, headers=user.headers)
+    assert killed, "the booking never reached its insert"
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["code"] == "database_busy"
+    assert refused.headers["retry-after"]
+    retried = client.post("/api/v1/bookings", json=body, headers=user.headers)
+    assert retried.status_code == 201, retried.text
+    with runtime.db.session() as session:
+        booked = session.exec(select(Booking).where(Booking.resource_id == resource_id)).all()
+    assert [booking.id for booking in booked] == [retried.json()["id"]]
 
 
 def test_a_read_only_session_opens_a_transaction_before_it_writes(db_url: str) -> None:

@@ -96,7 +96,11 @@ def _configure_postgres(engine: Engine) -> None:
     @event.listens_for(engine, "commit")
     @event.listens_for(engine, "rollback")
     def _nothing_pending(conn: Any) -> None:
-        conn.info.pop(_PENDING_BEGIN, None)  # a transaction that sent no statement: no BEGIN owed
+        # A transaction that sent no statement: no BEGIN owed. An invalidated connection (its server
+        # went away) forgets its info anyway, and reading it there would raise PendingRollbackError
+        # out of the very rollback that ends the transaction.
+        if not conn.invalidated:
+            conn.info.pop(_PENDING_BEGIN, None)
 
     @event.listens_for(engine, "checkout")
     def _on_checkout(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
